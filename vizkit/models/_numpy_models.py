@@ -1,0 +1,150 @@
+"""The models of seed 002 that are not torch modules: fcann2 (NumPy), KSVMWrap (sklearn), linreg."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+__all__ = ["FCANN2", "fcann2_train", "fcann2_classify", "KSVMWrap", "linreg_gradients"]
+
+
+@dataclass
+class FCANN2:
+    """Parameters of the two-layer NumPy network: ``s1 = X W1 + b1, h1 = relu(s1), s2 = h1 W2 + b2``."""
+
+    W1: np.ndarray
+    b1: np.ndarray
+    W2: np.ndarray
+    b2: np.ndarray
+
+
+def _softmax(s: np.ndarray) -> np.ndarray:
+    e = np.exp(s - s.max(axis=1, keepdims=True))
+    return e / e.sum(axis=1, keepdims=True)
+
+
+def fcann2_forward(model: FCANN2, X: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Return ``(s1, h1, probs)``."""
+    s1 = X @ model.W1 + model.b1
+    h1 = np.maximum(s1, 0.0)
+    return s1, h1, _softmax(h1 @ model.W2 + model.b2)
+
+
+def fcann2_loss_and_grads(model: FCANN2, X: np.ndarray, Y_: np.ndarray, param_lambda: float):
+    """Mean negative log-likelihood + L2 and its hand-derived gradients (seed 002's backprop)."""
+    N = X.shape[0]
+    s1, h1, P = fcann2_forward(model, X)
+    Yoh = np.zeros_like(P)
+    Yoh[np.arange(N), Y_] = 1.0
+    loss = -np.log(P[np.arange(N), Y_] + 1e-300).mean()
+    loss += param_lambda * 0.5 * ((model.W1 ** 2).sum() + (model.W2 ** 2).sum())
+    Gs2 = (P - Yoh) / N                      # dL/ds2, [N, C]
+    grad_W2 = h1.T @ Gs2 + param_lambda * model.W2
+    grad_b2 = Gs2.sum(0)
+    Gs1 = (Gs2 @ model.W2.T) * (s1 > 0)      # dL/ds1 through ReLU, [N, H]
+    grad_W1 = X.T @ Gs1 + param_lambda * model.W1
+    grad_b1 = Gs1.sum(0)
+    return loss, FCANN2(grad_W1, grad_b1, grad_W2, grad_b2)
+
+
+def fcann2_train(X: np.ndarray, Y_: np.ndarray, *, hidden: int = 5, param_niter: int = 100_000,
+                 param_delta: float = 0.05, param_lambda: float = 1e-3, seed: int | None = 0,
+                 log_every: int = 0) -> FCANN2:
+    """Train seed 002's ``fcann2`` (one hidden ReLU layer) by full-batch gradient descent.
+
+    Parameters
+    ----------
+    X : ndarray of shape (N, D)
+    Y_ : ndarray of int of shape (N,)
+    hidden : int, default=5
+    param_niter, param_delta, param_lambda : as in the lab (iterations, step, L2 coefficient)
+    seed : int, optional
+        Seeds the initial weights.
+    log_every : int, default=0
+        Print the loss every that many iterations (0: quiet).
+    """
+    X = np.asarray(X, dtype=np.float64)
+    Y_ = np.asarray(Y_, dtype=np.int64)
+    if X.ndim != 2 or Y_.shape != (X.shape[0],):
+        raise ValueError(f"X must be [N, D] and Y_ [N]. Got {X.shape} and {Y_.shape} instead.")
+    rng = np.random.default_rng(seed)
+    D, C = X.shape[1], int(Y_.max()) + 1
+    model = FCANN2(rng.normal(0, np.sqrt(2.0 / D), (D, hidden)), np.zeros(hidden),
+                   rng.normal(0, np.sqrt(2.0 / hidden), (hidden, C)), np.zeros(C))
+    for i in range(int(param_niter)):
+        loss, g = fcann2_loss_and_grads(model, X, Y_, param_lambda)
+        if not np.isfinite(loss):
+            raise FloatingPointError(f"fcann2 loss became {loss} at iteration {i}; lower param_delta.")
+        model.W1 -= param_delta * g.W1
+        model.b1 -= param_delta * g.b1
+        model.W2 -= param_delta * g.W2
+        model.b2 -= param_delta * g.b2
+        if log_every and i % log_every == 0:
+            print(f"iteration {i}: loss {loss:.6f}")
+    return model
+
+
+def fcann2_classify(model: FCANN2, X: np.ndarray) -> np.ndarray:
+    """Class probabilities ``[N, C]`` of a trained :class:`FCANN2`."""
+    return fcann2_forward(model, np.asarray(X, dtype=np.float64))[2]
+
+
+class KSVMWrap:
+    """Seed 002's thin wrapper over scikit-learn's RBF-kernel SVC; trains in the constructor.
+
+    Parameters
+    ----------
+    X : ndarray of shape (N, D)
+    Y_ : ndarray of int of shape (N,)
+    param_svm_c : float, default=1
+    param_svm_gamma : float or {'auto', 'scale'}, default='auto'
+    seed : int, default=0
+
+    Attributes
+    ----------
+    support : ndarray of int
+        Indices of the training points chosen as support vectors.
+    """
+
+    def __init__(self, X, Y_, param_svm_c: float = 1, param_svm_gamma="auto", *, seed: int = 0):
+        from sklearn.svm import SVC
+
+        self.clf = SVC(C=param_svm_c, gamma=param_svm_gamma, kernel="rbf",
+                       decision_function_shape="ovo", probability=False, random_state=seed)
+        self.clf.fit(np.asarray(X), np.asarray(Y_))
+
+    def predict(self, X) -> np.ndarray:
+        return self.clf.predict(np.asarray(X))
+
+    def get_scores(self, X) -> np.ndarray:
+        """Classification scores (the SVC decision function) for average precision."""
+        return self.clf.decision_function(np.asarray(X))
+
+    @property
+    def support(self) -> np.ndarray:
+        return self.clf.support_
+
+
+def linreg_gradients(X, Y, a: float, b: float) -> dict:
+    """Seed 002's ``pt_linreg``: loss ``sum((Y - (a X + b))^2)`` and its gradients, by hand and by
+    autograd, for the same point ``(a, b)``.
+
+    Returns
+    -------
+    dict
+        ``loss``, ``grad_a``, ``grad_b`` (hand-derived), ``autograd_a``, ``autograd_b``.
+    """
+    import torch
+
+    X = torch.as_tensor(X, dtype=torch.float64)
+    Y = torch.as_tensor(Y, dtype=torch.float64)
+    at = torch.tensor(float(a), dtype=torch.float64, requires_grad=True)
+    bt = torch.tensor(float(b), dtype=torch.float64, requires_grad=True)
+    diff = Y - (at * X + bt)
+    loss = (diff ** 2).sum()
+    ga, gb = torch.autograd.grad(loss, (at, bt))
+    d = diff.detach()
+    # dL/da = sum(-2 (Y - aX - b) X), dL/db = sum(-2 (Y - aX - b))
+    return {"loss": float(loss), "grad_a": float((-2 * d * X).sum()), "grad_b": float((-2 * d).sum()),
+            "autograd_a": float(ga), "autograd_b": float(gb)}

@@ -1,0 +1,173 @@
+"""Model registry: plain-dict specs <-> torch modules, so a checkpoint rebuilds its own model."""
+
+from __future__ import annotations
+
+import copy
+from typing import Any, Callable, Sequence
+
+import torch
+from torch import nn
+
+from ._torch_models import ConvNet, PTDeep, PTLogreg, RBFNet
+
+__all__ = ["build", "default_spec", "build_default", "list_models", "get_model", "count_params",
+           "MNIST_NORMALIZE"]
+
+#: Mean and standard deviation of MNIST's training pixels (in [0, 1]).
+MNIST_NORMALIZE = (0.1307, 0.3081)
+
+
+def _n_features(input_shape: Sequence[int]) -> int:
+    n = 1
+    for s in input_shape:
+        n *= int(s)
+    return n
+
+
+def _image_args(name: str, input_shape: Sequence[int]) -> dict:
+    if len(input_shape) != 3 or input_shape[1] != input_shape[2]:
+        raise ValueError(f"model {name!r} needs square image inputs [C, H, W]. Got input shape "
+                         f"{tuple(input_shape)} instead; use 'logreg', 'mlp' or 'deep' for "
+                         "vector data.")
+    return {"in_channels": int(input_shape[0]), "image_size": int(input_shape[1])}
+
+
+def _logreg(input_shape, n_classes, **kw):
+    return {"D": _n_features(input_shape), "C": n_classes, **kw}
+
+
+def _mlp(input_shape, n_classes, **kw):
+    hidden = kw.pop("hidden", (300,))
+    return {"config": [_n_features(input_shape), *hidden, n_classes], "activation": "relu", **kw}
+
+
+def _deep(input_shape, n_classes, **kw):
+    hidden = kw.pop("hidden", (360, 187))
+    args = {"config": [_n_features(input_shape), *hidden, n_classes], "activation": "relu",
+            "batchnorm": True, "dropout": 0.5}
+    args.update(kw)
+    return args
+
+
+def _cnn(input_shape, n_classes, **kw):
+    return {**_image_args("cnn", input_shape), "n_classes": n_classes, **kw}
+
+
+def _rbf(input_shape, n_classes, **kw):
+    return {**_image_args("rbf", input_shape), "n_classes": n_classes, "channels": [16, 32],
+            "bottleneck": 2, "n_centers": 100, **kw}
+
+
+# name -> (class, default-argument maker, one-line description)
+_MODELS: dict[str, tuple[type[nn.Module], Callable[..., dict], str]] = {
+    "logreg": (PTLogreg, _logreg, "multinomial logistic regression, PTLogreg(D, C)"),
+    "mlp": (PTDeep, _mlp, "PTDeep [D, 300, C], ReLU (seed 001's 784-300-10)"),
+    "deep": (PTDeep, _deep, "PTDeep [D, 360, 187, C] with batch norm and dropout (seed 004)"),
+    "cnn": (ConvNet, _cnn, "ConvNet: two conv-BN-ReLU-pool blocks and an MLP head"),
+    "rbf": (RBFNet, _rbf, "RBFNet: conv -> FC to 2 -> RBF (K = 100) -> FC (seed 000)"),
+}
+
+_CLASSES = {cls.__name__: cls for cls, _, _ in _MODELS.values()}
+
+
+def list_models() -> list[str]:
+    """Names accepted by :func:`default_spec`, ``vizkit train --model``."""
+    return list(_MODELS)
+
+
+def get_model(name: str) -> tuple[type[nn.Module], str]:
+    """Return ``(class, description)`` of a registered model name."""
+    if name not in _MODELS:
+        raise ValueError(f"`model` must be one of {', '.join(map(repr, _MODELS))}. Got {name!r} "
+                         "instead (see vizkit.models.list_models()).")
+    cls, _, desc = _MODELS[name]
+    return cls, desc
+
+
+def default_spec(name: str, input_shape: Sequence[int], n_classes: int, *,
+                 normalize: Sequence[float] | None = None, **overrides: Any) -> dict:
+    """The spec of model ``name`` with good defaults for inputs of ``input_shape``.
+
+    Parameters
+    ----------
+    name : {'logreg', 'mlp', 'deep', 'cnn', 'rbf'}
+    input_shape : tuple of int
+        Shape of one example, e.g. ``(1, 28, 28)`` or ``(2,)``.
+    n_classes : int
+    normalize : (float, float), optional
+        Input (mean, std) applied inside the model. Default: MNIST's for 1x28x28 images, none else.
+    **overrides
+        Constructor arguments to change (``hidden=(100,)`` for 'mlp'/'deep', ``dropout=0.2``...).
+
+    Returns
+    -------
+    dict
+        ``{"name": ..., "class": ..., "args": {...}}``, a plain dict that :func:`build` accepts.
+
+    Examples
+    --------
+    >>> default_spec("mlp", (2,), 3)["args"]["config"]
+    [2, 300, 3]
+    """
+    cls, make_args, _ = _MODELS[name] if name in _MODELS else (None, None, None)
+    if cls is None:
+        get_model(name)  # raises the helpful error
+    input_shape = tuple(int(s) for s in input_shape)
+    if normalize is None and input_shape == (1, 28, 28):
+        normalize = MNIST_NORMALIZE
+    try:
+        args = make_args(input_shape, int(n_classes), **overrides)
+    except TypeError as e:  # unexpected keyword in overrides
+        raise ValueError(f"bad override for model {name!r}: {e}") from None
+    if normalize is not None:
+        args["normalize"] = [float(normalize[0]), float(normalize[1])]
+    spec = {"name": name, "class": cls.__name__, "args": args,
+            "input_shape": list(input_shape), "n_classes": int(n_classes)}
+    build(spec)  # validate now, not at training time
+    return spec
+
+
+def build(spec: dict) -> nn.Module:
+    """Make a torch model from a plain dict spec (as :func:`default_spec` returns).
+
+    The spec holds only JSON-able values: a checkpoint stores it and rebuilds the model with no
+    training code.
+    """
+    if not isinstance(spec, dict) or "class" not in spec or "args" not in spec:
+        raise ValueError("a model spec must be a dict with keys 'class' and 'args' (see "
+                         f"vizkit.models.default_spec). Got {spec!r} instead.")
+    cls = _CLASSES.get(spec["class"])
+    if cls is None:
+        raise ValueError(f"spec 'class' must be one of {', '.join(map(repr, _CLASSES))}. "
+                         f"Got {spec['class']!r} instead.")
+    args = copy.deepcopy(spec["args"])
+    try:
+        model = cls(args.pop("config"), **args) if cls is PTDeep else cls(**args)
+    except TypeError as e:
+        raise ValueError(f"spec args do not fit {cls.__name__}: {e}") from None
+    model.vizkit_spec = copy.deepcopy(spec)  # read by vizkit.checkpoint.save
+    return model
+
+
+def build_default(name: str, input_shape: Sequence[int], n_classes: int, **overrides: Any) -> nn.Module:
+    """``build(default_spec(name, input_shape, n_classes, **overrides))``."""
+    return build(default_spec(name, input_shape, n_classes, **overrides))
+
+
+def count_params(model: nn.Module, *, verbose: bool = False, file=None) -> int:
+    """Total number of parameters; with ``verbose`` print the name/shape table (seed 002).
+
+    Examples
+    --------
+    >>> count_params(PTDeep([2, 3]))
+    9
+    """
+    rows = [(name, tuple(p.shape), p.numel()) for name, p in model.named_parameters()]
+    total = sum(n for _, _, n in rows)
+    if verbose:
+        width = max([len(r[0]) for r in rows] + [4])
+        print(f"{'name':<{width}}  {'shape':<16} {'count':>10}", file=file)
+        for name, shape, n in rows:
+            print(f"{name:<{width}}  {str(list(shape)):<16} {n:>10,}", file=file)
+        print(f"{'total':<{width}}  {'':<16} {total:>10,}", file=file)
+    return total
