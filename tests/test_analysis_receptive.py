@@ -1,0 +1,195 @@
+"""Receptive fields: propagated == gradient where they must be, layer arithmetic by hand."""
+
+import numpy as np
+import pytest
+import torch
+from torch import nn
+
+from vizkit.analysis.receptive import (gradient_receptive_fields, propagated_receptive_fields,
+                                       theoretical_receptive_field)
+from vizkit.figures import NotApplicable
+from vizkit.models import PTDeep, build_default
+from vizkit.plot.receptive import plot_receptive_field_box, plot_receptive_fields
+
+
+@pytest.fixture(autouse=True)
+def one_thread():
+    """Tiny tensors: one thread avoids OpenMP spin-waits on a busy machine (restored after)."""
+    n = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(n)
+
+
+def n_hooks(model):
+    return sum(len(m._forward_hooks) + len(m._forward_pre_hooks) for m in model.modules())
+
+
+def _with_bn_stats(m, x):
+    m.train()
+    with torch.no_grad():
+        m(x)
+    m.eval()
+    return m
+
+
+def test_hand_worked_two_layer_product():
+    m = PTDeep([4, 2, 1], "identity")
+    with torch.no_grad():
+        m.layers[0].weight.copy_(torch.tensor([[1.0, 0, 0, 0], [0, 1.0, 0, 0]]))
+        m.layers[2].weight.copy_(torch.tensor([[2.0, 3.0]]))
+    r = propagated_receptive_fields(m, 2, image_shape=(1, 2, 2))
+    np.testing.assert_allclose(r.fields, [[[2.0, 3.0], [0.0, 0.0]]])
+    assert r.layer == "layers.2" and r.units == [0] and r.vmax == 3.0
+
+
+@pytest.mark.parametrize("batchnorm", [False, True])
+def test_linear_network_propagated_equals_gradient(batchnorm):
+    torch.manual_seed(0)
+    m = PTDeep([16, 8, 6, 4], "identity", batchnorm=batchnorm, normalize=(0.3, 0.5))
+    x = torch.rand(12, 1, 4, 4)
+    if batchnorm:
+        _with_bn_stats(m, torch.rand(40, 1, 4, 4) * 3)
+    linears = [n for n, mod in m.named_modules() if isinstance(mod, nn.Linear)]
+    for i, name in enumerate(linears, start=1):
+        a = propagated_receptive_fields(m, i, image_shape=(1, 4, 4))
+        b = gradient_receptive_fields(m, name, a.units, x)
+        assert a.fields.shape == b.fields.shape == (m.layers[[k for k, mm in enumerate(m.layers)
+                                                             if isinstance(mm, nn.Linear)][i - 1]]
+                                                    .out_features, 4, 4)
+        np.testing.assert_allclose(a.fields, b.fields, rtol=1e-4, atol=1e-6)
+    # the last layer by index -1 and by name are the same thing
+    np.testing.assert_allclose(propagated_receptive_fields(m, -1, image_shape=(1, 4, 4)).fields,
+                               propagated_receptive_fields(m, linears[-1],
+                                                           image_shape=(1, 4, 4)).fields)
+
+
+def test_relu_mask_gating_is_the_average_jacobian():
+    torch.manual_seed(1)
+    m = _with_bn_stats(PTDeep([16, 10, 8, 3], "relu", batchnorm=True, normalize=(0.2, 0.4)),
+                       torch.rand(50, 1, 4, 4))
+    x = torch.rand(30, 1, 4, 4)
+    for i, name in [(2, "layers.3"), (3, "layers.6")]:
+        masked = propagated_receptive_fields(m, i, gate_data=x, image_shape=(1, 4, 4),
+                                             batch_size=7)  # chunks must not matter
+        grad = gradient_receptive_fields(m, name, masked.units, x)
+        np.testing.assert_allclose(masked.fields, grad.fields, rtol=1e-4, atol=1e-6)
+        assert masked.n_examples == 30 and masked.method == "propagated, mask-gated"
+    # mean-activity gating: exact for layer 2 (linear in one mask), not beyond
+    mean2 = propagated_receptive_fields(m, 2, gate_data=x, gating="mean", image_shape=(1, 4, 4))
+    np.testing.assert_allclose(mean2.fields, gradient_receptive_fields(m, "layers.3", None, x)
+                               .fields[:8], rtol=1e-4, atol=1e-6)
+    mean3 = propagated_receptive_fields(m, 3, gate_data=x, gating="mean", image_shape=(1, 4, 4))
+    assert not np.allclose(mean3.fields, grad.fields, atol=1e-4)
+    # ungated differs from gated for a ReLU network
+    plain = propagated_receptive_fields(m, 3, image_shape=(1, 4, 4))
+    assert not np.allclose(plain.fields, grad.fields, atol=1e-4)
+
+
+def test_theoretical_field_by_hand():
+    net = nn.Sequential(nn.Conv2d(1, 2, 3, padding=1), nn.ReLU(), nn.MaxPool2d(2),
+                        nn.Conv2d(2, 2, 3, padding=1), nn.MaxPool2d(2))
+    rf = theoretical_receptive_field(net, "4", input_shape=(1, 28, 28))
+    # conv3: r=3, j=1, s=0; pool2: r=4, j=2, s=0.5; conv3 p1: r=8, s=0.5; pool2: r=10, j=4, s=1.5
+    assert (rf.size, rf.jump, rf.start, rf.output_shape) == ((10, 10), (4, 4), (1.5, 1.5), (7, 7))
+    assert rf.box(3, 3) == (9, 9, 19, 19)  # centre 13.5, 10 pixels
+    assert rf.box(0, 0) == (0, 0, 7, 7) and rf.box(0, 0, clip=False) == (-3, -3, 7, 7)
+    strided = nn.Sequential(nn.Conv2d(1, 1, 5, stride=2, padding=2), nn.Conv2d(1, 1, 3, dilation=2))
+    rf = theoretical_receptive_field(strided, "1", input_shape=(1, 16, 16))
+    # conv5 s2 p2: r=5, j=2, s=0; conv3 d2 (k_eff 5): r=5+4*2=13, s=0+2*2=4, j=2
+    assert (rf.size, rf.jump, rf.start, rf.output_shape) == ((13, 13), (2, 2), (4.0, 4.0), (4, 4))
+    cnn = build_default("cnn", (1, 28, 28), 10)
+    assert theoretical_receptive_field(cnn, "features").size == (10, 10)
+    with pytest.raises(ValueError, match="see the whole input"):
+        theoretical_receptive_field(cnn, "classifier.1")
+
+
+def test_gradient_support_is_the_theoretical_box():
+    torch.manual_seed(0)
+    net = nn.Sequential(nn.Conv2d(1, 2, 3, padding=1), nn.AvgPool2d(2),
+                        nn.Conv2d(2, 3, 3, padding=1))
+    with torch.no_grad():
+        for p in net.parameters():
+            p.abs_()  # no cancellation: every pixel in the field gets a non-zero gradient
+    x = torch.rand(4, 1, 12, 12)
+    rf = theoretical_receptive_field(net, "2", input_shape=(1, 12, 12))
+    g = gradient_receptive_fields(net, "2", [(1, 2, 4)], x)
+    support = np.argwhere(g.fields[0] != 0)
+    r0, c0, r1, c1 = rf.box(2, 4)
+    assert (support.min(0).tolist(), (support.max(0) + 1).tolist()) == ([r0, c0], [r1, c1])
+    # 'center' picks the centre unit of a channel, 'mean' the channel average
+    center = gradient_receptive_fields(net, "2", [1], x).fields[0]
+    np.testing.assert_allclose(center, gradient_receptive_fields(net, "2", [(1, 3, 3)], x)
+                               .fields[0])
+    mean = gradient_receptive_fields(net, "2", [1], x, reduce="mean").fields[0]
+    assert (mean != 0).sum() > (center != 0).sum()
+
+
+def test_gradient_fields_leave_model_untouched():
+    torch.manual_seed(0)
+    cnn = build_default("cnn", (1, 28, 28), 10)
+    cnn.train()
+    r = gradient_receptive_fields(cnn, "features.4", [0, 5], torch.rand(3, 1, 28, 28))
+    assert r.fields.shape == (2, 28, 28) and r.info["conv"]
+    assert cnn.training and n_hooks(cnn) == 0
+    assert all(p.grad is None for p in cnn.parameters())
+    with pytest.raises(ValueError, match="unknown layer"):
+        gradient_receptive_fields(cnn, "features.40", [0], torch.rand(2, 1, 28, 28))
+    assert n_hooks(cnn) == 0 and cnn.training
+    # the output's fields for a linear model are its raw-pixel weights
+    lr = build_default("logreg", (1, 28, 28), 10)
+    g = gradient_receptive_fields(lr, None, [3], torch.rand(2, 1, 28, 28))
+    np.testing.assert_allclose(g.fields[0], (lr.W[:, 3] / lr.norm.std).detach().view(28, 28),
+                               rtol=1e-5)
+
+
+@pytest.mark.parametrize("call, message", [
+    (lambda m: propagated_receptive_fields(m, 0), "`layer_index` must be in 1..2"),
+    (lambda m: propagated_receptive_fields(m, 3), "`layer_index` must be in 1..2"),
+    (lambda m: propagated_receptive_fields(m, "layers.1"), "is not a Linear layer"),
+    (lambda m: propagated_receptive_fields(m, 1, gating="max"), "`gating` must be one of"),
+    (lambda m: propagated_receptive_fields(m, 1, units=[99]), "`units` must be in 0..4"),
+    (lambda m: propagated_receptive_fields(build_default("cnn", (1, 28, 28), 10), 1),
+     "need an MLP"),
+    (lambda m: gradient_receptive_fields(m, None, [0], torch.rand(2, 16), reduce="max"),
+     "`reduce` must be one of"),
+])
+def test_errors(call, message):
+    m = PTDeep([16, 5, 3])
+    with pytest.raises((ValueError, TypeError), match=message):
+        call(m)
+
+
+def test_plots(pyplot):
+    torch.manual_seed(0)
+    r = propagated_receptive_fields(PTDeep([784, 12, 10]), 1, units=range(6))
+    out = plot_receptive_fields(r, ncols=3)
+    assert len(out["images"]) == 6 and out["colorbar"] is not None
+    assert all(im.get_clim() == (-r.vmax, r.vmax) for im in out["images"])
+    assert [ax.get_title() for ax in out["axes"]][:2] == ["unit 0", "unit 1"]
+    cnn = build_default("cnn", (1, 28, 28), 10)
+    rf = theoretical_receptive_field(cnn, "features.3")
+    drawn = plot_receptive_field_box(rf, torch.rand(1, 28, 28))
+    r0, c0, r1, c1 = rf.box()
+    assert drawn["box"].get_xy() == (c0 - 0.5, r0 - 0.5)
+    assert (drawn["box"].get_width(), drawn["box"].get_height()) == (c1 - c0, r1 - r0)
+    assert len(drawn["centers"].get_offsets()) == 14 * 14
+
+
+def test_figure_family(pyplot):
+    from vizkit.data import Split
+    from vizkit.figures import receptive_fields as fam
+
+    g = torch.Generator().manual_seed(0)
+    x = torch.rand(30, 1, 28, 28, generator=g)
+    y = torch.arange(30) % 10
+    split = Split("tiny", x, y, x, y, x, y, tuple(str(k) for k in range(10)), (1, 28, 28), "0")
+    ids = [f.id for f in fam.make(build_default("mlp", (1, 28, 28), 10, hidden=(20,)), split)]
+    assert ids == ["receptive-fields-layer1", "receptive-fields-output",
+                   "receptive-fields-classes"]
+    ids = [f.id for f in fam.make(build_default("cnn", (1, 28, 28), 10, channels=(4, 6)), split)]
+    assert ids == ["receptive-fields-conv", "receptive-fields-theory", "receptive-fields-classes"]
+    x2 = torch.rand(10, 2)
+    split2 = Split("2d", x2, y[:10], x2, y[:10], x2, y[:10], tuple("0123456789"), (2,), "0")
+    with pytest.raises(NotApplicable, match="input shape"):
+        fam.make(build_default("mlp", (2,), 10), split2)

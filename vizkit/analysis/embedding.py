@@ -1,0 +1,264 @@
+"""2D embeddings of a layer's activations: UMAP (umap-learn) or PCA (scikit-learn).
+
+:func:`embed_activations` streams the inputs through the model with :func:`vizkit.hooks.collect`,
+flattens the chosen layer's activations and fits the reducer once; the returned
+:class:`Embedding` keeps the fitted reducer, so new points land in the same plane
+(``result.transform(activations)`` or ``result.transform(model, x_new)``). ``layer=None`` embeds
+the raw inputs, the reference against which learned layers are compared. :func:`embed` does the
+same for any feature matrix.
+
+Examples
+--------
+>>> import torch
+>>> from torch import nn
+>>> model = nn.Sequential(nn.Flatten(), nn.Linear(4, 8), nn.ReLU(), nn.Linear(8, 2))
+>>> x, y = torch.rand(50, 1, 2, 2), torch.arange(50) % 2
+>>> res = embed_activations(model, x, "2", labels=y, method="pca")
+>>> res.points.shape, res.transform(model, x[:3]).shape
+((50, 2), (3, 2))
+"""
+
+from __future__ import annotations
+
+import warnings
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import torch
+from torch import nn
+
+__all__ = ["METHODS", "Embedding", "embed", "embed_activations", "layer_activations"]
+
+#: Valid values of ``method``.
+METHODS = ("umap", "pca")
+
+
+@dataclass
+class Embedding:
+    """What :func:`embed_activations` and :func:`embed` return.
+
+    Attributes
+    ----------
+    points : ndarray of shape (N, n_components)
+        The embedded points, in the order of the inputs.
+    labels : ndarray of shape (N,) or None
+        The labels given, in the same order (int64).
+    reducer : umap.UMAP or sklearn.decomposition.PCA
+        The fitted reducer.
+    method : {'umap', 'pca'}
+    layer : str or None
+        The embedded layer (``None``: the raw inputs).
+    n_features : int
+        Length of the flattened activation vector the reducer was fitted on.
+    """
+
+    points: np.ndarray
+    labels: np.ndarray | None
+    reducer: Any
+    method: str
+    layer: str | None
+    n_features: int
+    batch_size: int | None = None
+
+    def __len__(self) -> int:
+        return int(self.points.shape[0])
+
+    def transform(self, activations_or_model, x: torch.Tensor | None = None) -> np.ndarray:
+        """Place new points in the fitted plane.
+
+        Parameters
+        ----------
+        activations_or_model : array-like of shape (M, ...) or nn.Module
+            Activations of the same layer (flattened here), or the model, then ``x`` is required
+            and the layer's activations are collected from it.
+        x : Tensor of shape (M, ...), optional
+            New inputs (with a model).
+
+        Returns
+        -------
+        ndarray of shape (M, n_components)
+        """
+        if isinstance(activations_or_model, nn.Module):
+            if x is None:
+                raise ValueError("transform(model, x) needs the new inputs `x`.")
+            feats = layer_activations(activations_or_model, x, self.layer,
+                                      batch_size=self.batch_size)
+        else:
+            if x is not None:
+                raise ValueError("`x` is only used with a model: transform(model, x).")
+            feats = activations_or_model
+        feats = _features(feats)
+        if feats.shape[1] != self.n_features:
+            raise ValueError(f"the reducer was fitted on {self.n_features} features per point; "
+                             f"these activations have {feats.shape[1]}.")
+        with warnings.catch_warnings():
+            warnings.filterwarnings("ignore", message=".*n_jobs.*")
+            # a copy: UMAP hands back its own ``embedding_`` for the data it was fitted on
+            return np.array(self.reducer.transform(feats), dtype=np.float32, copy=True)
+
+
+def layer_activations(model: nn.Module, x: torch.Tensor, layer: str | None, *,
+                      batch_size: int | None = None) -> torch.Tensor:
+    """The activations of ``layer`` for inputs ``x``, flattened to ``[N, D]`` (CPU float32).
+
+    ``layer=None`` returns the inputs themselves, flattened. An unknown layer raises a
+    ``ValueError`` listing the model's layer names.
+
+    Examples
+    --------
+    >>> import torch
+    >>> from torch import nn
+    >>> layer_activations(nn.Sequential(nn.Linear(3, 4), nn.ReLU()), torch.rand(5, 3), "1").shape
+    torch.Size([5, 4])
+    """
+    if not isinstance(x, torch.Tensor):
+        raise TypeError(f"`x` must be a torch.Tensor. Got {type(x).__name__} instead.")
+    if layer is None:
+        return x.detach().reshape(len(x), -1).float().cpu()
+    if not isinstance(model, nn.Module):
+        raise TypeError(f"`model` must be a torch.nn.Module. Got {type(model).__name__} instead.")
+    names = [n for n, _ in model.named_modules() if n]
+    if not isinstance(layer, str) or layer not in names:
+        shown = ", ".join(map(repr, names[:40])) + (", ..." if len(names) > 40 else "")
+        raise ValueError(f"`layer` must be None (the inputs) or one of the layer names of "
+                         f"{type(model).__name__}: {shown} (vizkit.hooks.layer_names(model)). "
+                         f"Got {layer!r} instead.")
+    from ..hooks import collect
+
+    acts = collect(model, x, [layer], batch_size=batch_size,
+                   reduce=lambda t: t.reshape(t.shape[0], -1))[layer]
+    if not isinstance(acts, torch.Tensor):
+        raise ValueError(f"layer {layer!r} returns a {type(acts).__name__}, not one tensor; "
+                         "embed one of its submodules instead.")
+    return acts.float().cpu()
+
+
+def embed(features, *, labels=None, method: str = "umap", n_neighbors: int = 15,
+          min_dist: float = 0.1, n_components: int = 2, seed: int = 0) -> Embedding:
+    """Fit a 2D (``n_components``) embedding of any feature matrix.
+
+    Parameters
+    ----------
+    features : array-like or Tensor of shape (N, ...)
+        Flattened to ``(N, D)``.
+    labels : array-like of shape (N,), optional
+    method, n_neighbors, min_dist, n_components, seed
+        As in :func:`embed_activations`.
+
+    Returns
+    -------
+    Embedding (with ``layer=None``)
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> embed(np.random.default_rng(0).normal(size=(20, 5)), method="pca").points.shape
+    (20, 2)
+    """
+    return _fit(_features(features), labels, method=method, n_neighbors=n_neighbors,
+                min_dist=min_dist, n_components=n_components, seed=seed, layer=None)
+
+
+def embed_activations(model: nn.Module, x: torch.Tensor, layer: str | None, *, labels=None,
+                      method: str = "umap", n_neighbors: int = 15, min_dist: float = 0.1,
+                      n_components: int = 2, seed: int = 0,
+                      batch_size: int | None = None) -> Embedding:
+    """Embed the activations of ``layer`` over the inputs ``x`` in 2D.
+
+    Parameters
+    ----------
+    model : nn.Module
+        Any PyTorch model (run in eval mode under ``no_grad``; left as it was).
+    x : Tensor of shape (N, ...)
+        The inputs, e.g. the test images.
+    layer : str or None
+        Dotted layer name (see :func:`vizkit.hooks.layer_names`); its output is flattened per
+        example. ``None`` embeds the raw inputs.
+    labels : array-like of shape (N,), optional
+        Kept, in order, in the result (for colouring).
+    method : {'umap', 'pca'}, default='umap'
+        ``'umap'``: umap-learn with ``random_state=seed`` (reproducible, hence single-threaded).
+        ``'pca'``: scikit-learn's PCA, the fast, linear option.
+    n_neighbors : int, default=15
+        UMAP's neighbourhood size (local vs global structure); must be below N.
+    min_dist : float, default=0.1
+        UMAP's minimum distance between embedded points (how tightly clusters pack).
+    n_components : int, default=2
+    seed : int, default=0
+    batch_size : int, optional
+        Inputs per forward pass when collecting (default of :func:`vizkit.hooks.collect`).
+
+    Returns
+    -------
+    Embedding
+
+    Raises
+    ------
+    ValueError
+        Unknown ``method`` or ``layer`` (the valid ones are listed), mismatched ``labels``,
+        ``n_neighbors`` not below the number of points.
+    """
+    _check_method(method)
+    feats = layer_activations(model, x, layer, batch_size=batch_size)
+    res = _fit(feats.numpy(), labels, method=method, n_neighbors=n_neighbors, min_dist=min_dist,
+               n_components=n_components, seed=seed, layer=layer)
+    res.batch_size = batch_size
+    return res
+
+
+# --------------------------------------------------------------------------------------------
+def _check_method(method: str) -> None:
+    if method not in METHODS:
+        raise ValueError(f"`method` must be one of {', '.join(map(repr, METHODS))}. "
+                         f"Got {method!r} instead.")
+
+
+def _features(a) -> np.ndarray:
+    if isinstance(a, torch.Tensor):
+        a = a.detach().cpu().numpy()
+    a = np.asarray(a, dtype=np.float32)
+    if a.ndim < 2:
+        raise ValueError(f"activations must be a batch [N, ...]. Got shape {a.shape} instead.")
+    return a.reshape(a.shape[0], -1)
+
+
+def _fit(feats: np.ndarray, labels, *, method, n_neighbors, min_dist, n_components, seed,
+         layer) -> Embedding:
+    _check_method(method)
+    n = feats.shape[0]
+    if isinstance(n_components, bool) or not isinstance(n_components, (int, np.integer)) \
+            or n_components < 1:
+        raise ValueError(f"`n_components` must be a positive integer. Got {n_components!r} instead.")
+    if n <= n_components:
+        raise ValueError(f"need more points than `n_components` ({n_components}). Got {n}.")
+    if labels is not None:
+        labels = labels.detach().cpu().numpy() if isinstance(labels, torch.Tensor) else labels
+        labels = np.asarray(labels).astype(np.int64).reshape(-1)
+        if len(labels) != n:
+            raise ValueError(f"`labels` must have one entry per point: {n} points, "
+                             f"{len(labels)} labels.")
+    if method == "pca":
+        from sklearn.decomposition import PCA
+
+        reducer = PCA(n_components=int(n_components), random_state=seed)
+        points = reducer.fit_transform(feats)
+    else:
+        if isinstance(n_neighbors, bool) or not isinstance(n_neighbors, (int, np.integer)) \
+                or n_neighbors < 2:
+            raise ValueError(f"`n_neighbors` must be an integer >= 2. Got {n_neighbors!r} instead.")
+        if n_neighbors >= n:
+            raise ValueError(f"`n_neighbors` ({n_neighbors}) must be smaller than the number of "
+                             f"points ({n}).")
+        if not (isinstance(min_dist, (int, float)) and min_dist >= 0):
+            raise ValueError(f"`min_dist` must be a number >= 0. Got {min_dist!r} instead.")
+        with warnings.catch_warnings():
+            warnings.filterwarnings("ignore", message=".*n_jobs.*")
+            warnings.filterwarnings("ignore", category=FutureWarning)
+            import umap
+
+            reducer = umap.UMAP(n_neighbors=int(n_neighbors), min_dist=float(min_dist),
+                                n_components=int(n_components), random_state=seed, n_jobs=1)
+            points = reducer.fit_transform(feats)
+    return Embedding(points=np.asarray(points, dtype=np.float32), labels=labels, reducer=reducer,
+                     method=method, layer=layer, n_features=int(feats.shape[1]))

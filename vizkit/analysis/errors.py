@@ -1,0 +1,252 @@
+"""Where a classifier goes wrong: confusion matrix, worst examples, right and wrong predictions.
+
+All functions run the model in eval mode under ``no_grad`` (its ``training`` flag is put back) and
+return arrays: :func:`predictions` gives per-example probabilities, predicted class and loss;
+:func:`confusion` the confusion matrix; :func:`worst_examples` the ``k`` highest-loss examples with
+their probabilities (seed 004's probability bars); :func:`prediction_examples` a seeded sample of
+right and of wrong predictions.
+
+Examples
+--------
+>>> import torch
+>>> model = torch.nn.Linear(2, 2)
+>>> x, y = torch.randn(20, 2), torch.randint(0, 2, (20,))
+>>> worst = worst_examples(model, x, y, k=3)
+>>> bool((worst.loss[:-1] >= worst.loss[1:]).all()), worst.probs.shape
+(True, (3, 2))
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import torch
+from torch import nn
+
+__all__ = ["Predictions", "Examples", "PredictionExamples", "predictions", "confusion",
+           "worst_examples", "prediction_examples"]
+
+_DEFAULT_BATCH = 2048
+
+
+@dataclass
+class Predictions:
+    """Per-example outputs of a classifier on ``(x, y)``.
+
+    Attributes
+    ----------
+    probs : ndarray of shape (N, C)
+        Class probabilities (softmax of the logits; ``[1 - p, p]`` for a single logit).
+    pred : ndarray of int of shape (N,)
+        Predicted class.
+    y : ndarray of int of shape (N,)
+        True class.
+    loss : ndarray of shape (N,)
+        Cross-entropy of each example, ``-log probs[i, y[i]]`` (computed from the logits).
+    """
+
+    probs: np.ndarray
+    pred: np.ndarray
+    y: np.ndarray
+    loss: np.ndarray
+
+    @property
+    def correct(self) -> np.ndarray:
+        return self.pred == self.y
+
+    @property
+    def n_classes(self) -> int:
+        return self.probs.shape[1]
+
+
+@dataclass
+class Examples:
+    """A selection of examples with what the model said about them.
+
+    Attributes
+    ----------
+    indices : ndarray of int of shape (k,)
+        Positions in the ``x`` given.
+    inputs : torch.Tensor of shape (k, ...)
+        The inputs themselves (e.g. ``[k, 1, 28, 28]`` images).
+    y, pred : ndarray of int of shape (k,)
+        True and predicted class.
+    probs : ndarray of shape (k, C)
+    loss : ndarray of shape (k,)
+    """
+
+    indices: np.ndarray
+    inputs: torch.Tensor
+    y: np.ndarray
+    pred: np.ndarray
+    probs: np.ndarray
+    loss: np.ndarray
+
+    def __len__(self) -> int:
+        return len(self.indices)
+
+
+@dataclass
+class PredictionExamples:
+    """Right and wrong predictions (seed 004's probability bar charts)."""
+
+    right: Examples
+    wrong: Examples
+
+
+def _check_xy(x: Any, y: Any) -> tuple[torch.Tensor, torch.Tensor]:
+    x = torch.as_tensor(x)
+    y = torch.as_tensor(y).long().reshape(-1)
+    if len(x) != len(y):
+        raise ValueError(f"`x` and `y` must have the same length. Got {len(x)} inputs and "
+                         f"{len(y)} labels instead.")
+    return x, y
+
+
+@torch.no_grad()
+def predictions(model: nn.Module, x: Any, y: Any, *, batch_size: int | None = None) -> Predictions:
+    """Probabilities, predicted class and per-example loss of ``model`` on ``(x, y)``.
+
+    Parameters
+    ----------
+    model : nn.Module
+        Returns raw logits ``(n, C)`` (or ``(n, 1)`` for a binary model).
+    x : torch.Tensor
+    y : array-like of int of shape (N,)
+    batch_size : int, default=2048
+
+    Returns
+    -------
+    Predictions
+    """
+    if not isinstance(model, nn.Module):
+        raise TypeError(f"`model` must be a torch.nn.Module. Got {type(model).__name__} instead.")
+    x, y = _check_xy(x, y)
+    batch_size = _DEFAULT_BATCH if batch_size is None else int(batch_size)
+    if batch_size < 1:
+        raise ValueError(f"`batch_size` must be a positive integer. Got {batch_size!r} instead.")
+    dev = next((p.device for p in model.parameters()), torch.device("cpu"))
+    was_training = model.training
+    model.eval()
+    try:
+        logits = [model(x[i:i + batch_size].to(dev)).float().cpu() for i in range(0, len(x), batch_size)]
+    finally:
+        model.train(was_training)
+    if not logits:
+        raise ValueError("`x` is empty.")
+    z = torch.cat(logits)
+    if z.dim() == 1:
+        z = z[:, None]
+    if z.shape[1] == 1:  # one logit: binary, class 1 has probability sigmoid(z)
+        z = torch.cat([torch.zeros_like(z), z], 1)
+    if int(y.max()) >= z.shape[1] or int(y.min()) < 0:
+        raise ValueError(f"labels must be in [0, {z.shape[1] - 1}] for a model with {z.shape[1]} "
+                         f"classes. Got labels from {int(y.min())} to {int(y.max())} instead.")
+    logp = torch.log_softmax(z.double(), 1)
+    loss = -logp.gather(1, y[:, None]).squeeze(1)
+    probs = logp.exp()
+    return Predictions(probs=probs.numpy(), pred=z.argmax(1).numpy(), y=y.numpy(), loss=loss.numpy())
+
+
+def confusion(model: nn.Module, x: Any, y: Any, *, n_classes: int | None = None,
+              batch_size: int | None = None) -> np.ndarray:
+    """Confusion matrix ``M[i, j]``: examples of true class ``i`` predicted as ``j``.
+
+    Parameters
+    ----------
+    model : nn.Module
+    x, y : inputs and integer labels
+    n_classes : int, optional
+        Default: the model's number of outputs.
+    batch_size : int, default=2048
+
+    Returns
+    -------
+    ndarray of int of shape (C, C)
+
+    Examples
+    --------
+    >>> import torch
+    >>> m = torch.nn.Linear(1, 2, bias=False)
+    >>> _ = torch.nn.init.constant_(m.weight, 0).data[1].fill_(1)  # class 1 iff x > 0
+    >>> confusion(m, torch.tensor([[1.0], [-1.0], [2.0]]), torch.tensor([1, 1, 0])).tolist()
+    [[0, 1], [1, 1]]
+    """
+    from ..train.metrics import confusion_matrix
+
+    p = predictions(model, x, y, batch_size=batch_size)
+    C = p.n_classes if n_classes is None else int(n_classes)
+    return confusion_matrix(p.y, p.pred, C)
+
+
+def _select(p: Predictions, x: torch.Tensor, idx: np.ndarray) -> Examples:
+    idx = np.asarray(idx, dtype=np.int64)
+    return Examples(indices=idx, inputs=x[torch.from_numpy(idx)].detach().clone(), y=p.y[idx],
+                    pred=p.pred[idx], probs=p.probs[idx], loss=p.loss[idx])
+
+
+def _check_k(k: Any, name: str) -> int:
+    if isinstance(k, bool) or int(k) != k or int(k) < 0:
+        raise ValueError(f"`{name}` must be a non-negative integer. Got {k!r} instead.")
+    return int(k)
+
+
+def worst_examples(model: nn.Module, x: Any, y: Any, k: int = 8, *, batch_size: int | None = None,
+                   preds: Predictions | None = None) -> Examples:
+    """The ``k`` examples with the highest loss, highest first.
+
+    Parameters
+    ----------
+    model : nn.Module
+    x, y : inputs and integer labels
+    k : int, default=8
+        How many (fewer when ``x`` is smaller).
+    batch_size : int, default=2048
+    preds : Predictions, optional
+        Already computed :func:`predictions` of ``model`` on ``(x, y)`` (saves a pass).
+
+    Returns
+    -------
+    Examples
+        Sorted by decreasing loss; ties keep the order of ``x``.
+    """
+    k = _check_k(k, "k")
+    x, y = _check_xy(x, y)
+    p = predictions(model, x, y, batch_size=batch_size) if preds is None else preds
+    order = np.argsort(-p.loss, kind="stable")[:k]
+    return _select(p, x, order)
+
+
+def prediction_examples(model: nn.Module, x: Any, y: Any, *, n_right: int = 4, n_wrong: int = 4,
+                        seed: int = 0, batch_size: int | None = None,
+                        preds: Predictions | None = None) -> PredictionExamples:
+    """A seeded random sample of right and of wrong predictions (seed 004's bar charts).
+
+    Parameters
+    ----------
+    model : nn.Module
+    x, y : inputs and integer labels
+    n_right, n_wrong : int, default=4
+        How many of each (fewer when there are not that many).
+    seed : int, default=0
+        Seeds the sampling.
+    batch_size : int, default=2048
+    preds : Predictions, optional
+        Already computed :func:`predictions` (saves a pass).
+
+    Returns
+    -------
+    PredictionExamples
+        ``right`` and ``wrong``, each in the order of ``x``.
+    """
+    n_right, n_wrong = _check_k(n_right, "n_right"), _check_k(n_wrong, "n_wrong")
+    x, y = _check_xy(x, y)
+    p = predictions(model, x, y, batch_size=batch_size) if preds is None else preds
+    rng = np.random.default_rng(seed)
+    right_all = np.flatnonzero(p.correct)
+    wrong_all = np.flatnonzero(~p.correct)
+    right = np.sort(rng.choice(right_all, size=min(n_right, len(right_all)), replace=False))
+    wrong = np.sort(rng.choice(wrong_all, size=min(n_wrong, len(wrong_all)), replace=False))
+    return PredictionExamples(right=_select(p, x, right), wrong=_select(p, x, wrong))

@@ -1,0 +1,539 @@
+"""Receptive fields (seed 004): which input pixels drive a unit, three ways.
+
+* :func:`propagated_receptive_fields` -- for an MLP, "propagate the weights": the field of unit
+  ``j`` of (affine) layer ``i`` is column ``j`` of ``W1 W2 ... Wi`` (weights in the lab's
+  ``[in, out]`` convention), reshaped to the image. Optionally gated by which ReLUs are active
+  over a data set.
+* :func:`gradient_receptive_fields` -- for any unit of any model (MLP units, CNN channels): the
+  gradient of the unit with respect to the input, averaged over examples.
+* :func:`theoretical_receptive_field` -- for conv units: the input region a unit can see (size,
+  jump, start) from the layer arithmetic of ``Conv2d`` / ``MaxPool2d`` / ``AvgPool2d``.
+
+All fields are in the space of the **raw [0, 1] inputs** that vizkit models are fed: the model's
+input ``Normalize(mean, std)`` is folded in (weights divided by ``std``), so for a network without
+non-linearities the propagated and the gradient fields are the same numbers.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from typing import Sequence
+
+import numpy as np
+import torch
+from torch import nn
+
+from ._actmax_common import capture, input_normalization, model_input_shape, resolve_module
+
+__all__ = ["ReceptiveFields", "TheoreticalRF", "propagated_receptive_fields",
+           "gradient_receptive_fields", "theoretical_receptive_field"]
+
+_ELEMENTWISE = (nn.ReLU, nn.Sigmoid, nn.Tanh, nn.GELU, nn.ELU, nn.LeakyReLU, nn.Softplus,
+                nn.SiLU, nn.Hardtanh, nn.ReLU6, nn.PReLU)
+
+
+@dataclass
+class ReceptiveFields:
+    """Receptive fields of some units of one layer.
+
+    Attributes
+    ----------
+    fields : ndarray of shape (U, H, W)
+        One field per unit in raw-input space (``(U, C, H, W)`` for multi-channel inputs,
+        ``(U, D)`` for vector inputs).
+    units : list
+        The unit of each field (an int, or ``(channel, row, col)`` for a conv position).
+    layer : str
+        The layer the units belong to.
+    method : str
+        ``'propagated'``, ``'propagated, mask-gated'``, ``'propagated, mean-gated'`` or
+        ``'gradient'``.
+    vmax : float
+        ``max |fields|``, for one symmetric colour scale.
+    n_examples : int
+        Examples averaged over (0 for the ungated propagated fields).
+    """
+
+    fields: np.ndarray
+    units: list
+    layer: str
+    method: str
+    vmax: float
+    n_examples: int = 0
+    info: dict = field(default_factory=dict)
+
+
+def _vmax(a: np.ndarray) -> float:
+    finite = np.abs(a[np.isfinite(a)])
+    return float(finite.max()) if finite.size else 0.0
+
+
+# ----------------------------------------------------------------------------- MLP propagation
+
+def _mlp_stack(model: nn.Module) -> tuple[str, list[tuple[str, nn.Module]]]:
+    """The prefix and the ordered (name, module) list of an MLP: PTDeep's ``layers`` or an
+    ``nn.Sequential`` of Flatten / Linear / BatchNorm1d / activations / Dropout."""
+    if isinstance(getattr(model, "layers", None), nn.Sequential):
+        seq, prefix = model.layers, "layers."
+    elif isinstance(model, nn.Sequential):
+        seq, prefix = model, ""
+    else:
+        raise ValueError(f"propagated receptive fields need an MLP (PTDeep or an nn.Sequential of "
+                         f"Linear layers and activations); {type(model).__name__} is not one. "
+                         "Use gradient_receptive_fields for any model.")
+    items = []
+    for name, m in seq.named_children():
+        if isinstance(m, nn.Identity):
+            continue
+        if isinstance(m, nn.Flatten) or type(m).__name__ == "Normalize":
+            if any(isinstance(mm, nn.Linear) for _, mm in items):
+                raise ValueError(f"unexpected {type(m).__name__} after the first Linear layer.")
+            continue
+        if not isinstance(m, (nn.Linear, nn.BatchNorm1d, nn.Dropout) + _ELEMENTWISE):
+            raise ValueError(f"propagated receptive fields cannot pass layer {prefix}{name} "
+                             f"({type(m).__name__}); use gradient_receptive_fields.")
+        items.append((prefix + name, m))
+    return prefix, items
+
+
+def _resolve_linear_index(items, layer_index) -> int:
+    lin_pos = [k for k, (_, m) in enumerate(items) if isinstance(m, nn.Linear)]
+    L = len(lin_pos)
+    if isinstance(layer_index, str):
+        names = [items[k][0] for k in lin_pos]
+        if layer_index not in names:
+            raise ValueError(f"`layer_index` {layer_index!r} is not a Linear layer; the Linear "
+                             f"layers are {names}.")
+        return names.index(layer_index) + 1
+    if isinstance(layer_index, bool) or not isinstance(layer_index, (int, np.integer)):
+        raise TypeError(f"`layer_index` must be an int or a Linear layer name. Got "
+                        f"{layer_index!r} instead.")
+    i = int(layer_index)
+    if i < 0:
+        i = L + 1 + i
+    if not 1 <= i <= L:
+        raise ValueError(f"`layer_index` must be in 1..{L} (1 = first Linear layer) or -1..-{L}. "
+                         f"Got {layer_index!r} instead.")
+    return i
+
+
+def _slope(act: nn.Module, z: torch.Tensor) -> torch.Tensor:
+    """Elementwise derivative of an activation at pre-activations ``z`` (0/1 mask for ReLU)."""
+    if isinstance(act, nn.ReLU):
+        return (z > 0).to(z.dtype)
+    with torch.enable_grad():
+        zz = z.detach().clone().requires_grad_()
+        (g,) = torch.autograd.grad(act(zz).sum(), zz)
+    return g
+
+
+def _affine_matrix(m: nn.Module, n: int) -> torch.Tensor | None:
+    """``[in, out]`` matrix of a Linear, or the diagonal of an eval-mode BatchNorm1d."""
+    if isinstance(m, nn.Linear):
+        return m.weight.detach().float().t()
+    if isinstance(m, nn.BatchNorm1d):
+        var = m.running_var if m.running_var is not None else torch.ones(n)
+        scale = 1.0 / torch.sqrt(var.detach().float() + m.eps)
+        if m.weight is not None:
+            scale = scale * m.weight.detach().float()
+        return scale  # diagonal
+    return None
+
+
+def _propagate(chain, units, gates) -> torch.Tensor:
+    """Right-to-left product of everything after the first Linear, restricted to ``units``:
+    ``[n1, U]``, or ``[B, n1, U]`` when some gates are per example (``[B, n]``)."""
+    G = None
+    for k in range(len(chain) - 1, 0, -1):
+        _, m = chain[k]
+        if isinstance(m, nn.Linear):
+            Wk = m.weight.detach().float().t()  # [in, out]
+            if G is None:
+                G = Wk[:, units]
+            else:
+                G = Wk @ G if G.dim() == 2 else torch.einsum("io,nou->niu", Wk, G)
+            continue
+        if isinstance(m, nn.BatchNorm1d):
+            g = _affine_matrix(m, m.num_features)
+        else:
+            g = gates.get(k)
+            if g is None:  # ungated activation or dropout (off in eval)
+                continue
+        if g.dim() == 1:
+            G = g[:, None] * G if G.dim() == 2 else g[None, :, None] * G
+        else:
+            G = g[:, :, None] * (G if G.dim() == 3 else G[None])
+    return G
+
+
+def propagated_receptive_fields(model: nn.Module, layer_index: int | str, *,
+                                units: Sequence[int] | None = None,
+                                gate_data: torch.Tensor | None = None, gating: str = "mask",
+                                image_shape: Sequence[int] | None = None,
+                                batch_size: int = 256) -> ReceptiveFields:
+    """Receptive fields of units of an MLP layer by multiplying the weight matrices.
+
+    Unit ``j`` of layer ``i`` is output ``j`` of the ``i``-th ``nn.Linear`` (its pre-activation).
+    Its field is column ``j`` of ``W1 B1 G1 W2 B2 G2 ... Wi`` where ``Wk`` are the weights in
+    ``[in, out]`` form, ``Bk`` the diagonal scales of eval-mode batch norms, and ``Gk`` the
+    activation gates:
+
+    * ``gate_data=None``: no gates (the seed's plain weight propagation; activations ignored);
+    * ``gating='mask'`` (default when ``gate_data`` is given): the **average over examples of
+      the per-example masked products**, ``mean_n W1 D1(n) W2 D2(n) ... Wi`` with ``Dk(n)`` the
+      diagonal of which ReLUs are active for example ``n`` (for other activations, their local
+      slope). This is exactly the average input gradient of the unit, i.e. what
+      :func:`gradient_receptive_fields` gives for a piecewise-linear network;
+    * ``gating='mean'``: mean-activity gating, ``W1 P1 W2 P2 ... Wi`` with ``Pk`` the fraction of
+      examples on which each unit is active (the product of the averages, cheaper, not equal to
+      the average of the products beyond the second layer).
+
+    The input normalization inside the model is folded in (weights divided by ``std``), so the
+    fields are on raw [0, 1] pixels. Batch norm is taken in eval mode; dropout is off.
+
+    Parameters
+    ----------
+    model : PTDeep or nn.Sequential
+    layer_index : int or str
+        ``1`` for the first Linear layer, ..., ``-1`` for the last (logits), or its name
+        (``'layers.3'``).
+    units : list of int, optional
+        Default: all units of the layer (at most the first 64 for wide layers).
+    gate_data : Tensor, optional
+        Raw inputs ``[N, ...]`` over which the gates are measured.
+    gating : {'mask', 'mean'}, default='mask'
+    image_shape : tuple of int, optional
+        Default: ``model.vizkit_spec['input_shape']`` else a square image.
+    batch_size : int, default=256
+
+    Returns
+    -------
+    ReceptiveFields
+
+    Examples
+    --------
+    >>> from vizkit.models import PTDeep
+    >>> rf = propagated_receptive_fields(PTDeep([784, 20, 10]), 2)
+    >>> rf.fields.shape
+    (10, 28, 28)
+    """
+    if gating not in ("mask", "mean"):
+        raise ValueError(f"`gating` must be one of 'mask', 'mean'. Got {gating!r} instead.")
+    _, items = _mlp_stack(model)
+    i = _resolve_linear_index(items, layer_index)
+    lin_pos = [k for k, (_, m) in enumerate(items) if isinstance(m, nn.Linear)]
+    stop = lin_pos[i - 1]
+    target_name, target = items[stop]
+    n_out = target.out_features
+    if units is None:
+        units = list(range(min(n_out, 64)))
+    units = [int(u) for u in units]
+    bad = [u for u in units if not 0 <= u < n_out]
+    if bad:
+        raise ValueError(f"`units` must be in 0..{n_out - 1} for layer {target_name}. Got {bad}.")
+    chain = items[: stop + 1]
+    if not isinstance(chain[0][1], nn.Linear):
+        raise ValueError(f"the MLP must start with a Linear layer; {chain[0][0]} is a "
+                         f"{type(chain[0][1]).__name__}.")
+    D = chain[0][1].in_features
+    if image_shape is None:
+        spec = getattr(model, "vizkit_spec", None)
+        if isinstance(spec, dict) and spec.get("input_shape"):
+            image_shape = spec["input_shape"]
+    shape = tuple(int(s) for s in image_shape) if image_shape is not None else None
+    if shape is None:
+        side = math.isqrt(D)
+        shape = (side, side) if side * side == D else (D,)
+    if math.prod(shape) != D:
+        raise ValueError(f"`image_shape` {shape} has {math.prod(shape)} values; the first layer "
+                         f"takes {D}.")
+
+    # per-activation gates: None (ungated), [N, n] per example (mask), or [n] (mean)
+    gates: dict[int, torch.Tensor] = {}
+    n_examples = 0
+    if gate_data is not None:
+        x = torch.as_tensor(gate_data).float()
+        if x.dim() < 2 or len(x) == 0:
+            raise ValueError(f"`gate_data` must be a non-empty batch [N, ...]. Got shape "
+                             f"{tuple(x.shape)} instead.")
+        modes = [(m, m.training) for m in model.modules()]
+        try:
+            model.eval()
+            with torch.no_grad():
+                h_all = []
+                for s in range(0, len(x), batch_size):
+                    xb = x[s: s + batch_size]
+                    norm = getattr(model, "norm", None)
+                    h = (norm(xb) if norm is not None else xb).flatten(1)
+                    slopes = {}
+                    for k, (_, m) in enumerate(chain):
+                        if isinstance(m, _ELEMENTWISE):
+                            slopes[k] = _slope(m, h)
+                        h = m(h)
+                    h_all.append(slopes)
+        finally:
+            for m, t in modes:
+                m.training = t
+        n_examples = len(x)
+        for k in h_all[0]:
+            gates[k] = torch.cat([d[k] for d in h_all])  # [N, n_k]
+        if gating == "mean":
+            gates = {k: g.mean(0) for k, g in gates.items()}
+
+    first = chain[0][1]
+    W1 = first.weight.detach().float().t()  # [D, n1]
+    if len(chain) == 1:  # layer 1: no product
+        M = W1[:, units]
+    else:
+        per_example = {k: g for k, g in gates.items() if g.dim() == 2}
+        if per_example:  # mean over examples of the masked products, in chunks
+            acc = None
+            for s in range(0, n_examples, batch_size):
+                part = _propagate(chain, units, {k: (g[s: s + batch_size] if g.dim() == 2 else g)
+                                                 for k, g in gates.items()})
+                acc = part.sum(0) if acc is None else acc + part.sum(0)
+            G = acc / n_examples
+        else:
+            G = _propagate(chain, units, gates)
+        M = W1 @ G  # the mean of the products is linear in W1
+    norm = input_normalization(model)
+    if norm is not None:
+        mean, std = norm
+        c = shape[0] if len(shape) == 3 else 1
+        std_d = (std.reshape(-1) if std.numel() == 1
+                 else std.reshape(c, 1, 1).expand(c, *shape[-2:]).reshape(-1))
+        M = M / (std_d[:, None] if std_d.numel() > 1 else std_d)
+    out_shape = shape[1:] if len(shape) == 3 and shape[0] == 1 else shape
+    fields = M.t().reshape(len(units), *out_shape).numpy().astype(np.float64)
+    method = "propagated" if gate_data is None else f"propagated, {gating}-gated"
+    return ReceptiveFields(fields=fields, units=units, layer=target_name, method=method,
+                           vmax=_vmax(fields), n_examples=n_examples,
+                           info={"layer_index": i})
+
+
+# ----------------------------------------------------------------------------- gradients
+
+def _unit_values(act: torch.Tensor, units: list, reduce: str) -> torch.Tensor:
+    """``[B, U]`` values of the chosen units in a layer output ``act``."""
+    cols = []
+    for u in units:
+        if act.dim() == 2:
+            if not isinstance(u, (int, np.integer)):
+                raise ValueError(f"units of a flat layer are ints. Got {u!r} instead.")
+            cols.append(act[:, int(u)])
+        elif act.dim() >= 3:
+            if isinstance(u, tuple):
+                cols.append(act[(slice(None), *map(int, u))])
+            elif reduce == "center":
+                idx = tuple(s // 2 for s in act.shape[2:])
+                cols.append(act[(slice(None), int(u), *idx)])
+            else:
+                cols.append(act[:, int(u)].flatten(1).mean(1))
+        else:
+            raise ValueError(f"cannot pick units of a layer output of shape {tuple(act.shape)}.")
+    return torch.stack(cols, 1)
+
+
+def gradient_receptive_fields(model: nn.Module, layer: str | nn.Module | None,
+                              units: Sequence[int | tuple] | None, x: torch.Tensor, *,
+                              reduce: str = "center", batch_size: int = 128,
+                              absolute: bool = False) -> ReceptiveFields:
+    """Average input gradient of some units of any layer of any model.
+
+    Parameters
+    ----------
+    model : nn.Module
+        Fed raw inputs (vizkit models normalize inside), so the gradients are with respect to
+        raw pixels.
+    layer : str, nn.Module or None
+        Dotted layer name (``'layers.2'``, ``'features.0'``); ``None`` means the model's output.
+    units : list of int or (channel, row, col), optional
+        For a flat layer, unit indices; for a conv layer, channels (see ``reduce``) or exact
+        positions. Default: all units/channels (at most 64).
+    x : Tensor of shape (N, ...)
+        Raw inputs to average over.
+    reduce : {'center', 'mean'}, default='center'
+        For a conv channel: the unit at the spatial centre, or the mean over the channel.
+    batch_size : int, default=128
+    absolute : bool, default=False
+        Average ``|gradient|`` instead of the signed gradient.
+
+    Returns
+    -------
+    ReceptiveFields
+        ``fields[u] = mean_n d unit_u(x_n) / d x_n``. The model is used in eval mode; its
+        parameters' ``.grad`` are untouched and no hook is left behind.
+
+    Examples
+    --------
+    >>> from vizkit.models import PTDeep
+    >>> m = PTDeep([4, 3, 2])
+    >>> gradient_receptive_fields(m, "layers.2", [0, 1], torch.rand(5, 4)).fields.shape
+    (2, 4)
+    """
+    if reduce not in ("center", "mean"):
+        raise ValueError(f"`reduce` must be one of 'center', 'mean'. Got {reduce!r} instead.")
+    x = torch.as_tensor(x).float()
+    if x.dim() < 2 or len(x) == 0:
+        raise ValueError(f"`x` must be a non-empty batch [N, ...]. Got shape {tuple(x.shape)}.")
+    name = ""
+    if layer is not None:
+        name, _ = resolve_module(model, layer)
+    modes = [(m, m.training) for m in model.modules()]
+    total = None
+    try:
+        model.eval()
+        for s in range(0, len(x), batch_size):
+            xb = x[s: s + batch_size].clone().requires_grad_()
+            with torch.enable_grad():
+                if name:
+                    with capture(model, [name]) as store:
+                        model(xb)
+                    if name not in store:
+                        raise ValueError(f"layer {name!r} produced no output in the forward pass.")
+                    act = store[name]
+                else:
+                    act = model(xb)
+                if units is None:
+                    units = list(range(min(act.shape[1], 64)))
+                units = [tuple(u) if isinstance(u, (tuple, list)) else int(u) for u in units]
+                conv = act.dim() >= 3
+                vals = _unit_values(act, units, reduce)  # [B, U]
+                grads = []
+                for k in range(vals.shape[1]):
+                    (g,) = torch.autograd.grad(vals[:, k].sum(), xb,
+                                               retain_graph=k < vals.shape[1] - 1)
+                    grads.append((g.abs() if absolute else g).sum(0))
+            gsum = torch.stack(grads).detach()
+            total = gsum if total is None else total + gsum
+    finally:
+        for m, t in modes:
+            m.training = t
+    fields = (total / len(x)).numpy().astype(np.float64)
+    if fields.ndim == 4 and fields.shape[1] == 1:
+        fields = fields[:, 0]
+    return ReceptiveFields(fields=fields, units=list(units), layer=name or "output",
+                           method="gradient" + (" (absolute)" if absolute else ""),
+                           vmax=_vmax(fields), n_examples=len(x),
+                           info={"reduce": reduce, "conv": conv})
+
+
+# ----------------------------------------------------------------------------- theory
+
+@dataclass
+class TheoreticalRF:
+    """The input region seen by a unit of a conv layer (per spatial dimension: rows, cols).
+
+    Attributes
+    ----------
+    size : (int, int)
+        Receptive-field size in input pixels.
+    jump : (int, int)
+        Distance in input pixels between neighbouring units of the layer (cumulative stride).
+    start : (float, float)
+        Centre, in input pixel coordinates, of the field of unit ``(0, 0)``.
+    layer : str
+    input_shape : tuple of int
+    output_shape : (int, int)
+        Height and width of the layer's output.
+    """
+
+    size: tuple
+    jump: tuple
+    start: tuple
+    layer: str
+    input_shape: tuple
+    output_shape: tuple
+
+    def center(self, row: int, col: int) -> tuple[float, float]:
+        """Centre of unit ``(row, col)``'s field in input pixel coordinates."""
+        return (self.start[0] + row * self.jump[0], self.start[1] + col * self.jump[1])
+
+    def box(self, row: int | None = None, col: int | None = None, *,
+            clip: bool = True) -> tuple[int, int, int, int]:
+        """``(row0, col0, row1, col1)`` (end exclusive) of the pixels unit ``(row, col)`` sees;
+        default: the unit at the centre of the layer's output. Clipped to the image unless
+        ``clip=False`` (padding makes fields reach past the border)."""
+        row = self.output_shape[0] // 2 if row is None else int(row)
+        col = self.output_shape[1] // 2 if col is None else int(col)
+        (cr, cc) = self.center(row, col)
+        r0 = int(math.floor(cr - (self.size[0] - 1) / 2 + 1e-9))
+        c0 = int(math.floor(cc - (self.size[1] - 1) / 2 + 1e-9))
+        r1, c1 = r0 + self.size[0], c0 + self.size[1]
+        if clip:
+            H, W = self.input_shape[-2], self.input_shape[-1]
+            r0, c0, r1, c1 = max(r0, 0), max(c0, 0), min(r1, H), min(c1, W)
+        return (r0, c0, r1, c1)
+
+
+def _pair(v) -> tuple[int, int]:
+    return (int(v[0]), int(v[1])) if isinstance(v, (tuple, list)) else (int(v), int(v))
+
+
+def theoretical_receptive_field(model: nn.Module, layer: str | nn.Module, *,
+                                input_shape: Sequence[int] | None = None) -> TheoreticalRF:
+    """Receptive-field size, jump and start of the units of a conv layer, by layer arithmetic.
+
+    The leaf modules are taken in registration order (true for vizkit's ConvNet and RBFNet and
+    for ``nn.Sequential`` models) up to and including ``layer``. ``Conv2d``, ``MaxPool2d`` and
+    ``AvgPool2d`` change the field (``size += (k_eff - 1) * jump``, ``start += ((k_eff - 1) / 2
+    - padding) * jump``, ``jump *= stride``, with ``k_eff = dilation * (k - 1) + 1``);
+    element-wise layers (batch norm, activations, dropout, input normalization) pass it
+    through. A ``Flatten`` or ``Linear`` before ``layer`` means its units see the whole input.
+
+    Parameters
+    ----------
+    model : nn.Module
+    layer : str or nn.Module
+    input_shape : (C, H, W), optional
+        Default: ``model.vizkit_spec['input_shape']``.
+
+    Returns
+    -------
+    TheoreticalRF
+
+    Examples
+    --------
+    >>> net = nn.Sequential(nn.Conv2d(1, 2, 3, padding=1), nn.MaxPool2d(2))
+    >>> rf = theoretical_receptive_field(net, "1", input_shape=(1, 8, 8))
+    >>> rf.size, rf.jump, rf.start
+    ((4, 4), (2, 2), (0.5, 0.5))
+    """
+    name, target = resolve_module(model, layer)
+    shape = model_input_shape(model, input_shape)
+    if len(shape) != 3:
+        raise ValueError(f"theoretical receptive fields need image inputs (C, H, W). Got "
+                         f"{shape} instead.")
+    size, jump, start = [1, 1], [1, 1], [0.0, 0.0]
+    hw = [shape[1], shape[2]]
+    leaves = [(n, m) for n, m in model.named_modules() if not any(True for _ in m.children())]
+    target_ids = {id(m) for m in target.modules()}
+    hits = [k for k, (_, m) in enumerate(leaves) if id(m) in target_ids]
+    found = bool(hits)
+    for mname, m in leaves[: (hits[-1] + 1) if hits else 0]:
+        if isinstance(m, (nn.Conv2d, nn.MaxPool2d, nn.AvgPool2d)):
+            k = _pair(m.kernel_size)
+            s = _pair(m.stride if m.stride is not None else m.kernel_size)
+            p = _pair(m.padding)
+            d = _pair(getattr(m, "dilation", 1)) if not isinstance(m, nn.AvgPool2d) else (1, 1)
+            if isinstance(m, (nn.MaxPool2d, nn.AvgPool2d)) and getattr(m, "ceil_mode", False):
+                raise ValueError(f"{mname}: ceil_mode pooling is not supported.")
+            for a in range(2):
+                ke = d[a] * (k[a] - 1) + 1
+                size[a] += (ke - 1) * jump[a]
+                start[a] += ((ke - 1) / 2 - p[a]) * jump[a]
+                jump[a] *= s[a]
+                hw[a] = (hw[a] + 2 * p[a] - ke) // s[a] + 1
+        elif isinstance(m, (nn.Flatten, nn.Linear, nn.AdaptiveAvgPool2d, nn.AdaptiveMaxPool2d)):
+            raise ValueError(f"layer {name!r} comes after {mname!r} ({type(m).__name__}): its "
+                             "units see the whole input, so there is no conv receptive field; "
+                             "pick a conv layer (e.g. 'features.0').")
+        elif not isinstance(m, (nn.BatchNorm2d, nn.Dropout, nn.Dropout2d, nn.Identity)
+                            + _ELEMENTWISE) and type(m).__name__ != "Normalize":
+            raise ValueError(f"cannot pass {mname!r} ({type(m).__name__}) in receptive-field "
+                             "arithmetic.")
+    if not found:
+        raise ValueError(f"layer {name!r} has no leaf module to measure.")
+    return TheoreticalRF(size=tuple(size), jump=tuple(jump), start=tuple(start), layer=name,
+                         input_shape=shape, output_shape=tuple(hw))

@@ -1,0 +1,144 @@
+"""The bottleneck view of seed 000: 2D features coloured by class, RBF centres as ``+`` sized by
+sigma, optional circles of radius sigma, the head's decision regions behind.
+
+Marker size of the centres
+--------------------------
+A centre's ``+`` is ``min_size + (max_size - min_size) * |sigma_k| / max_j |sigma_j|`` points wide
+(``min_size=4``, ``max_size=22`` by default), so the widest RBF has the largest cross and the
+width is proportional to ``|sigma|`` above the floor. Matplotlib's scatter sizes are areas, so the
+``PathCollection`` holds the squares of these widths (:func:`center_marker_sizes`).
+
+Examples
+--------
+>>> import torch, matplotlib
+>>> matplotlib.use("Agg")
+>>> from vizkit.models import RBFNet
+>>> from vizkit.analysis.bottleneck import bottleneck_features
+>>> net = RBFNet(image_size=8, channels=(4,), n_centers=5)
+>>> res = bottleneck_features(net, torch.rand(20, 1, 8, 8), y=torch.arange(20) % 3,
+...                           grid_resolution=30)
+>>> art = plot_bottleneck(res, circles=True)
+>>> sorted(art)
+['centers', 'circles', 'features', 'regions']
+"""
+
+from __future__ import annotations
+
+from typing import Any, Sequence
+
+import numpy as np
+
+from ..analysis.bottleneck import Bottleneck
+from ._style import class_colors
+from .surface import _get_ax, plot_decision_regions
+
+__all__ = ["plot_bottleneck", "center_marker_sizes"]
+
+
+def center_marker_sizes(sigma: Any, *, min_size: float = 4.0, max_size: float = 22.0) -> np.ndarray:
+    """Scatter sizes (points squared) of the RBF centres: width grows linearly with ``|sigma|``.
+
+    Examples
+    --------
+    >>> center_marker_sizes([0.0, 1.0, -2.0], min_size=2, max_size=10).tolist()
+    [4.0, 36.0, 100.0]
+    """
+    s = np.abs(np.asarray(sigma, dtype=np.float64)).reshape(-1)
+    if not 0 <= min_size <= max_size:
+        raise ValueError(f"need 0 <= min_size <= max_size. Got min_size={min_size!r}, "
+                         f"max_size={max_size!r} instead.")
+    top = s.max(initial=0.0)
+    frac = s / top if top > 0 else np.zeros_like(s)
+    width = min_size + (max_size - min_size) * frac
+    return width ** 2
+
+
+def plot_bottleneck(result: Bottleneck, *, ax=None, classes: Sequence[str] | None = None,
+                    color_by: str = "labels", regions: bool = True, centers: bool = True,
+                    circles: bool = False, legend: bool = True, min_size: float = 4.0,
+                    max_size: float = 22.0, scatter_kw: dict | None = None,
+                    center_kw: dict | None = None, circle_kw: dict | None = None,
+                    regions_kw: dict | None = None) -> dict:
+    """Draw a :class:`~vizkit.analysis.bottleneck.Bottleneck` result.
+
+    Parameters
+    ----------
+    result : Bottleneck
+    ax : matplotlib Axes, optional
+    classes : sequence of str, optional
+        Class names for the legend (default ``'0', '1', ...``).
+    color_by : {'labels', 'predictions'}, default='labels'
+        Colour the features by their true class (falls back to predictions without labels).
+    regions : bool, default=True
+        Shade the head's decision regions behind (when the result has them).
+    centers : bool, default=True
+        Draw the RBF centres as ``+`` markers sized by sigma (see the module notes).
+    circles : bool, default=False
+        Draw a circle of radius ``|sigma|`` around each centre (in data units).
+    legend : bool, default=True
+    min_size, max_size : float
+        Width in points of the smallest and largest centre markers.
+    scatter_kw, center_kw, circle_kw, regions_kw : dict, optional
+        Passed on to the features' ``scatter``, the centres' ``scatter``, the circles'
+        ``PatchCollection`` and :func:`~vizkit.plot.surface.plot_decision_regions`.
+
+    Returns
+    -------
+    dict
+        ``'features'`` (PathCollection), ``'centers'`` (PathCollection or None), ``'circles'``
+        (PatchCollection or None), ``'regions'`` (dict from ``plot_decision_regions`` or None).
+    """
+    if not isinstance(result, Bottleneck):
+        raise TypeError("`result` must be a Bottleneck (see vizkit.analysis.bottleneck."
+                        f"bottleneck_features). Got {type(result).__name__} instead.")
+    if color_by not in ("labels", "predictions"):
+        raise ValueError(f"`color_by` must be one of 'labels', 'predictions'. Got {color_by!r} instead.")
+    ax = _get_ax(ax)
+    feats = result.features
+    colour_ids = result.labels if (color_by == "labels" and result.labels is not None) else result.predictions
+    n_classes = int(colour_ids.max(initial=0)) + 1
+    if result.surface is not None:
+        n_classes = max(n_classes, result.surface.n_classes)
+    if classes is not None:
+        n_classes = max(n_classes, len(classes))
+    palette = class_colors(max(n_classes, 1))
+    out: dict = {"features": None, "centers": None, "circles": None, "regions": None}
+    if regions and result.surface is not None:
+        rkw = {"min_alpha": 0.1, "max_alpha": 0.45}
+        rkw.update(regions_kw or {})
+        out["regions"] = plot_decision_regions(result.surface, ax=ax, **rkw)
+    kw = {"s": 10, "edgecolors": "0.15", "linewidths": 0.25, "zorder": 2}
+    kw.update(scatter_kw or {})
+    face = np.array([palette[c] for c in colour_ids]) if len(colour_ids) else np.zeros((0, 3))
+    out["features"] = ax.scatter(feats[:, 0], feats[:, 1], c=face, **kw)
+    if circles and result.centers is not None:
+        from matplotlib.collections import PatchCollection
+        from matplotlib.patches import Circle
+
+        patches = [Circle((float(cx), float(cy)), float(abs(s)))
+                   for (cx, cy), s in zip(result.centers, result.sigma)]
+        ckw = {"facecolor": "none", "edgecolor": "0.25", "linewidth": 0.5, "alpha": 0.45, "zorder": 3}
+        ckw.update(circle_kw or {})
+        out["circles"] = ax.add_collection(PatchCollection(patches, **ckw), autolim=False)
+    if centers and result.centers is not None:
+        ckw = {"marker": "+", "c": "black", "linewidths": 1.0, "zorder": 4}
+        ckw.update(center_kw or {})
+        sizes = center_marker_sizes(result.sigma, min_size=min_size, max_size=max_size)
+        out["centers"] = ax.scatter(result.centers[:, 0], result.centers[:, 1], s=sizes, **ckw)
+    if not ax.get_xlabel():
+        ax.set_xlabel("bottleneck feature 1")
+    if not ax.get_ylabel():
+        ax.set_ylabel("bottleneck feature 2")
+    if legend:
+        from matplotlib.lines import Line2D
+
+        present = np.unique(colour_ids)
+        names = [str(i) for i in range(n_classes)] if classes is None else [str(c) for c in classes]
+        handles = [Line2D([], [], linestyle="none", marker="o", markersize=5, color=palette[c],
+                          label=names[c]) for c in present]
+        if out["centers"] is not None:
+            handles.append(Line2D([], [], linestyle="none", marker="+", markersize=8, color="black",
+                                  label="RBF centre (size ~ sigma)"))
+        ax.legend(handles=handles, loc="upper left", bbox_to_anchor=(1.01, 1.0), fontsize="small",
+                  frameon=False, borderaxespad=0.0)
+    return out

@@ -1,0 +1,106 @@
+"""Scatter a 2D embedding coloured by class, with the class colours of every vizkit figure.
+
+Examples
+--------
+>>> import numpy as np
+>>> from vizkit.analysis.embedding import embed
+>>> res = embed(np.random.default_rng(0).normal(size=(30, 4)), labels=np.arange(30) % 3,
+...             method="pca")
+>>> ax = plot_embedding(res, class_names=["a", "b", "c"])
+"""
+
+from __future__ import annotations
+
+from typing import Sequence
+
+import numpy as np
+
+from ._style import class_colors
+
+__all__ = ["plot_embedding"]
+
+_AXIS = {"umap": "UMAP", "pca": "PC"}
+
+
+def plot_embedding(result, *, ax=None, class_names: Sequence[str] | None = None,
+                   n_classes: int | None = None, s: float | None = None, alpha: float = 0.8,
+                   legend: bool = True, shuffle: bool = True, scatter_kw: dict | None = None,
+                   legend_kw: dict | None = None):
+    """Scatter ``result.points`` (first two components) coloured by ``result.labels``.
+
+    Parameters
+    ----------
+    result : vizkit.analysis.embedding.Embedding
+    ax : matplotlib Axes, default=None
+        A new figure when None.
+    class_names : sequence of str, default=None
+        Legend labels; their number fixes the number of classes (and so the colours).
+    n_classes : int, default=None
+        Number of classes when ``class_names`` is not given; ``max(labels) + 1`` when None.
+    s : float, default=None
+        Marker size; ``None`` picks one from the number of points.
+    alpha : float, default=0.8
+    legend : bool, default=True
+        A legend with one entry per class present.
+    shuffle : bool, default=True
+        Draw the points in a fixed pseudo-random order, so that no class is always on top.
+    scatter_kw : dict, default=None
+        Passed to ``ax.scatter``.
+    legend_kw : dict, default=None
+        Passed to ``ax.legend`` (e.g. ``{"loc": "center left", "bbox_to_anchor": (1, 0.5)}`` to
+        put it outside the axes).
+
+    Returns
+    -------
+    matplotlib Axes
+        The scatter is ``ax.collections[-1]``; its point ``k`` is ``result.points[order[k]]`` with
+        ``order`` stored in ``ax.collections[-1].vizkit_order``.
+    """
+    import matplotlib.pyplot as plt
+    from matplotlib.lines import Line2D
+
+    if ax is None:
+        _, ax = plt.subplots(figsize=(5, 5))
+    pts = np.asarray(result.points)
+    if pts.ndim != 2 or pts.shape[1] < 2:
+        raise ValueError(f"plot_embedding needs at least 2 components. Got points of shape {pts.shape}.")
+    n = len(pts)
+    order = np.random.default_rng(0).permutation(n) if shuffle else np.arange(n)
+    labels = None if result.labels is None else np.asarray(result.labels)
+    kw = {"s": s if s is not None else float(np.clip(5000.0 / max(n, 1), 2, 30)),
+          "alpha": alpha, "linewidths": 0}
+    kw.update(scatter_kw or {})
+    handles = []
+    if labels is None:
+        sc = ax.scatter(pts[order, 0], pts[order, 1], color=class_colors(1)[0], **kw)
+    else:
+        k = len(class_names) if class_names is not None else (
+            int(n_classes) if n_classes is not None else int(labels.max()) + 1 if n else 1)
+        if n and (labels.min() < 0 or labels.max() >= k):
+            raise ValueError(f"labels must be in [0, {k - 1}] for {k} classes. "
+                             f"Got labels from {labels.min()} to {labels.max()}.")
+        colors = np.asarray(class_colors(k))
+        sc = ax.scatter(pts[order, 0], pts[order, 1], c=colors[labels[order]], **kw)
+        for c in np.unique(labels):
+            name = class_names[c] if class_names is not None else str(c)
+            handles.append(Line2D([], [], ls="", marker="o", markersize=6, color=colors[c],
+                                  label=name))
+    sc.vizkit_order = order
+    if legend and handles:
+        lkw = dict(fontsize=8, loc="best", frameon=True, framealpha=0.8, handletextpad=0.2,
+                   borderpad=0.3, labelspacing=0.25)
+        lkw.update(legend_kw or {})
+        ax.legend(handles=handles, **lkw)
+    axis = _AXIS.get(result.method, result.method)
+    if not ax.get_xlabel():
+        ax.set_xlabel(f"{axis} 1")
+    if not ax.get_ylabel():
+        ax.set_ylabel(f"{axis} 2")
+    if not ax.get_title():
+        ax.set_title(f"{axis if result.method == 'umap' else 'PCA'} of "
+                     f"{'the input' if result.layer is None else repr(result.layer)}", fontsize=10)
+    if result.method == "umap":  # UMAP's axes carry no units
+        ax.set_xticks([])
+        ax.set_yticks([])
+    ax.set_aspect("equal", adjustable="datalim")
+    return ax

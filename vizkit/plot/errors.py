@@ -1,0 +1,225 @@
+"""Error views: the confusion matrix as a seaborn heatmap, and examples with their probability
+bars (seed 004), the true class's bar and the wrongly predicted class's bar in distinct colours.
+
+Examples
+--------
+>>> import numpy as np, matplotlib
+>>> matplotlib.use("Agg")
+>>> mesh = plot_confusion(np.array([[5, 1], [0, 4]]), classes=["cat", "dog"])
+>>> [t.get_text() for t in mesh.axes.texts]
+['5', '1', '0', '4']
+"""
+
+from __future__ import annotations
+
+from typing import Any, Sequence
+
+import numpy as np
+
+from ..analysis.errors import Examples
+from ._style import SEQUENTIAL
+from .surface import _get_ax
+
+__all__ = ["plot_confusion", "plot_probability_bars", "plot_examples", "TRUE_COLOR", "WRONG_COLOR",
+           "OTHER_COLOR"]
+
+#: Bar colour of the true class (also when it is the predicted one).
+TRUE_COLOR = "#1b7837"
+#: Bar colour of the predicted class when the prediction is wrong.
+WRONG_COLOR = "#d6604d"
+#: Bar colour of the other classes.
+OTHER_COLOR = "#b8b8b8"
+
+
+def plot_confusion(matrix: Any, *, classes: Sequence[str] | None = None, ax=None,
+                   normalize: bool = False, cmap: Any = None, heatmap_kw: dict | None = None):
+    """Draw a confusion matrix (rows: true class, columns: predicted) with seaborn, counts written
+    in the cells and class names as tick labels.
+
+    Parameters
+    ----------
+    matrix : array-like of shape (C, C)
+        ``M[i, j]``: examples of class ``i`` predicted as ``j`` (e.g. from
+        :func:`vizkit.analysis.errors.confusion`).
+    classes : sequence of str, optional
+        Tick labels (default ``0 .. C-1``).
+    ax : matplotlib Axes, optional
+    normalize : bool, default=False
+        Colour by the fraction of each true class (row); the cells still show the counts.
+    cmap : colormap or str, default='Blues'
+    heatmap_kw : dict, optional
+        Passed on to ``seaborn.heatmap``.
+
+    Returns
+    -------
+    QuadMesh
+        The heatmap (``mesh.get_array()`` holds the coloured values, ``mesh.axes.texts`` the
+        annotations).
+    """
+    import seaborn as sns
+
+    M = np.asarray(matrix)
+    if M.ndim != 2 or M.shape[0] != M.shape[1]:
+        raise ValueError(f"`matrix` must be square (C, C). Got shape {M.shape} instead.")
+    C = M.shape[0]
+    names = [str(i) for i in range(C)] if classes is None else [str(c) for c in classes]
+    if len(names) != C:
+        raise ValueError(f"`classes` has {len(names)} names for a {C}x{C} matrix.")
+    ax = _get_ax(ax)
+    values = M.astype(np.float64)
+    if normalize:
+        rows = values.sum(axis=1, keepdims=True)
+        values = np.divide(values, rows, out=np.zeros_like(values), where=rows > 0)
+    integral = np.issubdtype(M.dtype, np.integer) or np.all(M == np.round(M))
+    annot = np.vectorize(lambda v: f"{int(v)}" if integral else f"{v:.2g}")(M)
+    kw = {"annot": annot, "fmt": "", "cmap": SEQUENTIAL if cmap is None else cmap, "square": True,
+          "cbar": True, "linewidths": 0.5, "linecolor": "white", "xticklabels": names,
+          "yticklabels": names, "annot_kws": {"fontsize": 7 if C > 8 else 9}}
+    kw.update(heatmap_kw or {})
+    xlabel, ylabel = ax.get_xlabel(), ax.get_ylabel()  # seaborn resets them
+    sns.heatmap(values, ax=ax, **kw)
+    mesh = ax.collections[0] if len(ax.collections) == 1 else [
+        c for c in ax.collections if hasattr(c, "get_array") and c.get_array() is not None][-1]
+    ax.set_xlabel(xlabel or "predicted class")
+    ax.set_ylabel(ylabel or "true class")
+    ax.tick_params(axis="y", labelrotation=0)
+    return mesh
+
+
+def _bar_colors(n_classes: int, true: int, pred: int) -> list:
+    colors = [OTHER_COLOR] * n_classes
+    if pred != true:
+        colors[pred] = WRONG_COLOR
+    colors[true] = TRUE_COLOR
+    return colors
+
+
+def plot_probability_bars(probs: Any, true: int, pred: int | None = None, *, ax=None,
+                          classes: Sequence[str] | None = None, bar_kw: dict | None = None):
+    """Bar chart of one example's class probabilities (seed 004).
+
+    The true class's bar is :data:`TRUE_COLOR`; the predicted class's bar, when the prediction is
+    wrong, :data:`WRONG_COLOR`; the rest :data:`OTHER_COLOR`. The tick labels of those two classes
+    are drawn bold in the same colours (a bar of probability ~0 is invisible).
+
+    Returns
+    -------
+    BarContainer
+    """
+    ax = _get_ax(ax)
+    p = np.asarray(probs, dtype=np.float64).reshape(-1)
+    C = len(p)
+    true = int(true)
+    pred = int(p.argmax()) if pred is None else int(pred)
+    names = [str(i) for i in range(C)] if classes is None else [str(c) for c in classes]
+    kw = {"color": _bar_colors(C, true, pred), "width": 0.8}
+    kw.update(bar_kw or {})
+    bars = ax.bar(np.arange(C), p, **kw)
+    ax.set_ylim(0, 1)
+    ax.set_xticks(np.arange(C))
+    labels = ax.set_xticklabels(names, fontsize=7 if C > 5 else 8,
+                                rotation=90 if max(len(n) for n in names) > 2 else 0)
+    # a near-zero bar is invisible: the tick labels name the true (and wrong) class as well
+    if pred != true:
+        labels[pred].set_color(WRONG_COLOR)
+        labels[pred].set_fontweight("bold")
+    labels[true].set_color(TRUE_COLOR)
+    labels[true].set_fontweight("bold")
+    ax.tick_params(axis="y", labelsize=7)
+    return bars
+
+
+def _is_image(x) -> bool:
+    return x.ndim == 3 and x.shape[-1] > 1 and x.shape[-2] > 1 or x.ndim == 2 and min(x.shape) > 1
+
+
+def plot_examples(examples: Examples, *, axes: Any = None, classes: Sequence[str] | None = None,
+                  title: str | None = None, image_kw: dict | None = None,
+                  bar_kw: dict | None = None, legend: bool = True) -> dict:
+    """Each example's image above its probability bars.
+
+    Parameters
+    ----------
+    examples : Examples
+        From :func:`~vizkit.analysis.errors.worst_examples` or
+        :func:`~vizkit.analysis.errors.prediction_examples`.
+    axes : array of Axes of shape (2, k) or (k,), optional
+        Row 0 the images, row 1 the bars; for non-image inputs (e.g. 2D points) one row of bar
+        axes. Default: a new figure.
+    classes : sequence of str, optional
+    title : str, optional
+        Figure title (only set on a figure this function makes).
+    image_kw, bar_kw : dict, optional
+        Passed on to ``imshow`` and to :func:`plot_probability_bars`.
+    legend : bool, default=True
+        Explain the bar colours in a legend below the (sub)figure.
+
+    Returns
+    -------
+    dict
+        ``'images'`` (list of AxesImage), ``'bars'`` (list of BarContainer), ``'axes'``, and
+        ``'legend'`` (on the figure) when drawn.
+    """
+    if not isinstance(examples, Examples):
+        raise TypeError("`examples` must be an Examples result (see vizkit.analysis.errors). "
+                        f"Got {type(examples).__name__} instead.")
+    k = len(examples)
+    inputs = examples.inputs.detach().cpu().float().numpy()
+    images = k > 0 and _is_image(inputs[0])
+    rows = 2 if images else 1
+    if axes is None:
+        import matplotlib.pyplot as plt
+
+        fig, axes = plt.subplots(rows, max(k, 1), figsize=(1.5 * max(k, 1) + 0.5, 1.6 * rows + 0.9),
+                                 squeeze=False, layout="constrained",
+                                 gridspec_kw={"height_ratios": [1.1, 1] if images else [1]})
+        if title:
+            fig.suptitle(title)
+    axes = np.asarray(axes, dtype=object)
+    if axes.ndim == 1:
+        axes = axes[None, :] if not images else axes.reshape(2, -1)
+    if axes.shape[0] < rows or axes.shape[1] < k:
+        raise ValueError(f"`axes` must have shape ({rows}, {k}) for {k} examples. Got "
+                         f"{axes.shape} instead.")
+    C = examples.probs.shape[1]
+    names = [str(i) for i in range(C)] if classes is None else [str(c) for c in classes]
+    if len(names) < C:
+        raise ValueError(f"`classes` has {len(names)} names for {C} classes.")
+    out = {"images": [], "bars": [], "axes": axes}
+    for j in range(k):
+        t, p = int(examples.y[j]), int(examples.pred[j])
+        head = f"true {names[t]}, pred {names[p]}\np={examples.probs[j, p]:.2f}"
+        bar_ax = axes[rows - 1, j]
+        if images:
+            img_ax = axes[0, j]
+            x = inputs[j]
+            if x.ndim == 3:
+                x = x[0] if x.shape[0] == 1 else np.moveaxis(x, 0, -1)
+            ikw = {"cmap": "gray_r"} if x.ndim == 2 else {}
+            ikw.update({"interpolation": "nearest"})
+            ikw.update(image_kw or {})
+            out["images"].append(img_ax.imshow(x, **ikw))
+            img_ax.set_xticks([])
+            img_ax.set_yticks([])
+            if not img_ax.get_title():
+                img_ax.set_title(head, fontsize=8, color="black" if t == p else WRONG_COLOR)
+        elif not bar_ax.get_title():
+            coords = ", ".join(f"{v:.2g}" for v in inputs[j].reshape(-1)[:3])
+            bar_ax.set_title(f"({coords})\n{head}", fontsize=8)
+        out["bars"].append(plot_probability_bars(examples.probs[j], t, p, ax=bar_ax,
+                                                 classes=names, bar_kw=bar_kw))
+        if j > 0:
+            bar_ax.set_yticklabels([])
+    for ax in axes[:, k:].ravel():
+        ax.set_visible(False)
+    if legend and k:
+        from matplotlib.patches import Patch
+
+        handles = [Patch(color=TRUE_COLOR, label="true class"),
+                   Patch(color=WRONG_COLOR, label="predicted class (when wrong)")]
+        # on the (sub)figure, not an axes: an axes legend would widen its grid column
+        host = axes[rows - 1, 0].get_figure(root=False)
+        constrained = host.get_figure(root=True).get_layout_engine() is not None
+        out["legend"] = host.legend(handles=handles, ncol=2, fontsize=7, frameon=False,
+                                    loc="outside lower center" if constrained else "lower center")
+    return out

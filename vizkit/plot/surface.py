@@ -1,0 +1,235 @@
+"""Decision-surface plots: the lab's ``graph_surface`` and ``graph_data`` (seed 002), and
+multi-class argmax regions shaded by confidence.
+
+Each function draws on ``ax`` (default: the current axes), returns what it drew, and leaves the
+caller's labels and title alone.
+
+Examples
+--------
+>>> import numpy as np, matplotlib
+>>> matplotlib.use("Agg")
+>>> from vizkit.analysis.surface import decision_surface
+>>> X = np.random.default_rng(0).normal(size=(50, 2)); Y_ = (X[:, 0] > X[:, 1]).astype(int)
+>>> fun = lambda P: (P[:, 0] > P[:, 1]).astype(float)
+>>> art = graph_surface(fun, (X.min(0), X.max(0)), offset=0.5, width=64, height=64)
+>>> art = graph_data(X, Y_, Y_, special=[0, 1])
+>>> img = plot_decision_regions(decision_surface(lambda P: P @ np.eye(2), X, grid_resolution=32))
+"""
+
+from __future__ import annotations
+
+from typing import Any, Sequence
+
+import numpy as np
+
+from ..analysis.surface import DecisionSurface, decision_surface
+from ._style import class_colors
+
+__all__ = ["graph_surface", "graph_data", "plot_decision_regions", "region_image",
+           "SURFACE_CMAP"]
+
+#: Colour map of ``graph_surface``'s shading (the lab's default look: dark to light).
+SURFACE_CMAP = "gray"
+
+
+def _get_ax(ax):
+    if ax is None:
+        import matplotlib.pyplot as plt
+
+        ax = plt.gca()
+    return ax
+
+
+def _numpy(a: Any) -> np.ndarray:
+    if hasattr(a, "detach"):
+        a = a.detach().cpu().numpy()
+    return np.asarray(a)
+
+
+def graph_surface(fun: Any, rect: Any = None, offset: float | None = 0.5, width: int = 256,
+                  height: int = 256, *, ax=None, cmap: Any = None, pcolormesh_kw: dict | None = None,
+                  contour_kw: dict | None = None) -> dict:
+    """Shade a scalar function of the plane and draw its ``offset`` level line (lab 0's helper).
+
+    Parameters
+    ----------
+    fun : callable, nn.Module, estimator or DecisionSurface
+        Evaluated by :func:`~vizkit.analysis.surface.decision_surface`; the shaded value is
+        ``DecisionSurface.field()``: P(class 1) for two classes, a binary score as is, the
+        confidence for more classes. A ``DecisionSurface`` is drawn as it is.
+    rect : ((x_min, y_min), (x_max, y_max)) or array-like of shape (N, 2)
+        The rectangle, e.g. ``(np.min(X, 0), np.max(X, 0))``, or data to cover. Not needed with a
+        ``DecisionSurface``.
+    offset : float or None, default=0.5
+        The level drawn as a contour and put in the middle of the colour scale (``None``: no
+        contour, scale from the values). Use 0 for scores.
+    width, height : int, default=256
+        Grid points along x and y.
+    ax : matplotlib Axes, optional
+    cmap : colormap or str, default='gray'
+    pcolormesh_kw, contour_kw : dict, optional
+        Passed on to ``ax.pcolormesh`` and ``ax.contour``.
+
+    Returns
+    -------
+    dict
+        ``'mesh'`` (QuadMesh), ``'contour'`` (ContourSet or None), ``'surface'`` (the
+        DecisionSurface drawn).
+    """
+    ax = _get_ax(ax)
+    if isinstance(fun, DecisionSurface):
+        surf = fun
+    else:
+        if rect is None:
+            raise ValueError("`rect` is needed unless `fun` is a DecisionSurface.")
+        surf = decision_surface(fun, rect, grid_resolution=(width, height))
+    values = surf.field()
+    delta = 0.0 if offset is None else float(offset)
+    finite = values[np.isfinite(values)]
+    if offset is None:
+        vmin, vmax = (float(finite.min()), float(finite.max())) if finite.size else (0.0, 1.0)
+    else:
+        maxval = float(np.abs(finite - delta).max()) if finite.size else 1.0
+        maxval = maxval if maxval > 0 else 1.0
+        vmin, vmax = delta - maxval, delta + maxval
+    kw = {"cmap": SURFACE_CMAP if cmap is None else cmap, "vmin": vmin, "vmax": vmax,
+          "shading": "auto", "rasterized": True, "zorder": 0}
+    kw.update(pcolormesh_kw or {})
+    mesh = ax.pcolormesh(surf.xx, surf.yy, values, **kw)
+    contour = None
+    if offset is not None and finite.size and finite.min() < delta < finite.max():
+        ckw = {"colors": "black", "linewidths": 1.0, "zorder": 1}
+        ckw.update(contour_kw or {})
+        contour = ax.contour(surf.xx, surf.yy, values, levels=[delta], **ckw)
+    return {"mesh": mesh, "contour": contour, "surface": surf}
+
+
+def graph_data(X: Any, Y_: Any, Y: Any, special: Sequence[int] | None = None, *, ax=None,
+               colors: Sequence | None = None, size: float = 20.0, scatter_kw: dict | None = None
+               ) -> dict:
+    """Scatter labelled 2D data: colour = true class, ``o`` = correct, ``s`` = wrong (lab 0).
+
+    Parameters
+    ----------
+    X : array-like of shape (N, 2)
+    Y_ : array-like of int of shape (N,)
+        True classes (the colour).
+    Y : array-like of int of shape (N,)
+        Predicted classes (the marker: circle where ``Y == Y_``, square where not).
+    special : sequence of int, optional
+        Indices of points drawn with double size (e.g. ``KSVMWrap.support``).
+    ax : matplotlib Axes, optional
+    colors : sequence of colours, optional
+        One per class; default :func:`vizkit.plot._style.class_colors`.
+    size : float, default=20
+        Marker area (points squared) of ordinary points; special points get ``2 * size``.
+    scatter_kw : dict, optional
+        Passed on to both ``ax.scatter`` calls.
+
+    Returns
+    -------
+    dict
+        ``'correct'`` and ``'wrong'`` PathCollections (``get_sizes()`` shows the special points).
+    """
+    ax = _get_ax(ax)
+    X = _numpy(X).astype(np.float64)
+    Y_ = _numpy(Y_).astype(np.int64).reshape(-1)
+    Y = _numpy(Y).astype(np.int64).reshape(-1)
+    if X.ndim != 2 or X.shape[1] != 2 or not (len(X) == len(Y_) == len(Y)):
+        raise ValueError(f"graph_data needs X of shape (N, 2) and Y_, Y of shape (N,). Got "
+                         f"{X.shape}, {Y_.shape} and {Y.shape} instead.")
+    n_classes = int(max(Y_.max(initial=0), Y.max(initial=0)) + 1)
+    palette = class_colors(max(n_classes, 2)) if colors is None else list(colors)
+    if len(palette) < n_classes:
+        raise ValueError(f"`colors` has {len(palette)} entries for {n_classes} classes.")
+    sizes = np.full(len(X), float(size))
+    if special is not None and len(special):
+        special = np.asarray(special, dtype=np.int64)
+        if special.min() < -len(X) or special.max() >= len(X):
+            raise ValueError(f"`special` indices must be in [0, {len(X) - 1}].")
+        sizes[special] = 2.0 * float(size)
+    face = np.array([palette[c] for c in Y_]) if len(X) else np.zeros((0, 3))
+    out = {}
+    for key, mask, marker in (("correct", Y == Y_, "o"), ("wrong", Y != Y_, "s")):
+        kw = {"edgecolors": "black", "linewidths": 0.5, "marker": marker, "zorder": 3}
+        kw.update(scatter_kw or {})
+        out[key] = ax.scatter(X[mask, 0], X[mask, 1], s=sizes[mask], c=face[mask], **kw)
+    return out
+
+
+def region_image(surf: DecisionSurface, *, colors: Sequence | None = None, min_alpha: float = 0.15,
+                 max_alpha: float = 0.6) -> np.ndarray:
+    """The RGB image of argmax regions: class colour blended with white by confidence.
+
+    The blend weight is ``min_alpha + (max_alpha - min_alpha) * c`` with ``c`` the confidence
+    rescaled from ``[1/C, 1]`` to ``[0, 1]`` (uniform ``max_alpha`` without probabilities).
+
+    Returns
+    -------
+    ndarray of shape (H, W, 3), values in [0, 1], row 0 at ``y_min``.
+    """
+    C = surf.n_classes
+    palette = np.asarray(class_colors(max(C, 2)) if colors is None else list(colors), dtype=float)
+    if len(palette) < C:
+        raise ValueError(f"`colors` has {len(palette)} entries for {C} classes.")
+    rgb = palette[surf.labels][..., :3]
+    if surf.confidence is None:
+        weight = np.full(surf.labels.shape, float(max_alpha))
+    else:
+        c = np.clip((surf.confidence - 1.0 / C) / (1.0 - 1.0 / C), 0.0, 1.0)
+        weight = min_alpha + (max_alpha - min_alpha) * c
+    return 1.0 - weight[..., None] * (1.0 - rgb)
+
+
+def plot_decision_regions(surf: DecisionSurface, *, ax=None, colors: Sequence | None = None,
+                          shade_by_confidence: bool = True, boundaries: bool = True,
+                          min_alpha: float = 0.15, max_alpha: float = 0.6,
+                          imshow_kw: dict | None = None, contour_kw: dict | None = None) -> dict:
+    """Shade each grid point with its argmax class colour, paler where the model is less sure.
+
+    Parameters
+    ----------
+    surf : DecisionSurface
+    ax : matplotlib Axes, optional
+    colors : sequence of colours, optional
+        One per class; default :func:`vizkit.plot._style.class_colors`.
+    shade_by_confidence : bool, default=True
+        Blend with white by confidence (see :func:`region_image`); False: uniform shading.
+    boundaries : bool, default=True
+        Draw thin lines where the argmax class changes.
+    min_alpha, max_alpha : float, default=0.15, 0.6
+        Weight of the class colour (against white) at the lowest and at full confidence.
+    imshow_kw, contour_kw : dict, optional
+        Passed on to ``ax.imshow`` and ``ax.contour``.
+
+    Returns
+    -------
+    dict
+        ``'image'`` (AxesImage whose array is the RGB region image) and ``'boundaries'``
+        (ContourSet or None).
+    """
+    if not isinstance(surf, DecisionSurface):
+        raise TypeError("`surf` must be a DecisionSurface (see vizkit.analysis.surface."
+                        f"decision_surface). Got {type(surf).__name__} instead.")
+    ax = _get_ax(ax)
+    if not 0 <= min_alpha <= max_alpha <= 1:
+        raise ValueError(f"need 0 <= min_alpha <= max_alpha <= 1. Got min_alpha={min_alpha!r}, "
+                         f"max_alpha={max_alpha!r} instead.")
+    if shade_by_confidence:
+        rgb = region_image(surf, colors=colors, min_alpha=min_alpha, max_alpha=max_alpha)
+    else:
+        rgb = region_image(DecisionSurface(surf.xx, surf.yy, surf.response, surf.response_method,
+                                           None, surf.labels, None, surf.rect, surf.n_classes),
+                           colors=colors, max_alpha=(min_alpha + max_alpha) / 2)
+    kw = {"origin": "lower", "extent": surf.extent, "interpolation": "nearest", "aspect": "auto",
+          "zorder": 0}
+    kw.update(imshow_kw or {})
+    image = ax.imshow(rgb, **kw)
+    lines = None
+    present = np.unique(surf.labels)
+    if boundaries and len(present) > 1:
+        ckw = {"colors": "0.35", "linewidths": 0.6, "zorder": 1}
+        ckw.update(contour_kw or {})
+        levels = (present[:-1] + present[1:]) / 2.0
+        lines = ax.contour(surf.xx, surf.yy, surf.labels.astype(float), levels=levels, **ckw)
+    return {"image": image, "boundaries": lines}

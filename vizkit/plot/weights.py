@@ -1,0 +1,161 @@
+"""Plot per-class weight images (seed 002) on one symmetric diverging colour scale."""
+
+from __future__ import annotations
+
+import math
+from typing import Sequence
+
+import numpy as np
+
+from ._style import diverging_cmap
+
+__all__ = ["plot_weight_images", "plot_weight_images_grid", "image_grid_axes"]
+
+
+def image_grid_axes(n: int, *, ncols: int | None = None, fig=None, panel: float = 1.3,
+                    extra_width: float = 0.6):
+    """A figure (new unless given) with ``n`` image axes in a grid, ticks off; returns
+    ``(fig, axes)`` with ``axes`` a flat list of the ``n`` used axes (extra ones removed)."""
+    import matplotlib.pyplot as plt
+
+    ncols = int(ncols or min(n, 5))
+    nrows = math.ceil(n / ncols)
+    if fig is None:
+        fig = plt.figure(figsize=(panel * ncols + extra_width, panel * nrows + 0.4),
+                         layout="constrained")
+    grid = fig.subplots(nrows, ncols, squeeze=False)
+    axes = list(grid.ravel())
+    for ax in axes[n:]:
+        ax.remove()
+    axes = axes[:n]
+    for ax in axes:
+        ax.set_xticks([])
+        ax.set_yticks([])
+    return fig, axes
+
+
+def _axes_for(n: int, axes, fig, ncols):
+    if axes is not None:
+        axes = list(np.ravel(axes))
+        if len(axes) < n:
+            raise ValueError(f"`axes` has {len(axes)} axes for {n} images.")
+        return axes[0].figure, axes[:n]
+    return image_grid_axes(n, ncols=ncols, fig=fig)
+
+
+def plot_weight_images(result, *, axes=None, fig=None, cmap=None, vmax: float | None = None,
+                       ncols: int | None = None, colorbar: bool = True,
+                       titles: Sequence[str] | None = None, imshow_kw: dict | None = None) -> dict:
+    """Draw each class's weight image, all with limits ``(-vmax, vmax)`` and one colour bar.
+
+    Parameters
+    ----------
+    result : vizkit.analysis.weights.WeightImages
+    axes : sequence of Axes, optional
+        One per class; default: a new grid in ``fig`` (or a new figure).
+    fig : matplotlib Figure, optional
+    cmap : str or Colormap, optional
+        Default: the diverging map (``'RdBu_r'``: positive red, negative blue, zero white).
+    vmax : float, optional
+        Half-width of the colour scale; default ``result.vmax``.
+    ncols : int, optional
+        Default 5 (two rows of five for ten digits).
+    colorbar : bool, default=True
+    titles : list of str, optional
+        Default: the class labels.
+
+    Returns
+    -------
+    dict
+        ``{'fig', 'axes', 'images' (AxesImage list), 'colorbar'}``.
+
+    Examples
+    --------
+    >>> from vizkit.models import PTLogreg
+    >>> from vizkit.analysis.weights import weight_images
+    >>> out = plot_weight_images(weight_images(PTLogreg(784, 10)))
+    >>> len(out["images"])
+    10
+    """
+    imgs = np.asarray(result.images)
+    if imgs.ndim != 3:
+        raise ValueError(f"plot_weight_images draws single-channel images [C, H, W]. Got shape "
+                         f"{imgs.shape} instead.")
+    n = imgs.shape[0]
+    vmax = float(result.vmax if vmax is None else vmax) or 1.0
+    fig, axes = _axes_for(n, axes, fig, ncols)
+    cmap = diverging_cmap() if cmap is None else cmap
+    titles = list(result.labels) if titles is None else list(titles)
+    kw = {"interpolation": "nearest", **(imshow_kw or {})}
+    artists = []
+    for k, ax in enumerate(axes):
+        artists.append(ax.imshow(imgs[k], cmap=cmap, vmin=-vmax, vmax=vmax, **kw))
+        if k < len(titles) and not ax.get_title():
+            ax.set_title(titles[k], fontsize=9)
+    cbar = None
+    if colorbar:
+        cbar = fig.colorbar(artists[0], ax=axes, shrink=0.8, fraction=0.05)
+        cbar.set_label(f"weight ({getattr(result, 'space', 'as given')})", fontsize=8)
+    return {"fig": fig, "axes": axes, "images": artists, "colorbar": cbar}
+
+
+def plot_weight_images_grid(results: Sequence, labels: Sequence[str], *, fig=None, cmap=None,
+                            colorbar: bool = True, classes: Sequence[str] | None = None,
+                            imshow_kw: dict | None = None) -> dict:
+    """Weight images of several models side by side, one row per model (e.g. per lambda), all on
+    ONE symmetric scale so that the shrinking effect of regularization is visible.
+
+    Parameters
+    ----------
+    results : list of WeightImages
+        All with the same number of classes and image shape.
+    labels : list of str
+        One row label per result (e.g. ``'λ = 0.01'``).
+    fig : Figure, optional
+    cmap : str or Colormap, optional
+    colorbar : bool, default=True
+    classes : list of str, optional
+        Column titles (default: the first result's labels).
+
+    Returns
+    -------
+    dict
+        ``{'fig', 'axes' (rows x classes nested list), 'images' (same nesting), 'colorbar',
+        'vmax'}``.
+    """
+    import matplotlib.pyplot as plt
+
+    results = list(results)
+    labels = [str(s) for s in labels]
+    if not results:
+        raise ValueError("`results` is empty.")
+    if len(labels) != len(results):
+        raise ValueError(f"`labels` has {len(labels)} entries for {len(results)} results.")
+    shapes = {np.asarray(r.images).shape for r in results}
+    if len(shapes) != 1 or len(next(iter(shapes))) != 3:
+        raise ValueError(f"all results need the same single-channel image shape. Got {shapes}.")
+    n_rows, n_cols = len(results), next(iter(shapes))[0]
+    vmax = max(float(r.vmax) for r in results) or 1.0
+    if fig is None:
+        fig = plt.figure(figsize=(1.05 * n_cols + 1.4, 1.1 * n_rows + 0.5), layout="constrained")
+    grid = fig.subplots(n_rows, n_cols, squeeze=False)
+    cmap = diverging_cmap() if cmap is None else cmap
+    classes = list(results[0].labels) if classes is None else list(classes)
+    kw = {"interpolation": "nearest", **(imshow_kw or {})}
+    images = []
+    for i, r in enumerate(results):
+        row = []
+        for k in range(n_cols):
+            ax = grid[i, k]
+            row.append(ax.imshow(np.asarray(r.images)[k], cmap=cmap, vmin=-vmax, vmax=vmax, **kw))
+            ax.set_xticks([])
+            ax.set_yticks([])
+            if i == 0 and k < len(classes):
+                ax.set_title(classes[k], fontsize=9)
+        grid[i, 0].set_ylabel(labels[i], fontsize=9)
+        images.append(row)
+    cbar = None
+    if colorbar:
+        cbar = fig.colorbar(images[0][0], ax=grid.ravel().tolist(), shrink=0.8, fraction=0.03)
+        cbar.set_label("weight (one scale for all rows)", fontsize=8)
+    return {"fig": fig, "axes": grid.tolist(), "images": images, "colorbar": cbar, "vmax": vmax}
