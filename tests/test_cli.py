@@ -62,3 +62,18 @@ def test_console_script_help():
     assert r.returncode == 0
     for verb in ("train", "evaluate", "analyze", "gallery", "layers", "datasets"):
         assert verb in r.stdout
+
+
+def test_layers_of_checkpoint_and_torchvision(tmp_path, capsys):
+    out = tmp_path / "run"
+    assert main(["train", "--model", "logreg", "--data", "digits", "--out", str(out), "--log-every", "0",
+                 "epochs=1", "progress=false"]) == 0
+    capsys.readouterr()
+    assert main(["layers", str(out / "model.pt")]) == 0
+    text = capsys.readouterr().out
+    assert "PTLogreg" in text and "10" in text
+    assert main(["layers", "torchvision:resnet18"]) == 0
+    text = capsys.readouterr().out
+    assert "layer4.1.conv2" in text and "[1, 512, 7, 7]" in text.replace("(", "[").replace(")", "]")
+    assert main(["layers", "torchvision:resnet19"]) == 2
+    assert "resnet18" in capsys.readouterr().err

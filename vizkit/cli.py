@@ -123,8 +123,6 @@ def cmd_analyze(args) -> int:
 
 
 def cmd_layers(args) -> int:
-    import torch
-
     from . import hooks
 
     ref = args.model
@@ -132,17 +130,18 @@ def cmd_layers(args) -> int:
         from .checkpoint import load
 
         model, meta = load(ref)
-        shape = tuple(meta["spec"].get("input_shape") or ())
-    else:
+        shape = (1, *meta["spec"].get("input_shape", ()))
+    elif ref.startswith("torchvision:"):
         model = hooks.resolve_model_ref(ref)
-        shape = tuple(int(s) for s in args.input_shape.split(",")) if args.input_shape else (3, 224, 224)
+        shape = hooks.example_input_shape(ref)
+    else:
+        raise ValueError(f"{ref!r} is neither a checkpoint file nor a reference such as "
+                         "'torchvision:resnet18'.")
     if args.input_shape:
-        shape = tuple(int(s) for s in args.input_shape.split(","))
-    if not shape:
+        shape = (1, *(int(s) for s in args.input_shape.split(",")))
+    if len(shape) < 2:
         raise ValueError("cannot tell the input shape; pass --input-shape C,H,W")
-    model.eval()
-    rows = hooks.summary(model, torch.zeros(1, *shape))
-    print(hooks.format_summary(rows))
+    print(hooks.format_summary(hooks.summary(model, shape)))
     return 0
 
 

@@ -78,6 +78,12 @@ def loss_fn(logits: torch.Tensor, y: torch.Tensor, reduction: str = "mean") -> t
     return F.cross_entropy(logits, y, reduction=reduction)
 
 
+def _correct_tensor(logits: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
+    if logits.dim() == 2 and logits.shape[1] == 1:
+        return ((logits[:, 0] > 0).long() == y).sum()
+    return (logits.argmax(1) == y).sum()
+
+
 def _n_correct(logits: torch.Tensor, y: torch.Tensor) -> int:
     if logits.dim() == 2 and logits.shape[1] == 1:
         return int(((logits[:, 0] > 0).long() == y).sum())
@@ -124,11 +130,24 @@ def _l2_term(model: nn.Module) -> torch.Tensor:
 
 
 def _make_optimizer(params, cfg: TrainConfig):
-    if cfg.optimizer == "sgd":
-        return torch.optim.SGD(params, lr=cfg.lr, momentum=cfg.momentum, weight_decay=cfg.weight_decay)
-    if cfg.optimizer == "adam":
-        return torch.optim.Adam(params, lr=cfg.lr, weight_decay=cfg.weight_decay)
-    return torch.optim.AdamW(params, lr=cfg.lr, weight_decay=cfg.weight_decay)
+    params = list(params)
+    # the fused kernels update every parameter in one call: much less per-step overhead for
+    # small models; they need float parameters on a device that has them (CPU and CUDA do)
+    fused = {"fused": True} if all(p.dtype in (torch.float32, torch.float64) and
+                                   p.device.type in ("cpu", "cuda") for p in params) else {}
+    kw = {"lr": cfg.lr, "weight_decay": cfg.weight_decay, **fused}
+    try:
+        if cfg.optimizer == "sgd":
+            return torch.optim.SGD(params, momentum=cfg.momentum, **kw)
+        if cfg.optimizer == "adam":
+            return torch.optim.Adam(params, **kw)
+        return torch.optim.AdamW(params, **kw)
+    except (RuntimeError, TypeError):  # an older torch without fused CPU kernels
+        cfg_kw = {k: v for k, v in kw.items() if k != "fused"}
+        if cfg.optimizer == "sgd":
+            return torch.optim.SGD(params, momentum=cfg.momentum, **cfg_kw)
+        cls = torch.optim.Adam if cfg.optimizer == "adam" else torch.optim.AdamW
+        return cls(params, **cfg_kw)
 
 
 def _make_scheduler(opt, cfg: TrainConfig):
@@ -281,6 +300,7 @@ def fit(model: nn.Module, data: Any, config: TrainConfig | dict | None = None, *
         if hasattr(train_iter, "epoch"):
             train_iter.epoch = epoch
         n_seen, loss_sum, correct = 0, 0.0, 0
+        correct_t = torch.zeros((), dtype=torch.long, device=device)
         win_loss, win_err, win_n = 0.0, 0, 0
         for xb, yb in train_iter:
             xb, yb = xb.to(device, non_blocking=True), yb.to(device, non_blocking=True)
@@ -304,11 +324,11 @@ def fit(model: nn.Module, data: Any, config: TrainConfig | dict | None = None, *
             opt.step()
             step += 1
             b = len(yb)
-            c = _n_correct(logits.detach(), yb)
             n_seen += b
             loss_sum += lv * b
-            correct += c
             if cfg.log_every and rank == 0:
+                c = _n_correct(logits.detach(), yb)
+                correct += c
                 win_loss += lv * b
                 win_err += b - c
                 win_n += b
@@ -316,6 +336,9 @@ def fit(model: nn.Module, data: Any, config: TrainConfig | dict | None = None, *
                     bar.write(f"epoch {epoch} step {step}: train-loss {win_loss / win_n:.4f}  "
                               f"train-err {win_err / win_n:.4f}")
                     win_loss, win_err, win_n = 0.0, 0, 0
+            else:
+                correct_t += _correct_tensor(logits.detach(), yb)
+        correct += int(correct_t)
         val_loss, val_acc = _evaluate(model, val_batches(), device) if has_val else (float("nan"),) * 2
         row = {"epoch": epoch, "train_loss": loss_sum / max(n_seen, 1),
                "train_acc": correct / max(n_seen, 1), "val_loss": val_loss, "val_acc": val_acc,
