@@ -11,15 +11,6 @@ from vizkit.analysis.actmax import (ActMaxResult, Objective, activation_maximiza
 from vizkit.models import PTDeep, PTLogreg, build_default
 
 
-@pytest.fixture(autouse=True)
-def one_thread():
-    """Tiny tensors: one thread avoids OpenMP spin-waits on a busy machine (restored after)."""
-    n = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(n)
-
-
 def n_hooks(model):
     return sum(len(m._forward_hooks) + len(m._forward_pre_hooks) + len(m._backward_hooks)
                for m in model.modules())

@@ -11,15 +11,6 @@ from vizkit.models import PTDeep, PTLogreg, build_default
 from vizkit.plot.weights import plot_weight_images, plot_weight_images_grid
 
 
-@pytest.fixture(autouse=True)
-def one_thread():
-    """Tiny tensors: one thread avoids OpenMP spin-waits on a busy machine (restored after)."""
-    n = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(n)
-
-
 def test_logreg_images_fold_in_normalization_and_reproduce_logits():
     torch.manual_seed(0)
     m = PTLogreg(16, 3, normalize=(0.25, 0.5))

@@ -104,6 +104,20 @@ def _conv_block(c_in: int, c_out: int, batchnorm: bool) -> list[nn.Module]:
     return block
 
 
+def _conv_stack(in_channels: int, channels: Sequence[int], image_size: int,
+                batchnorm: bool) -> tuple[list[nn.Module], int, int]:
+    """Conv blocks for ``channels``; returns (modules, output channels, output side length)."""
+    blocks: list[nn.Module] = []
+    c_in, size = in_channels, image_size
+    for c in channels:
+        blocks += _conv_block(c_in, c, batchnorm)
+        c_in, size = c, size // 2
+    if size < 1:
+        raise ValueError(f"`image_size` {image_size} is too small for {len(channels)} pooling "
+                         "blocks; use fewer `channels`.")
+    return blocks, c_in, size
+
+
 class ConvNet(nn.Module):
     """A small CNN for 1x28x28 (or any CxHxW) images: conv-BN-ReLU-pool blocks, then an MLP head.
 
@@ -133,15 +147,7 @@ class ConvNet(nn.Module):
         channels = [int(c) for c in channels]
         _check_pos_int(in_channels=in_channels, n_classes=n_classes, image_size=image_size,
                        hidden=hidden, **{f"channels[{i}]": c for i, c in enumerate(channels)})
-        size = image_size
-        blocks: list[nn.Module] = []
-        c_in = in_channels
-        for c in channels:
-            blocks += _conv_block(c_in, c, batchnorm)
-            c_in, size = c, size // 2
-        if size < 1:
-            raise ValueError(f"`image_size` {image_size} is too small for {len(channels)} pooling "
-                             "blocks; use fewer `channels`.")
+        blocks, c_in, size = _conv_stack(in_channels, channels, image_size, batchnorm)
         self.features = nn.Sequential(*blocks)
         self.classifier = nn.Sequential(
             nn.Flatten(), nn.Linear(c_in * size * size, hidden), nn.ReLU(), nn.Dropout(dropout),
@@ -245,14 +251,7 @@ class RBFNet(nn.Module):
         channels = [int(c) for c in channels]
         _check_pos_int(in_channels=in_channels, n_classes=n_classes, image_size=image_size,
                        bottleneck=bottleneck, n_centers=n_centers)
-        blocks: list[nn.Module] = []
-        c_in, size = in_channels, image_size
-        for c in channels:
-            blocks += _conv_block(c_in, c, batchnorm)
-            c_in, size = c, size // 2
-        if size < 1:
-            raise ValueError(f"`image_size` {image_size} is too small for {len(channels)} pooling "
-                             "blocks; use fewer `channels`.")
+        blocks, c_in, size = _conv_stack(in_channels, channels, image_size, batchnorm)
         blocks.append(nn.Flatten())
         self.features = nn.Sequential(*blocks)
         self.bottleneck = nn.Linear(c_in * size * size, bottleneck)

@@ -1,0 +1,529 @@
+"""The gallery engine on toy recipes (tiny models on gmm-2d): manifest, caching, failures,
+escaping, safe names, deterministic PNGs, and a real browser opening every page."""
+
+from __future__ import annotations
+
+import json
+import os
+import queue
+import re
+import shutil
+import subprocess
+import textwrap
+import threading
+import time
+from pathlib import Path
+from urllib.parse import unquote, urlparse
+
+import pytest
+
+import vizkit.train
+from vizkit.gallery import build_gallery, list_recipes, run_recipe_main, safe_name
+from vizkit.gallery._files import SAFE_NAME, png_bytes
+
+EVIL = "<script>alert('x')</script> & \"quotes\""
+
+TOY_OK = f'''
+"""A toy recipe: a tiny MLP on 2D data.
+
+Run: ``python recipes/toy_ok.py``.
+"""
+ORDER = 1
+
+
+def run(ctx):
+    import matplotlib.pyplot as plt
+
+    split = ctx.data("gmm-2d", K=2, C=2, N=20)
+    model, hist, metrics = ctx.train("tiny", "mlp", split, {{"epochs": 5, "batch_size": 16}},
+                                     hidden=(4,))
+    fig, ax = plt.subplots(figsize=(3, 2))
+    ax.scatter(split.x_train[:, 0], split.x_train[:, 1], c=split.y_train, s=8)
+    ax.plot(hist.series("epoch"), hist.series("train_loss"))
+    ctx.figure("Scatter <b>Plot</b>/../x", fig, {EVIL!r})
+    ctx.metric("test accuracy", metrics["accuracy"], headline=True)
+    ctx.metric("note", {EVIL!r})
+    ctx.table("t", ["a", "b"], [[1, 0.5], ["<i>", None]], "a <table> caption")
+'''
+
+TOY_SECOND = '''
+"""Second toy recipe: figures from vizkit.figures.Figure objects."""
+ORDER = 2
+
+
+def run(ctx):
+    import matplotlib.pyplot as plt
+    import numpy as np
+    from vizkit.figures import Figure
+
+    rng = np.random.default_rng(ctx.seed)
+    figs = []
+    for k in range(2):
+        fig, ax = plt.subplots(figsize=(2.5, 2))
+        ax.imshow(rng.random((8, 8)), cmap="gray")
+        figs.append(Figure(id=f"noise-{k}", fig=fig, caption=f"seeded noise {k}"))
+    ctx.figures(figs, prefix="rnd")
+    ctx.metric("n", 2)
+'''
+
+TOY_FAIL = '''
+"""A recipe that fails half way: its first figure is kept, the error is shown."""
+ORDER = 3
+
+
+def run(ctx):
+    import matplotlib.pyplot as plt
+
+    fig, ax = plt.subplots(figsize=(2, 2))
+    ax.plot([0, 1], [1, 0])
+    ctx.figure("before", fig, "made before the failure")
+    raise RuntimeError("boom <b>bold</b>")
+'''
+
+
+def _write_recipes(folder: Path, **recipes: str) -> Path:
+    folder.mkdir(parents=True, exist_ok=True)
+    for name, text in recipes.items():
+        (folder / f"{name}.py").write_text(textwrap.dedent(text))
+    (folder / "_helper.py").write_text("raise RuntimeError('never imported: underscore files are not recipes')\n")
+    return folder
+
+
+@pytest.fixture
+def toy(tmp_path):
+    rdir = _write_recipes(tmp_path / "recipes", toy_ok=TOY_OK, toy_second=TOY_SECOND,
+                          toy_fail=TOY_FAIL)
+    return {"recipes": rdir, "out": tmp_path / "gallery", "cache": tmp_path / "cache"}
+
+
+def _build(t, **kw):
+    kw.setdefault("data", "mnist-5k")  # never probe the network: toy recipes use gmm-2d only
+    return build_gallery(t["out"], recipes_dir=t["recipes"], cache_dir=t["cache"], verbose=False, **kw)
+
+
+@pytest.fixture(scope="module")
+def built(tmp_path_factory):
+    """One full toy build shared by the read-only tests."""
+    base = tmp_path_factory.mktemp("built")
+    rdir = _write_recipes(base / "recipes", toy_ok=TOY_OK, toy_second=TOY_SECOND, toy_fail=TOY_FAIL)
+    t = {"recipes": rdir, "out": base / "gallery", "cache": base / "cache"}
+    status = _build(t)
+    return t, status
+
+
+def _files(folder: Path) -> dict[str, int]:
+    return {p.relative_to(folder).as_posix(): p.stat().st_mtime_ns
+            for p in sorted(folder.rglob("*")) if p.is_file()}
+
+
+# ----------------------------------------------------------------------------- manifest, pages
+def test_manifest_lists_every_figure_with_recipe_caption_and_metrics(built):
+    t, status = built
+    out = t["out"]
+    m = json.loads((out / "manifest.json").read_text())
+    assert m["format"] == "vizkit-gallery"
+    assert [r["name"] for r in m["recipes"]] == ["toy_ok", "toy_second", "toy_fail"]
+    by_id = {(f["recipe"], f["id"]): f for f in m["figures"]}
+    assert set(by_id) == {("toy_ok", "scatter-b-plot-b-x"), ("toy_second", "rnd-noise-0"),
+                          ("toy_second", "rnd-noise-1"), ("toy_fail", "before")}
+    f = by_id[("toy_ok", "scatter-b-plot-b-x")]
+    assert f["file"] == "toy_ok/scatter-b-plot-b-x.png" and (out / f["file"]).is_file()
+    assert f["caption"] == EVIL
+    assert 0.0 <= f["metrics"]["test accuracy"] <= 1.0
+    ok = m["recipes"][0]
+    assert ok["status"] == "ok" and ok["checkpoints"][0]["key"] == "tiny"
+    assert re.fullmatch(r"[0-9a-f]{16}", ok["checkpoints"][0]["hash"])
+    assert ok["data"][0]["name"] == "gmm-2d" and ok["data"][0]["options"] == {"C": 2, "K": 2, "N": 20}
+    assert ok["tables"][0]["rows"] == [[1, 0.5], ["<i>", None]]
+    for r in m["recipes"]:
+        assert (out / r["page"]).is_file()
+
+
+def test_failing_recipe_is_shown_and_the_others_still_build(built):
+    t, status = built
+    assert status == 1
+    out = t["out"]
+    m = json.loads((out / "manifest.json").read_text())
+    rec = {r["name"]: r for r in m["recipes"]}
+    assert rec["toy_ok"]["status"] == "ok" and rec["toy_second"]["status"] == "ok"
+    assert rec["toy_fail"]["status"] == "failed"
+    assert rec["toy_fail"]["error_summary"] == "RuntimeError: boom <b>bold</b>"
+    assert [f["id"] for f in rec["toy_fail"]["figures"]] == ["before"]  # what it made is kept
+    page = (out / "toy_fail.html").read_text()
+    assert 'id="error"' in page and "boom &lt;b&gt;bold&lt;/b&gt;" in page
+    assert "Traceback" in page and 'toy_fail.py' in page
+    assert str(Path.home()) not in page and str(t["recipes"]) not in page  # no machine paths
+    index = (out / "index.html").read_text()
+    summary = index[index.index('id="summary"'):index.index("</header>")]
+    assert "1 failed" in summary and 'href="toy_fail.html"' in summary
+    assert "2 built" in summary
+
+
+def test_text_is_escaped_everywhere(built):
+    t, _ = built
+    for name in ("index.html", "toy_ok.html", "toy_fail.html", "toy_second.html"):
+        text = (t["out"] / name).read_text()
+        assert "<script" not in text.lower()
+        assert "<b>bold" not in text and "<b>Plot" not in text and "<i>" not in text
+    page = (t["out"] / "toy_ok.html").read_text()
+    assert "&lt;script&gt;alert(&#x27;x&#x27;)&lt;/script&gt; &amp; &quot;quotes&quot;" in page
+    assert "a &lt;table&gt; caption" in page and "<td>&lt;i&gt;</td>" in page
+
+
+def test_pages_are_static_and_offline(built):
+    t, _ = built
+    for page in t["out"].glob("*.html"):
+        text = page.read_text()
+        assert not re.search(r"(https?:|ftp:)?//[a-z0-9]", text, re.I), page.name
+        assert "@import" not in text and "url(" not in text and "<script" not in text
+        assert "<link" not in text  # CSS is inline
+        for ref in re.findall(r'(?:src|href)="([^"]*)"', text):
+            path = ref.split("#")[0]
+            if path:
+                assert (t["out"] / path).is_file(), (page.name, ref)
+
+
+def test_file_names_come_from_a_safe_alphabet(built):
+    t, _ = built
+    for rel in _files(t["out"]):
+        for part in Path(rel).parts:
+            stem, dot, ext = part.partition(".")
+            assert SAFE_NAME.match(stem) and ext in ("", "png", "html", "json"), rel
+    assert safe_name("../../etc/passwd") == "etc-passwd"
+    assert safe_name("Weights λ=0.1 <b>") == "weights-0-1-b"
+    assert safe_name("...") == "item" and len(safe_name("x" * 500)) == 80
+
+
+def test_files_get_the_usual_permissions_and_no_temp_files_are_left(built):
+    t, _ = built
+    mask = os.umask(0)
+    os.umask(mask)
+    for p in t["out"].rglob("*"):
+        assert not p.name.startswith("."), p
+        if p.is_file():  # as open() would create them, not mkstemp's 0600
+            assert p.stat().st_mode & 0o777 == 0o666 & ~mask, p
+
+
+# ----------------------------------------------------------------------------- caching
+def test_second_build_trains_nothing_and_rewrites_no_file(toy, monkeypatch):
+    assert _build(toy) == 1
+    before_out, before_cache = _files(toy["out"]), _files(toy["cache"])
+    assert any(k.endswith(".pt") for k in before_cache)
+    calls = []
+    real = vizkit.train.train_model
+    monkeypatch.setattr(vizkit.train, "train_model", lambda *a, **k: calls.append(1) or real(*a, **k))
+    time.sleep(0.05)  # a rewrite would show in the mtimes
+    assert _build(toy) == 1  # the failing recipe runs again and fails again
+    assert calls == []
+    assert _files(toy["out"]) == before_out
+    assert _files(toy["cache"]) == before_cache
+
+    # a changed recipe re-runs and retrains (its source is in the key); the others stay put
+    src = toy["recipes"] / "toy_ok.py"
+    src.write_text(src.read_text() + "\n# changed\n")
+    assert _build(toy) == 1
+    assert calls == [1]
+    after = _files(toy["out"])
+    assert after["toy_second/rnd-noise-0.png"] == before_out["toy_second/rnd-noise-0.png"]
+    # same seed, same data, same training: the retrained figure has the very same bytes
+    assert after["toy_ok/scatter-b-plot-b-x.png"] == before_out["toy_ok/scatter-b-plot-b-x.png"]
+
+    # a deleted figure is drawn again from the cached checkpoint, without training
+    (toy["out"] / "toy_ok/scatter-b-plot-b-x.png").unlink()
+    assert _build(toy) == 1
+    assert calls == [1] and (toy["out"] / "toy_ok/scatter-b-plot-b-x.png").is_file()
+
+    # --retrain trains again
+    assert _build(toy, only="toy_ok", retrain=True) == 0
+    assert calls == [1, 1]
+
+
+def test_only_builds_the_named_recipes_and_keeps_the_rest(toy):
+    assert _build(toy, only="toy_ok") == 0
+    m = json.loads((toy["out"] / "manifest.json").read_text())
+    assert [r["name"] for r in m["recipes"]] == ["toy_ok"]
+    assert _build(toy, only=["toy_second", "toy_fail"]) == 1
+    m = json.loads((toy["out"] / "manifest.json").read_text())
+    assert [r["name"] for r in m["recipes"]] == ["toy_ok", "toy_second", "toy_fail"]
+    assert _build(toy, only="toy_second") == 0  # the exit code is about the recipes run
+
+
+def test_removed_figures_and_recipes_are_cleaned_up(toy):
+    assert _build(toy) == 1
+    assert (toy["out"] / "toy_second/rnd-noise-1.png").is_file()
+    src = toy["recipes"] / "toy_second.py"
+    src.write_text(src.read_text().replace("range(2)", "range(1)"))
+    (toy["recipes"] / "toy_fail.py").unlink()
+    _build(toy)
+    assert not (toy["out"] / "toy_second/rnd-noise-1.png").exists()
+    assert (toy["out"] / "toy_second/rnd-noise-0.png").is_file()
+    assert not (toy["out"] / "toy_fail.html").exists()
+    assert not (toy["out"] / "toy_fail/before.png").exists()
+
+
+@pytest.mark.parametrize("kwargs, message", [
+    ({"only": "nope"}, "`only` must name recipes among 'toy_ok', 'toy_second', 'toy_fail'. Got 'nope'"),
+    ({"only": ""}, "`only` must name recipes"),
+    ({"jobs": 0}, "`jobs` must be an integer >= 1. Got 0 instead."),
+])
+def test_bad_arguments(toy, kwargs, message):
+    with pytest.raises(ValueError, match=re.escape(message)):
+        _build(toy, **kwargs)
+
+
+def test_list_recipes_skips_private_files_and_orders_by_ORDER(toy):
+    assert list_recipes(toy["recipes"]) == ["toy_ok", "toy_second", "toy_fail"]
+
+
+def test_run_recipe_main_builds_just_that_recipe(toy, monkeypatch):
+    monkeypatch.setenv("VIZKIT_CACHE", str(toy["cache"]))
+    with pytest.raises(SystemExit) as e:
+        run_recipe_main(toy["recipes"] / "toy_second.py", ["--out", str(toy["out"]), "--data", "mnist-5k"])
+    assert e.value.code == 0
+    m = json.loads((toy["out"] / "manifest.json").read_text())
+    assert [r["name"] for r in m["recipes"]] == ["toy_second"]
+
+
+def test_jobs_run_recipes_in_processes_with_the_same_result(built, tmp_path):
+    crash = '"""Dies without a Python error."""\nORDER = 9\n\n\ndef run(ctx):\n    import os\n    os._exit(3)\n'
+    rdir = _write_recipes(tmp_path / "recipes", toy_second=TOY_SECOND, toy_fail=TOY_FAIL,
+                          toy_crash=crash)
+    t = {"recipes": rdir, "out": tmp_path / "gallery", "cache": tmp_path / "cache"}
+    assert _build(t, jobs=2) == 1
+    m = json.loads((t["out"] / "manifest.json").read_text())
+    rec = {r["name"]: r for r in m["recipes"]}
+    assert rec["toy_crash"]["status"] == "failed"
+    assert "exit code 3" in rec["toy_crash"]["error_summary"]
+    assert rec["toy_fail"]["error_summary"] == "RuntimeError: boom <b>bold</b>"
+    # the same figures, byte for byte, as the in-process build of the same recipe
+    one = json.loads((built[0]["out"] / "manifest.json").read_text())
+    sha = lambda man, name: [f["sha256"] for r in man["recipes"] if r["name"] == name for f in r["figures"]]
+    assert sha(m, "toy_second") == sha(one, "toy_second") and len(sha(m, "toy_second")) == 2
+
+
+# ----------------------------------------------------------------------------- determinism
+def _png_chunks(data: bytes) -> list[str]:
+    import struct
+
+    pos, kinds = 8, []
+    while pos < len(data):
+        (n,) = struct.unpack(">I", data[pos:pos + 4])
+        kinds.append(data[pos + 4:pos + 8].decode("ascii"))
+        pos += 12 + n
+    return kinds
+
+
+def test_pngs_are_byte_identical_across_fresh_builds(tmp_path):
+    rdir = _write_recipes(tmp_path / "recipes", toy_ok=TOY_OK, toy_second=TOY_SECOND)
+    outs = []
+    for k in range(2):
+        t = {"recipes": rdir, "out": tmp_path / f"g{k}", "cache": tmp_path / f"c{k}"}
+        assert _build(t) == 0
+        outs.append({rel: (t["out"] / rel).read_bytes() for rel in _files(t["out"])
+                     if rel.endswith(".png")})
+    assert len(outs[0]) == 3 and outs[0] == outs[1]
+    for data in outs[0].values():
+        assert data[:8] == b"\x89PNG\r\n\x1a\n"
+        assert not {"tEXt", "iTXt", "zTXt", "tIME"} & set(_png_chunks(data))
+
+
+def test_png_bytes_have_no_metadata(pyplot):
+    fig, ax = pyplot.subplots()
+    ax.plot([0, 1])
+    a, b = png_bytes(fig), png_bytes(fig)
+    assert a == b and "tEXt" not in _png_chunks(a)
+
+
+# ----------------------------------------------------------------------------- real browser
+def _chromium() -> str | None:
+    for name in ("chromium", "chromium-browser", "google-chrome", "google-chrome-stable"):
+        exe = shutil.which(name)
+        if exe:
+            return exe
+    return None
+
+
+class _CDP:
+    """Just enough of the Chrome DevTools Protocol over ``--remote-debugging-pipe`` (stdlib only)."""
+
+    def __init__(self, exe: str, profile: Path) -> None:
+        to_chrome_r, self._w = os.pipe()
+        self._r, from_chrome_w = os.pipe()
+
+        def wire_fds():  # the child reads commands on fd 3 and writes replies on fd 4
+            import fcntl
+
+            a = fcntl.fcntl(to_chrome_r, fcntl.F_DUPFD, 10)
+            b = fcntl.fcntl(from_chrome_w, fcntl.F_DUPFD, 10)
+            os.dup2(a, 3)
+            os.dup2(b, 4)
+
+        self.proc = subprocess.Popen(
+            [exe, "--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
+             "--disable-component-update", "--disable-sync", "--no-first-run",
+             "--disable-dev-shm-usage", f"--user-data-dir={profile}", "--remote-debugging-pipe",
+             "about:blank"],
+            stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+            preexec_fn=wire_fds, close_fds=False)
+        os.close(to_chrome_r)
+        os.close(from_chrome_w)
+        self._id = 0
+        self._replies: dict[int, dict] = {}
+        self.events: queue.Queue = queue.Queue()
+        self._cv = threading.Condition()
+        threading.Thread(target=self._read, daemon=True).start()
+
+    def _read(self) -> None:
+        buf = b""
+        while True:
+            chunk = os.read(self._r, 65536)
+            if not chunk:
+                return
+            buf += chunk
+            while b"\0" in buf:
+                raw, buf = buf.split(b"\0", 1)
+                msg = json.loads(raw)
+                if "id" in msg:
+                    with self._cv:
+                        self._replies[msg["id"]] = msg
+                        self._cv.notify_all()
+                else:
+                    self.events.put(msg)
+
+    def send(self, method: str, params: dict | None = None, session: str | None = None,
+             timeout: float = 30.0) -> dict:
+        self._id += 1
+        msg = {"id": self._id, "method": method, "params": params or {}}
+        if session:
+            msg["sessionId"] = session
+        os.write(self._w, json.dumps(msg).encode() + b"\0")
+        with self._cv:
+            if not self._cv.wait_for(lambda: self._id in self._replies, timeout):
+                raise TimeoutError(f"no reply to {method}")
+            reply = self._replies.pop(self._id)
+        if "error" in reply:
+            raise RuntimeError(f"{method}: {reply['error']}")
+        return reply.get("result", {})
+
+    def close(self) -> None:
+        try:
+            self.send("Browser.close", timeout=5)
+        except Exception:  # noqa: BLE001
+            pass
+        try:
+            self.proc.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+            self.proc.wait()
+        os.close(self._w)
+
+
+_PROBE = """(() => ({
+  images: Array.from(document.images).map(i => [i.getAttribute('src'), i.complete, i.naturalWidth]),
+  links: Array.from(document.querySelectorAll('a[href]')).map(a => a.href),
+  ids: Array.from(document.querySelectorAll('[id]')).map(e => e.id),
+}))()"""
+
+
+def _visit(cdp: _CDP, session: str, url: str) -> tuple[dict, list[str]]:
+    while not cdp.events.empty():
+        cdp.events.get_nowait()
+    cdp.send("Page.navigate", {"url": url}, session)
+    errors, deadline, loaded = [], time.monotonic() + 30, False
+    while time.monotonic() < deadline:
+        try:
+            ev = cdp.events.get(timeout=0.5)
+        except queue.Empty:
+            if loaded:
+                break  # loaded and quiet for half a second
+            continue
+        method, p = ev.get("method"), ev.get("params", {})
+        if method == "Page.loadEventFired":
+            loaded = True
+        elif method == "Runtime.exceptionThrown":
+            errors.append(f"exception: {p.get('exceptionDetails', {}).get('text')}")
+        elif method == "Runtime.consoleAPICalled" and p.get("type") in ("error", "assert"):
+            errors.append(f"console.{p['type']}: {p.get('args')}")
+        elif method == "Log.entryAdded" and p.get("entry", {}).get("level") == "error":
+            errors.append(f"log: {p['entry'].get('text')} {p['entry'].get('url', '')}")
+    if not loaded:
+        raise TimeoutError(f"{url} did not finish loading")
+    res = cdp.send("Runtime.evaluate", {"expression": _PROBE, "returnByValue": True}, session)
+    return res["result"]["value"], errors
+
+
+def _crawl(exe: str, start: Path, profile: Path) -> dict[str, dict]:
+    """Open ``start`` and every local page it links to; returns url -> probe result + errors."""
+    cdp = _CDP(exe, profile)
+    try:
+        target = cdp.send("Target.createTarget", {"url": "about:blank"})["targetId"]
+        session = cdp.send("Target.attachToTarget", {"targetId": target, "flatten": True})["sessionId"]
+        for domain in ("Page", "Runtime", "Log"):
+            cdp.send(f"{domain}.enable", session=session)
+        seen: dict[str, dict] = {}
+        todo = [start.resolve().as_uri()]
+        while todo:
+            url = todo.pop(0)
+            if url in seen:
+                continue
+            probe, errors = _visit(cdp, session, url)
+            seen[url] = {**probe, "errors": errors}
+            for link in probe["links"]:
+                target_url = link.split("#")[0]
+                if target_url.startswith("file:") and target_url.endswith(".html") and target_url not in seen:
+                    todo.append(target_url)
+        return seen
+    finally:
+        cdp.close()
+
+
+def _problems(pages: dict[str, dict]) -> list[str]:
+    bad = []
+    for url, p in pages.items():
+        bad += [f"{url}: {e}" for e in p["errors"]]
+        bad += [f"{url}: image {src} did not load" for src, complete, w in p["images"]
+                if not (complete and w > 0)]
+        for link in p["links"]:
+            u = urlparse(link)
+            if u.scheme != "file":
+                bad.append(f"{url}: external link {link}")
+                continue
+            if not Path(unquote(u.path)).is_file():
+                bad.append(f"{url}: broken link {link}")
+            elif u.fragment:
+                page = pages.get(link.split("#")[0])
+                if page is None or u.fragment not in page["ids"]:
+                    bad.append(f"{url}: link to missing anchor {link}")
+    return bad
+
+
+@pytest.fixture(scope="module")
+def chromium():
+    exe = _chromium()
+    if exe is None:
+        pytest.skip("chromium is not installed (Debian: apt-get install chromium; .ci/run installs it)")
+    return exe
+
+
+def test_browser_detects_a_broken_page(chromium, tmp_path):
+    """The browser check itself works: a missing image and a dead link are reported."""
+    (tmp_path / "ok.png").write_bytes(b"not a png")
+    (tmp_path / "index.html").write_text(
+        '<!DOCTYPE html><html><body><img src="missing.png"><img src="ok.png">'
+        '<a href="nowhere.html">x</a><a href="index.html#nope">y</a></body></html>')
+    pages = _crawl(chromium, tmp_path / "index.html", tmp_path / "profile")
+    text = "\n".join(_problems(pages))
+    assert "image missing.png did not load" in text and "image ok.png did not load" in text
+    assert "broken link" in text and "missing anchor" in text
+    assert "ERR_FILE_NOT_FOUND" in text  # the console error of the missing image
+
+
+def test_gallery_opens_in_a_real_browser(chromium, built, tmp_path):
+    t, _ = built
+    pages = _crawl(chromium, t["out"] / "index.html", tmp_path / "profile")
+    m = json.loads((t["out"] / "manifest.json").read_text())
+    visited = {Path(unquote(urlparse(u).path)).name for u in pages}
+    assert visited == {"index.html"} | {r["page"] for r in m["recipes"]}
+    n_images = sum(len(p["images"]) for p in pages.values())
+    assert n_images == 2 * len(m["figures"])  # each figure: a thumbnail and the full image
+    assert _problems(pages) == []
