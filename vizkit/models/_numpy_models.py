@@ -111,7 +111,7 @@ class KSVMWrap:
         from sklearn.svm import SVC
 
         self.clf = SVC(C=param_svm_c, gamma=param_svm_gamma, kernel="rbf",
-                       decision_function_shape="ovo", probability=False, random_state=seed)
+                       decision_function_shape="ovo", random_state=seed)
         self.clf.fit(np.asarray(X), np.asarray(Y_))
 
     def predict(self, X) -> np.ndarray:
@@ -146,5 +146,5 @@ def linreg_gradients(X, Y, a: float, b: float) -> dict:
     ga, gb = torch.autograd.grad(loss, (at, bt))
     d = diff.detach()
     # dL/da = sum(-2 (Y - aX - b) X), dL/db = sum(-2 (Y - aX - b))
-    return {"loss": float(loss), "grad_a": float((-2 * d * X).sum()), "grad_b": float((-2 * d).sum()),
+    return {"loss": float(loss.detach()), "grad_a": float((-2 * d * X).sum()), "grad_b": float((-2 * d).sum()),
             "autograd_a": float(ga), "autograd_b": float(gb)}

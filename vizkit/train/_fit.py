@@ -283,6 +283,9 @@ def fit(model: nn.Module, data: Any, config: TrainConfig | dict | None = None, *
     sched = _make_scheduler(opt, cfg)
     hist = History()
     best_score, best_state, bad_epochs = None, None, 0
+    # the live tensors of the state (parameters and buffers are updated in place), taken once:
+    # a snapshot is then one clone per tensor, with no module traversal
+    live_state = model.state_dict()
     t_start = time.perf_counter()
     from tqdm.auto import tqdm
 
@@ -352,7 +355,7 @@ def fit(model: nn.Module, data: Any, config: TrainConfig | dict | None = None, *
         score = (-val_loss if cfg.monitor == "val_loss" else val_acc) if has_val else -row["train_loss"]
         if best_score is None or score > best_score + cfg.min_delta:
             best_score, bad_epochs = score, 0
-            best_state = {k: v.detach().clone() for k, v in model.state_dict().items()}
+            best_state = {k: v.detach().clone() for k, v in live_state.items()}
             hist.best_epoch = epoch
             if checkpoint is not None and rank == 0:
                 from ..checkpoint import save

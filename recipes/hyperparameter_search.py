@@ -1,0 +1,70 @@
+"""Seed 004's hyper-parameter search: random search with 3-fold cross-validation and early stopping
+over the hidden sizes and the dropout of the 784-h1-h2-10 net, through vizkit's scikit-learn
+estimator (``vizkit.estimator.NetClassifier`` in ``RandomizedSearchCV``).
+
+Shows the results table (mean and spread of the fold accuracies per candidate), the score
+against each hyper-parameter, and the receptive fields of the best model, loaded from the
+vizkit checkpoint that the estimator wrote.
+
+Run: ``python recipes/hyperparameter_search.py`` (or ``vizkit gallery --only hyperparameter_search``).
+The full search of the seed: ``vizkit search --model deep --data mnist-5k --n-iter 20 --cv 3
+--out runs/search``.
+
+Kept small for the gallery: 6 candidates (h1 ~ U(100, 500), h2 ~ U(50, 250), dropout ~ U(0, 0.8))
+x 3 folds on 2,000 training images, 8 epochs at most (patience 3), then the best refit on all
+2,000 and scored on the test part.
+"""
+
+ORDER = 55
+
+N_TRAIN = 2000
+
+
+def run(ctx):
+    import tempfile
+    from pathlib import Path
+
+    import torch
+
+    from vizkit.checkpoint import load
+    from vizkit.estimator import plot_search_scores, search, search_results
+
+    split = ctx.data()
+    pick = torch.randperm(len(split.y_train), generator=torch.Generator().manual_seed(ctx.seed))
+    pick = pick[:N_TRAIN]
+    X, y = split.x_train[pick].numpy(), split.y_train[pick].numpy()
+    rs = search(X, y, n_iter=6, cv=3, seed=ctx.seed, model="deep", epochs=8, patience=3,
+                progress=False)
+    rows = search_results(rs)
+    cols = ["rank", "h1", "h2", "dropout", "mean_score", "std_score", "fit_seconds"]
+    ctx.table("search-results", cols,
+              [[r["rank"], r["h1"], r["h2"], round(r["dropout"], 3), round(r["mean_score"], 4),
+                round(r["std_score"], 4), round(r["fit_seconds"], 2)] for r in rows],
+              caption="Candidates, best first: mean and standard deviation of the accuracy over "
+                      "the 3 validation folds, and the mean training seconds per fold.")
+    out = plot_search_scores(rows)
+    ctx.figure("score-vs-hyperparameters", out["fig"],
+               "Mean cross-validation accuracy (bars: ± one standard deviation over the folds) of "
+               "each candidate against each hyper-parameter; the star is the best candidate.")
+
+    best = rs.best_estimator_
+    with tempfile.TemporaryDirectory() as tmp:
+        path = best.save_checkpoint(
+            Path(tmp) / "best.pt",
+            data={"name": split.name, "fingerprint": split.fingerprint,
+                  "classes": list(split.classes), "input_shape": list(split.input_shape)})
+        model, meta = load(path)
+    test_acc = best.score(split.x_test.numpy(), split.y_test.numpy())
+    h1, h2 = rs.best_params_["hidden"]
+    ctx.metric("best candidate", f"784-{h1}-{h2}-10, dropout {rs.best_params_['dropout']:.3f}",
+               headline=True)
+    ctx.metric("best CV accuracy", round(float(rs.best_score_), 4), headline=True)
+    ctx.metric("test accuracy (best, refit)", round(float(test_acc), 4))
+    ctx.metric("epochs of the refit", best.n_iter_)
+    ctx.family("receptive-fields", model, split, meta=meta, prefix="best")
+
+
+if __name__ == "__main__":
+    from vizkit.gallery import run_recipe_main
+
+    run_recipe_main(__file__)

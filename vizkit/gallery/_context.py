@@ -1,0 +1,295 @@
+"""What a recipe sees: :class:`RecipeContext` (data, cached training, figures, metrics, tables)."""
+
+from __future__ import annotations
+
+import math
+from pathlib import Path
+from typing import Any, Iterable, Sequence
+
+from ._files import png_bytes, png_size, safe_name, sha256, stable_hash, write_if_changed
+
+__all__ = ["RecipeContext", "DataChoice", "load_data"]
+
+_DATA_CACHE: dict = {}
+
+
+def load_data(name: str, *, root=None, seed: int = 0, **options):
+    """:func:`vizkit.data.load`, memoized per process (recipes share the loaded tensors)."""
+    from .. import data
+
+    key = (name, str(root), seed, tuple(sorted(options.items())))
+    if key not in _DATA_CACHE:
+        _DATA_CACHE[key] = data.load(name, root=root, seed=seed, **options)
+    return _DATA_CACHE[key]
+
+
+class DataChoice:
+    """The gallery's data for the MNIST recipes: a name, or ``None`` for
+    :func:`vizkit.data.default_source` (resolved once, on first use)."""
+
+    def __init__(self, name: str | None = None, root=None) -> None:
+        self._name = name
+        self.root = None if root is None else str(root)
+
+    @property
+    def name(self) -> str:
+        if self._name is None:
+            from ..data import default_source
+
+            self._name = default_source(root=self.root)
+        return self._name
+
+
+def _plain(value: Any) -> Any:
+    """Numbers from numpy/torch as Python numbers, for JSON."""
+    if hasattr(value, "item") and getattr(value, "ndim", 0) == 0:
+        value = value.item()
+    if isinstance(value, float) and not math.isfinite(value):
+        return str(value)
+    return value
+
+
+class RecipeContext:
+    """Handed to a recipe's ``run(ctx)``; records everything the gallery shows for it.
+
+    Attributes
+    ----------
+    name : str
+        The recipe's name (its file's stem).
+    seed : int
+        The gallery seed: pass it to every random step of the recipe.
+
+    Examples
+    --------
+    A recipe::
+
+        def run(ctx):
+            split = ctx.data("gmm-2d", K=4, C=2, N=40)
+            model, hist, metrics = ctx.train("mlp", "mlp", split, {"epochs": 200}, hidden=(10,))
+            ctx.metric("test accuracy", metrics["accuracy"], headline=True)
+            ctx.family("decision-surface", model, split)
+    """
+
+    def __init__(self, name: str, *, source: str, out: Path, cache_dir: Path, data: DataChoice,
+                 seed: int = 0, retrain: bool = False, lib_version: str = "",
+                 log=None) -> None:
+        self.name = name
+        self.seed = int(seed)
+        self._source = source
+        self._out = Path(out)
+        self._cache = Path(cache_dir)
+        self._data = data
+        self._retrain = retrain
+        self._version = lib_version
+        self._log = log or (lambda msg: None)
+        self.figures_: list[dict] = []
+        self.metrics_: dict[str, Any] = {}
+        self.headline_: list[str] = []
+        self.tables_: list[dict] = []
+        self.checkpoints_: list[dict] = []
+        self.data_used_: list[dict] = []
+        self.n_trained = 0
+        self.n_cached = 0
+        self._ids: set[str] = set()
+        self._meta: dict[int, dict] = {}
+
+    # ------------------------------------------------------------------ data
+    def data(self, name: str | None = None, *, seed: int | None = None, **options):
+        """Load a data set as a :class:`vizkit.data.Split` (memoized).
+
+        Parameters
+        ----------
+        name : str, optional
+            A :func:`vizkit.data.load` source; ``None`` is the gallery's data choice
+            (``vizkit gallery --data``, by default ``mnist`` when present else ``mnist-5k``).
+        seed : int, optional
+            Default: the gallery seed.
+        **options
+            Source options (``K``, ``C``, ``N`` for ``'gmm-2d'``).
+        """
+        request = "default" if name is None else name
+        real = self._data.name if name is None else name
+        seed = self.seed if seed is None else int(seed)
+        split = load_data(real, root=self._data.root, seed=seed, **options)
+        entry = {"request": request, "name": split.name, "seed": seed,
+                 "options": {k: _plain(v) for k, v in sorted(options.items())},
+                 "fingerprint": split.fingerprint}
+        if entry not in self.data_used_:
+            self.data_used_.append(entry)
+        return split
+
+    # ------------------------------------------------------------------ training
+    def train(self, key: str, model: str | dict, split, config: Any = None, *, shared: bool = False,
+              **overrides: Any):
+        """Train a model, or load it when an identical run is cached.
+
+        Parameters
+        ----------
+        key : str
+            A short name for this model within the recipe (its checkpoint file name).
+        model : str or dict
+            A registry name (``'logreg'``, ``'mlp'``, ``'deep'``, ``'cnn'``, ``'rbf'``) or a spec.
+        split : vizkit.data.Split
+        config : dict or TrainConfig, optional
+            Missing keys come from :func:`vizkit.train.default_config`; ``seed`` defaults to
+            the gallery seed.
+        shared : bool, default=False
+            Leave the recipe's source out of the cache key, so that recipes asking for the very
+            same model (key, spec, config, seed, data) share one training run.
+        **overrides
+            Model constructor arguments for a registry name (``hidden=(100,)``...).
+
+        Returns
+        -------
+        model, history, metrics
+            As :func:`vizkit.train.train_model`; ``metrics`` are on the test part.
+
+        Notes
+        -----
+        The cache key hashes the recipe's source, the vizkit version, the spec, the training
+        config, the seed and the data fingerprint: change any of them and the model is trained
+        again; change none and nothing is trained or written.
+        """
+        from .. import checkpoint as ckpt
+        from .. import train as vtrain
+        from ..models import default_spec
+        from ..train import TrainConfig
+        from ..train._fit import History
+        from ..train._run import default_config
+
+        if isinstance(model, str):
+            spec = default_spec(model, split.input_shape, split.n_classes, **overrides)
+            name = model
+        elif isinstance(model, dict):
+            if overrides:
+                raise ValueError("model overrides are only for a registry name; put them in the "
+                                 "spec's 'args' instead.")
+            spec, name = model, model.get("name", "")
+        else:
+            raise TypeError(f"`model` must be a registry name or a spec dict. Got "
+                            f"{type(model).__name__} instead.")
+        if isinstance(config, TrainConfig):
+            cfg = config
+        else:
+            cfg_dict = dict(config or {})
+            cfg_dict.setdefault("seed", self.seed)
+            cfg_dict.setdefault("progress", False)
+            cfg = default_config(name, **cfg_dict)
+        hashed_cfg = {k: v for k, v in cfg.to_dict().items()
+                      if k not in ("progress", "log_every", "eval_batch_size")}
+        recipe = "shared" if shared else sha256(self._source.encode())
+        digest = stable_hash({"recipe": recipe, "vizkit": self._version,
+                              "key": key, "spec": spec, "config": hashed_cfg, "seed": cfg.seed,
+                              "data": [split.name, split.fingerprint]})
+        stem = safe_name(key, default="model")
+        path = self._cache / ("_shared" if shared else self.name) / f"{stem}-{digest}.pt"
+        net = hist = metrics = meta = None
+        if path.is_file() and not self._retrain:
+            try:
+                net, meta = ckpt.load(path)
+                hist = History.from_dict(meta.get("history", {}))
+                metrics = meta.get("metrics", {})
+                self.n_cached += 1
+                self._log(f"  {self.name}: {key}: cached ({path.name})")
+            except (ckpt.CheckpointError, OSError, KeyError) as e:
+                self._log(f"  {self.name}: {key}: cached checkpoint unreadable ({e}); training again")
+                net = None
+        if net is None:
+            self._log(f"  {self.name}: {key}: training {spec.get('class', name)} "
+                      f"({cfg.epochs} epochs max)")
+            net, hist, metrics = vtrain.train_model(spec, split, cfg)
+            net.eval()
+            meta = {"config": cfg.to_dict(), "history": hist.to_dict(), "metrics": metrics,
+                    "seed": cfg.seed, "model_name": name, "gallery_key": digest,
+                    "data": {"name": split.name, "fingerprint": split.fingerprint,
+                             "classes": list(split.classes),
+                             "input_shape": list(split.input_shape)}}
+            ckpt.save(path, net, spec=spec, **meta)  # atomic: a crash leaves no half file
+            meta["spec"] = spec
+            self.n_trained += 1
+        self._meta[id(net)] = meta
+        self.checkpoints_.append({
+            "key": key, "model": spec.get("class", name), "hash": digest,
+            "params": int(sum(p.numel() for p in net.parameters())),
+            "epochs": len(hist.epochs), "best_epoch": hist.best_epoch,
+            "test_accuracy": _plain(metrics.get("accuracy")),
+        })
+        return net, hist, metrics
+
+    def meta(self, model) -> dict:
+        """The checkpoint meta (config, history, metrics, spec, data) of a model from :meth:`train`."""
+        return self._meta.get(id(model), {})
+
+    # ------------------------------------------------------------------ outputs
+    def figure(self, id: str, fig, caption: str) -> str:
+        """Save a matplotlib figure as ``<recipe>/<id>.png`` (deterministic bytes) and close it.
+
+        Returns the safe id used (made unique within the recipe).
+        """
+        fid = safe_name(id, default="figure")
+        base, n = fid, 2
+        while fid in self._ids:
+            fid = f"{base}-{n}"
+            n += 1
+        self._ids.add(fid)
+        try:
+            data = png_bytes(fig)
+        finally:
+            _close(fig)
+        rel = f"{self.name}/{fid}.png"
+        write_if_changed(self._out / rel, data)
+        w, h = png_size(data)
+        self.figures_.append({"id": fid, "file": rel, "caption": str(caption),
+                              "sha256": sha256(data), "width": w, "height": h})
+        return fid
+
+    def figures(self, figures: Iterable, *, prefix: str | None = None) -> list[str]:
+        """Save a list of :class:`vizkit.figures.Figure` (``id``, ``fig``, ``caption``)."""
+        ids = []
+        for f in figures:
+            fid = f"{prefix}-{f.id}" if prefix else f.id
+            ids.append(self.figure(fid, f.fig, f.caption))
+        return ids
+
+    def family(self, name: str, model, split, *, prefix: str | None = None,
+               meta: dict | None = None, seed: int | None = None) -> list[str]:
+        """``vizkit.figures.make_figures(name, model, split, ...)`` and save its figures.
+
+        ``meta`` defaults to the model's checkpoint meta (:meth:`meta`), ``seed`` to the gallery seed.
+        """
+        from ..figures import make_figures
+
+        meta = self.meta(model) if meta is None else meta
+        figs = make_figures(name, model, split, meta=meta, seed=self.seed if seed is None else seed)
+        return self.figures(figs, prefix=prefix)
+
+    def metric(self, name: str, value: Any, *, headline: bool = False) -> None:
+        """Record a number (or short text) for the recipe's metrics table; ``headline`` ones also
+        appear on the index page."""
+        self.metrics_[str(name)] = _plain(value)
+        if headline and str(name) not in self.headline_:
+            self.headline_.append(str(name))
+
+    def table(self, id: str, columns: Sequence[str], rows: Sequence[Sequence[Any]],
+              caption: str = "") -> None:
+        """A table for the recipe's page."""
+        columns = [str(c) for c in columns]
+        rows = [[_plain(v) for v in row] for row in rows]
+        for i, row in enumerate(rows):
+            if len(row) != len(columns):
+                raise ValueError(f"table {id!r} row {i} has {len(row)} values for "
+                                 f"{len(columns)} columns.")
+        self.tables_.append({"id": safe_name(id, default="table"), "columns": columns,
+                             "rows": rows, "caption": str(caption)})
+
+    def log(self, message: str) -> None:
+        self._log(f"  {self.name}: {message}")
+
+
+def _close(fig) -> None:
+    try:
+        import matplotlib.pyplot as plt
+
+        plt.close(fig)
+    except Exception:  # noqa: BLE001 - a figure not managed by pyplot needs no closing
+        pass
