@@ -10,7 +10,7 @@ from vizkit.gallery import list_recipes
 
 RECIPES = Path(__file__).resolve().parents[1] / "recipes"
 EXPECTED = ["gmm_decision_surfaces", "linreg_gradients", "mnist_weights", "mnist_shootout",
-            "receptive_fields", "activation_maximization", "rbf_bottleneck", "attributions",
+            "receptive_fields", "hyperparameter_search", "activation_maximization", "rbf_bottleneck", "attributions",
             "embeddings", "errors"]
 
 

@@ -123,7 +123,8 @@ def default_spec(name: str, input_shape: Sequence[int], n_classes: int, *,
         args["normalize"] = [float(normalize[0]), float(normalize[1])]
     spec = {"name": name, "class": cls.__name__, "args": args,
             "input_shape": list(input_shape), "n_classes": int(n_classes)}
-    build(spec)  # validate now, not at training time
+    with torch.random.fork_rng(devices=[]):  # validate now, without using the caller's RNG
+        build(spec)
     return spec
 
 

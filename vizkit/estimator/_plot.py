@@ -1,0 +1,87 @@
+"""The search's figure: mean CV score against each hyper-parameter (one panel each)."""
+
+from __future__ import annotations
+
+from typing import Any, Sequence
+
+import numpy as np
+
+__all__ = ["plot_search_scores"]
+
+_NOT_PARAMS = ("rank", "mean_score", "std_score", "fit_seconds", "score_seconds")
+
+
+def plot_search_scores(results: Any, *, params: Sequence[str] | None = None,
+                       axes: Sequence | None = None, errorbar_kw: dict | None = None) -> dict:
+    """Plot each candidate's mean CV score (± std over folds) against each hyper-parameter.
+
+    Parameters
+    ----------
+    results : list of dict or fitted search
+        Rows of :func:`vizkit.estimator.search_results`, or the search itself.
+    params : list of str, optional
+        Which columns to plot; default every numeric hyper-parameter column (``h1``, ``h2``,
+        ``dropout``...).
+    axes : sequence of Axes, optional
+        One per parameter; default a new figure with the panels side by side.
+    errorbar_kw : dict, optional
+        Passed to ``ax.errorbar``.
+
+    Returns
+    -------
+    dict
+        ``fig``, ``axes``, ``params``, ``points`` (the errorbar containers) and ``best`` (the
+        markers of the best candidate).
+
+    Examples
+    --------
+    >>> out = plot_search_scores(search_results(rs))  # doctest: +SKIP
+    """
+    if hasattr(results, "cv_results_"):
+        from ._search import search_results
+
+        results = search_results(results)
+    rows = list(results)
+    if not rows:
+        raise ValueError("`results` has no candidates to plot.")
+    if params is None:
+        params = [k for k in rows[0] if k not in _NOT_PARAMS and
+                  all(isinstance(r.get(k), (int, float)) and not isinstance(r.get(k), bool)
+                      for r in rows)]
+    params = list(params)
+    if not params:
+        raise ValueError("no numeric hyper-parameter column to plot; pass `params`.")
+    missing = [p for p in params if p not in rows[0]]
+    if missing:
+        raise ValueError(f"`params` {missing} are not columns of the results; columns: "
+                         f"{', '.join(rows[0])}.")
+    if axes is None:
+        import matplotlib.pyplot as plt
+
+        fig, axes = plt.subplots(1, len(params), figsize=(3.2 * len(params), 3.0),
+                                 sharey=True, layout="constrained", squeeze=False)
+        axes = list(axes[0])
+    else:
+        axes = list(np.ravel(np.asarray(axes, dtype=object)))
+        if len(axes) != len(params):
+            raise ValueError(f"`axes` must hold one Axes per parameter ({len(params)}). Got "
+                             f"{len(axes)} instead.")
+        fig = axes[0].figure
+    mean = np.array([r["mean_score"] for r in rows], dtype=float)
+    std = np.array([r["std_score"] for r in rows], dtype=float)
+    best = int(np.nanargmax(mean))
+    out: dict = {"fig": fig, "axes": axes, "params": params, "points": [], "best": []}
+    for ax, p in zip(axes, params):
+        x = np.array([r[p] for r in rows], dtype=float)
+        kw = {"fmt": "o", "color": "#1f77b4", "ecolor": "0.6", "capsize": 2, "markersize": 4}
+        kw.update(errorbar_kw or {})
+        out["points"].append(ax.errorbar(x, mean, yerr=std, **kw))
+        out["best"].append(ax.plot([x[best]], [mean[best]], marker="*", markersize=12,
+                                   color="#d62728", linestyle="none", zorder=5,
+                                   label="best")[0])
+        if not ax.get_xlabel():
+            ax.set_xlabel(p)
+    if not axes[0].get_ylabel():
+        axes[0].set_ylabel("mean CV accuracy")
+    axes[0].legend(fontsize="small", frameon=False)
+    return out
