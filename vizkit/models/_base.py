@@ -23,7 +23,8 @@ class Normalize(nn.Module):
         self.register_buffer("std", torch.tensor(float(std)))
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return (x - self.mean) / self.std
+        # (x - mean) / std as one fused pass: -mean/std + x * (1/std)
+        return torch.addcmul(-self.mean / self.std, x, 1.0 / self.std)
 
     def extra_repr(self) -> str:
         return f"mean={self.mean.item():.4g}, std={self.std.item():.4g}"

@@ -186,7 +186,8 @@ class _TensorBatches:
     def __iter__(self):
         g = torch.Generator().manual_seed(self.seed * 1_000_003 + self.epoch)
         perm = torch.randperm(self.n, generator=g)
-        x, y = self.x[perm], self.y[perm]  # one gather per epoch, then views
+        # one gather per epoch, then every batch is a view
+        x, y = torch.index_select(self.x, 0, perm), torch.index_select(self.y, 0, perm)
         if self.world > 1:  # every rank sees its share of each global batch
             for i in range(0, self.n, self.bs):
                 idx = torch.arange(i + self.rank, min(i + self.bs, self.n), self.world)
