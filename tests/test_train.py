@@ -261,3 +261,18 @@ def test_torchrun_two_processes_end_with_identical_weights(tmp_path):
     seed_everything(0)
     init = PTDeep([2, 8, 2]).state_dict()
     assert any(not torch.equal(a[k], init[k]) for k in a)
+
+
+def test_train_model_records_the_training_images_normalization(tmp_path):
+    split = image_split()
+    _, _, _ = train_model("logreg", split, {"epochs": 1, **QUIET}, checkpoint=tmp_path / "m.pt")
+    from vizkit.checkpoint import load
+
+    model, meta = load(tmp_path / "m.pt")
+    mean, std = meta["spec"]["args"]["normalize"]
+    assert mean == pytest.approx(float(split.x_train.mean()), abs=1e-4)
+    assert std == pytest.approx(float(split.x_train.std()), abs=1e-4)
+    assert model.norm.mean.item() == pytest.approx(mean)
+    # vector data keeps the raw convention of the lab
+    _, _, _ = train_model("logreg", xor_split(), {"epochs": 1, **QUIET}, checkpoint=tmp_path / "v.pt")
+    assert "normalize" not in load(tmp_path / "v.pt")[1]["spec"]["args"]

@@ -54,6 +54,9 @@ def train_model(model: str | dict, split, config: TrainConfig | dict | None = No
         metrics, the data name and fingerprint, and the seed.
     seed : int, optional
         Seeds the initial weights and the shuffling; default ``config.seed``.
+    **model_overrides
+        Constructor arguments for a model given by name. Image models get
+        ``normalize=(mean, std)`` of the training images unless given here.
 
     Returns
     -------
@@ -64,6 +67,11 @@ def train_model(model: str | dict, split, config: TrainConfig | dict | None = No
 
     if isinstance(model, str):
         name = model
+        if len(split.input_shape) == 3 and "normalize" not in model_overrides and len(split.y_train):
+            # images: standardize with the training part's own pixel statistics (recorded in the
+            # spec, so the checkpoint knows its input convention)
+            x = split.x_train.double()
+            model_overrides["normalize"] = (round(float(x.mean()), 4), round(float(x.std()), 4))
         spec = default_spec(model, split.input_shape, split.n_classes, **model_overrides)
     else:
         spec, name = model, model.get("name", "")
