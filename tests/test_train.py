@@ -276,3 +276,14 @@ def test_train_model_records_the_training_images_normalization(tmp_path):
     # vector data keeps the raw convention of the lab
     _, _, _ = train_model("logreg", xor_split(), {"epochs": 1, **QUIET}, checkpoint=tmp_path / "v.pt")
     assert "normalize" not in load(tmp_path / "v.pt")[1]["spec"]["args"]
+
+
+def test_default_config_by_model_and_training_set_size():
+    from vizkit.train import default_config
+
+    small = default_config("mlp", n_train=3000)
+    large = default_config("mlp", n_train=55_000)
+    assert small.augment == "shift" and large.augment is None
+    assert small.monitor == large.monitor == "val_acc"
+    assert default_config("rbf").scheduler == "cosine"
+    assert default_config("mlp", n_train=55_000, augment="shift").augment == "shift"

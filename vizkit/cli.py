@@ -39,7 +39,8 @@ def cmd_train(args) -> int:
     if args.dropout is not None:
         model_kw["dropout"] = args.dropout
     split = _load_data(args.data, args.data_dir, args.seed)
-    cfg = default_config(args.model, seed=args.seed, log_every=args.log_every, **overrides)
+    cfg = default_config(args.model, n_train=len(split.y_train), seed=args.seed,
+                         log_every=args.log_every, **overrides)
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
     ckpt = out / "model.pt"

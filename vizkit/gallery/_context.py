@@ -152,13 +152,13 @@ class RecipeContext:
         """
         from .. import checkpoint as ckpt
         from .. import train as vtrain
-        from ..models import default_spec
+        from ..train import model_spec
         from ..train import TrainConfig
         from ..train._fit import History
         from ..train._run import default_config
 
         if isinstance(model, str):
-            spec = default_spec(model, split.input_shape, split.n_classes, **overrides)
+            spec = model_spec(model, split, **overrides)
             name = model
         elif isinstance(model, dict):
             if overrides:
@@ -174,7 +174,7 @@ class RecipeContext:
             cfg_dict = dict(config or {})
             cfg_dict.setdefault("seed", self.seed)
             cfg_dict.setdefault("progress", False)
-            cfg = default_config(name, **cfg_dict)
+            cfg = default_config(name, n_train=len(split.y_train), **cfg_dict)
         hashed_cfg = {k: v for k, v in cfg.to_dict().items()
                       if k not in ("progress", "log_every", "eval_batch_size")}
         recipe = "shared" if shared else sha256(self._source.encode())

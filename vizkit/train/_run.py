@@ -11,7 +11,7 @@ from ._config import TrainConfig
 from ._fit import History, fit, seed_everything
 from .metrics import evaluate
 
-__all__ = ["train_model", "default_config"]
+__all__ = ["train_model", "default_config", "model_spec"]
 
 # Defaults that train each model well on MNIST-sized images on a laptop CPU in under 2 minutes.
 _DEFAULTS: dict[str, dict] = {
@@ -30,11 +30,35 @@ _DEFAULTS: dict[str, dict] = {
 }
 
 
-def default_config(model_name: str, **overrides: Any) -> TrainConfig:
-    """The training defaults for a registered model name, with ``overrides`` applied."""
-    base = dict(_DEFAULTS.get(model_name, {}))
+#: Training sets at least this large get no shift augmentation by default (it is what lets the
+#: 3,000 images of mnist-5k generalize; on 55,000 Fashion-MNIST images it only costs accuracy).
+LARGE_TRAIN_SET = 20_000
+
+
+def default_config(model_name: str, *, n_train: int | None = None, **overrides: Any) -> TrainConfig:
+    """The training defaults for a registered model name, with ``overrides`` applied.
+
+    The best epoch is chosen by validation accuracy (seed 000 keeps "the best validation model").
+    ``n_train``, the training-set size, switches the shift augmentation off for large sets.
+    """
+    base = {"monitor": "val_acc", **_DEFAULTS.get(model_name, {})}
+    if n_train is not None and n_train >= LARGE_TRAIN_SET:
+        base.pop("augment", None)
+        base.pop("shift_pixels", None)
     base.update(overrides)
     return TrainConfig.from_dict(base)
+
+
+def model_spec(name: str, split, **overrides: Any) -> dict:
+    """The spec of registry model ``name`` for ``split``: input shape and classes from the data;
+    image models standardize with the training part's own pixel statistics (recorded in the
+    spec, so the checkpoint knows its input convention) unless ``normalize`` is given."""
+    from ..models import default_spec
+
+    if len(split.input_shape) == 3 and "normalize" not in overrides and len(split.y_train):
+        x = split.x_train.double()
+        overrides["normalize"] = (round(float(x.mean()), 4), round(float(x.std()), 4))
+    return default_spec(name, split.input_shape, split.n_classes, **overrides)
 
 
 def train_model(model: str | dict, split, config: TrainConfig | dict | None = None, *,
@@ -63,22 +87,18 @@ def train_model(model: str | dict, split, config: TrainConfig | dict | None = No
     model, history, metrics
         ``metrics`` are test-split figures from :func:`vizkit.train.evaluate`.
     """
-    from ..models import build, default_spec
+    from ..models import build
 
     if isinstance(model, str):
         name = model
-        if len(split.input_shape) == 3 and "normalize" not in model_overrides and len(split.y_train):
-            # images: standardize with the training part's own pixel statistics (recorded in the
-            # spec, so the checkpoint knows its input convention)
-            x = split.x_train.double()
-            model_overrides["normalize"] = (round(float(x.mean()), 4), round(float(x.std()), 4))
-        spec = default_spec(model, split.input_shape, split.n_classes, **model_overrides)
+        spec = model_spec(model, split, **model_overrides)
     else:
         spec, name = model, model.get("name", "")
     if isinstance(config, TrainConfig):
         cfg = config
     else:
-        cfg = default_config(name, **(config or {})) if name in _DEFAULTS else TrainConfig.from_dict(config or {})
+        cfg = (default_config(name, n_train=len(split.y_train), **(config or {}))
+               if name in _DEFAULTS else TrainConfig.from_dict(config or {}))
     if seed is not None:
         cfg = cfg.replace(seed=seed)
     seed_everything(cfg.seed)
