@@ -37,7 +37,9 @@ def main() -> None:
         _, hist, m = train_model(name, split, {"progress": False, "seed": args.seed})
         sec = time.perf_counter() - t0
         target = TARGETS.get(args.data, {}).get(name)
-        ok = "" if target is None else ("yes" if m["accuracy"] >= target and sec < 120 else "NO")
+        # the 2-minute budget is for mnist-5k; full data sets are judged on accuracy alone
+        fast = sec < 120 or args.data != "mnist-5k"
+        ok = "" if target is None else ("yes" if m["accuracy"] >= target and fast else "NO")
         print(f"{name:<8}{m['accuracy']:>10.4f}{target if target else '-':>8}{ok:>5}"
               f"{len(hist.epochs):>8}{hist.best_epoch:>6}{sec:>9.1f}", flush=True)
 
