@@ -96,14 +96,13 @@ def cmd_analyze(args) -> int:
     split = _load_data(args.data or d.get("name"), args.data_dir, int(meta.get("seed", 0)))
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
-    import io
-
     import matplotlib
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
     from .checkpoint import atomic_write_bytes
+    from .gallery._files import png_bytes
 
     status = 0
     for name in names:
@@ -115,10 +114,9 @@ def cmd_analyze(args) -> int:
                 status = 2
             continue
         for f in figs:
-            buf = io.BytesIO()
-            f.fig.savefig(buf, format="png", dpi=args.dpi, metadata={"Software": None})
+            data = png_bytes(f.fig, dpi=args.dpi)  # the gallery's deterministic PNG writer
             plt.close(f.fig)
-            path = atomic_write_bytes(out / f"{f.id}.png", buf.getvalue())
+            path = atomic_write_bytes(out / f"{f.id}.png", data)
             print(f"{path}: {f.caption}")
     return status
 

@@ -7,7 +7,7 @@ from typing import Any, Iterable, Iterator, Optional
 import torch
 from torch import nn
 
-from ._record import LayersNotRunError, Reduce, ToSpec, fresh_copy, not_run_message, remove_handles, resolve_to
+from ._record import LayersNotRunError, Reduce, ToSpec, fresh_copy, not_run_message, release, resolve_to
 from ._resolve import LayerSpec, check_model, resolve_layers
 from ._tree import LEAF, tree_fill, tree_leaves, tree_map
 
@@ -229,11 +229,7 @@ def collect(
                     sink.offset += len(x)
                 n_seen += len(x)
     finally:
-        try:
-            remove_handles(handles)
-        finally:
-            for m, was_training in flags:
-                m.training = was_training
+        release(handles, flags)
     if n_seen == 0:
         raise ValueError("collect(): `data` yielded no samples.")
     return {name: sink.result(n_seen) for name, sink in sinks.items()}

@@ -538,6 +538,15 @@ def remove_handles(handles: list) -> None:
         raise first
 
 
+def release(handles: list, flags: list) -> None:
+    """Remove ``handles``, then put back every ``(module, was_training)`` flag, whatever fails."""
+    try:
+        remove_handles(handles)
+    finally:
+        for m, was_training in flags:
+            m.training = was_training
+
+
 def not_run_message(names: list[str], where: str) -> str:
     shown = ", ".join(repr(n) for n in names[:10]) + (f" and {len(names) - 10} more" if len(names) > 10 else "")
     return (

@@ -8,7 +8,7 @@ from typing import Any, NamedTuple, Sequence, Union
 import torch
 from torch import nn
 
-from ._record import remove_handles
+from ._record import release
 from ._resolve import check_model
 
 __all__ = ["LayerRow", "summary", "format_summary", "resolve_model_ref", "example_input_shape"]
@@ -112,11 +112,7 @@ def summary(model: nn.Module, example_input: Any) -> list[LayerRow]:
         with torch.no_grad():
             model(*args)
     finally:
-        try:
-            remove_handles(handles)
-        finally:
-            for m, was_training in flags:
-                m.training = was_training
+        release(handles, flags)
     return [
         LayerRow(name, type(module).__name__, shapes.get(name), sum(p.numel() for p in module.parameters()))
         for name, module in named

@@ -85,9 +85,7 @@ def _correct_tensor(logits: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
 
 
 def _n_correct(logits: torch.Tensor, y: torch.Tensor) -> int:
-    if logits.dim() == 2 and logits.shape[1] == 1:
-        return int(((logits[:, 0] > 0).long() == y).sum())
-    return int((logits.argmax(1) == y).sum())
+    return int(_correct_tensor(logits, y))
 
 
 @torch.no_grad()
@@ -131,23 +129,19 @@ def _l2_term(model: nn.Module) -> torch.Tensor:
 
 def _make_optimizer(params, cfg: TrainConfig):
     params = list(params)
+    cls = {"sgd": torch.optim.SGD, "adam": torch.optim.Adam, "adamw": torch.optim.AdamW}[cfg.optimizer]
+    kw = {"lr": cfg.lr, "weight_decay": cfg.weight_decay}
+    if cfg.optimizer == "sgd":
+        kw["momentum"] = cfg.momentum
     # the fused kernels update every parameter in one call: much less per-step overhead for
     # small models; they need float parameters on a device that has them (CPU and CUDA do)
-    fused = {"fused": True} if all(p.dtype in (torch.float32, torch.float64) and
-                                   p.device.type in ("cpu", "cuda") for p in params) else {}
-    kw = {"lr": cfg.lr, "weight_decay": cfg.weight_decay, **fused}
-    try:
-        if cfg.optimizer == "sgd":
-            return torch.optim.SGD(params, momentum=cfg.momentum, **kw)
-        if cfg.optimizer == "adam":
-            return torch.optim.Adam(params, **kw)
-        return torch.optim.AdamW(params, **kw)
-    except (RuntimeError, TypeError):  # an older torch without fused CPU kernels
-        cfg_kw = {k: v for k, v in kw.items() if k != "fused"}
-        if cfg.optimizer == "sgd":
-            return torch.optim.SGD(params, momentum=cfg.momentum, **cfg_kw)
-        cls = torch.optim.Adam if cfg.optimizer == "adam" else torch.optim.AdamW
-        return cls(params, **cfg_kw)
+    if all(p.dtype in (torch.float32, torch.float64) and p.device.type in ("cpu", "cuda")
+           for p in params):
+        try:
+            return cls(params, fused=True, **kw)
+        except (RuntimeError, TypeError):  # an older torch without fused CPU kernels
+            pass
+    return cls(params, **kw)
 
 
 def _make_scheduler(opt, cfg: TrainConfig):
@@ -303,7 +297,7 @@ def fit(model: nn.Module, data: Any, config: TrainConfig | dict | None = None, *
         net.train()
         if hasattr(train_iter, "epoch"):
             train_iter.epoch = epoch
-        n_seen, loss_sum, correct = 0, 0.0, 0
+        n_seen, loss_sum = 0, 0.0
         correct_t = torch.zeros((), dtype=torch.long, device=device)
         win_loss, win_err, win_n = 0.0, 0, 0
         for xb, yb in train_iter:
@@ -330,19 +324,17 @@ def fit(model: nn.Module, data: Any, config: TrainConfig | dict | None = None, *
             b = len(yb)
             n_seen += b
             loss_sum += lv * b
+            c = _correct_tensor(logits.detach(), yb)
+            correct_t += c
             if cfg.log_every and rank == 0:
-                c = _n_correct(logits.detach(), yb)
-                correct += c
                 win_loss += lv * b
-                win_err += b - c
+                win_err += b - int(c)
                 win_n += b
                 if step % cfg.log_every == 0:
                     bar.write(f"epoch {epoch} step {step}: train-loss {win_loss / win_n:.4f}  "
                               f"train-err {win_err / win_n:.4f}")
                     win_loss, win_err, win_n = 0.0, 0, 0
-            else:
-                correct_t += _correct_tensor(logits.detach(), yb)
-        correct += int(correct_t)
+        correct = int(correct_t)
         val_loss, val_acc = _evaluate(model, val_batches(), device) if has_val else (float("nan"),) * 2
         row = {"epoch": epoch, "train_loss": loss_sum / max(n_seen, 1),
                "train_acc": correct / max(n_seen, 1), "val_loss": val_loss, "val_acc": val_acc,
