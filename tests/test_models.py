@@ -46,6 +46,37 @@ def test_ptlogreg_equals_ptdeep_config_2_3():
     torch.testing.assert_close(lr(x), deep(x))
 
 
+def test_ptlogreg_product_and_its_gradients_equal_plain_matmul():
+    # the logits are x @ W computed in the fast transposed layout: same values, same first and
+    # second derivatives as the plain product, and W keeps the lab's [D, C] shape
+    from vizkit.models._torch_models import _skinny_matmul
+
+    g = torch.Generator().manual_seed(0)
+    x = torch.randn(7, 5, dtype=torch.float64, generator=g, requires_grad=True)
+    W = torch.randn(5, 3, dtype=torch.float64, generator=g, requires_grad=True)
+    torch.testing.assert_close(_skinny_matmul(x, W), x @ W)
+    assert torch.autograd.gradcheck(_skinny_matmul, (x, W))
+    assert torch.autograd.gradgradcheck(_skinny_matmul, (x, W))
+    model = PTLogreg(784, 10)
+    assert model.W.shape == (784, 10) and isinstance(model.W, nn.Parameter)
+    xb = torch.rand(256, 1, 28, 28)
+    logits = model(xb)
+    assert logits.is_contiguous()
+    torch.testing.assert_close(logits, model.norm(xb).flatten(1) @ model.W + model.b)
+    logits.sum().backward()
+    torch.testing.assert_close(model.W.grad, model.norm(xb).flatten(1).sum(0)[:, None].expand(784, 10))
+
+
+def test_normalize_is_standardization():
+    from vizkit.models._base import Normalize
+
+    x = torch.rand(4, 1, 5, 5)
+    torch.testing.assert_close(Normalize(0.25, 0.5)(x), (x - 0.25) / 0.5)
+    xg = x.clone().requires_grad_()
+    Normalize(0.25, 0.5)(xg).sum().backward()  # the in-place division keeps autograd correct
+    torch.testing.assert_close(xg.grad, torch.full_like(x, 2.0))
+
+
 def test_rbf_layer_matches_seed_expansion_and_gradients():
     torch.manual_seed(0)
     layer = RBFLayer(7, 11)

@@ -105,6 +105,29 @@ def test_dataloader_route_equals_tensor_route_for_full_batch():
         torch.testing.assert_close(pa, pb)
 
 
+def test_tensor_batches_cover_each_sample_once_and_leave_the_data_alone():
+    from vizkit.train._fit import _TensorBatches
+
+    x = torch.arange(10 * 3, dtype=torch.float32).view(10, 3)
+    y = torch.arange(10)
+    x0 = x.clone()
+    it = _TensorBatches(x, y, 4, seed=0)
+    orders = []
+    for epoch in (1, 2):
+        it.epoch = epoch
+        seen = []
+        for xb, yb in it:
+            assert len(xb) == len(yb) <= 4
+            torch.testing.assert_close(xb, x0[yb])  # rows and labels stay paired
+            seen += yb.tolist()
+        assert sorted(seen) == list(range(10))
+        orders.append(seen)
+    assert orders[0] != orders[1]  # reshuffled every epoch
+    torch.testing.assert_close(x, x0)  # the gather never writes the data
+    it.epoch = 1
+    assert [yb.tolist() for _, yb in it] == [orders[0][i:i + 4] for i in range(0, 10, 4)]
+
+
 def test_param_lambda_shrinks_weights():
     split = xor_split()
     norms = []

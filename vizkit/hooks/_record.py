@@ -293,6 +293,12 @@ class _CopyOnWrite(TorchFunctionMode):
         self.shared.clear()
 
 
+# The hooks' own tensor calls (detach, storage lookups, copies into buffers) need no torch
+# function handling: skipping it keeps the copy-on-write mode from intercepting them, which
+# halves what a hook costs on small models.
+_torch_function_off = torch._C.DisableTorchFunction
+
+
 def _contains_script_module(model: nn.Module) -> bool:
     script = torch.jit.ScriptModule
     stack = [model]
@@ -672,19 +678,25 @@ class record:
 
         def pre_hook(mod: nn.Module, args: tuple, kwargs: dict) -> None:
             call = _Call()
-            captured = tree_map(capture, args)
-            if kwargs:
-                call.input = (captured, tree_map(capture, kwargs))
-            else:
-                call.input = captured[0] if len(captured) == 1 else captured
+            with _torch_function_off():
+                captured = tree_map(capture, args)
+                if kwargs:
+                    call.input = (captured, tree_map(capture, kwargs))
+                else:
+                    call.input = captured[0] if len(captured) == 1 else captured
             pending.append(call)
             calls.append(call)
 
         def grad_hook(call: _Call, i: int, grad: torch.Tensor) -> None:
-            call.grad_leaves[i] = grad_capture(grad)  # type: ignore[index]
+            with _torch_function_off():
+                call.grad_leaves[i] = grad_capture(grad)  # type: ignore[index]
             self._n_grads += 1
 
         def fwd_hook(mod: nn.Module, args: tuple, output: Any) -> None:
+            with _torch_function_off():
+                _fwd_hook(output)
+
+        def _fwd_hook(output: Any) -> None:
             if pending:
                 call = pending.pop()
             else:

@@ -12,6 +12,38 @@ from ._base import Normalize, make_activation
 __all__ = ["PTLogreg", "PTDeep", "ConvNet", "RBFLayer", "RBFNet", "rbf_expanded"]
 
 
+class _SkinnyMatmul(torch.autograd.Function):
+    """``x @ W`` for a ``W`` [D, C] with few columns, with the products laid out the fast way.
+
+    MKL's sgemm is pathologically slow for the skinny ``[B, D] @ [D, C]`` with C = 10 (about 4x
+    slower than for C = 16 on the CPU), and autograd's default backward for it computes
+    ``x^T @ g`` in that same slow shape. The transposed products ``(W^T x^T)^T`` and
+    ``(g^T x)^T`` give the same numbers 3-5x faster. The backward is made of differentiable
+    operations, so double backward works.
+    """
+
+    generate_vmap_rule = True
+
+    @staticmethod
+    def forward(x, W):
+        return (W.t() @ x.t()).t().contiguous()
+
+    @staticmethod
+    def setup_context(ctx, inputs, output):
+        ctx.save_for_backward(*inputs)
+
+    @staticmethod
+    def backward(ctx, g):
+        x, W = ctx.saved_tensors
+        gx = g @ W.t() if ctx.needs_input_grad[0] else None
+        gW = (g.t() @ x).t() if ctx.needs_input_grad[1] else None
+        return gx, gW
+
+
+def _skinny_matmul(x: torch.Tensor, W: torch.Tensor) -> torch.Tensor:
+    return _SkinnyMatmul.apply(x, W)
+
+
 class PTLogreg(nn.Module):
     """Multinomial logistic regression (seed 002, ``pt_logreg``): logits = x W + b.
 
@@ -36,7 +68,7 @@ class PTLogreg(nn.Module):
         self.b = nn.Parameter(torch.zeros(C))
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return self.norm(x).flatten(1) @ self.W + self.b
+        return _skinny_matmul(self.norm(x).flatten(1), self.W) + self.b
 
 
 class PTDeep(nn.Module):

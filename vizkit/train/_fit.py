@@ -168,7 +168,13 @@ def _dist_info() -> tuple[int, int]:
 
 
 class _TensorBatches:
-    """Shuffled mini-batches of in-memory tensors as contiguous slices (no per-sample collation)."""
+    """Shuffled mini-batches of in-memory tensors, gathered without per-sample collation.
+
+    One process: each batch is gathered by ``index_select`` into one reused buffer, which stays
+    in the CPU cache, so a batch costs one copy of its own rows and no fresh memory. A batch is
+    valid until the next one is drawn (``fit`` finishes each step first). Under torchrun every
+    rank takes its strided share of each global batch.
+    """
 
     def __init__(self, x, y, batch_size, seed, rank=0, world=1, device="cpu"):
         self.x, self.y = x, y
@@ -176,20 +182,24 @@ class _TensorBatches:
         self.bs = batch_size if batch_size > 0 else self.n
         self.seed, self.rank, self.world, self.device = seed, rank, world, device
         self.epoch = 0
+        self._buf = None
 
     def __iter__(self):
         g = torch.Generator().manual_seed(self.seed * 1_000_003 + self.epoch)
         perm = torch.randperm(self.n, generator=g)
-        # one gather per epoch, then every batch is a view
-        x, y = torch.index_select(self.x, 0, perm), torch.index_select(self.y, 0, perm)
+        y = torch.index_select(self.y, 0, perm)
         if self.world > 1:  # every rank sees its share of each global batch
             for i in range(0, self.n, self.bs):
-                idx = torch.arange(i + self.rank, min(i + self.bs, self.n), self.world)
-                if len(idx):
-                    yield x[idx].to(self.device), y[idx].to(self.device)
+                share = slice(i + self.rank, min(i + self.bs, self.n), self.world)
+                if len(perm[share]):
+                    yield self.x[perm[share]].to(self.device), y[share].to(self.device)
             return
+        if self._buf is None:
+            self._buf = self.x.new_empty((min(self.bs, self.n),) + tuple(self.x.shape[1:]))
         for i in range(0, self.n, self.bs):
-            yield x[i:i + self.bs].to(self.device), y[i:i + self.bs].to(self.device)
+            idx = perm[i:i + self.bs]
+            xb = torch.index_select(self.x, 0, idx, out=self._buf[:len(idx)])
+            yield xb.to(self.device), y[i:i + self.bs].to(self.device)
 
     def __len__(self):
         return math.ceil(self.n / self.bs)
