@@ -300,6 +300,31 @@ def test_capture_buffers_reused_only_when_free():
     torch.testing.assert_close(torch.from_numpy(arr), model.bn(model.fc(x2)).detach())
 
 
+def test_buffers_share_one_copy_between_views_of_unchanged_memory():
+    # Flatten, Dropout in eval and Unflatten hand on (views of) their input: with buffers, they
+    # become views of the earlier copy. After the in-place ReLU the memory has changed, so the
+    # ReLU's output is copied again, and the earlier capture keeps its negative values.
+    torch.manual_seed(0)
+    model = nn.Sequential(nn.Linear(4, 6), nn.Flatten(), nn.ReLU(inplace=True), nn.Dropout(0.5),
+                          nn.Unflatten(1, (2, 3))).eval()
+    buffers = CaptureBuffers()
+    x = x_(3, 4)
+    lin = model[0](x).detach()
+    for _ in range(2):
+        with torch.no_grad(), record(model, ["0", "1", "2", "3", "4"], buffers=buffers) as rec:
+            model(x)
+        assert rec["0"].min() < 0
+        torch.testing.assert_close(rec["0"], lin)
+        torch.testing.assert_close(rec["1"], lin)
+        torch.testing.assert_close(rec["2"], lin.relu())
+        torch.testing.assert_close(rec["3"], lin.relu())
+        torch.testing.assert_close(rec["4"], lin.relu().view(3, 2, 3))
+        assert rec["1"].data_ptr() == rec["0"].data_ptr()
+        assert rec["3"].data_ptr() == rec["2"].data_ptr() != rec["0"].data_ptr()
+        assert buffers.nbytes == 2 * 3 * 6 * 4  # two copies, reused by the second block
+        del rec
+
+
 def test_buffers_and_to_dtype():
     model = nn.Sequential(nn.Linear(3, 4))
     with torch.no_grad(), record(model, "0", to=torch.float64, buffers=CaptureBuffers()) as rec:

@@ -89,6 +89,21 @@ def _is_plain(t: torch.Tensor) -> bool:
     return t.layout == torch.strided and not t.is_nested and not t.is_quantized
 
 
+def _version(t: torch.Tensor) -> Optional[int]:
+    """``t``'s in-place version counter (None for inference tensors, which have none)."""
+    try:
+        return t._version
+    except RuntimeError:
+        return None
+
+
+def _span(t: torch.Tensor) -> int:
+    """Number of storage elements from ``t``'s first element to its last (inclusive)."""
+    if t.numel() == 0:
+        return 0
+    return 1 + sum((n - 1) * st for n, st in zip(t.shape, t.stride()) if n > 1)
+
+
 def _channels_last(t: torch.Tensor) -> bool:
     return t.dim() == 4 and not t.is_contiguous() and t.is_contiguous(memory_format=torch.channels_last)
 
@@ -329,8 +344,37 @@ class _Capture:
         self.device, self.dtype = resolve_to(to)
         self.buffers = buffers
         self.guard = guard
+        self._by_reference = (guard is not None and reduce is None and buffers is None
+                              and self.device is None and self.dtype is None)
+        # storage -> (version, source, copy) of captures copied in this block, so that a later
+        # capture that views the same memory, unchanged since, becomes a view of that copy
+        self._copied: dict[int, tuple[int, torch.Tensor, torch.Tensor]] = {}
 
+    def _copy_or_alias(self, d: torch.Tensor, dtype: Optional[torch.dtype]) -> torch.Tensor:
+        """Copy ``d`` into the buffers, unless it views the memory of an earlier capture of
+        this block that no in-place operation has touched since (same version counter): then
+        the same view of that copy (Flatten, Dropout in eval, reshapes cost no second copy)."""
+        version = _version(d) if _is_plain(d) else None
+        key = _storage_key(d) if version is not None else None
+        hit = self._copied.get(key) if key is not None else None
+        if hit is not None:
+            old_version, src, buf = hit
+            offset = d.storage_offset() - src.storage_offset()
+            if (version == old_version and buf.dtype == (dtype or d.dtype) and 0 <= offset
+                    and offset + _span(d) <= src.numel()):
+                return buf.as_strided(d.shape, d.stride(), buf.storage_offset() + offset)
+        out = self.buffers.copy(d, self.device, dtype)  # type: ignore[union-attr]
+        # only dense sources map element for element onto their copy (same strides)
+        if key is not None and out.stride() == d.stride() and _span(d) == d.numel():
+            self._copied[key] = (version, d, out)
+        return out
+
+    def end_block(self) -> None:
+        """Forget this block's copies (they pin the model's memory and keep buffers in use)."""
+        self._copied.clear()
     def __call__(self, t: torch.Tensor) -> Any:
+        if self._by_reference:  # the default: keep a detached alias, copied only on a write
+            return self.guard.protect(t.detach())  # type: ignore[union-attr]
         d = t.detach()  # copies of a detached tensor record no graph: no need for no_grad()
         owned = False
         if self.reduce is not None:
@@ -343,7 +387,9 @@ class _Capture:
             d = r
         dtype = self.dtype if (self.dtype is not None and d.is_floating_point()) else None
         if self.buffers is not None:
-            return self.buffers.copy(d, self.device, dtype)
+            if owned:
+                return self.buffers.copy(d, self.device, dtype)
+            return self._copy_or_alias(d, dtype)
         if (self.device is not None and self.device != d.device) or (dtype is not None and dtype != d.dtype):
             return d.to(device=self.device or d.device, dtype=dtype or d.dtype)  # new memory
         if owned:
@@ -719,9 +765,18 @@ class record:
                         self._n_grad_hooks += 1
                         tensor_handles.append(t.register_hook(lambda g, c=call, j=i: grad_hook(c, j, g)))
 
+        def output_hook(mod: nn.Module, args: tuple, output: Any) -> None:
+            # the common case (outputs only), kept lean: it runs for every recorded call
+            call = _Call()
+            with _torch_function_off():
+                call.output = capture(output) if type(output) is torch.Tensor else tree_map(capture, output)
+            calls.append(call)
+
         if inputs:
             self._handles.append(module.register_forward_pre_hook(pre_hook, with_kwargs=True))
-        if outputs or grads or not inputs:
+        if outputs and not (inputs or grads):
+            self._handles.append(module.register_forward_hook(output_hook))
+        elif outputs or grads or not inputs:
             self._handles.append(module.register_forward_hook(fwd_hook))
 
     # context ----------------------------------------------------------------
@@ -758,6 +813,8 @@ class record:
                 remove_handles(self._handles)
             finally:
                 remove_handles(self._tensor_handles)
+                self._capture.end_block()
+                self._grad_capture.end_block()
         if exc_type is None and self.strict and self._rec is not None:
             missing = [n for n, c in self._rec._calls.items() if not c]
             if missing:

@@ -186,7 +186,7 @@ class _TensorBatches:
 
     def __iter__(self):
         g = torch.Generator().manual_seed(self.seed * 1_000_003 + self.epoch)
-        perm = torch.randperm(self.n, generator=g)
+        perm = torch.randperm(self.n, generator=g).to(self.x.device)
         y = torch.index_select(self.y, 0, perm)
         if self.world > 1:  # every rank sees its share of each global batch
             for i in range(0, self.n, self.bs):
@@ -203,6 +203,14 @@ class _TensorBatches:
 
     def __len__(self):
         return math.ceil(self.n / self.bs)
+
+
+def _fits_on(device: torch.device, *tensors: torch.Tensor) -> bool:
+    """Whether ``tensors`` take at most a quarter of the free memory of a CUDA ``device``."""
+    if device.type != "cuda" or not torch.cuda.is_available():
+        return False
+    free, _ = torch.cuda.mem_get_info(device)
+    return sum(t.numel() * t.element_size() for t in tensors) <= free // 4
 
 
 def random_shift(x: torch.Tensor, max_shift: int, generator: torch.Generator) -> torch.Tensor:
@@ -265,8 +273,11 @@ def fit(model: nn.Module, data: Any, config: TrainConfig | dict | None = None, *
     rank, world = _dist_info()
 
     if hasattr(data, "x_train"):
-        train_iter = _TensorBatches(data.x_train, data.y_train, cfg.batch_size, cfg.seed, rank,
-                                    world, device)
+        x_tr, y_tr = data.x_train, data.y_train
+        if x_tr.device != device and _fits_on(device, x_tr, y_tr):
+            # one copy to the GPU, then every batch is gathered there: no per-step transfer
+            x_tr, y_tr = x_tr.to(device), y_tr.to(device)
+        train_iter = _TensorBatches(x_tr, y_tr, cfg.batch_size, cfg.seed, rank, world, device)
         x_val, y_val = data.x_val, data.y_val
         val_batches = lambda: _eval_batches(x_val, y_val, cfg.eval_batch_size)  # noqa: E731
         has_val = len(y_val) > 0
