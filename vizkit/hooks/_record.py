@@ -372,6 +372,7 @@ class _Capture:
     def end_block(self) -> None:
         """Forget this block's copies (they pin the model's memory and keep buffers in use)."""
         self._copied.clear()
+
     def __call__(self, t: torch.Tensor) -> Any:
         if self._by_reference:  # the default: keep a detached alias, copied only on a write
             return self.guard.protect(t.detach())  # type: ignore[union-attr]
