@@ -365,7 +365,7 @@ class _Capture:
                 return buf.as_strided(d.shape, d.stride(), buf.storage_offset() + offset)
         out = self.buffers.copy(d, self.device, dtype)  # type: ignore[union-attr]
         # only dense sources map element for element onto their copy (same strides)
-        if key is not None and out.stride() == d.stride() and _span(d) == d.numel():
+        if key is not None and out.stride() == d.stride() and (d.is_contiguous() or _channels_last(d)):
             self._copied[key] = (version, d, out)
         return out
 
