@@ -741,30 +741,27 @@ class record:
 
         def fwd_hook(mod: nn.Module, args: tuple, output: Any) -> None:
             with _torch_function_off():
-                _fwd_hook(output)
-
-        def _fwd_hook(output: Any) -> None:
-            if pending:
-                call = pending.pop()
-            else:
-                call = _Call()
-                calls.append(call)
-            if outputs:
-                call.output = capture(output) if type(output) is torch.Tensor else tree_map(capture, output)
-            if grads:
-                if not torch.is_grad_enabled():
-                    raise ValueError(
-                        f"record(..., grads=True): layer {name!r} ran with gradients disabled "
-                        "(torch.no_grad() or torch.inference_mode()). Run the forward pass with "
-                        "gradients enabled."
-                    )
-                leaves = tree_leaves(output)
-                call.skeleton = tree_map(lambda _: LEAF, output)
-                call.grad_leaves = [None] * len(leaves)
-                for i, t in enumerate(leaves):
-                    if t.requires_grad:
-                        self._n_grad_hooks += 1
-                        tensor_handles.append(t.register_hook(lambda g, c=call, j=i: grad_hook(c, j, g)))
+                if pending:
+                    call = pending.pop()
+                else:
+                    call = _Call()
+                    calls.append(call)
+                if outputs:
+                    call.output = capture(output) if type(output) is torch.Tensor else tree_map(capture, output)
+                if grads:
+                    if not torch.is_grad_enabled():
+                        raise ValueError(
+                            f"record(..., grads=True): layer {name!r} ran with gradients disabled "
+                            "(torch.no_grad() or torch.inference_mode()). Run the forward pass with "
+                            "gradients enabled."
+                        )
+                    leaves = tree_leaves(output)
+                    call.skeleton = tree_map(lambda _: LEAF, output)
+                    call.grad_leaves = [None] * len(leaves)
+                    for i, t in enumerate(leaves):
+                        if t.requires_grad:
+                            self._n_grad_hooks += 1
+                            tensor_handles.append(t.register_hook(lambda g, c=call, j=i: grad_hook(c, j, g)))
 
         def output_hook(mod: nn.Module, args: tuple, output: Any) -> None:
             # the common case (outputs only), kept lean: it runs for every recorded call
