@@ -19,7 +19,7 @@ import pytest
 
 import vizkit.train
 from vizkit.gallery import build_gallery, list_recipes, run_recipe_main, safe_name
-from vizkit.gallery._files import SAFE_NAME, png_bytes
+from vizkit._io import SAFE_NAME, png_bytes
 
 EVIL = "<script>alert('x')</script> & \"quotes\""
 

@@ -10,12 +10,13 @@ import io
 import json
 import os
 import pickle
-import tempfile
 from pathlib import Path
 from typing import Any
 
 import torch
 from torch import nn
+
+from ._io import atomic_write_bytes, file_hash
 
 __all__ = ["save", "load", "CheckpointError", "FORMAT", "atomic_write_bytes", "file_hash"]
 
@@ -25,44 +26,6 @@ FORMAT_VERSION = 1
 
 class CheckpointError(ValueError):
     """A file is not a readable vizkit checkpoint (wrong kind, truncated, or inconsistent)."""
-
-
-def atomic_write_bytes(path: str | os.PathLike, data: bytes) -> Path:
-    """Write ``data`` to ``path`` so that readers see the old file or the new one, never half.
-
-    The file gets the permissions a plainly created one would (``0o666`` less the umask), not
-    the ``0o600`` of a temporary file.
-    """
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "wb") as f:
-            f.write(data)
-            f.flush()
-            os.fsync(f.fileno())
-        os.chmod(tmp, 0o666 & ~_umask())
-        os.replace(tmp, path)
-    except BaseException:
-        try:
-            os.unlink(tmp)
-        except FileNotFoundError:
-            pass
-        raise
-    return path
-
-
-def _umask() -> int:
-    mask = os.umask(0)
-    os.umask(mask)
-    return mask
-
-
-def file_hash(path: str | os.PathLike) -> str:
-    """Short SHA-256 of a file's bytes."""
-    import hashlib
-
-    return hashlib.sha256(Path(path).read_bytes()).hexdigest()[:16]
 
 
 def _jsonable(value: Any, where: str) -> Any:

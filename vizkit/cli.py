@@ -49,7 +49,7 @@ def cmd_train(args) -> int:
     summary = {"checkpoint": str(ckpt), "test_accuracy": metrics["accuracy"],
                "val_accuracy": metrics["val_acc"], "best_epoch": hist.best_epoch,
                "epochs_run": len(hist.epochs), "seconds": round(hist.seconds, 2)}
-    from .checkpoint import atomic_write_bytes
+    from ._io import atomic_write_bytes
 
     atomic_write_bytes(out / "metrics.json", json.dumps(metrics, indent=2).encode())
     print(json.dumps(summary, indent=2))
@@ -101,8 +101,8 @@ def cmd_analyze(args) -> int:
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    from .checkpoint import atomic_write_bytes
-    from .gallery._files import png_bytes
+    from ._io import atomic_write_bytes
+    from ._io import png_bytes
 
     status = 0
     for name in names:

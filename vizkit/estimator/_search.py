@@ -298,7 +298,7 @@ def search_main(args) -> int:
     import torch
 
     from .. import data as vdata
-    from ..checkpoint import atomic_write_bytes
+    from .._io import atomic_write_bytes
     from ..models import list_models
     from ..train import TrainConfig, default_config, evaluate
 

@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Iterable, Sequence
 
 from ._context import DataChoice, RecipeContext, load_data
-from ._files import SAFE_NAME, sha256, stable_hash, write_if_changed
+from .._io import SAFE_NAME, default_cache_dir, sha256, stable_hash, write_if_changed
 from ._html import render_index, render_page
 
 __all__ = ["build_gallery", "list_recipes", "run_recipe_main", "default_recipes_dir",
@@ -36,16 +36,6 @@ def default_recipes_dir() -> Path:
         return Path(env).expanduser()
     beside = Path(__file__).resolve().parents[2] / "recipes"
     return beside if beside.is_dir() else Path("recipes")
-
-
-def default_cache_dir() -> Path:
-    """Where trained gallery models are kept: ``$VIZKIT_CACHE``, else ``$XDG_CACHE_HOME/vizkit/
-    gallery``, else ``~/.cache/vizkit/gallery``."""
-    env = os.environ.get("VIZKIT_CACHE")
-    if env:
-        return Path(env).expanduser()
-    xdg = os.environ.get("XDG_CACHE_HOME")
-    return (Path(xdg).expanduser() if xdg else Path.home() / ".cache") / "vizkit" / "gallery"
 
 
 def _discover(recipes_dir: Path) -> dict[str, Path]:

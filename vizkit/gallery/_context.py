@@ -6,7 +6,7 @@ import math
 from pathlib import Path
 from typing import Any, Iterable, Sequence
 
-from ._files import png_bytes, png_size, safe_name, sha256, stable_hash, write_if_changed
+from .._io import png_bytes, png_size, safe_name, sha256, stable_hash, write_if_changed
 
 __all__ = ["RecipeContext", "DataChoice", "load_data"]
 

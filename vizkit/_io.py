@@ -1,4 +1,9 @@
-"""Files of the gallery: safe names, atomic writes that skip unchanged bytes, deterministic PNGs."""
+"""vizkit's one write path (private): atomic writes that skip unchanged bytes, deterministic PNG
+bytes, content hashes, safe file names and the model cache folder.
+
+Every file vizkit writes (checkpoints, metrics, figures, gallery pages) goes through
+:func:`atomic_write_bytes`: readers see the old file or the new one, never half of it.
+"""
 
 from __future__ import annotations
 
@@ -8,14 +13,12 @@ import json
 import os
 import re
 import struct
+import tempfile
 from pathlib import Path
 from typing import Any
 
-from ..checkpoint import atomic_write_bytes
-
-
-__all__ = ["safe_name", "write_if_changed", "atomic_write", "png_bytes", "png_size", "sha256", "stable_hash",
-           "SAFE_NAME"]
+__all__ = ["atomic_write_bytes", "write_if_changed", "file_hash", "png_bytes", "png_size", "safe_name",
+           "sha256", "stable_hash", "default_cache_dir", "SAFE_NAME"]
 
 #: What every file name written by the gallery is made of (plus the ``.png``/``.html`` suffix).
 SAFE_NAME = re.compile(r"^[a-z0-9][a-z0-9_-]{0,79}$")
@@ -34,6 +37,42 @@ def safe_name(text: str, *, default: str = "item") -> str:
     s = re.sub(r"[^a-z0-9_-]+", "-", str(text).lower())
     s = re.sub(r"-{2,}", "-", s).strip("-_")[:80].strip("-_")
     return s if s else default
+
+
+def atomic_write_bytes(path: str | os.PathLike, data: bytes) -> Path:
+    """Write ``data`` to ``path`` so that readers see the old file or the new one, never half.
+
+    The file gets the permissions a plainly created one would (``0o666`` less the umask), not
+    the ``0o600`` of a temporary file.
+    """
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    try:
+        with os.fdopen(fd, "wb") as f:
+            f.write(data)
+            f.flush()
+            os.fsync(f.fileno())
+        os.chmod(tmp, 0o666 & ~_umask())
+        os.replace(tmp, path)
+    except BaseException:
+        try:
+            os.unlink(tmp)
+        except FileNotFoundError:
+            pass
+        raise
+    return path
+
+
+def _umask() -> int:
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
+
+
+def file_hash(path: str | os.PathLike) -> str:
+    """Short SHA-256 of a file's bytes."""
+    return hashlib.sha256(Path(path).read_bytes()).hexdigest()[:16]
 
 
 def sha256(data: bytes) -> str:
@@ -57,13 +96,8 @@ def write_if_changed(path: str | os.PathLike, data: bytes) -> bool:
             return False
     except FileNotFoundError:
         pass
-    atomic_write(path, data)
+    atomic_write_bytes(path, data)
     return True
-
-
-def atomic_write(path: str | os.PathLike, data: bytes) -> Path:
-    """:func:`vizkit.checkpoint.atomic_write_bytes` (readable by all, as a published gallery is)."""
-    return atomic_write_bytes(path, data)
 
 
 def png_bytes(fig, *, dpi: int = 100) -> bytes:
@@ -87,3 +121,13 @@ def png_size(data: bytes) -> tuple[int, int]:
     if data[:8] != b"\x89PNG\r\n\x1a\n" or data[12:16] != b"IHDR":
         raise ValueError("not a PNG image")
     return struct.unpack(">II", data[16:24])
+
+
+def default_cache_dir() -> Path:
+    """Where trained gallery models are kept: ``$VIZKIT_CACHE``, else ``$XDG_CACHE_HOME/vizkit/
+    gallery``, else ``~/.cache/vizkit/gallery``."""
+    env = os.environ.get("VIZKIT_CACHE")
+    if env:
+        return Path(env).expanduser()
+    xdg = os.environ.get("XDG_CACHE_HOME")
+    return (Path(xdg).expanduser() if xdg else Path.home() / ".cache") / "vizkit" / "gallery"
