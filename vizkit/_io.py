@@ -14,11 +14,12 @@ import os
 import re
 import struct
 import tempfile
+import zipfile
 from pathlib import Path
 from typing import Any
 
 __all__ = ["atomic_write_bytes", "write_if_changed", "file_hash", "png_bytes", "png_size", "safe_name",
-           "sha256", "stable_hash", "default_cache_dir", "SAFE_NAME"]
+           "sha256", "stable_hash", "default_cache_dir", "npz_bytes", "SAFE_NAME"]
 
 #: What every file name written by the gallery is made of (plus the ``.png``/``.html`` suffix).
 SAFE_NAME = re.compile(r"^[a-z0-9][a-z0-9_-]{0,79}$")
@@ -113,6 +114,35 @@ def png_bytes(fig, *, dpi: int = 100) -> bytes:
     buf = io.BytesIO()
     fig.savefig(buf, format="png", dpi=dpi, metadata={"Software": None}, facecolor="white",
                 bbox_inches="tight", pad_inches=0.1)
+    return buf.getvalue()
+
+
+def npz_bytes(arrays: dict[str, Any]) -> bytes:
+    """The bytes of an ``.npz`` archive of ``arrays`` that ``numpy.load`` reads, deterministic.
+
+    ``numpy.savez`` stamps each member with the current time; here every member gets a fixed
+    date, so the same arrays always give the same bytes (a gallery rebuild changes no file).
+    Keys must be valid names (letters, digits, ``_``); values anything ``numpy.asarray`` takes,
+    except object arrays (``numpy.load`` refuses those without ``allow_pickle``).
+    """
+    import numpy as np
+
+    buf = io.BytesIO()
+    with zipfile.ZipFile(buf, "w", compression=zipfile.ZIP_DEFLATED) as zf:
+        for key in sorted(arrays):
+            if not re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*", str(key)):
+                raise ValueError(f"array names must be identifiers (letters, digits, _). Got {key!r}.")
+            arr = np.asarray(arrays[key])
+            if arr.dtype == object:
+                raise ValueError(f"array {key!r} has dtype object, which numpy.load cannot read "
+                                 "safely; convert it to numbers or strings first.")
+            member = io.BytesIO()
+            np.lib.format.write_array(member, arr if arr.flags.c_contiguous else arr.copy(order="C"),
+                                    allow_pickle=False)
+            info = zipfile.ZipInfo(f"{key}.npy", date_time=(1980, 1, 1, 0, 0, 0))
+            info.compress_type = zipfile.ZIP_DEFLATED
+            info.external_attr = 0o644 << 16
+            zf.writestr(info, member.getvalue())
     return buf.getvalue()
 
 
