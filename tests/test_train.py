@@ -310,3 +310,114 @@ def test_default_config_by_model_and_training_set_size():
     assert small.monitor == large.monitor == "val_acc"
     assert default_config("rbf").scheduler == "cosine"
     assert default_config("mlp", n_train=55_000, augment="shift").augment == "shift"
+
+
+def _event_scalars(logdir):
+    from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
+
+    acc = EventAccumulator(str(logdir), size_guidance={"scalars": 0, "histograms": 0})
+    acc.Reload()
+    return acc
+
+
+def test_tensorboard_writes_per_epoch_scalars_and_histograms(tmp_path):
+    pytest.importorskip("tensorboard")
+    split = xor_split()
+    seed_everything(0)
+    model = PTDeep([2, 8, 2])
+    hist = fit(model, split, {"epochs": 3, "lr": 0.01, "scheduler": "exponential", "gamma": 0.5,
+                              **QUIET}, tensorboard=tmp_path / "tb")
+    acc = _event_scalars(tmp_path / "tb")
+    scalars = set(acc.Tags()["scalars"])
+    assert scalars == {"loss/train", "accuracy/train", "loss/val", "accuracy/val", "lr"}
+    for tag, key in [("loss/train", "train_loss"), ("accuracy/val", "val_acc"), ("lr", "lr")]:
+        events = acc.Scalars(tag)
+        assert [e.step for e in events] == [1, 2, 3]
+        np.testing.assert_allclose([e.value for e in events], hist.series(key), rtol=1e-6)
+    assert [e.value for e in acc.Scalars("lr")] == pytest.approx([0.01, 0.005, 0.0025])
+    names = [n for n, _ in model.named_parameters()]
+    histos = set(acc.Tags()["histograms"])
+    assert histos == {f"weights/{n}" for n in names} | {f"gradients/{n}" for n in names}
+    assert [e.step for e in acc.Histograms("weights/layers.0.weight")] == [1, 2, 3]
+    last = acc.Histograms("weights/layers.0.weight")[-1].histogram_value
+    assert last.num == model.layers[0].weight.numel()
+
+
+def test_tensorboard_without_validation_logs_train_scalars_only(tmp_path):
+    pytest.importorskip("tensorboard")
+    x, y = torch.randn(40, 2), torch.randint(0, 2, (40,))
+    loaders = (DataLoader(TensorDataset(x, y), batch_size=20), None)
+    fit(PTDeep([2, 2]), loaders, {"epochs": 2, **QUIET}, tensorboard=tmp_path / "tb")
+    acc = _event_scalars(tmp_path / "tb")
+    assert set(acc.Tags()["scalars"]) == {"loss/train", "accuracy/train", "lr"}
+    assert len(acc.Scalars("loss/train")) == 2
+
+
+def test_tensorboard_missing_names_the_extra(tmp_path, monkeypatch):
+    from vizkit.train._fit import TensorBoardUnavailable
+
+    monkeypatch.setitem(sys.modules, "torch.utils.tensorboard", None)
+    model = PTDeep([2, 2])
+    with pytest.raises(ImportError, match=r"vizkit\[tensorboard\]") as info:
+        fit(model, xor_split(), {"epochs": 1, **QUIET}, tensorboard=tmp_path / "tb")
+    assert isinstance(info.value, TensorBoardUnavailable)
+    assert isinstance(info.value, ValueError)  # the CLI reports it in one line
+    assert not (tmp_path / "tb").exists()
+
+
+def test_on_epoch_end_sees_each_epochs_weights_in_eval_mode():
+    split = xor_split()
+    seed_everything(0)
+    model = PTDeep([2, 8, 2], dropout=0.2)
+    seen = []
+
+    def frame(epoch, m):
+        assert m is model
+        seen.append((epoch, m.training, [mod.training for mod in m.modules()],
+                     m.layers[0].weight.detach().clone()))
+
+    hist = fit(model, split, {"epochs": 5, "lr": 0.05, "monitor": "val_acc", **QUIET},
+               on_epoch_end=frame)
+    assert [s[0] for s in seen] == [1, 2, 3, 4, 5]
+    assert all(not training and not any(flags) for _, training, flags, _ in seen)
+    assert all(not torch.equal(a[3], b[3]) for a, b in zip(seen, seen[1:]))  # weights moved
+    # the kept weights are those the callback saw at the best epoch
+    torch.testing.assert_close(model.layers[0].weight, seen[hist.best_epoch - 1][3])
+
+
+def test_on_epoch_end_stops_with_early_stopping():
+    split = xor_split()
+    seed_everything(0)
+    epochs = []
+    hist = fit(PTDeep([2, 2]), split, {"epochs": 200, "lr": 0.1, "patience": 2, "min_delta": 1.0,
+                                       **QUIET}, on_epoch_end=lambda e, m: epochs.append(e))
+    assert hist.stopped_early and epochs == [1, 2, 3]
+
+
+def test_helpers_restore_every_modules_training_flag():
+    from vizkit.train import predict_logits
+
+    model = PTDeep([2, 8, 2], dropout=0.5).train()
+    model.layers[2].eval()  # a mixed state must come back exactly
+    before = [m.training for m in model.modules()]
+    predict_logits(model, torch.randn(5, 2))
+    assert [m.training for m in model.modules()] == before
+
+
+def test_cli_train_tensorboard_flag(tmp_path, capsys, monkeypatch):
+    pytest.importorskip("tensorboard")
+    from vizkit.cli import main
+
+    tb = tmp_path / "tb"
+    rc = main(["train", "--model", "logreg", "--data", "gmm-2d", "--out", str(tmp_path / "run"),
+               "--log-every", "0", "--tensorboard", str(tb), "epochs=2", "progress=false"])
+    assert rc == 0
+    acc = _event_scalars(tb)
+    assert len(acc.Scalars("accuracy/val")) == len(acc.Scalars("loss/train")) == 2
+    # without tensorboard installed: one line naming the extra, no traceback
+    monkeypatch.setitem(sys.modules, "torch.utils.tensorboard", None)
+    capsys.readouterr()
+    rc = main(["train", "--model", "logreg", "--data", "gmm-2d", "--out", str(tmp_path / "run2"),
+               "--tensorboard", str(tmp_path / "tb2"), "epochs=1", "progress=false"])
+    err = capsys.readouterr().err
+    assert rc == 2 and "vizkit[tensorboard]" in err and "Traceback" not in err

@@ -45,7 +45,8 @@ def cmd_train(args) -> int:
     out.mkdir(parents=True, exist_ok=True)
     ckpt = out / "model.pt"
     print(f"training {args.model} on {split!r}")
-    model, hist, metrics = train_model(args.model, split, cfg, checkpoint=ckpt, **model_kw)
+    model, hist, metrics = train_model(args.model, split, cfg, checkpoint=ckpt,
+                                       tensorboard=args.tensorboard, **model_kw)
     summary = {"checkpoint": str(ckpt), "test_accuracy": metrics["accuracy"],
                "val_accuracy": metrics["val_acc"], "best_epoch": hist.best_epoch,
                "epochs_run": len(hist.epochs), "seconds": round(hist.seconds, 2)}
@@ -189,6 +190,8 @@ def build_parser() -> argparse.ArgumentParser:
     t.add_argument("--hidden", default=None, help="hidden sizes for mlp/deep, e.g. 360,187")
     t.add_argument("--dropout", type=float, default=None)
     t.add_argument("--log-every", type=int, default=100, help="print train-loss/train-err every N batches (0: off)")
+    t.add_argument("--tensorboard", default=None, metavar="DIR",
+                   help="write per-epoch TensorBoard logs there (pip install 'vizkit[tensorboard]')")
     t.add_argument("set", nargs="*", metavar="KEY=VALUE", help="training options, e.g. lr=0.01 epochs=5 optimizer=sgd")
     t.set_defaults(func=cmd_train)
 

@@ -103,22 +103,43 @@ class KSVMWrap:
 
     Attributes
     ----------
+    clf : sklearn.svm.SVC
+        The trained classifier: one-vs-one inside (the lab's variant for more than two
+        classes), scores given one-vs-rest (``decision_function_shape='ovr'``).
     support : ndarray of int
         Indices of the training points chosen as support vectors.
+
+    Examples
+    --------
+    >>> from vizkit.data import sample_gmm_2d
+    >>> X, Y_ = sample_gmm_2d(6, 3, 10, seed=0)
+    >>> KSVMWrap(X, Y_).get_scores(X).shape
+    (60, 3)
     """
 
     def __init__(self, X, Y_, param_svm_c: float = 1, param_svm_gamma="auto", *, seed: int = 0):
         from sklearn.svm import SVC
 
         self.clf = SVC(C=param_svm_c, gamma=param_svm_gamma, kernel="rbf",
-                       decision_function_shape="ovo", random_state=seed)
+                       decision_function_shape="ovr", random_state=seed)
         self.clf.fit(np.asarray(X), np.asarray(Y_))
 
     def predict(self, X) -> np.ndarray:
+        """Class indices of ``X`` (the one-vs-one vote of the SVC)."""
         return self.clf.predict(np.asarray(X))
 
     def get_scores(self, X) -> np.ndarray:
-        """Classification scores (the SVC decision function) for average precision."""
+        """Classification scores of ``X``, for average precision.
+
+        Returns
+        -------
+        ndarray of shape (N,) for two classes, (N, C) for C > 2 classes
+            Two classes: the signed distance to the boundary, positive for class 1 (as
+            scikit-learn gives it). More classes: one column per class, scikit-learn's
+            one-vs-rest decision values (the one-vs-one votes for the class plus a bounded
+            confidence term), so column ``c`` ranks the points by how strongly they are of class
+            ``c`` and ``scores.argmax(1)`` equals :meth:`predict`.
+        """
         return self.clf.decision_function(np.asarray(X))
 
     @property

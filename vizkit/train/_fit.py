@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import contextlib
 import copy
 import math
 import os
 import random
 import time
 from dataclasses import dataclass, field
-from typing import Any, Iterable
+from typing import Any, Callable, Iterable
 
 import numpy as np
 import torch
@@ -17,8 +18,20 @@ from torch import nn
 
 from ._config import TrainConfig
 
-__all__ = ["History", "TrainingDiverged", "fit", "seed_everything", "predict_logits", "loss_fn",
+__all__ = ["History", "TrainingDiverged", "TensorBoardUnavailable", "fit", "seed_everything", "predict_logits", "loss_fn",
            "random_shift"]
+
+
+@contextlib.contextmanager
+def training_mode(model: nn.Module, mode: bool):
+    """Put ``model`` in train (``mode=True``) or eval mode; restore every module's flag after."""
+    flags = [(m, m.training) for m in model.modules()]
+    model.train(mode)
+    try:
+        yield model
+    finally:
+        for m, flag in flags:
+            m.training = flag
 
 
 class TrainingDiverged(RuntimeError):
@@ -92,32 +105,23 @@ def _n_correct(logits: torch.Tensor, y: torch.Tensor) -> int:
 def predict_logits(model: nn.Module, x: torch.Tensor, *, batch_size: int = 2048,
                    device: str | torch.device = "cpu") -> torch.Tensor:
     """Logits of ``model`` on ``x`` in eval mode, batched, without changing ``model.training``."""
-    was_training = model.training
-    model.eval()
-    try:
+    with training_mode(model, False):
         outs = [model(x[i:i + batch_size].to(device)).float().cpu()
                 for i in range(0, len(x), batch_size)]
-    finally:
-        model.train(was_training)
     if not outs:
         return torch.empty(0)
     return torch.cat(outs)
 
 
 def _evaluate(model, batches: Iterable, device) -> tuple[float, float]:
-    was_training = model.training
-    model.eval()
     total, loss_sum, correct = 0, 0.0, 0
-    try:
-        with torch.no_grad():
-            for xb, yb in batches:
-                xb, yb = xb.to(device), yb.to(device)
-                logits = model(xb)
-                loss_sum += float(loss_fn(logits, yb, reduction="sum"))
-                correct += _n_correct(logits, yb)
-                total += len(yb)
-    finally:
-        model.train(was_training)
+    with training_mode(model, False), torch.no_grad():
+        for xb, yb in batches:
+            xb, yb = xb.to(device), yb.to(device)
+            logits = model(xb)
+            loss_sum += float(loss_fn(logits, yb, reduction="sum"))
+            correct += _n_correct(logits, yb)
+            total += len(yb)
     if total == 0:
         return float("nan"), float("nan")
     return loss_sum / total, correct / total
@@ -235,8 +239,178 @@ def _eval_batches(x, y, bs):
     return ((x[i:i + bs], y[i:i + bs]) for i in range(0, len(y), bs))
 
 
+class TensorBoardUnavailable(ImportError, ValueError):
+    """``fit(..., tensorboard=DIR)`` was asked for but the ``tensorboard`` package is missing.
+
+    Also a ``ValueError``, so the command line reports it in one line, without a traceback.
+    """
+
+
+class _TensorBoardLog:
+    """Per-epoch TensorBoard scalars and histograms through ``torch.utils.tensorboard``.
+
+    Scalars: ``loss/train``, ``accuracy/train``, ``loss/val``, ``accuracy/val`` (when there is
+    validation data) and ``lr``; histograms: ``weights/<parameter name>`` and
+    ``gradients/<parameter name>`` (the gradient of the epoch's last batch), all at step = epoch.
+    """
+
+    def __init__(self, logdir: str | os.PathLike):
+        try:
+            from torch.utils.tensorboard import SummaryWriter
+        except ImportError as e:  # torch raises ImportError when tensorboard is not installed
+            raise TensorBoardUnavailable(
+                "`tensorboard=` needs the tensorboard package: pip install 'vizkit[tensorboard]' "
+                f"(or pip install tensorboard). Import failed with: {e}") from None
+        self.writer = SummaryWriter(log_dir=os.fspath(logdir))
+
+    def log_epoch(self, row: dict, model: nn.Module, has_val: bool) -> None:
+        w, epoch = self.writer, row["epoch"]
+        w.add_scalar("loss/train", row["train_loss"], epoch)
+        w.add_scalar("accuracy/train", row["train_acc"], epoch)
+        if has_val:
+            w.add_scalar("loss/val", row["val_loss"], epoch)
+            w.add_scalar("accuracy/val", row["val_acc"], epoch)
+        w.add_scalar("lr", row["lr"], epoch)
+        for name, p in model.named_parameters():
+            w.add_histogram(f"weights/{name}", p.detach().float().cpu(), epoch)
+            if p.grad is not None:
+                w.add_histogram(f"gradients/{name}", p.grad.detach().float().cpu(), epoch)
+        w.flush()
+
+    def close(self) -> None:
+        self.writer.close()
+
+
+def _data_batches(data: Any, cfg: TrainConfig, rank: int, world: int, device: torch.device):
+    """``(train batches, a function giving fresh validation batches, whether validation exists)``."""
+    if hasattr(data, "x_train"):
+        x_tr, y_tr = data.x_train, data.y_train
+        if x_tr.device != device and _fits_on(device, x_tr, y_tr):
+            # one copy to the GPU, then every batch is gathered there: no per-step transfer
+            x_tr, y_tr = x_tr.to(device), y_tr.to(device)
+        train_iter = _TensorBatches(x_tr, y_tr, cfg.batch_size, cfg.seed, rank, world, device)
+        x_val, y_val = data.x_val, data.y_val
+        return (train_iter, lambda: _eval_batches(x_val, y_val, cfg.eval_batch_size),
+                len(y_val) > 0)
+    if isinstance(data, (tuple, list)) and len(data) == 2:
+        train_loader, val_loader = data
+        if val_loader is None:
+            return train_loader, lambda: iter(()), False
+        return train_loader, lambda: iter(val_loader), True
+    raise TypeError("`data` must be a vizkit.data.Split or a (train_loader, val_loader) pair. "
+                    f"Got {type(data).__name__} instead.")
+
+
+@dataclass
+class _Run:
+    """What one :func:`fit` call carries from epoch to epoch."""
+
+    model: nn.Module
+    net: nn.Module  # the model, or its DistributedDataParallel wrapper
+    opt: torch.optim.Optimizer
+    cfg: TrainConfig
+    device: torch.device
+    rank: int
+    checkpoint: Any
+    meta: dict | None
+    hist: History = field(default_factory=History)
+    best_score: float | None = None
+    best_state: dict | None = None
+    bad_epochs: int = 0
+    step: int = 0
+    live_state: dict = field(default_factory=dict)
+
+    def diverged(self, lv: float, epoch: int) -> TrainingDiverged:
+        """Put the best weights back and return the error to raise."""
+        _restore(self.model, self.best_state)
+        saved = self.checkpoint and self.best_state is not None
+        return TrainingDiverged(
+            f"the training loss became {lv} at epoch {epoch}, batch {self.step + 1} "
+            f"(optimizer {self.cfg.optimizer!r}, lr {self.cfg.lr}); the model holds the weights of "
+            f"epoch {self.hist.best_epoch}" + (f", saved in {self.checkpoint}" if saved else "")
+            + ". Lower `lr` or add `param_lambda`/`weight_decay`.")
+
+    def keep_if_best(self, row: dict, has_val: bool) -> None:
+        """Snapshot the weights (and write the checkpoint) when this epoch is the best so far."""
+        cfg = self.cfg
+        if has_val:
+            score = -row["val_loss"] if cfg.monitor == "val_loss" else row["val_acc"]
+        else:
+            score = -row["train_loss"]
+        if self.best_score is not None and not score > self.best_score + cfg.min_delta:
+            self.bad_epochs += 1
+            return
+        self.best_score, self.bad_epochs = score, 0
+        self.best_state = {k: v.detach().clone() for k, v in self.live_state.items()}
+        self.hist.best_epoch = row["epoch"]
+        if self.checkpoint is not None and self.rank == 0:
+            from ..checkpoint import save
+
+            save(self.checkpoint, self.model, config=cfg.to_dict(), history=self.hist.to_dict(),
+                 **(self.meta or {}))
+
+
+def _train_epoch(run: _Run, epoch: int, batches: Iterable, aug_gen: torch.Generator,
+                 write) -> tuple[float, float]:
+    """One pass over the training batches; returns the epoch's (mean loss, accuracy)."""
+    cfg, device, model, net, opt = run.cfg, run.device, run.model, run.net, run.opt
+    net.train()
+    n_seen, loss_sum = 0, 0.0
+    correct_t = torch.zeros((), dtype=torch.long, device=device)
+    win_loss, win_err, win_n = 0.0, 0, 0
+    for xb, yb in batches:
+        xb, yb = xb.to(device, non_blocking=True), yb.to(device, non_blocking=True)
+        if cfg.augment == "shift":
+            xb = random_shift(xb, cfg.shift_pixels, aug_gen)
+        logits = net(xb)
+        loss = loss_fn(logits, yb)
+        if cfg.param_lambda:
+            loss = loss + cfg.param_lambda * _l2_term(model)
+        lv = loss.item()
+        if not math.isfinite(lv):
+            raise run.diverged(lv, epoch)
+        opt.zero_grad(set_to_none=True)
+        loss.backward()
+        opt.step()
+        run.step += 1
+        b = len(yb)
+        n_seen += b
+        loss_sum += lv * b
+        c = _correct_tensor(logits.detach(), yb)
+        correct_t += c
+        if cfg.log_every and run.rank == 0:
+            win_loss, win_err, win_n = win_loss + lv * b, win_err + b - int(c), win_n + b
+            if run.step % cfg.log_every == 0:
+                write(f"epoch {epoch} step {run.step}: train-loss {win_loss / win_n:.4f}  "
+                      f"train-err {win_err / win_n:.4f}")
+                win_loss, win_err, win_n = 0.0, 0, 0
+    return loss_sum / max(n_seen, 1), int(correct_t) / max(n_seen, 1)
+
+
+def _progress_bar(model: nn.Module, cfg: TrainConfig, rank: int):
+    from tqdm.auto import tqdm
+
+    if rank != 0:
+        disable = True
+    else:  # None: tqdm shows the bar only on a terminal
+        disable = None if cfg.progress is None else not cfg.progress
+    return tqdm(range(1, cfg.epochs + 1), desc=f"train {type(model).__name__}", unit="epoch",
+                disable=disable, leave=False)
+
+
+def _step_scheduler(sched, cfg: TrainConfig, row: dict, has_val: bool) -> None:
+    if sched is None:
+        return
+    if cfg.scheduler == "plateau":
+        sched.step(row["val_loss"] if has_val else row["train_loss"])
+    else:
+        sched.step()
+
+
 def fit(model: nn.Module, data: Any, config: TrainConfig | dict | None = None, *,
-        checkpoint: str | os.PathLike | None = None, meta: dict | None = None) -> History:
+        checkpoint: str | os.PathLike | None = None, meta: dict | None = None,
+        tensorboard: str | os.PathLike | None = None,
+        on_epoch_end: Callable[[int, nn.Module], Any] | None = None) -> History:
     """Train ``model`` in place and keep its best-validation weights.
 
     Parameters
@@ -252,6 +426,15 @@ def fit(model: nn.Module, data: Any, config: TrainConfig | dict | None = None, *
         or is interrupted keeps its last good checkpoint.
     meta : dict, optional
         Extra metadata for the checkpoint (data fingerprint, seed...).
+    tensorboard : path, optional
+        Folder for TensorBoard event files: per epoch the train (and validation) loss and
+        accuracy, the learning rate, and histograms of every parameter and of its last gradient
+        (needs ``pip install 'vizkit[tensorboard]'``; view with ``tensorboard --logdir DIR``).
+    on_epoch_end : callable, optional
+        Called as ``on_epoch_end(epoch, model)`` after each epoch (1-based) with that epoch's
+        weights and the model in eval mode, before early stopping is decided, e.g. to draw a
+        frame of a training animation. Its return value is ignored; under torchrun only rank 0
+        calls it.
 
     Returns
     -------
@@ -261,6 +444,8 @@ def fit(model: nn.Module, data: Any, config: TrainConfig | dict | None = None, *
     ------
     TrainingDiverged
         The loss became NaN or infinite. The model is put back to its best weights first.
+    TensorBoardUnavailable
+        ``tensorboard`` was given and the tensorboard package is not installed.
 
     Notes
     -----
@@ -271,25 +456,8 @@ def fit(model: nn.Module, data: Any, config: TrainConfig | dict | None = None, *
     device = torch.device(cfg.device)
     model.to(device)
     rank, world = _dist_info()
-
-    if hasattr(data, "x_train"):
-        x_tr, y_tr = data.x_train, data.y_train
-        if x_tr.device != device and _fits_on(device, x_tr, y_tr):
-            # one copy to the GPU, then every batch is gathered there: no per-step transfer
-            x_tr, y_tr = x_tr.to(device), y_tr.to(device)
-        train_iter = _TensorBatches(x_tr, y_tr, cfg.batch_size, cfg.seed, rank, world, device)
-        x_val, y_val = data.x_val, data.y_val
-        val_batches = lambda: _eval_batches(x_val, y_val, cfg.eval_batch_size)  # noqa: E731
-        has_val = len(y_val) > 0
-    elif isinstance(data, (tuple, list)) and len(data) == 2:
-        train_loader, val_loader = data
-        train_iter = train_loader
-        val_batches = (lambda: iter(val_loader)) if val_loader is not None else (lambda: iter(()))
-        has_val = val_loader is not None
-    else:
-        raise TypeError("`data` must be a vizkit.data.Split or a (train_loader, val_loader) pair. "
-                        f"Got {type(data).__name__} instead.")
-
+    train_iter, val_batches, has_val = _data_batches(data, cfg, rank, world, device)
+    tb = _TensorBoardLog(tensorboard) if tensorboard is not None and rank == 0 else None
     net = model
     if world > 1:
         from torch.nn.parallel import DistributedDataParallel
@@ -297,96 +465,43 @@ def fit(model: nn.Module, data: Any, config: TrainConfig | dict | None = None, *
         net = DistributedDataParallel(model)
     opt = _make_optimizer(net.parameters(), cfg)
     sched = _make_scheduler(opt, cfg)
-    hist = History()
-    best_score, best_state, bad_epochs = None, None, 0
     # the live tensors of the state (parameters and buffers are updated in place), taken once:
     # a snapshot is then one clone per tensor, with no module traversal
-    live_state = model.state_dict()
+    run = _Run(model, net, opt, cfg, device, rank, checkpoint, meta, live_state=model.state_dict())
     t_start = time.perf_counter()
-    from tqdm.auto import tqdm
-
-    if rank != 0:
-        disable = True
-    else:  # None: tqdm shows the bar only on a terminal
-        disable = None if cfg.progress is None else not cfg.progress
-    bar = tqdm(range(1, cfg.epochs + 1), desc=f"train {type(model).__name__}", unit="epoch",
-               disable=disable, leave=False)
-    step = 0
+    bar = _progress_bar(model, cfg, rank)
     aug_gen = torch.Generator().manual_seed(cfg.seed * 7919 + rank)
-    for epoch in bar:
-        t0 = time.perf_counter()
-        net.train()
-        if hasattr(train_iter, "epoch"):
-            train_iter.epoch = epoch
-        n_seen, loss_sum = 0, 0.0
-        correct_t = torch.zeros((), dtype=torch.long, device=device)
-        win_loss, win_err, win_n = 0.0, 0, 0
-        for xb, yb in train_iter:
-            xb, yb = xb.to(device, non_blocking=True), yb.to(device, non_blocking=True)
-            if cfg.augment == "shift":
-                xb = random_shift(xb, cfg.shift_pixels, aug_gen)
-            logits = net(xb)
-            loss = loss_fn(logits, yb)
-            if cfg.param_lambda:
-                loss = loss + cfg.param_lambda * _l2_term(model)
-            lv = loss.item()
-            if not math.isfinite(lv):
-                _restore(model, best_state)
-                raise TrainingDiverged(
-                    f"the training loss became {lv} at epoch {epoch}, batch {step + 1} "
-                    f"(optimizer {cfg.optimizer!r}, lr {cfg.lr}); the model holds the weights of "
-                    f"epoch {hist.best_epoch}" + (f", saved in {checkpoint}" if checkpoint and
-                                                  best_state is not None else "")
-                    + ". Lower `lr` or add `param_lambda`/`weight_decay`.")
-            opt.zero_grad(set_to_none=True)
-            loss.backward()
-            opt.step()
-            step += 1
-            b = len(yb)
-            n_seen += b
-            loss_sum += lv * b
-            c = _correct_tensor(logits.detach(), yb)
-            correct_t += c
-            if cfg.log_every and rank == 0:
-                win_loss += lv * b
-                win_err += b - int(c)
-                win_n += b
-                if step % cfg.log_every == 0:
-                    bar.write(f"epoch {epoch} step {step}: train-loss {win_loss / win_n:.4f}  "
-                              f"train-err {win_err / win_n:.4f}")
-                    win_loss, win_err, win_n = 0.0, 0, 0
-        correct = int(correct_t)
-        val_loss, val_acc = _evaluate(model, val_batches(), device) if has_val else (float("nan"),) * 2
-        row = {"epoch": epoch, "train_loss": loss_sum / max(n_seen, 1),
-               "train_acc": correct / max(n_seen, 1), "val_loss": val_loss, "val_acc": val_acc,
-               "lr": opt.param_groups[0]["lr"], "seconds": time.perf_counter() - t0}
-        hist.epochs.append(row)
-        if sched is not None:
-            if cfg.scheduler == "plateau":
-                sched.step(val_loss if has_val else row["train_loss"])
-            else:
-                sched.step()
-        score = (-val_loss if cfg.monitor == "val_loss" else val_acc) if has_val else -row["train_loss"]
-        if best_score is None or score > best_score + cfg.min_delta:
-            best_score, bad_epochs = score, 0
-            best_state = {k: v.detach().clone() for k, v in live_state.items()}
-            hist.best_epoch = epoch
-            if checkpoint is not None and rank == 0:
-                from ..checkpoint import save
-
-                save(checkpoint, model, config=cfg.to_dict(), history=hist.to_dict(),
-                     **(meta or {}))
-        else:
-            bad_epochs += 1
-        bar.set_postfix(loss=f"{row['train_loss']:.4f}", val_acc=f"{val_acc:.4f}")
-        if cfg.patience is not None and has_val and bad_epochs >= cfg.patience:
-            hist.stopped_early = True
-            break
-    bar.close()
-    _restore(model, best_state)
+    try:
+        for epoch in bar:
+            t0 = time.perf_counter()
+            if hasattr(train_iter, "epoch"):
+                train_iter.epoch = epoch
+            train_loss, train_acc = _train_epoch(run, epoch, train_iter, aug_gen, bar.write)
+            val_loss, val_acc = (_evaluate(model, val_batches(), device) if has_val
+                                 else (float("nan"),) * 2)
+            row = {"epoch": epoch, "train_loss": train_loss, "train_acc": train_acc,
+                   "val_loss": val_loss, "val_acc": val_acc, "lr": opt.param_groups[0]["lr"],
+                   "seconds": time.perf_counter() - t0}
+            run.hist.epochs.append(row)
+            if tb is not None:
+                tb.log_epoch(row, model, has_val)
+            _step_scheduler(sched, cfg, row, has_val)
+            run.keep_if_best(row, has_val)
+            if on_epoch_end is not None and rank == 0:
+                with training_mode(model, False):
+                    on_epoch_end(epoch, model)
+            bar.set_postfix(loss=f"{train_loss:.4f}", val_acc=f"{val_acc:.4f}")
+            if cfg.patience is not None and has_val and run.bad_epochs >= cfg.patience:
+                run.hist.stopped_early = True
+                break
+    finally:
+        bar.close()
+        if tb is not None:
+            tb.close()
+    _restore(model, run.best_state)
     model.eval()
-    hist.seconds = time.perf_counter() - t_start
-    return hist
+    run.hist.seconds = time.perf_counter() - t_start
+    return run.hist
 
 
 def _restore(model: nn.Module, state: dict | None) -> None:

@@ -63,6 +63,7 @@ def model_spec(name: str, split, **overrides: Any) -> dict:
 
 def train_model(model: str | dict, split, config: TrainConfig | dict | None = None, *,
                 checkpoint: str | os.PathLike | None = None, seed: int | None = None,
+                tensorboard: str | os.PathLike | None = None,
                 **model_overrides: Any) -> tuple[nn.Module, History, dict]:
     """Build a model (by registry name or spec), train it on ``split``, evaluate it on the test part.
 
@@ -78,6 +79,8 @@ def train_model(model: str | dict, split, config: TrainConfig | dict | None = No
         metrics, the data name and fingerprint, and the seed.
     seed : int, optional
         Seeds the initial weights and the shuffling; default ``config.seed``.
+    tensorboard : path, optional
+        Folder for per-epoch TensorBoard logs (see :func:`vizkit.train.fit`).
     **model_overrides
         Constructor arguments for a model given by name. Image models get
         ``normalize=(mean, std)`` of the training images unless given here.
@@ -107,7 +110,7 @@ def train_model(model: str | dict, split, config: TrainConfig | dict | None = No
                      "classes": list(split.classes), "input_shape": list(split.input_shape),
                      "sizes": [len(split.y_train), len(split.y_val), len(split.y_test)]},
             "seed": cfg.seed, "model_name": name}
-    hist = fit(net, split, cfg, checkpoint=checkpoint, meta=meta)
+    hist = fit(net, split, cfg, checkpoint=checkpoint, meta=meta, tensorboard=tensorboard)
     metrics = evaluate(net, split.x_test, split.y_test, classes=split.classes)
     metrics["best_epoch"] = hist.best_epoch
     metrics["val_acc"] = hist.best.get("val_acc")
