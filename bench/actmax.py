@@ -6,7 +6,7 @@
 
 The spine's CNN (``vizkit.models.build_default('cnn', (1, 28, 28), 10)``) is trained briefly on
 ``mnist-5k`` (or left untrained when the data cannot be loaded; the report says which). Then the
-10 class logits are maximized for 256 steps with the gallery's settings (``vizkit.figures.actmax
+10 class logits are maximized for 256 steps with the gallery's settings (``vizkit.plot.actmax
 .SETTINGS``): once as ONE batch of 10 images, once as 10 runs of one image, with the same
 settings and the same seeded jitter. The report gives the wall-clock speed-up and, per target,
 the activation reached by each run.
@@ -62,7 +62,7 @@ def main(argv=None) -> dict:
     device = torch.device(args.device)
 
     from vizkit.analysis.actmax import activation_maximization
-    from vizkit.figures.actmax import SETTINGS
+    from vizkit.plot.actmax import SETTINGS
     from vizkit.models import build_default
 
     trained = "untrained"

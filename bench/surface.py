@@ -74,9 +74,9 @@ def main() -> None:
     import sklearn
     from sklearn.inspection import DecisionBoundaryDisplay
 
-    from vizkit.analysis.surface import decision_surface
+    from vizkit.analysis.decision_surface import decision_surface
     from vizkit.data import load
-    from vizkit.plot.surface import plot_decision_regions
+    from vizkit.plot.decision_surface import plot_decision_regions
 
     split = load("gmm-2d", seed=0)
     X = split.x_train.numpy().astype(np.float64)

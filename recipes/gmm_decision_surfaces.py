@@ -16,7 +16,7 @@ import torch
 
 from vizkit.data import fingerprint
 from vizkit.models import KSVMWrap, fcann2_classify, fcann2_train
-from vizkit.plot.surface import graph_data, graph_surface
+from vizkit.plot.decision_surface import graph_data, graph_surface
 from vizkit.train import average_precision, eval_perf_multi
 
 ORDER = 10

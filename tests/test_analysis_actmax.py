@@ -219,7 +219,7 @@ def test_plot_titles_and_one_scale(pyplot, mlp):
 def test_figure_family(pyplot, monkeypatch):
     from vizkit.data import Split
     from vizkit.figures import NotApplicable
-    from vizkit.figures import actmax as fam
+    from vizkit.plot import actmax as fam
 
     g = torch.Generator().manual_seed(0)
     x = torch.rand(20, 1, 8, 8, generator=g)
@@ -227,11 +227,11 @@ def test_figure_family(pyplot, monkeypatch):
     split = Split("tiny", x, y, x, y, x, y, ("a", "b", "c"), (1, 8, 8), "0")
     monkeypatch.setitem(fam.SETTINGS, "n_steps", 12)
     torch.manual_seed(0)
-    figs = fam.make(build_default("cnn", (1, 8, 8), 3, channels=(4, 6), hidden=8), split)
+    figs = fam.figures(build_default("cnn", (1, 8, 8), 3, channels=(4, 6), hidden=8), split)
     assert [f.id for f in figs] == ["actmax-classes", "actmax-hidden"]
     assert figs[0].fig.axes[0].get_title().startswith("class a\n")
     assert "features.5" in figs[1].caption  # the batch norm after the last conv
     x2 = torch.rand(10, 2)
     split2 = Split("2d", x2, y[:10], x2, y[:10], x2, y[:10], ("a", "b", "c"), (2,), "0")
     with pytest.raises(NotApplicable, match="input shape"):
-        fam.make(build_default("mlp", (2,), 3), split2)
+        fam.figures(build_default("mlp", (2,), 3), split2)

@@ -6,7 +6,7 @@ import torch
 from torch import nn
 
 from vizkit.analysis.bottleneck import (bottleneck_features, bottleneck_head, find_bottleneck)
-from vizkit.analysis.surface import decision_surface
+from vizkit.analysis.decision_surface import decision_surface
 from vizkit.models import PTDeep, RBFLayer, RBFNet
 
 

@@ -194,7 +194,8 @@ def test_plot_embedding_without_labels_and_bad_labels(pyplot):
 # ------------------------------------------------------------------------------ figure family
 def test_embedding_figures_show_input_and_learned_layers(pyplot, umap_runs):
     from vizkit.data import Split, fingerprint
-    from vizkit.figures.embedding import embedding_layers, make
+    from vizkit.analysis.embedding import embedding_layers
+    from vizkit.plot.embedding import figures as make
     from vizkit.models import ConvNet, PTDeep, PTLogreg, RBFNet
 
     assert embedding_layers(PTDeep([4, 6, 5, 3])) == [

@@ -86,15 +86,15 @@ def test_grid_shares_one_scale_across_lambdas(pyplot):
 
 
 def test_figure_family_and_not_applicable(pyplot):
-    from vizkit.figures import weights as fam
+    from vizkit.plot import weights as fam
 
     split = _tiny_split()
-    figs = fam.make(build_default("logreg", (1, 28, 28), 10), split)
+    figs = fam.figures(build_default("logreg", (1, 28, 28), 10), split)
     assert figs and figs[0].id == "weights" and "raw" in figs[0].caption
     with pytest.raises(NotApplicable, match="logistic regression"):
-        fam.make(build_default("mlp", (1, 28, 28), 10), split)
+        fam.figures(build_default("mlp", (1, 28, 28), 10), split)
     with pytest.raises(NotApplicable):
-        fam.make(nn.Sequential(nn.Flatten(), nn.Linear(2, 3)), _tiny_split((2,)))
+        fam.figures(nn.Sequential(nn.Flatten(), nn.Linear(2, 3)), _tiny_split((2,)))
 
 
 def _tiny_split(shape=(1, 28, 28)):

@@ -6,14 +6,14 @@ One module per family: ``weights``, ``receptive``, ``actmax``, ``bottleneck``, `
 
 from .actmax import (ActMaxResult, Objective, activation_maximization, channel, class_logit, l2,
                      neuron, total_variation, unit)
-from .attribution import Attribution, attributions, last_conv_layer, randomized_copy, rank_correlation
+from .attributions import Attribution, attributions, last_conv_layer, randomized_copy, rank_correlation
 from .bottleneck import Bottleneck, BottleneckLayer, bottleneck_features, bottleneck_head, find_bottleneck
-from .embedding import Embedding, embed, embed_activations, layer_activations
+from .embedding import Embedding, embed, embed_activations, embedding_layers, layer_activations
 from .errors import (Examples, PredictionExamples, Predictions, confusion, prediction_examples,
                      predictions, worst_examples)
-from .receptive import (ReceptiveFields, TheoreticalRF, gradient_receptive_fields,
+from .receptive_fields import (ReceptiveFields, TheoreticalRF, gradient_receptive_fields,
                         propagated_receptive_fields, theoretical_receptive_field)
-from .surface import DecisionSurface, decision_surface
+from .decision_surface import DecisionSurface, decision_surface
 from .weights import WeightImages, linear_input_map, weight_images
 
 __all__ = [
@@ -21,7 +21,7 @@ __all__ = [
     "total_variation", "unit",
     "Attribution", "attributions", "last_conv_layer", "randomized_copy", "rank_correlation",
     "Bottleneck", "BottleneckLayer", "bottleneck_features", "bottleneck_head", "find_bottleneck",
-    "Embedding", "embed", "embed_activations", "layer_activations",
+    "Embedding", "embed", "embed_activations", "embedding_layers", "layer_activations",
     "Examples", "PredictionExamples", "Predictions", "confusion", "prediction_examples",
     "predictions", "worst_examples",
     "ReceptiveFields", "TheoreticalRF", "gradient_receptive_fields", "propagated_receptive_fields",

@@ -4,11 +4,11 @@ For a network with a 2-wide layer (``RBFNet``'s ``bottleneck`` feeding its ``RBF
 model with a ``Linear(_, 2)`` inside), :func:`bottleneck_features` returns the 2D features of the
 given inputs, the RBF centres and widths when there is an :class:`~vizkit.models.RBFLayer`, and the
 decision regions of the rest of the network (the "head") over the plane, as a
-:class:`~vizkit.analysis.surface.DecisionSurface`.
+:class:`~vizkit.analysis.decision_surface.DecisionSurface`.
 
 :func:`find_bottleneck` says which layer that is (or ``None``); :func:`bottleneck_head` returns the
 head as a module mapping plane points ``(n, 2)`` to logits, usable with
-:func:`~vizkit.analysis.surface.decision_surface` directly.
+:func:`~vizkit.analysis.decision_surface.decision_surface` directly.
 
 Examples
 --------
@@ -29,7 +29,7 @@ import numpy as np
 import torch
 from torch import nn
 
-from .surface import DecisionSurface, decision_surface
+from .decision_surface import DecisionSurface, decision_surface
 
 __all__ = ["Bottleneck", "BottleneckLayer", "bottleneck_features", "bottleneck_head",
            "find_bottleneck"]
@@ -255,7 +255,7 @@ def bottleneck_features(model: nn.Module, x: torch.Tensor, *, y: Any = None, lay
     regions : bool, default=True
         Evaluate the head over the plane (``result.surface``).
     grid_resolution : int or (int, int), default=200
-        Grid of the regions (see :func:`~vizkit.analysis.surface.decision_surface`).
+        Grid of the regions (see :func:`~vizkit.analysis.decision_surface.decision_surface`).
     margin : float, optional
         Fraction of the plot rectangle added on each side (default 0.05).
     include_centers : bool, default=True

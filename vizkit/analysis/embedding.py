@@ -28,7 +28,8 @@ import numpy as np
 import torch
 from torch import nn
 
-__all__ = ["METHODS", "Embedding", "embed", "embed_activations", "layer_activations"]
+__all__ = ["METHODS", "Embedding", "embed", "embed_activations", "embedding_layers",
+           "layer_activations"]
 
 #: Valid values of ``method``.
 METHODS = ("umap", "pca")
@@ -262,3 +263,47 @@ def _fit(feats: np.ndarray, labels, *, method, n_neighbors, min_dist, n_componen
             points = reducer.fit_transform(feats)
     return Embedding(points=np.asarray(points, dtype=np.float32), labels=labels, reducer=reducer,
                      method=method, layer=layer, n_features=int(feats.shape[1]))
+
+
+def embedding_layers(model: nn.Module) -> list[tuple[str, str]]:
+    """``(layer name, description)`` of the learned layers worth embedding for ``model``.
+
+    MLP (``PTDeep``): the first and the last hidden activation; ``ConvNet``: the flattened conv
+    features and the hidden ReLU of the classifier; ``RBFNet``: the conv features and the
+    bottleneck; any other model: its last ReLU-like activation, if any. Logistic regression has
+    none (only the input is embedded).
+
+    Examples
+    --------
+    >>> from vizkit.models import PTDeep
+    >>> embedding_layers(PTDeep([4, 6, 3]))
+    [('layers.1', 'last hidden ReLU (6 units)')]
+    """
+    from ..models import ConvNet, PTDeep, PTLogreg, RBFNet
+
+    if isinstance(model, PTLogreg):
+        return []
+    if isinstance(model, PTDeep):
+        mods = list(model.layers)
+        last_linear = max(i for i, m in enumerate(mods) if isinstance(m, nn.Linear))
+        hidden = [i for i, m in enumerate(mods[:last_linear])
+                  if not isinstance(m, (nn.Linear, nn.Dropout, nn.BatchNorm1d))]
+        picks = sorted({hidden[0], hidden[-1]}) if hidden else []
+        out = []
+        for i in picks:
+            which = "last" if i == hidden[-1] else "first"
+            width = [m for m in mods[:i] if isinstance(m, nn.Linear)][-1].out_features
+            out.append((f"layers.{i}", f"{which} hidden {type(mods[i]).__name__} ({width} units)"))
+        return out
+    if isinstance(model, ConvNet):
+        relus = [i for i, m in enumerate(model.classifier) if isinstance(m, nn.ReLU)]
+        out = [("features", "conv features (flattened)")]
+        if relus:
+            out.append((f"classifier.{relus[-1]}", "hidden ReLU of the classifier"))
+        return out
+    if isinstance(model, RBFNet):
+        return [("features", "conv features (flattened)"),
+                ("bottleneck", "the 2D bottleneck before the RBF layer")]
+    acts = (nn.ReLU, nn.LeakyReLU, nn.ELU, nn.GELU, nn.Tanh, nn.Sigmoid)
+    names = [n for n, m in model.named_modules() if n and isinstance(m, acts)]
+    return [(names[-1], f"last activation ({names[-1]})")] if names else []

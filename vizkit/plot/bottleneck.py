@@ -30,9 +30,10 @@ import numpy as np
 
 from ..analysis.bottleneck import Bottleneck
 from ._style import class_colors
-from .surface import _get_ax, plot_decision_regions
+from .decision_surface import _get_ax, plot_decision_regions, surface_data
+from .figure import Figure, NotApplicable
 
-__all__ = ["plot_bottleneck", "center_marker_sizes"]
+__all__ = ["plot_bottleneck", "center_marker_sizes", "figures"]
 
 
 def center_marker_sizes(sigma: Any, *, min_size: float = 4.0, max_size: float = 22.0) -> np.ndarray:
@@ -80,7 +81,7 @@ def plot_bottleneck(result: Bottleneck, *, ax=None, classes: Sequence[str] | Non
         Width in points of the smallest and largest centre markers.
     scatter_kw, center_kw, circle_kw, regions_kw : dict, optional
         Passed on to the features' ``scatter``, the centres' ``scatter``, the circles'
-        ``PatchCollection`` and :func:`~vizkit.plot.surface.plot_decision_regions`.
+        ``PatchCollection`` and :func:`~vizkit.plot.decision_surface.plot_decision_regions`.
 
     Returns
     -------
@@ -142,3 +143,85 @@ def plot_bottleneck(result: Bottleneck, *, ax=None, classes: Sequence[str] | Non
         ax.legend(handles=handles, loc="upper left", bbox_to_anchor=(1.01, 1.0), fontsize="small",
                   frameon=False, borderaxespad=0.0)
     return out
+
+
+_MAX_POINTS = 5000
+
+
+def figures(model, split, *, meta: dict | None = None, seed: int = 0) -> list[Figure]:
+    """Figure family ``bottleneck`` (seed 000): the test set in the 2D feature plane before the RBF
+    layer, coloured by class, with the RBF centres (``+`` sized by sigma) and the head's decision
+    regions behind; a second panel adds circles of radius sigma.
+
+    Returns
+    -------
+    list of Figure
+        One figure; ``data``: ``features`` [n, 2], ``labels``, ``predictions``, ``centers`` and
+        ``sigma`` (RBF models), the regions' ``xx``, ``yy``, ``region_labels``,
+        ``confidence``, and ``class_names``.
+
+    Raises
+    ------
+    NotApplicable
+        The model has no 2D layer (e.g. an MLP).
+    """
+    import matplotlib.pyplot as plt
+    import torch
+
+    from ..analysis.bottleneck import bottleneck_features, find_bottleneck
+
+    where = find_bottleneck(model)
+    if where is None:
+        raise NotApplicable(f"bottleneck needs a 2D layer before the classifier head (an "
+                            f"RBFLayer(2, K) or a hidden Linear(_, 2)), such as --model rbf; "
+                            f"{type(model).__name__} has none.")
+    x, y = split.x_test, split.y_test
+    if len(x) > _MAX_POINTS:  # a seeded subset keeps the scatter readable and the figure fast
+        idx = torch.from_numpy(np.sort(np.random.default_rng(seed).choice(len(x), _MAX_POINTS,
+                                                                           replace=False)))
+        x, y = x[idx], y[idx]
+    res = bottleneck_features(model, x, y=y, grid_resolution=300)
+    acc = float((res.predictions == res.labels).mean())
+    has_rbf = res.centers is not None
+    panels = 2 if has_rbf else 1
+    fig, axes = plt.subplots(1, panels, figsize=(6.2 * panels + 1.2, 5.6), squeeze=False,
+                             layout="constrained")
+    axes = axes[0]
+    plot_bottleneck(res, ax=axes[0], classes=split.classes, legend=not has_rbf)
+    axes[0].set_title(f"test features at '{where.name}'"
+                      + (" (input of the RBF layer)" if where.use_input else "")
+                      + f"\nregions: the head's argmax, paler = less sure; accuracy {acc:.1%}",
+                      fontsize=10)
+    if has_rbf:
+        plot_bottleneck(res, ax=axes[1], classes=split.classes, regions=False, circles=True)
+        s = np.abs(res.sigma)
+        axes[1].set_title(f"{len(s)} RBF centres, circles of radius |sigma| "
+                          f"(sigma {s.min():.2g} to {s.max():.2g})", fontsize=10)
+        # keep the view on the data: circles of huge sigma would otherwise zoom out
+        axes[1].set_xlim(axes[0].get_xlim())
+        axes[1].set_ylim(axes[0].get_ylim())
+    caption = ("2D bottleneck features of the test set coloured by true class; '+' marks RBF "
+               "centres, marker width grows linearly with |sigma|; the shading shows which class "
+               "the rest of the network predicts at each point of the plane.")
+    if not has_rbf:
+        caption = ("2D hidden-layer features of the test set coloured by true class, over the "
+                   "decision regions of the layers after it.")
+    data = _bottleneck_data(res, class_names=split.classes)
+    return [Figure(id="bottleneck", fig=fig, caption=caption, data=data)]
+
+
+def _bottleneck_data(result: Bottleneck, *, class_names: Sequence | None = None
+                     ) -> dict[str, np.ndarray]:
+    """The arrays a bottleneck view draws: points, labels, predictions, RBF centres and sigma,
+    the region grid (``xx``, ``yy``, ``region_labels``, ``confidence``) and ``class_names``."""
+    data = {"features": np.asarray(result.features), "predictions": np.asarray(result.predictions)}
+    if result.labels is not None:
+        data["labels"] = np.asarray(result.labels)
+    if result.centers is not None:
+        data["centers"] = np.asarray(result.centers)
+        data["sigma"] = np.asarray(result.sigma)
+    if result.surface is not None:
+        data.update(surface_data(result.surface))
+    if class_names is not None:
+        data["class_names"] = np.asarray([str(c) for c in class_names])
+    return data

@@ -16,8 +16,9 @@ from typing import Sequence
 import numpy as np
 
 from ._style import class_colors
+from .figure import Figure, NotApplicable
 
-__all__ = ["plot_embedding"]
+__all__ = ["plot_embedding", "figures"]
 
 _AXIS = {"umap": "UMAP", "pca": "PC"}
 
@@ -104,3 +105,84 @@ def plot_embedding(result, *, ax=None, class_names: Sequence[str] | None = None,
         ax.set_yticks([])
     ax.set_aspect("equal", adjustable="datalim")
     return ax
+
+
+_MAX_POINTS = 1000
+
+
+def figures(model, split, *, meta: dict | None = None, seed: int = 0) -> list[Figure]:
+    """Figure family ``embedding``: UMAP and PCA of up to 1000 test points, the raw input beside
+    the model's learned layers (:func:`vizkit.analysis.embedding.embedding_layers`), coloured by
+    class.
+
+    Returns
+    -------
+    list of Figure
+        ``embedding_umap`` and ``embedding_pca``. ``data``: ``coords`` [n, 2] (the last panel: the
+        deepest layer shown), ``panel_coords`` [panels, n, 2], ``labels`` [n], ``predictions``
+        [n], ``class_names``, and for image inputs ``images`` [n, H, W] (or [n, H, W, C]) uint8.
+    """
+    import matplotlib.pyplot as plt
+    from torch import nn
+
+    from ..analysis.embedding import embed_activations, embedding_layers
+
+    if not isinstance(model, nn.Module):
+        raise NotApplicable(f"embeddings read a torch model's layers; {type(model).__name__} is "
+                            "not an nn.Module.")
+    n = min(_MAX_POINTS, len(split.y_test))
+    x, y = split.x_test[:n], split.y_test[:n]
+    layers = [(None, "input (raw pixels)" if len(split.input_shape) == 3 else "input")]
+    layers += embedding_layers(model)
+    classes = list(split.classes)
+    out = []
+    for method in ("umap", "pca"):
+        cols = len(layers)
+        fig, axes = plt.subplots(1, cols, figsize=(4.2 * cols + 0.8, 4.5), squeeze=False,
+                                 layout="constrained")
+        coords = []
+        for k, (layer, what) in enumerate(layers):
+            res = embed_activations(model, x, layer, labels=y, method=method, seed=seed)
+            coords.append(np.asarray(res.points[:, :2], dtype=np.float32))
+            ax = axes[0, k]
+            ax.set_title(f"{what}\n{'' if layer is None else repr(layer) + ', '}"
+                         f"{res.n_features} features", fontsize=9)
+            plot_embedding(res, ax=ax, class_names=classes, legend=k == cols - 1,
+                           legend_kw={"loc": "center left", "bbox_to_anchor": (1.01, 0.5),
+                                      "title": "class", "title_fontsize": 8})
+        if method == "umap":
+            head = f"UMAP (n_neighbors=15, min_dist=0.1, seed={seed})"
+            look = ("UMAP keeps neighbourhoods, not distances: compare how cleanly the classes "
+                    "separate in the input and in the learned layers; classes that stay mixed are "
+                    "the ones the model confuses.")
+        else:
+            head = "PCA (first two principal components)"
+            look = ("PCA is linear and keeps large-scale distances: well-trained deeper layers "
+                    "spread the classes along the first components.")
+        fig.suptitle(f"{head} of {n} test examples, coloured by true class", fontsize=10)
+        caption = (f"{head} of the first {n} test examples: the raw input"
+                   + (", then " + ", ".join(repr(l) for l, _ in layers[1:]) if len(layers) > 1
+                      else " only (the model has no hidden layer)")
+                   + f". Colours are the class colours of every figure. {look}")
+        out.append(Figure(id=f"embedding_{method}", fig=fig, caption=caption,
+                          data={"coords": coords[-1], "panel_coords": np.stack(coords)}))
+    common = _embedding_data(model, x, y, classes, image=len(split.input_shape) == 3)
+    for f in out:
+        f.data.update(common)
+    return out
+
+
+def _embedding_data(model, x, y, classes, *, image: bool) -> dict[str, np.ndarray]:
+    """Labels, the model's predictions, class names and (image inputs) uint8 images of ``x``."""
+    from ..analysis.errors import predictions
+
+    data = {"labels": np.asarray(y).astype(np.int64),
+            "predictions": np.asarray(predictions(model, x, y).pred).astype(np.int64),
+            "class_names": np.asarray([str(c) for c in classes])}
+    if image:
+        a = np.asarray(x, dtype=np.float64)
+        lo, hi = float(a.min()), float(a.max())
+        a = np.clip((a - lo) / (hi - lo if hi > lo else 1.0), 0.0, 1.0)
+        a = np.round(a * 255).astype(np.uint8)
+        data["images"] = a[:, 0] if a.shape[1] == 1 else np.moveaxis(a, 1, -1)
+    return data

@@ -18,10 +18,11 @@ import numpy as np
 
 from ..analysis.errors import Examples
 from ._style import SEQUENTIAL
-from .surface import _get_ax
+from .decision_surface import _get_ax
+from .figure import Figure
 
 __all__ = ["plot_confusion", "plot_probability_bars", "plot_examples", "TRUE_COLOR", "WRONG_COLOR",
-           "OTHER_COLOR"]
+           "OTHER_COLOR", "figures"]
 
 #: Bar colour of the true class (also when it is the predicted one).
 TRUE_COLOR = "#1b7837"
@@ -223,3 +224,106 @@ def plot_examples(examples: Examples, *, axes: Any = None, classes: Sequence[str
         out["legend"] = host.legend(handles=handles, ncol=2, fontsize=7, frameon=False,
                                     loc="outside lower center" if constrained else "lower center")
     return out
+
+
+_N_WORST = 10
+_N_EACH = 5
+
+
+def figures(model, split, *, meta: dict | None = None, seed: int = 0) -> list[Figure]:
+    """Figure family ``errors``: confusion matrix, the worst-classified test examples with their
+    probability bars, right and wrong predictions with their bars (seed 004), and the learning
+    curves (seed 003) when ``meta['history']`` holds the training history.
+
+    Returns
+    -------
+    list of Figure
+        ``confusion`` (``data``: ``confusion`` [C, C], ``class_names``), ``worst_examples`` and
+        ``prediction_bars`` (``indices``, ``y``, ``pred``, ``probs``, ``loss`` of the examples
+        shown), ``learning_curves`` when there is a history.
+    """
+    import matplotlib.pyplot as plt
+
+    from ..analysis.errors import predictions, prediction_examples, worst_examples
+    from ..train.metrics import confusion_matrix
+    from .curves import plot_learning_curves
+
+    x, y = split.x_test, split.y_test
+    preds = predictions(model, x, y)
+    C = max(preds.n_classes, split.n_classes)
+    classes = list(split.classes) if len(split.classes) >= C else [str(i) for i in range(C)]
+    acc = float(preds.correct.mean())
+    names = np.asarray([str(c) for c in classes])
+    out = []
+
+    M = confusion_matrix(preds.y, preds.pred, C)
+    side = 1.2 + 0.55 * C
+    fig, ax = plt.subplots(figsize=(max(4.2, side + 1.2), max(3.6, side)), layout="constrained")
+    plot_confusion(M, classes=classes, ax=ax)
+    ax.set_title(f"confusion on the test set\n{len(y)} examples, accuracy {acc:.1%}", fontsize=10)
+    out.append(Figure(id="confusion", fig=fig, caption=(
+        "Confusion matrix on the test set: row = true class, column = predicted class, counts in "
+        "the cells; off-diagonal cells are the mistakes."),
+        data={"confusion": np.asarray(M), "class_names": names}))
+
+    worst = worst_examples(model, x, y, k=_N_WORST, preds=preds)
+    drawn = plot_examples(worst, classes=classes, legend=True)
+    fig = drawn["axes"][0, 0].figure
+    fig.suptitle("the test examples with the highest loss (worst first)", fontsize=10)
+    out.append(Figure(id="worst_examples", fig=fig, caption=(
+        "The test examples with the highest cross-entropy, each with its class probabilities: "
+        "green bar = true class, red bar = the wrongly predicted class."),
+        data=dict(_examples_data(worst), class_names=names)))
+
+    ex = prediction_examples(model, x, y, n_right=_N_EACH, n_wrong=_N_EACH, seed=seed, preds=preds)
+    images = x.dim() >= 3
+    rows_each = 2 if images else 1
+    k = max(len(ex.right), len(ex.wrong), 1)
+    fig = plt.figure(figsize=(1.5 * k + 0.5, (1.7 * rows_each + 0.5) * 2 + 0.4), layout="constrained")
+    subfigs = fig.subfigures(2, 1)
+    for sub, part, label in ((subfigs[0], ex.right, "right"), (subfigs[1], ex.wrong, "wrong")):
+        if len(part) == 0:
+            sub.suptitle(f"no {label} predictions on the test set", fontsize=10)
+            continue
+        axes = sub.subplots(rows_each, k, squeeze=False,
+                            gridspec_kw={"height_ratios": [1.1, 1] if images else [1]})
+        plot_examples(part, axes=axes, classes=classes, legend=label == "wrong")
+        sub.suptitle(f"{label} predictions (random sample, seed {seed})", fontsize=10)
+    data = {f"{part}_{key}": v for part, e in (("right", ex.right), ("wrong", ex.wrong))
+            for key, v in _examples_data(e).items()}
+    out.append(Figure(id="prediction_bars", fig=fig, caption=(
+        "Random right and wrong test predictions with their probability bars (seed 004): sure "
+        "and right, unsure but right, and confidently wrong cases."),
+        data=dict(data, class_names=names)))
+
+    history = (meta or {}).get("history")
+    if history:
+        fig, axes = plt.subplots(1, 2, figsize=(9.5, 3.6), layout="constrained")
+        plot_learning_curves(history, axes=axes)
+        axes[0].set_title("loss per epoch", fontsize=10)
+        axes[1].set_title("accuracy per epoch", fontsize=10)
+        out.append(Figure(id="learning_curves", fig=fig, caption=(
+            "Training and validation loss and accuracy per epoch; the star and dotted line mark "
+            "the best-validation epoch whose weights were kept."),
+            data=_history_data(history)))
+    return out
+
+
+def _examples_data(ex: Examples) -> dict[str, np.ndarray]:
+    """The arrays of an :class:`~vizkit.analysis.errors.Examples` drawn by :func:`plot_examples`."""
+    return {"indices": np.asarray(ex.indices), "y": np.asarray(ex.y), "pred": np.asarray(ex.pred),
+            "probs": np.asarray(ex.probs), "loss": np.asarray(ex.loss)}
+
+
+def _history_data(history) -> dict[str, np.ndarray]:
+    """The per-epoch series :func:`plot_learning_curves` draws (NaN where an epoch lacks one),
+    with ``epoch`` and ``best_epoch``."""
+    from .curves import history_table
+
+    epochs, best = history_table(history)
+    data = {"epoch": np.array([e.get("epoch", i + 1) for i, e in enumerate(epochs)], dtype=float),
+            "best_epoch": np.asarray(best)}
+    for key in ("train_loss", "val_loss", "train_acc", "val_acc"):
+        if any(e.get(key) is not None for e in epochs):
+            data[key] = np.array([np.nan if e.get(key) is None else float(e[key]) for e in epochs])
+    return data

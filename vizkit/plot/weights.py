@@ -8,8 +8,9 @@ from typing import Sequence
 import numpy as np
 
 from ._style import diverging_cmap
+from .figure import Figure, NotApplicable
 
-__all__ = ["plot_weight_images", "plot_weight_images_grid", "image_grid_axes"]
+__all__ = ["plot_weight_images", "plot_weight_images_grid", "image_grid_axes", "figures"]
 
 
 def image_grid_axes(n: int, *, ncols: int | None = None, fig=None, panel: float = 1.3,
@@ -159,3 +160,55 @@ def plot_weight_images_grid(results: Sequence, labels: Sequence[str], *, fig=Non
         cbar = fig.colorbar(images[0][0], ax=grid.ravel().tolist(), shrink=0.8, fraction=0.03)
         cbar.set_label("weight (one scale for all rows)", fontsize=8)
     return {"fig": fig, "axes": grid.tolist(), "images": images, "colorbar": cbar, "vmax": vmax}
+
+
+def _class_names(split, n):
+    classes = list(getattr(split, "classes", []) or [])
+    return [str(c) for c in classes] if len(classes) == n else None
+
+
+def figures(model, split, *, meta: dict | None = None, seed: int = 0) -> list[Figure]:
+    """Figure family ``weights`` (seed 002): the model's weight images, one per class, on one
+    symmetric scale.
+
+    Fits models whose logits are an affine function of the image pixels: logistic regression
+    (``PTLogreg``, registry name ``'logreg'``) and a ``PTDeep`` with config ``[D, C]`` (no hidden
+    layer). Models with hidden layers have no single weight image per class (see the
+    ``receptive-fields`` family for them).
+
+    Returns
+    -------
+    list of Figure
+        One figure, ``data``: ``images`` [C, H, W], ``class_names``.
+
+    Raises
+    ------
+    NotApplicable
+        Non-image inputs, or a model without a linear input->class map.
+    """
+    from ..analysis.weights import weight_images
+
+    shape = tuple(getattr(split, "input_shape", ()) or ())
+    if len(shape) != 3:
+        raise NotApplicable(f"weight images need image inputs (C, H, W); this data has input "
+                            f"shape {shape}.")
+    try:
+        r = weight_images(model, image_shape=shape)
+    except ValueError as e:
+        raise NotApplicable(str(e)) from None
+    names = _class_names(split, r.n_classes)
+    if names:
+        r.labels = names
+    if r.images.ndim != 3:
+        raise NotApplicable("weight images are drawn for single-channel inputs only.")
+    out = plot_weight_images(r, ncols=5 if r.n_classes == 10 else min(r.n_classes, 8))
+    fig = out["fig"]
+    fig.suptitle(f"{type(model).__name__}: weights per class on raw pixels", fontsize=10)
+    caption = ("Weights of each class's score on the raw [0, 1] pixels (the model's input "
+               "normalization folded in: W / std), all on one symmetric scale: red pixels with ink "
+               "raise the class score, blue ones lower it; white is zero weight "
+               f"(|w| <= {r.vmax:.3g}).")
+    data = {"images": np.asarray(r.images), "class_names": np.asarray([str(c) for c in r.labels])}
+    if r.bias is not None:
+        data["bias"] = np.asarray(r.bias)
+    return [Figure(id="weights", fig=fig, caption=caption, data=data)]

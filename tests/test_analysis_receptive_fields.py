@@ -5,11 +5,11 @@ import pytest
 import torch
 from torch import nn
 
-from vizkit.analysis.receptive import (gradient_receptive_fields, propagated_receptive_fields,
+from vizkit.analysis.receptive_fields import (gradient_receptive_fields, propagated_receptive_fields,
                                        theoretical_receptive_field)
 from vizkit.figures import NotApplicable
 from vizkit.models import PTDeep, build_default
-from vizkit.plot.receptive import plot_receptive_field_box, plot_receptive_fields
+from vizkit.plot.receptive_fields import plot_receptive_field_box, plot_receptive_fields
 
 
 def n_hooks(model):
@@ -169,18 +169,18 @@ def test_plots(pyplot):
 
 def test_figure_family(pyplot):
     from vizkit.data import Split
-    from vizkit.figures import receptive_fields as fam
+    from vizkit.plot import receptive_fields as fam
 
     g = torch.Generator().manual_seed(0)
     x = torch.rand(30, 1, 28, 28, generator=g)
     y = torch.arange(30) % 10
     split = Split("tiny", x, y, x, y, x, y, tuple(str(k) for k in range(10)), (1, 28, 28), "0")
-    ids = [f.id for f in fam.make(build_default("mlp", (1, 28, 28), 10, hidden=(20,)), split)]
+    ids = [f.id for f in fam.figures(build_default("mlp", (1, 28, 28), 10, hidden=(20,)), split)]
     assert ids == ["receptive-fields-layer1", "receptive-fields-output",
                    "receptive-fields-classes"]
-    ids = [f.id for f in fam.make(build_default("cnn", (1, 28, 28), 10, channels=(4, 6)), split)]
+    ids = [f.id for f in fam.figures(build_default("cnn", (1, 28, 28), 10, channels=(4, 6)), split)]
     assert ids == ["receptive-fields-conv", "receptive-fields-theory", "receptive-fields-classes"]
     x2 = torch.rand(10, 2)
     split2 = Split("2d", x2, y[:10], x2, y[:10], x2, y[:10], tuple("0123456789"), (2,), "0")
     with pytest.raises(NotApplicable, match="input shape"):
-        fam.make(build_default("mlp", (2,), 10), split2)
+        fam.figures(build_default("mlp", (2,), 10), split2)

@@ -6,7 +6,7 @@ import pytest
 import torch
 from torch import nn
 
-from vizkit.analysis.attribution import (METHODS, attributions, last_conv_layer, randomized_copy,
+from vizkit.analysis.attributions import (METHODS, attributions, last_conv_layer, randomized_copy,
                                          rank_correlation)
 
 
@@ -255,7 +255,7 @@ def test_grad_cam_on_model_without_conv_is_a_clear_error():
 # ------------------------------------------------------------------------------------ plots
 def test_plot_attribution_signed_map_uses_symmetric_diverging_scale(pyplot):
     from vizkit.plot._style import DIVERGING
-    from vizkit.plot.attribution import plot_attribution
+    from vizkit.plot.attributions import plot_attribution
 
     model = _linear_image_model()
     res = attributions(model, torch.ones(1, 1, 2, 2), target=1, method="integrated_gradients")
@@ -268,7 +268,7 @@ def test_plot_attribution_signed_map_uses_symmetric_diverging_scale(pyplot):
 
 
 def test_plot_attribution_grad_cam_is_overlay_on_image(pyplot):
-    from vizkit.plot.attribution import plot_attribution
+    from vizkit.plot.attributions import plot_attribution
 
     res = attributions(_tiny_cnn(), torch.rand(1, 1, 8, 8), target=0, method="grad_cam")
     fig, ax = pyplot.subplots()
@@ -282,7 +282,7 @@ def test_plot_attribution_grad_cam_is_overlay_on_image(pyplot):
 
 
 def test_plot_attributions_grid_has_image_beside_each_method(pyplot):
-    from vizkit.plot.attribution import plot_attributions
+    from vizkit.plot.attributions import plot_attributions
 
     model, x = _tiny_cnn(), torch.rand(2, 1, 8, 8)
     results = [attributions(model, x, target=[0, 1], method=m, n_steps=8) for m in METHODS]
@@ -310,7 +310,8 @@ def _tiny_split(input_shape=(1, 8, 8), n=30, n_classes=3):
 
 def test_attributions_figure_for_cnn_and_mlp(pyplot):
     from vizkit.figures import NotApplicable
-    from vizkit.figures.attributions import example_indices, make
+    from vizkit.plot.attributions import example_indices
+    from vizkit.plot.attributions import figures as make
     from vizkit.models import ConvNet, PTDeep
 
     split = _tiny_split()

@@ -5,7 +5,7 @@ import pytest
 import torch
 from torch import nn
 
-from vizkit.analysis.surface import DecisionSurface, decision_surface, resolve_rect
+from vizkit.analysis.decision_surface import DecisionSurface, decision_surface, resolve_rect
 
 
 def _diag_model(dtype=torch.float32):
@@ -154,7 +154,7 @@ def test_bad_inputs():
 # --- plotting -----------------------------------------------------------------------------------
 
 def test_graph_surface_shades_field_and_draws_offset_contour(pyplot):
-    from vizkit.plot.surface import graph_surface
+    from vizkit.plot.decision_surface import graph_surface
 
     fun = lambda P: 1 / (1 + np.exp(-(P[:, 0] - P[:, 1])))  # P(class 1), 0.5 on the diagonal
     ax = pyplot.figure().gca()
@@ -172,7 +172,7 @@ def test_graph_surface_shades_field_and_draws_offset_contour(pyplot):
 
 def test_graph_data_markers_and_special_points(pyplot):
     from vizkit.plot._style import class_colors
-    from vizkit.plot.surface import graph_data
+    from vizkit.plot.decision_surface import graph_data
 
     X = np.array([[0, 0], [1, 1], [2, 2], [3, 3]], dtype=float)
     Y_ = np.array([0, 1, 1, 0])
@@ -187,7 +187,7 @@ def test_graph_data_markers_and_special_points(pyplot):
 
 def test_decision_regions_colour_and_confidence_shading(pyplot):
     from vizkit.plot._style import class_colors
-    from vizkit.plot.surface import plot_decision_regions
+    from vizkit.plot.decision_surface import plot_decision_regions
 
     lin = nn.Linear(2, 3)
     with torch.no_grad():

@@ -8,7 +8,7 @@ Examples
 --------
 >>> import numpy as np, matplotlib
 >>> matplotlib.use("Agg")
->>> from vizkit.analysis.surface import decision_surface
+>>> from vizkit.analysis.decision_surface import decision_surface
 >>> X = np.random.default_rng(0).normal(size=(50, 2)); Y_ = (X[:, 0] > X[:, 1]).astype(int)
 >>> fun = lambda P: (P[:, 0] > P[:, 1]).astype(float)
 >>> art = graph_surface(fun, (X.min(0), X.max(0)), offset=0.5, width=64, height=64)
@@ -22,11 +22,12 @@ from typing import Any, Sequence
 
 import numpy as np
 
-from ..analysis.surface import DecisionSurface, decision_surface
+from ..analysis.decision_surface import DecisionSurface, decision_surface
 from ._style import class_colors
+from .figure import Figure, NotApplicable
 
 __all__ = ["graph_surface", "graph_data", "plot_decision_regions", "region_image",
-           "SURFACE_CMAP"]
+           "surface_data", "SURFACE_CMAP", "figures"]
 
 #: Colour map of ``graph_surface``'s shading (the lab's default look: dark to light).
 SURFACE_CMAP = "gray"
@@ -54,7 +55,7 @@ def graph_surface(fun: Any, rect: Any = None, offset: float | None = 0.5, width:
     Parameters
     ----------
     fun : callable, nn.Module, estimator or DecisionSurface
-        Evaluated by :func:`~vizkit.analysis.surface.decision_surface`; the shaded value is
+        Evaluated by :func:`~vizkit.analysis.decision_surface.decision_surface`; the shaded value is
         ``DecisionSurface.field()``: P(class 1) for two classes, a binary score as is, the
         confidence for more classes. A ``DecisionSurface`` is drawn as it is.
     rect : ((x_min, y_min), (x_max, y_max)) or array-like of shape (N, 2)
@@ -209,7 +210,7 @@ def plot_decision_regions(surf: DecisionSurface, *, ax=None, colors: Sequence | 
         (ContourSet or None).
     """
     if not isinstance(surf, DecisionSurface):
-        raise TypeError("`surf` must be a DecisionSurface (see vizkit.analysis.surface."
+        raise TypeError("`surf` must be a DecisionSurface (see vizkit.analysis.decision_surface."
                         f"decision_surface). Got {type(surf).__name__} instead.")
     ax = _get_ax(ax)
     if not 0 <= min_alpha <= max_alpha <= 1:
@@ -233,3 +234,115 @@ def plot_decision_regions(surf: DecisionSurface, *, ax=None, colors: Sequence | 
         levels = (present[:-1] + present[1:]) / 2.0
         lines = ax.contour(surf.xx, surf.yy, surf.labels.astype(float), levels=levels, **ckw)
     return {"image": image, "boundaries": lines}
+
+
+def surface_data(surf: DecisionSurface) -> dict[str, np.ndarray]:
+    """The arrays a decision-surface view draws: the grid ``xx``, ``yy``, the argmax
+    ``region_labels``, and ``confidence`` and ``probs`` where the model gives them."""
+    data = {"xx": np.asarray(surf.xx), "yy": np.asarray(surf.yy),
+            "region_labels": np.asarray(surf.labels)}
+    if surf.confidence is not None:
+        data["confidence"] = np.asarray(surf.confidence)
+    if surf.probs is not None:
+        data["probs"] = np.asarray(surf.probs)
+    return data
+
+
+_RESOLUTION = 400
+
+
+def figures(model, split, *, meta: dict | None = None, seed: int = 0) -> list[Figure]:
+    """Figure family ``decision-surface`` (seed 002).
+
+    For models of 2D inputs, the argmax regions shaded by confidence with the test points
+    (``graph_data``: circles right, squares wrong), and the lab's ``graph_surface`` view
+    (P(class 1) shading and its 0.5 contour) for two classes; for models with a 2D bottleneck,
+    the head's regions in the bottleneck plane.
+
+    Returns
+    -------
+    list of Figure
+        One figure; ``data``: the grid (:func:`surface_data`), the test ``points`` [n, 2],
+        ``labels``, ``predictions`` and ``class_names``.
+
+    Raises
+    ------
+    NotApplicable
+        The inputs are not 2D and the model has no 2D layer.
+    """
+    shape = tuple(split.input_shape)
+    if len(shape) == 1 and shape[0] == 2:
+        return _input_plane(model, split)
+    from ..analysis.bottleneck import find_bottleneck
+
+    if find_bottleneck(model) is not None:
+        return _bottleneck_plane(model, split)
+    raise NotApplicable(f"decision-surface needs 2D inputs (e.g. --data gmm-2d) or a model with a "
+                        f"2D bottleneck (e.g. --model rbf); this data has input shape "
+                        f"{tuple(split.input_shape)} and {type(model).__name__} has no 2D layer.")
+
+
+def _input_plane(model, split) -> list[Figure]:
+    import matplotlib.pyplot as plt
+
+    from ..analysis.errors import predictions
+
+    x, y = split.x_test, split.y_test
+    pred = predictions(model, x, y)
+    X = x.numpy()
+    surf = decision_surface(model, np.vstack([X, split.x_train.numpy()]), grid_resolution=_RESOLUTION)
+    binary = surf.n_classes == 2
+    panels = 2 if binary else 1
+    fig, axes = plt.subplots(1, panels, figsize=(5.4 * panels, 5.0), squeeze=False,
+                             layout="constrained")
+    axes = axes[0]
+    acc = float(pred.correct.mean())
+    plot_decision_regions(surf, ax=axes[0])
+    graph_data(X, pred.y, pred.pred, ax=axes[0])
+    axes[0].set_title(f"argmax regions, paler = less sure\ntest accuracy {acc:.1%} "
+                      f"(o right, \u25a1 wrong)", fontsize=10)
+    if binary:
+        graph_surface(surf, offset=0.5, ax=axes[1])
+        graph_data(X, pred.y, pred.pred, ax=axes[1])
+        axes[1].set_title("P(class 1) (dark 0, light 1) and its 0.5 contour", fontsize=10)
+    for ax in axes:
+        ax.set_xlabel("$x_0$")
+        ax.set_ylabel("$x_1$")
+    caption = (f"Decision surface of {type(model).__name__} over the plane ({_RESOLUTION}x"
+               f"{_RESOLUTION} grid); points are the test set coloured by true class, circles "
+               "classified right, squares wrong.")
+    data = dict(surface_data(surf), points=X, labels=np.asarray(pred.y),
+                predictions=np.asarray(pred.pred),
+                class_names=np.asarray([str(c) for c in split.classes]))
+    return [Figure(id="decision_surface", fig=fig, caption=caption, data=data)]
+
+
+def _bottleneck_plane(model, split) -> list[Figure]:
+    import matplotlib.pyplot as plt
+    from matplotlib.lines import Line2D
+
+    from ..analysis.bottleneck import bottleneck_features
+
+    res = bottleneck_features(model, split.x_test, y=split.y_test, grid_resolution=_RESOLUTION,
+                              include_centers=False)
+    fig, ax = plt.subplots(figsize=(7.2, 5.6), layout="constrained")
+    plot_decision_regions(res.surface, ax=ax)
+    graph_data(res.features, res.labels, res.predictions, ax=ax, size=12,
+               scatter_kw={"linewidths": 0.3})
+    acc = float((res.predictions == res.labels).mean())
+    ax.set_title(f"head's decision regions in the 2D bottleneck plane ('{res.layer.name}')\n"
+                 f"test accuracy {acc:.1%} (o right, \u25a1 wrong)", fontsize=10)
+    ax.set_xlabel("bottleneck feature 1")
+    ax.set_ylabel("bottleneck feature 2")
+    colors = class_colors(max(res.surface.n_classes, 2))
+    ax.legend(handles=[Line2D([], [], linestyle="none", marker="s", markersize=7, color=colors[c],
+                              label=str(split.classes[c]) if c < len(split.classes) else str(c))
+                       for c in range(res.surface.n_classes)],
+              loc="upper left", bbox_to_anchor=(1.01, 1.0), fontsize="small", frameon=False)
+    caption = ("The classifier head (the layers after the 2D bottleneck) evaluated over the "
+               "bottleneck plane, shaded by confidence; the test points at their bottleneck "
+               "features, coloured by true class.")
+    data = dict(surface_data(res.surface), points=np.asarray(res.features),
+                labels=np.asarray(res.labels), predictions=np.asarray(res.predictions),
+                class_names=np.asarray([str(c) for c in split.classes]))
+    return [Figure(id="decision_surface_bottleneck", fig=fig, caption=caption, data=data)]
