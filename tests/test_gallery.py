@@ -149,30 +149,30 @@ def test_failing_recipe_is_shown_and_the_others_still_build(built):
     assert rec["toy_fail"]["status"] == "failed"
     assert rec["toy_fail"]["error_summary"] == "RuntimeError: boom <b>bold</b>"
     assert [f["id"] for f in rec["toy_fail"]["figures"]] == ["before"]  # what it made is kept
-    page = (out / "toy_fail.html").read_text()
+    page = (out / "toy_fail/index.html").read_text()
     assert 'id="error"' in page and "boom &lt;b&gt;bold&lt;/b&gt;" in page
     assert "Traceback" in page and 'toy_fail.py' in page
     assert str(Path.home()) not in page and str(t["recipes"]) not in page  # no machine paths
     index = (out / "index.html").read_text()
     summary = index[index.index('id="summary"'):index.index("</header>")]
-    assert "1 failed" in summary and 'href="toy_fail.html"' in summary
+    assert "1 failed" in summary and 'href="toy_fail/index.html"' in summary
     assert "2 built" in summary
 
 
 def test_text_is_escaped_everywhere(built):
     t, _ = built
-    for name in ("index.html", "toy_ok.html", "toy_fail.html", "toy_second.html"):
+    for name in ("index.html", "toy_ok/index.html", "toy_fail/index.html", "toy_second/index.html"):
         text = (t["out"] / name).read_text()
         assert "<script" not in text.lower()
         assert "<b>bold" not in text and "<b>Plot" not in text and "<i>" not in text
-    page = (t["out"] / "toy_ok.html").read_text()
+    page = (t["out"] / "toy_ok/index.html").read_text()
     assert "&lt;script&gt;alert(&#x27;x&#x27;)&lt;/script&gt; &amp; &quot;quotes&quot;" in page
     assert "a &lt;table&gt; caption" in page and "<td>&lt;i&gt;</td>" in page
 
 
 def test_pages_are_static_and_offline(built):
     t, _ = built
-    for page in t["out"].glob("*.html"):
+    for page in t["out"].rglob("*.html"):
         text = page.read_text()
         assert not re.search(r"(https?:|ftp:)?//[a-z0-9]", text, re.I), page.name
         assert "@import" not in text and "url(" not in text and "<script" not in text
@@ -180,7 +180,7 @@ def test_pages_are_static_and_offline(built):
         for ref in re.findall(r'(?:src|href)="([^"]*)"', text):
             path = ref.split("#")[0]
             if path:
-                assert (t["out"] / path).is_file(), (page.name, ref)
+                assert (page.parent / path).resolve().is_file(), (page.name, ref)
 
 
 def test_file_names_come_from_a_safe_alphabet(built):
@@ -257,7 +257,8 @@ def test_removed_figures_and_recipes_are_cleaned_up(toy):
     _build(toy)
     assert not (toy["out"] / "toy_second/rnd-noise-1.png").exists()
     assert (toy["out"] / "toy_second/rnd-noise-0.png").is_file()
-    assert not (toy["out"] / "toy_fail.html").exists()
+    assert not (toy["out"] / "toy_fail/index.html").exists()
+    assert not (toy["out"] / "toy_fail").exists()
     assert not (toy["out"] / "toy_fail/before.png").exists()
 
 

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import inspect
 import math
+import time
 from pathlib import Path
 from typing import Any, Iterable, Sequence
 
-from .._io import png_bytes, png_size, safe_name, sha256, stable_hash, write_if_changed
+from .._io import npz_bytes, png_bytes, png_size, safe_name, sha256, stable_hash, write_if_changed
 
 __all__ = ["RecipeContext", "DataChoice", "load_data"]
 
@@ -72,7 +74,7 @@ class RecipeContext:
 
     def __init__(self, name: str, *, source: str, out: Path, cache_dir: Path, data: DataChoice,
                  seed: int = 0, retrain: bool = False, lib_version: str = "",
-                 log=None) -> None:
+                 log=None, path: str = "") -> None:
         self.name = name
         self.seed = int(seed)
         self._source = source
@@ -91,6 +93,8 @@ class RecipeContext:
         self.n_trained = 0
         self.n_cached = 0
         self._ids: set[str] = set()
+        self._path = path
+        self.figure_data_: dict[str, dict] = {}
         self._meta: dict[int, dict] = {}
 
     # ------------------------------------------------------------------ data
@@ -197,9 +201,10 @@ class RecipeContext:
         if net is None:
             self._log(f"  {self.name}: {key}: training {spec.get('class', name)} "
                       f"({cfg.epochs} epochs max)")
+            t0 = time.perf_counter()
             net, hist, metrics = vtrain.train_model(spec, split, cfg)
             net.eval()
-            meta = {"config": cfg.to_dict(), "history": hist.to_dict(), "metrics": metrics,
+            meta = {"train_seconds": round(time.perf_counter() - t0, 1),"config": cfg.to_dict(), "history": hist.to_dict(), "metrics": metrics,
                     "seed": cfg.seed, "model_name": name, "gallery_key": digest,
                     "data": {"name": split.name, "fingerprint": split.fingerprint,
                              "classes": list(split.classes),
@@ -208,11 +213,16 @@ class RecipeContext:
             meta["spec"] = spec
             self.n_trained += 1
         self._meta[id(net)] = meta
+        conf = meta.get("config", {})
         self.checkpoints_.append({
             "key": key, "model": spec.get("class", name), "hash": digest,
             "params": int(sum(p.numel() for p in net.parameters())),
             "epochs": len(hist.epochs), "best_epoch": hist.best_epoch,
             "test_accuracy": _plain(metrics.get("accuracy")),
+            "optimizer": conf.get("optimizer"), "lr": _plain(conf.get("lr")),
+            "batch_size": conf.get("batch_size"), "max_epochs": conf.get("epochs"),
+            "train_seconds": _plain(meta.get("train_seconds")),
+            "sizes": [len(split.y_train), len(split.y_val), len(split.y_test)],
         })
         return net, hist, metrics
 
@@ -221,10 +231,22 @@ class RecipeContext:
         return self._meta.get(id(model), {})
 
     # ------------------------------------------------------------------ outputs
-    def figure(self, id: str, fig, caption: str) -> str:
+    def figure(self, id: str, fig, caption: str, *, data: dict | None = None) -> str:
         """Save a matplotlib figure as ``<recipe>/<id>.png`` (deterministic bytes) and close it.
 
-        Returns the safe id used (made unique within the recipe).
+        Parameters
+        ----------
+        id : str
+            Made a safe file name and unique within the recipe.
+        fig : matplotlib.figure.Figure
+        caption : str
+        data : dict of str to array-like, optional
+            The arrays the figure draws, written beside it as ``<recipe>/<id>.npz``.
+
+        Returns
+        -------
+        str
+            The id used.
         """
         fid = safe_name(id, default="figure")
         base, n = fid, 2
@@ -233,22 +255,39 @@ class RecipeContext:
             n += 1
         self._ids.add(fid)
         try:
-            data = png_bytes(fig)
+            png = png_bytes(fig)
         finally:
             _close(fig)
-        rel = f"{self.name}/{fid}.png"
-        write_if_changed(self._out / rel, data)
-        w, h = png_size(data)
-        self.figures_.append({"id": fid, "file": rel, "caption": str(caption),
-                              "sha256": sha256(data), "width": w, "height": h})
+        write_if_changed(self._out / f"{fid}.png", png)
+        keys: list[str] = []
+        if data:
+            write_if_changed(self._out / f"{fid}.npz", npz_bytes(data))
+            keys = sorted(str(k) for k in data)
+            self.figure_data_[fid] = data
+        w, h = png_size(png)
+        self.figures_.append({"id": fid, "caption": str(caption), "sha256": sha256(png),
+                              "width": w, "height": h, "data": keys, "line": self._caller_line()})
         return fid
 
+    def _caller_line(self) -> int:
+        """The line of the recipe's source whose call is making the current figure."""
+        frame = inspect.currentframe()
+        try:
+            while frame is not None:
+                if frame.f_code.co_filename == self._path:
+                    return frame.f_lineno
+                frame = frame.f_back
+        finally:
+            del frame
+        return 0
+
     def figures(self, figures: Iterable, *, prefix: str | None = None) -> list[str]:
-        """Save a list of :class:`vizkit.figures.Figure` (``id``, ``fig``, ``caption``)."""
+        """Save a list of :class:`vizkit.figures.Figure` (``id``, ``fig``, ``caption`` and the
+        arrays it draws, ``data``)."""
         ids = []
         for f in figures:
             fid = f"{prefix}-{f.id}" if prefix else f.id
-            ids.append(self.figure(fid, f.fig, f.caption))
+            ids.append(self.figure(fid, f.fig, f.caption, data=getattr(f, "data", None) or None))
         return ids
 
     def family(self, name: str, model, split, *, prefix: str | None = None,

@@ -163,7 +163,7 @@ def render_page(rec: dict, *, footer: str = "") -> str:
     """One recipe's page: what it shows, how to rebuild it, its run facts, tables and figures."""
     name = rec["name"]
     parts = [_head(f"{name} - vizkit gallery"), "<header>",
-             '<p><a href="index.html">&larr; all recipes</a></p>',
+             '<p><a href="../index.html">&larr; all recipes</a></p>',
              f"<h1>{escape(name)} {_status(rec)}</h1>", "</header>\n<main>"]
     if rec.get("doc"):
         parts.append(f'<pre class="doc">{escape(_plain_doc(rec["doc"]))}</pre>')
@@ -198,11 +198,11 @@ def render_page(rec: dict, *, footer: str = "") -> str:
         parts.append("<h2>Figures</h2>")
     for f in rec.get("figures", []):
         parts.append(f'<figure class="full" id="fig-{escape(f["id"])}">'
-                     f'<img src="{escape(f["file"])}" alt="{escape(f["id"])}" '
+                     f'<img src="{escape(f["id"])}.png" alt="{escape(f["id"])}" '
                      f'width="{int(f["width"])}" height="{int(f["height"])}">'
                      f"<figcaption>{escape(f['caption'])} "
-                     f'<span class="fid">[{escape(f["file"])}]</span></figcaption></figure>')
+                     f'<span class="fid">[{escape(f["id"])}.png]</span></figcaption></figure>')
     parts.append("</main>")
-    parts.append(f'<footer><a href="index.html">all recipes</a> &middot; {escape(footer)}</footer>\n'
+    parts.append(f'<footer><a href="../index.html">all recipes</a> &middot; {escape(footer)}</footer>\n'
                  "</body>\n</html>\n")
     return "\n".join(parts)

@@ -11,9 +11,9 @@ from pathlib import Path
 def main(argv: list[str] | None = None) -> int:
     task_path, result_path = (argv if argv is not None else sys.argv[1:])[:2]
     task = json.loads(Path(task_path).read_text(encoding="utf-8"))
-    from ._build import _run_recipe
+    from ._runner import run_recipe
 
-    record = _run_recipe(task)
+    record = run_recipe(task)
     Path(result_path).write_text(json.dumps(record), encoding="utf-8")
     return 0
 

@@ -1,0 +1,212 @@
+"""What the gallery knows of one recipe run: :class:`RecipeRecord` and :class:`FigureRecord`.
+
+Records go to ``manifest.json`` and come back from it on the next build. Coming back, a record
+is checked field by field (:meth:`RecipeRecord.from_dict`): anything that is not what the gallery
+itself writes makes the record unusable, and the recipe simply runs again. Paths and links are
+never stored as inputs: :attr:`RecipeRecord.page` and :meth:`FigureRecord.file` derive them from
+the recipe name and the figure id.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from dataclasses import asdict, dataclass, field, fields
+from typing import Any
+
+from .._io import SAFE_NAME
+from ._store import RECIPE_NAME, GalleryError
+
+__all__ = ["FigureRecord", "RecipeRecord", "parse_manifest", "MANIFEST_FORMAT", "MANIFEST_VERSION"]
+
+MANIFEST_FORMAT = "vizkit-gallery"
+MANIFEST_VERSION = 2
+_HEX = frozenset("0123456789abcdef")
+_MAX_DEPTH = 6
+
+
+def _json_plain(value: Any, depth: int = 0) -> bool:
+    """Is ``value`` plain JSON data (str keys, finite numbers), at most a few levels deep?"""
+    if depth > _MAX_DEPTH:
+        return False
+    if value is None or isinstance(value, (str, bool, int)):
+        return True
+    if isinstance(value, float):
+        return math.isfinite(value)
+    if isinstance(value, list):
+        return all(_json_plain(v, depth + 1) for v in value)
+    if isinstance(value, dict):
+        return all(isinstance(k, str) and _json_plain(v, depth + 1) for k, v in value.items())
+    return False
+
+
+def _int(value: Any, low: int = 0, high: int = 1 << 31) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool) and low <= value <= high
+
+
+def _num(value: Any) -> bool:
+    return isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value) \
+        and value >= 0
+
+
+@dataclass
+class FigureRecord:
+    """One figure of a recipe: ``OUT/<recipe>/<id>.png`` (and ``<id>.npz`` when it has data)."""
+
+    id: str
+    caption: str
+    sha256: str
+    width: int
+    height: int
+    data: list[str] = field(default_factory=list)
+    line: int = 0  # the recipe source line whose call made it (0: not known)
+
+    def file(self, recipe: str) -> str:
+        """The PNG's path relative to the gallery folder."""
+        return f"{recipe}/{self.id}.png"
+
+    def data_file(self, recipe: str) -> str | None:
+        """The ``.npz`` of the arrays it draws, relative to the gallery folder (None without)."""
+        return f"{recipe}/{self.id}.npz" if self.data else None
+
+    @classmethod
+    def from_dict(cls, d: Any) -> "FigureRecord":
+        if not isinstance(d, dict):
+            raise GalleryError("a figure record is not an object")
+        ok = (isinstance(d.get("id"), str) and SAFE_NAME.match(d["id"]) is not None
+              and isinstance(d.get("caption"), str) and isinstance(d.get("sha256"), str)
+              and len(d["sha256"]) == 64 and set(d["sha256"]) <= _HEX
+              and _int(d.get("width"), 1, 100_000) and _int(d.get("height"), 1, 100_000)
+              and isinstance(d.get("data", []), list)
+              and all(isinstance(k, str) and k.isidentifier() for k in d.get("data", []))
+              and _int(d.get("line", 0)))
+        if not ok:
+            raise GalleryError("a figure record has a missing or malformed field")
+        return cls(id=d["id"], caption=d["caption"], sha256=d["sha256"], width=d["width"],
+                   height=d["height"], data=list(d.get("data", [])), line=d.get("line", 0))
+
+
+@dataclass
+class RecipeRecord:
+    """One recipe's run: status, timings, data, models, metrics, tables, figures, output."""
+
+    name: str
+    key: str
+    status: str = "ok"
+    error: str = ""
+    error_summary: str = ""
+    seconds: float = 0.0
+    train_seconds: float = 0.0
+    seed: int = 0
+    doc: str = ""
+    topic: str = ""
+    data: list = field(default_factory=list)
+    checkpoints: list = field(default_factory=list)
+    metrics: dict = field(default_factory=dict)
+    headline: list = field(default_factory=list)
+    tables: list = field(default_factory=list)
+    figures: list[FigureRecord] = field(default_factory=list)
+    output: str = ""
+    trained: int = 0
+    cached: int = 0
+
+    @property
+    def page(self) -> str:
+        """The recipe's page, relative to the gallery folder."""
+        return f"{self.name}/index.html"
+
+    @property
+    def command(self) -> str:
+        uses_default = any(isinstance(d, dict) and d.get("request") == "default" for d in self.data)
+        names = {d.get("name") for d in self.data if isinstance(d, dict)
+                 and d.get("request") == "default"}
+        cmd = f"vizkit gallery --only {self.name}"
+        if uses_default and len(names) == 1:
+            cmd += f" --data {names.pop()}"
+        return cmd + f"\npython recipes/{self.name}.py"
+
+    def to_dict(self) -> dict:
+        """JSON for the manifest; ``page`` and each figure's ``file`` are written for readers of
+        the manifest, and ignored when it is read back."""
+        d = asdict(self)
+        d["page"] = self.page
+        for f, fd in zip(self.figures, d["figures"]):
+            fd["file"] = f.file(self.name)
+            if f.data:
+                fd["data_file"] = f.data_file(self.name)
+        return d
+
+    @classmethod
+    def from_dict(cls, d: Any) -> "RecipeRecord":
+        """A record read back from a manifest, checked field by field.
+
+        Raises
+        ------
+        GalleryError
+            When any field is missing, of the wrong type, or not what the gallery writes.
+        """
+        if not isinstance(d, dict):
+            raise GalleryError("a recipe record is not an object")
+        text = ("key", "error", "error_summary", "doc", "topic", "output")
+        ok = (isinstance(d.get("name"), str) and RECIPE_NAME.match(d["name"]) is not None
+              and d.get("status") in ("ok", "failed")
+              and all(isinstance(d.get(k, ""), str) for k in text)
+              and _num(d.get("seconds", 0)) and _num(d.get("train_seconds", 0))
+              and _int(d.get("seed", 0), -(1 << 63), 1 << 63)
+              and _int(d.get("trained", 0)) and _int(d.get("cached", 0))
+              and all(isinstance(d.get(k, []), list) and _json_plain(d.get(k, []))
+                      for k in ("data", "checkpoints", "headline", "tables"))
+              and all(isinstance(x, dict) for k in ("data", "checkpoints", "tables")
+                      for x in d.get(k, []))
+              and isinstance(d.get("metrics", {}), dict) and _json_plain(d.get("metrics", {}))
+              and isinstance(d.get("figures", []), list))
+        if not ok:
+            raise GalleryError(f"the record of {str(d.get('name'))[:40]!r} has a missing or "
+                               "malformed field")
+        figures = [FigureRecord.from_dict(f) for f in d.get("figures", [])]
+        if len({f.id for f in figures}) != len(figures):
+            raise GalleryError("a recipe record lists a figure twice")
+        for t in d.get("tables", []):
+            if not (isinstance(t.get("columns"), list) and isinstance(t.get("rows"), list)
+                    and all(isinstance(r, list) for r in t["rows"])):
+                raise GalleryError("a table record is malformed")
+        names = {f.name for f in fields(cls)} - {"figures"}
+        kw = {k: d[k] for k in names if k in d}
+        return cls(**kw, figures=figures)
+
+
+def parse_manifest(raw: bytes) -> dict[str, RecipeRecord]:
+    """The usable records of a ``manifest.json``'s bytes, by recipe name.
+
+    Never raises for any input: bytes that are not a manifest give ``{}``, a record that does
+    not check out is left out (its recipe runs again).
+    """
+    try:
+        m = json.loads(raw.decode("utf-8"))
+    except (ValueError, RecursionError):
+        return {}
+    if not isinstance(m, dict) or m.get("format") != MANIFEST_FORMAT \
+            or m.get("format_version") != MANIFEST_VERSION or not isinstance(m.get("recipes"), list):
+        return {}
+    records: dict[str, RecipeRecord] = {}
+    for d in m["recipes"]:
+        try:
+            rec = RecipeRecord.from_dict(d)
+        except (GalleryError, RecursionError):
+            continue
+        records.setdefault(rec.name, rec)
+    return records
+
+
+def removed_names(raw: bytes) -> list[str]:
+    """Recipe names listed in a manifest's bytes (checked against the name rule), for cleaning up
+    recipes that no longer exist; never raises."""
+    try:
+        m = json.loads(raw.decode("utf-8"))
+    except (ValueError, RecursionError):
+        return []
+    recipes = m.get("recipes") if isinstance(m, dict) else None
+    if not isinstance(recipes, list):
+        return []
+    return sorted({r["name"] for r in recipes if isinstance(r, dict) and isinstance(r.get("name"), str)
+                   and RECIPE_NAME.match(r["name"])})
