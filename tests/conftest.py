@@ -11,6 +11,17 @@ import torch
 # tiny tensors: one thread avoids OpenMP spin-waits and is fastest on a busy machine
 torch.set_num_threads(1)
 
+# Hypothesis fuzz tests: a few seconds of examples by default ("ci"); HYPOTHESIS_PROFILE=thorough
+# runs many more (e.g. `HYPOTHESIS_PROFILE=thorough python -m pytest -q tests/test_checkpoint_fuzz.py`).
+try:
+    from hypothesis import settings as _hypothesis_settings
+
+    _hypothesis_settings.register_profile("ci", max_examples=40, deadline=None, derandomize=True)
+    _hypothesis_settings.register_profile("thorough", max_examples=2000, deadline=None)
+    _hypothesis_settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "ci"))
+except ImportError:  # hypothesis is a test extra; the fuzz tests skip without it
+    pass
+
 
 @pytest.fixture
 def pyplot():

@@ -1,14 +1,66 @@
-"""Pieces shared by the torch models: input normalization and flattening."""
+"""Pieces shared by the torch models: constructor-argument recording, input normalization."""
 
 from __future__ import annotations
+
+import functools
+import inspect
+from typing import Any
 
 import torch
 from torch import nn
 
-__all__ = ["Normalize", "ACTIVATIONS", "make_activation"]
+__all__ = ["SpecModule", "Normalize", "ACTIVATIONS", "make_activation"]
 
 
-class Normalize(nn.Module):
+def _plain_arg(value: Any) -> Any:
+    """Tuples as lists and NumPy/torch scalars as Python numbers, so specs are plain JSON data."""
+    if isinstance(value, (list, tuple)):
+        return [_plain_arg(v) for v in value]
+    if isinstance(value, dict):
+        return {str(k): _plain_arg(v) for k, v in value.items()}
+    if hasattr(value, "item") and getattr(value, "ndim", None) == 0:
+        return value.item()
+    return value
+
+
+class SpecModule(nn.Module):
+    """An ``nn.Module`` that remembers the arguments it was constructed with (nanoGPT's
+    ``model_args``), so :func:`vizkit.checkpoint.save` can store what rebuilds it.
+
+    After construction ``model.model_args`` holds every parameter of the class's ``__init__``
+    (defaults included) as plain data; ``type(model)(**model.model_args)`` makes the same
+    architecture. The outermost class's ``__init__`` is the one recorded.
+
+    Examples
+    --------
+    >>> from vizkit.models import PTDeep
+    >>> PTDeep([2, 10, 2]).model_args["config"]
+    [2, 10, 2]
+    """
+
+    model_args: dict
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        init = cls.__dict__.get("__init__")
+        if init is None:
+            return
+        signature = inspect.signature(init)
+
+        @functools.wraps(init)
+        def recording_init(self, *args: Any, **kw: Any) -> None:
+            init(self, *args, **kw)
+            if type(self).__init__ is recording_init:  # only the outermost __init__ records
+                bound = signature.bind(self, *args, **kw)
+                bound.apply_defaults()
+                named = dict(bound.arguments)
+                named.pop(next(iter(signature.parameters)))  # self
+                self.model_args = _plain_arg(named)
+
+        cls.__init__ = recording_init
+
+
+class Normalize(SpecModule):
     """Standardize raw inputs with fixed ``mean`` and ``std`` (buffers, saved with the model).
 
     Being part of the model means a checkpoint carries its own input convention: callers always

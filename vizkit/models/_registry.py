@@ -8,10 +8,11 @@ from typing import Any, Callable, Sequence
 import torch
 from torch import nn
 
-from ._torch_models import ConvNet, PTDeep, PTLogreg, RBFNet
+from ._base import Normalize
+from ._torch_models import ConvNet, PTDeep, PTLogreg, RBFLayer, RBFNet
 
 __all__ = ["build", "default_spec", "build_default", "list_models", "get_model", "count_params",
-           "MNIST_NORMALIZE"]
+           "spec_of", "MNIST_NORMALIZE"]
 
 #: Mean and standard deviation of MNIST's training pixels (in [0, 1]).
 MNIST_NORMALIZE = (0.1307, 0.3081)
@@ -67,7 +68,9 @@ _MODELS: dict[str, tuple[type[nn.Module], Callable[..., dict], str]] = {
     "rbf": (RBFNet, _rbf, "RBFNet: conv -> FC to 2 -> RBF (K = 100) -> FC (seed 000)"),
 }
 
-_CLASSES = {cls.__name__: cls for cls, _, _ in _MODELS.values()}
+#: Every class :func:`build` can rebuild (each records its constructor arguments).
+_CLASSES: dict[str, type[nn.Module]] = {
+    cls.__name__: cls for cls in (PTLogreg, PTDeep, ConvNet, RBFLayer, RBFNet, Normalize)}
 
 
 def list_models() -> list[str]:
@@ -129,25 +132,62 @@ def default_spec(name: str, input_shape: Sequence[int], n_classes: int, *,
 
 
 def build(spec: dict) -> nn.Module:
-    """Make a torch model from a plain dict spec (as :func:`default_spec` returns).
+    """Make a torch model from a plain dict spec (as :func:`default_spec` or :func:`spec_of` return).
 
     The spec holds only JSON-able values: a checkpoint stores it and rebuilds the model with no
-    training code.
+    training code. Under ``with torch.device("meta"):`` the model is built without allocating
+    its weights (the checkpoint loader checks sizes that way).
     """
     if not isinstance(spec, dict) or "class" not in spec or "args" not in spec:
         raise ValueError("a model spec must be a dict with keys 'class' and 'args' (see "
-                         f"vizkit.models.default_spec). Got {spec!r} instead.")
-    cls = _CLASSES.get(spec["class"])
+                         f"vizkit.models.default_spec). Got {_short(spec)} instead.")
+    cls = _CLASSES.get(spec["class"]) if isinstance(spec["class"], str) else None
     if cls is None:
         raise ValueError(f"spec 'class' must be one of {', '.join(map(repr, _CLASSES))}. "
-                         f"Got {spec['class']!r} instead.")
+                         f"Got {_short(spec['class'])} instead.")
+    if not isinstance(spec["args"], dict) or not all(isinstance(k, str) for k in spec["args"]):
+        raise ValueError(f"spec 'args' must be a dict of {cls.__name__}'s constructor arguments. "
+                         f"Got {_short(spec['args'])} instead.")
     args = copy.deepcopy(spec["args"])
     try:
-        model = cls(args.pop("config"), **args) if cls is PTDeep else cls(**args)
-    except TypeError as e:
+        model = cls(**args)
+    except (TypeError, OverflowError) as e:
         raise ValueError(f"spec args do not fit {cls.__name__}: {e}") from None
     model.vizkit_spec = copy.deepcopy(spec)  # read by vizkit.checkpoint.save
     return model
+
+
+def spec_of(model: nn.Module) -> dict:
+    """The spec that rebuilds ``model``'s architecture with :func:`build`.
+
+    A model made by :func:`build` returns the spec it was built from; any other instance of a
+    vizkit model class returns ``{"class": ..., "args": model.model_args}``, the arguments its
+    constructor got.
+
+    Raises
+    ------
+    ValueError
+        ``model`` is not an instance of one of the classes :func:`build` knows.
+
+    Examples
+    --------
+    >>> spec_of(PTDeep([2, 10, 2]))["args"]["config"]
+    [2, 10, 2]
+    """
+    spec = getattr(model, "vizkit_spec", None)
+    cls = type(model)
+    if spec is not None and _CLASSES.get(spec.get("class")) is cls:
+        return copy.deepcopy(spec)
+    if _CLASSES.get(cls.__name__) is not cls or not hasattr(model, "model_args"):
+        raise ValueError(f"{cls.__name__} is not a vizkit model class, so a checkpoint could not "
+                         f"rebuild it: use one of {', '.join(_CLASSES)} (vizkit.models), or pass "
+                         "spec=... for one of them.")
+    return {"class": cls.__name__, "args": copy.deepcopy(model.model_args)}
+
+
+def _short(value: Any, n: int = 80) -> str:
+    text = repr(value)
+    return text if len(text) <= n else text[: n - 3] + "..."
 
 
 def build_default(name: str, input_shape: Sequence[int], n_classes: int, **overrides: Any) -> nn.Module:

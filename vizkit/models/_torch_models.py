@@ -7,7 +7,7 @@ from typing import Sequence
 import torch
 from torch import nn
 
-from ._base import Normalize, make_activation
+from ._base import Normalize, SpecModule, make_activation
 
 __all__ = ["PTLogreg", "PTDeep", "ConvNet", "RBFLayer", "RBFNet", "rbf_expanded"]
 
@@ -44,7 +44,7 @@ def _skinny_matmul(x: torch.Tensor, W: torch.Tensor) -> torch.Tensor:
     return _SkinnyMatmul.apply(x, W)
 
 
-class PTLogreg(nn.Module):
+class PTLogreg(SpecModule):
     """Multinomial logistic regression (seed 002, ``pt_logreg``): logits = x W + b.
 
     Parameters
@@ -71,7 +71,7 @@ class PTLogreg(nn.Module):
         return _skinny_matmul(self.norm(x).flatten(1), self.W) + self.b
 
 
-class PTDeep(nn.Module):
+class PTDeep(SpecModule):
     """Configurable fully connected classifier (seed 002, ``pt_deep``).
 
     Parameters
@@ -150,7 +150,7 @@ def _conv_stack(in_channels: int, channels: Sequence[int], image_size: int,
     return blocks, c_in, size
 
 
-class ConvNet(nn.Module):
+class ConvNet(SpecModule):
     """A small CNN for 1x28x28 (or any CxHxW) images: conv-BN-ReLU-pool blocks, then an MLP head.
 
     Parameters
@@ -189,7 +189,7 @@ class ConvNet(nn.Module):
         return self.classifier(self.features(self.norm(x)))
 
 
-class RBFLayer(nn.Module):
+class RBFLayer(SpecModule):
     """Radial basis function layer (seed 000): ``h_k = exp(-||x - w_k||^2 / (2 sigma_k^2))``.
 
     The squared distances come from ``||x||^2 - 2 x.w + ||w||^2`` (one matrix product), so no
@@ -247,7 +247,7 @@ def rbf_expanded(x: torch.Tensor, centers: torch.Tensor, sigma: torch.Tensor) ->
     return torch.exp(-a / (2 * sigma.pow(2)))
 
 
-class RBFNet(nn.Module):
+class RBFNet(SpecModule):
     """Seed 000's deep RBF network: conv layers -> FC to 2 -> RBF (K = 100) -> FC to classes.
 
     Parameters
