@@ -6,8 +6,9 @@ import pytest
 import torch
 from torch import nn
 
-from vizkit.analysis.attributions import (METHODS, attributions, last_conv_layer, randomized_copy,
-                                         rank_correlation)
+from vizkit.analysis.attributions import (LAYER_METHODS, METHODS, attributions, cascade_layers,
+                                          last_conv_layer, randomization_check, randomized_copy,
+                                          rank_correlation)
 
 
 def _linear_image_model():
@@ -43,7 +44,7 @@ def _hooks_left(model):
 def test_integrated_gradients_of_linear_model_is_weight_times_input_minus_baseline():
     model = _linear_image_model()
     x = torch.tensor([[[[1.0, 1.0], [2.0, 0.0]]]])
-    res = attributions(model, x, target=1, method="integrated_gradients", baseline=0.5)
+    res = attributions(model, x, target=1, methods="integrated_gradients", baseline=0.5)
     # w_1 = [1, -2, 0.5, 3], x - b = [0.5, 0.5, 1.5, -0.5]  ->  [0.5, -1.0, 0.75, -1.5]
     expected = torch.tensor([[[[0.5, -1.0], [0.75, -1.5]]]])
     torch.testing.assert_close(res.maps, expected, atol=1e-5, rtol=0)
@@ -56,7 +57,7 @@ def test_integrated_gradients_linear_with_tensor_baseline_and_per_input_targets(
     torch.manual_seed(1)
     x, base = torch.rand(4, 1, 2, 2), torch.rand(4, 1, 2, 2)
     targets = [0, 1, 2, 1]
-    res = attributions(model, x, target=targets, method="integrated_gradients", baseline=base)
+    res = attributions(model, x, target=targets, methods="integrated_gradients", baseline=base)
     w = model[1].weight.detach()[targets].reshape(4, 1, 2, 2)
     torch.testing.assert_close(res.maps, w * (x - base), atol=1e-5, rtol=0)
 
@@ -70,7 +71,7 @@ def test_integrated_gradients_completeness_on_nonlinear_mlp():
             p.mul_(3.0)  # strongly curved, so the path integral is not trivial
     x = 2.0 * torch.randn(5, 6)
     base = torch.zeros(5, 6)
-    res = attributions(model, x, target=2, method="integrated_gradients", n_steps=64)
+    res = attributions(model, x, target=2, methods="integrated_gradients", n_steps=64)
     with torch.no_grad():
         diff = model(x)[:, 2] - model(base)[:, 2]
     total = res.maps.sum(1)
@@ -88,7 +89,7 @@ def test_occlusion_of_linear_model_is_hand_computed_drop():
         lin.bias.fill_(0.7)
     model = nn.Sequential(nn.Flatten(), lin)
     x = torch.ones(1, 1, 4, 4)
-    res = attributions(model, x, target=1, method="occlusion", window=2, stride=2, baseline=0.0)
+    res = attributions(model, x, target=1, methods="occlusion", window=2, stride=2, baseline=0.0)
     # 2x2 blocks of w = arange(16) - 8 laid out 4x4; drop of a block = sum of its weights (x = 1)
     w = (torch.arange(16.0) - 8.0).reshape(4, 4)
     block = w.reshape(2, 2, 2, 2).sum((1, 3))  # [[tl, tr], [bl, br]]
@@ -97,14 +98,14 @@ def test_occlusion_of_linear_model_is_hand_computed_drop():
     assert expected[0, 0] == -22.0
     torch.testing.assert_close(res.maps[0, 0], expected, atol=1e-5, rtol=0)
     # one-pixel windows give w * (x - baseline), like integrated gradients on a linear model
-    res1 = attributions(model, 0.5 * x, target=1, method="occlusion", window=1, stride=1,
+    res1 = attributions(model, 0.5 * x, target=1, methods="occlusion", window=1, stride=1,
                         baseline=0.25)
     torch.testing.assert_close(res1.maps[0, 0], w * 0.25, atol=1e-5, rtol=0)
 
 
 def test_saliency_of_linear_model_is_abs_weight():
     model = _linear_image_model()
-    res = attributions(model, torch.rand(2, 1, 2, 2), target=1, method="saliency")
+    res = attributions(model, torch.rand(2, 1, 2, 2), target=1, methods="saliency")
     w = model[1].weight.detach()[1].abs().reshape(1, 2, 2)
     torch.testing.assert_close(res.maps, w.expand(2, 1, 2, 2), atol=1e-6, rtol=0)
     assert not res.signed
@@ -119,12 +120,12 @@ def test_grad_cam_hand_worked_on_identity_conv():
         head.weight.copy_(torch.tensor([[3.0], [-1.0]]))
     model = nn.Sequential(conv, nn.AdaptiveAvgPool2d(1), nn.Flatten(), head)
     x = torch.rand(2, 1, 4, 4)
-    res = attributions(model, x, target=0, method="grad_cam")
+    res = attributions(model, x, target=0, methods="grad_cam")
     # alpha = mean of dlogit/dA = 3/16; cam = relu(alpha * A) = 3/16 * x
     torch.testing.assert_close(res.maps, 3.0 / 16 * x, atol=1e-6, rtol=0)
     assert res.layer == "0"
     # for the negative class every activation counts against it: ReLU leaves nothing
-    neg = attributions(model, x, target=1, method="grad_cam")
+    neg = attributions(model, x, target=1, methods="grad_cam")
     assert torch.count_nonzero(neg.maps) == 0
 
 
@@ -132,19 +133,121 @@ def test_grad_cam_defaults_to_last_conv_and_upsamples_to_input_size():
     model = nn.Sequential(nn.Conv2d(1, 3, 3, padding=1), nn.ReLU(), nn.MaxPool2d(2),
                           nn.Conv2d(3, 2, 3, padding=1), nn.ReLU(), nn.Flatten(), nn.Linear(2 * 16, 4))
     assert last_conv_layer(model) == "3" and last_conv_layer(model, rectified=True) == "4"
-    res = attributions(model, torch.rand(3, 1, 8, 8), target=None, method="grad_cam")
+    res = attributions(model, torch.rand(3, 1, 8, 8), target=None, methods="grad_cam")
     assert res.maps.shape == (3, 1, 8, 8) and res.layer == "3"
     assert (res.maps >= 0).all() and not res.signed
-    res0 = attributions(model, torch.rand(1, 1, 8, 8), target=0, method="grad_cam", layer="0")
+    res0 = attributions(model, torch.rand(1, 1, 8, 8), target=0, methods="grad_cam", layer="0")
     assert res0.layer == "0" and res0.maps.shape == (1, 1, 8, 8)
 
 
 def test_target_none_explains_predicted_class():
     model = _tiny_cnn()
     x = torch.rand(6, 1, 8, 8)
-    res = attributions(model, x, method="saliency")
+    res = attributions(model, x, methods="saliency")
     with torch.no_grad():
         assert res.targets.tolist() == model(x).argmax(1).tolist()
+
+
+def test_input_x_gradient_of_linear_model_is_weight_times_input():
+    model = _linear_image_model()
+    x = torch.tensor([[[[1.0, 1.0], [2.0, 0.0]]]])
+    res = attributions(model, x, target=1, methods="input_x_gradient")
+    # w_1 = [1, -2, 0.5, 3], x = [1, 1, 2, 0]  ->  [1, -2, 1, 0]
+    torch.testing.assert_close(res.maps, torch.tensor([[[[1.0, -2.0], [1.0, 0.0]]]]))
+    assert res.signed and res.delta is None
+
+
+def test_deeplift_of_linear_model_is_weight_times_input_minus_baseline():
+    model = _linear_image_model()
+    torch.manual_seed(2)
+    x, base = torch.rand(3, 1, 2, 2), torch.rand(3, 1, 2, 2)
+    res = attributions(model, x, target=[2, 1, 0], methods="deeplift", baseline=base)
+    w = model[1].weight.detach()[[2, 1, 0]].reshape(3, 1, 2, 2)
+    torch.testing.assert_close(res.maps, w * (x - base), atol=1e-6, rtol=0)
+
+
+def test_deeplift_completeness_on_relu_net():
+    torch.manual_seed(0)
+    model = nn.Sequential(nn.Linear(6, 16), nn.ReLU(), nn.Linear(16, 16), nn.ReLU(),
+                          nn.Linear(16, 3))
+    with torch.no_grad():
+        for p in model.parameters():
+            p.mul_(3.0)  # large outputs, so the completeness check is not about tiny numbers
+    x, base = 2.0 * torch.randn(5, 6), 0.3 * torch.ones(5, 6)
+    res = attributions(model, x, target=1, methods="deeplift", baseline=0.3)
+    with torch.no_grad():
+        diff = model(x)[:, 1] - model(base)[:, 1]
+    assert (diff.abs() > 0.3).all()  # not a trivially zero difference
+    # the rescale rule is exact: sum of attributions = f(x) - f(baseline)
+    torch.testing.assert_close(res.maps.sum(1), diff, atol=1e-5, rtol=1e-5)
+    assert res.delta.abs().max() < 1e-5 and res.settings["baseline"] == 0.3
+    # and it is not just the gradient times the input difference on this curved net
+    ixg = attributions(model, x - base, target=1, methods="input_x_gradient")
+    assert (res.maps - ixg.maps).abs().max() > 1e-3
+
+
+def test_smoothgrad_without_noise_is_saliency_and_is_seeded():
+    model = _tiny_cnn()
+    x = torch.rand(3, 1, 8, 8)
+    sal = attributions(model, x, target=[0, 1, 2], methods="saliency")
+    sg0 = attributions(model, x, target=[0, 1, 2], methods="smoothgrad", noise=0.0, n_samples=4)
+    torch.testing.assert_close(sg0.maps, sal.maps, atol=1e-7, rtol=1e-6)
+    a = attributions(model, x, target=0, methods="smoothgrad", n_samples=4, seed=3)
+    b = attributions(model, x, target=0, methods="smoothgrad", n_samples=4, seed=3)
+    c = attributions(model, x, target=0, methods="smoothgrad", n_samples=4, seed=4)
+    assert torch.equal(a.maps, b.maps) and not torch.equal(a.maps, c.maps)
+    assert a.settings == {"noise": pytest.approx(0.15 * float(x.max() - x.min())),
+                          "n_samples": 4, "seed": 3}
+    assert not a.signed and (a.maps >= 0).all()
+
+
+def test_guided_backprop_stops_negative_signals_at_relu():
+    # logit = w . relu(x): the gradient is w * (x > 0); guided backprop also zeroes the
+    # negative signal w < 0 arriving at the ReLU, so its map is max(w, 0) * (x > 0) >= 0
+    lin = nn.Linear(4, 2, bias=False)
+    with torch.no_grad():
+        lin.weight.copy_(torch.tensor([[1.0, -2.0, 0.5, 3.0], [-1.0, -1.0, -1.0, -1.0]]))
+    model = nn.Sequential(nn.ReLU(), lin)
+    x = torch.tensor([[1.0, 1.0, -1.0, 2.0]])
+    res = attributions(model, x, target=0, methods="guided_backprop")
+    torch.testing.assert_close(res.maps, torch.tensor([[1.0, 0.0, 0.0, 3.0]]))
+    assert (res.maps >= 0).all()
+    grad = attributions(model, x, target=0, methods="input_x_gradient").maps / x
+    assert grad[0, 1] == -2.0  # the plain gradient keeps the negative weight
+    neg = attributions(model, x, target=1, methods="guided_backprop")
+    assert torch.count_nonzero(neg.maps) == 0
+
+
+def test_layer_methods_on_linear_layers_are_weight_times_activation_difference():
+    # y = A x + c (layer '0'), logit = W y: both layer methods credit unit j with
+    # W[t, j] * (y_j(x) - y_j(baseline)), and sum to f(x) - f(baseline)
+    torch.manual_seed(0)
+    model = nn.Sequential(nn.Linear(3, 4), nn.Linear(4, 2))
+    x, base = torch.randn(2, 3), torch.randn(2, 3)
+    with torch.no_grad():
+        expected = model[1].weight[[1, 0]] * (model[0](x) - model[0](base))
+    kw = dict(target=[1, 0], layer="0", baseline=base)
+    lig = attributions(model, x, methods="layer_integrated_gradients", n_steps=8, **kw)
+    assert lig.layer == "0" and lig.maps.shape == (2, 4) and lig.settings["n_steps"] == 8
+    torch.testing.assert_close(lig.maps, expected, atol=1e-5, rtol=1e-5)  # exact: a constant gradient
+    # conductance sums the gradient over the steps between quadrature points: it converges
+    errors = [(attributions(model, x, methods="layer_conductance", n_steps=n, **kw).maps
+               - expected).abs().max() for n in (8, 64)]
+    assert errors[1] < 3e-4 and errors[1] < errors[0] / 10, errors
+
+
+def test_layer_methods_completeness_on_cnn():
+    model = _tiny_cnn(seed=1)
+    x = torch.rand(3, 1, 8, 8)
+    res = attributions(model, x, target=2, methods=["layer_integrated_gradients",
+                                                    "layer_conductance"], layer="3", n_steps=64)
+    with torch.no_grad():
+        diff = model(x)[:, 2] - model(torch.zeros_like(x))[:, 2]
+    for r in res.values():
+        assert r.maps.shape == (3, 4, 8, 8) and r.layer == "3"
+        total = r.maps.flatten(1).sum(1)
+        assert ((total - diff).abs() / diff.abs().clamp_min(1e-3)).max() < 0.02
+        torch.testing.assert_close(r.delta, total - diff, atol=1e-5, rtol=1e-4)
 
 
 # ------------------------------------------------------------------ sanity check (Adebayo 2018)
@@ -171,9 +274,9 @@ def test_randomized_weights_give_clearly_different_saliency():
     for p, q in zip(model.parameters(), before):  # the caller's model is untouched
         assert torch.equal(p, q)
     xs = x[:20]
-    sal = attributions(model, xs, target=1, method="saliency")
-    sal_again = attributions(model, xs, target=1, method="saliency")
-    sal_rand = attributions(rand, xs, target=1, method="saliency")
+    sal = attributions(model, xs, target=1, methods="saliency")
+    sal_again = attributions(model, xs, target=1, methods="saliency")
+    sal_rand = attributions(rand, xs, target=1, methods="saliency")
     assert rank_correlation(sal, sal_again).min() > 0.999
     # the trained model looks at the informative patches, the random one does not
     assert rank_correlation(sal, sal_rand).mean() < 0.3
@@ -195,6 +298,52 @@ def test_rank_correlation_matches_spearman_with_ties():
     np.testing.assert_allclose(rank_correlation(b, -b), [-1, -1, -1])
 
 
+def test_cascade_layers_and_cascading_randomized_copy():
+    from vizkit.models import ConvNet
+
+    torch.manual_seed(0)
+    net = ConvNet(image_size=8, n_classes=3, channels=(2, 3), hidden=4)
+    with torch.no_grad():
+        for q in net.parameters():
+            q.add_(0.5)  # "trained": BatchNorm's (1, 0) would come back unchanged from a reset
+    steps = cascade_layers(net)
+    # top first; each conv takes its BatchNorm along
+    assert steps == ["classifier.4", "classifier.1", "features.4", "features.0"]
+    top2 = randomized_copy(net, layers=steps[:2], seed=5)
+    top3 = randomized_copy(net, layers=steps[:3], seed=5)
+    p, p2, p3 = (dict(m.named_parameters()) for m in (net, top2, top3))
+    for name in p:
+        changed2, changed3 = not torch.equal(p[name], p2[name]), not torch.equal(p[name], p3[name])
+        assert changed2 == name.startswith(("classifier.4.", "classifier.1.")), name
+        assert changed3 == name.startswith(("classifier.", "features.4.", "features.5.")), name
+        if changed2:  # a layer gets the same new weights at every step of the cascade
+            assert torch.equal(p2[name], p3[name])
+    with pytest.raises(ValueError, match="cascade_layers"):
+        randomized_copy(net, layers=["nope"])
+
+
+def test_randomization_check_flags_maps_that_follow_the_input_not_the_weights():
+    torch.manual_seed(0)
+    model = nn.Sequential(nn.Flatten(), nn.Linear(64, 32), nn.ReLU(), nn.Linear(32, 3))
+    g = torch.Generator().manual_seed(1)
+    x = torch.rand(6, 1, 8, 8, generator=g) * (torch.rand(6, 1, 8, 8, generator=g) < 0.2)
+    chk = randomization_check(model, x, target=0, methods=["saliency", "input_x_gradient"],
+                              threshold=0.5, seed=0)
+    assert chk.layers == ("3", "1") and chk.correlations.shape == (2, 2, 6)
+    assert chk.maps["saliency"].shape == (3, 6, 1, 8, 8)
+    torch.testing.assert_close(chk.maps["saliency"][0], chk.trained["saliency"].maps)
+    # the second route: each correlation is rank_correlation of the absolute maps
+    np.testing.assert_allclose(chk.correlations[1, 0], rank_correlation(
+        chk.maps["input_x_gradient"][0].abs(), chk.maps["input_x_gradient"][1].abs()))
+    # input x gradient is 0 wherever the input is: 80 % shared zeros keep it correlated
+    assert chk.final[1] > 0.5 > chk.final[0]
+    assert chk.unchanged == ("input_x_gradient",)
+    again = randomization_check(model, x, target=0, methods=["saliency", "input_x_gradient"])
+    np.testing.assert_array_equal(again.correlations, chk.correlations)
+    with pytest.raises(ValueError, match="`threshold` must be a number in"):
+        randomization_check(model, x, threshold=2)
+
+
 # ------------------------------------------------------------------------ state and hooks
 @pytest.mark.parametrize("method", METHODS)
 def test_model_state_grad_mode_and_hooks_restored(method):
@@ -205,7 +354,7 @@ def test_model_state_grad_mode_and_hooks_restored(method):
     x = torch.rand(3, 1, 8, 8)
     x0 = x.clone()
     with torch.no_grad():
-        res = attributions(model, x, target=[0, 1, 2], method=method, n_steps=8)
+        res = attributions(model, x, target=[0, 1, 2], methods=method, n_steps=8)
         assert not torch.is_grad_enabled()
     assert torch.is_grad_enabled()
     assert model.training
@@ -213,7 +362,9 @@ def test_model_state_grad_mode_and_hooks_restored(method):
     assert all(p.grad is None for p in model.parameters())
     assert _hooks_left(model) == 0
     assert torch.equal(x, x0) and not x.requires_grad
-    assert res.maps.shape == x.shape and res.inputs.shape == x.shape
+    # layer methods credit the units of the last conv ('2', output [3, 4, 8, 8])
+    assert res.maps.shape == ((3, 4, 8, 8) if method in LAYER_METHODS[1:] else x.shape)
+    assert res.inputs.shape == x.shape
     assert torch.isfinite(res.maps).all() and res.maps.abs().sum() > 0
 
 
@@ -225,21 +376,28 @@ def test_no_hooks_left_after_an_error_mid_attribution():
     model = nn.Sequential(nn.Conv2d(1, 2, 3), Boom())
     model.train()
     with pytest.raises(RuntimeError, match="boom"):
-        attributions(model, torch.rand(1, 1, 5, 5), target=0, method="grad_cam")
+        attributions(model, torch.rand(1, 1, 5, 5), target=0, methods="grad_cam")
     assert _hooks_left(model) == 0
     assert model.training and all(p.requires_grad for p in model.parameters())
 
 
 @pytest.mark.parametrize("kwargs, exc, match", [
-    ({"method": "gradcam"}, ValueError,
-     "`method` must be one of 'saliency', 'integrated_gradients', 'occlusion', 'grad_cam'. "
-     "Got 'gradcam' instead."),
-    ({"method": "saliency", "target": 7}, ValueError, r"`target` must be in \[0, 2\]"),
-    ({"method": "saliency", "target": [0, 1]}, ValueError, "x has 3 inputs, target has 2"),
-    ({"method": "saliency", "target": 0.5}, TypeError, "`target` must be an int"),
-    ({"method": "integrated_gradients", "n_steps": 0}, ValueError, "`n_steps` must be a positive"),
-    ({"method": "occlusion", "window": 9}, ValueError, "larger than the input"),
-    ({"method": "grad_cam", "layer": "nope"}, ValueError, "conv layers: '0', '2'"),
+    ({"methods": "gradcam"}, ValueError,
+     "`methods` must be one of 'saliency', 'smoothgrad', 'input_x_gradient', 'guided_backprop', "
+     "'integrated_gradients', 'deeplift', 'occlusion', 'grad_cam', 'layer_integrated_gradients', "
+     "'layer_conductance'. Got 'gradcam' instead."),
+    ({"methods": ["saliency", "smoothgrd"]}, ValueError, "Got 'smoothgrd' instead"),
+    ({"methods": []}, ValueError, "`methods` must name at least one"),
+    ({"methods": ["deeplift", "deeplift"]}, ValueError, "names a method twice"),
+    ({"methods": "saliency", "target": 7}, ValueError, r"`target` must be in \[0, 2\]"),
+    ({"methods": "saliency", "target": [0, 1]}, ValueError, "x has 3 inputs, target has 2"),
+    ({"methods": "saliency", "target": 0.5}, TypeError, "`target` must be an int"),
+    ({"methods": "integrated_gradients", "n_steps": 0}, ValueError, "`n_steps` must be a positive"),
+    ({"methods": "smoothgrad", "n_samples": 0}, ValueError, "`n_samples` must be a positive"),
+    ({"methods": "smoothgrad", "noise": -1.0}, ValueError, "`noise` must be a number >= 0"),
+    ({"methods": "occlusion", "window": 9}, ValueError, "larger than the input"),
+    ({"methods": "grad_cam", "layer": "nope"}, ValueError, "Unknown layer 'nope'.*layer_names"),
+    ({"methods": "layer_conductance", "layer": "2."}, ValueError, "Closest names: '2'"),
 ])
 def test_errors(kwargs, exc, match):
     with pytest.raises(exc, match=match):
@@ -248,17 +406,17 @@ def test_errors(kwargs, exc, match):
 
 def test_grad_cam_on_model_without_conv_is_a_clear_error():
     mlp = nn.Sequential(nn.Flatten(), nn.Linear(64, 3))
-    with pytest.raises(ValueError, match="grad_cam needs a convolutional layer.*no nn.Conv2d"):
-        attributions(mlp, torch.rand(2, 1, 8, 8), target=0, method="grad_cam")
+    with pytest.raises(ValueError, match="grad_cam and the layer methods need a layer.*no nn.Conv2d"):
+        attributions(mlp, torch.rand(2, 1, 8, 8), target=0, methods="grad_cam")
 
 
 # ------------------------------------------------------------------------------------ plots
 def test_plot_attribution_signed_map_uses_symmetric_diverging_scale(pyplot):
-    from vizkit.plot._style import DIVERGING
+    from vizkit.plot.style import DIVERGING
     from vizkit.plot.attributions import plot_attribution
 
     model = _linear_image_model()
-    res = attributions(model, torch.ones(1, 1, 2, 2), target=1, method="integrated_gradients")
+    res = attributions(model, torch.ones(1, 1, 2, 2), target=1, methods="integrated_gradients")
     ax = plot_attribution(res, 0)
     im = ax.images[-1]
     lo, hi = im.get_clim()
@@ -270,7 +428,7 @@ def test_plot_attribution_signed_map_uses_symmetric_diverging_scale(pyplot):
 def test_plot_attribution_grad_cam_is_overlay_on_image(pyplot):
     from vizkit.plot.attributions import plot_attribution
 
-    res = attributions(_tiny_cnn(), torch.rand(1, 1, 8, 8), target=0, method="grad_cam")
+    res = attributions(_tiny_cnn(), torch.rand(1, 1, 8, 8), target=0, methods="grad_cam")
     fig, ax = pyplot.subplots()
     out = plot_attribution(res, 0, ax=ax)
     assert out is ax and len(ax.images) == 2  # the image, then the heat map on top
@@ -282,18 +440,31 @@ def test_plot_attribution_grad_cam_is_overlay_on_image(pyplot):
 
 
 def test_plot_attributions_grid_has_image_beside_each_method(pyplot):
-    from vizkit.plot.attributions import plot_attributions
+    from vizkit.plot.attributions import METHOD_TITLES, plot_attributions
 
     model, x = _tiny_cnn(), torch.rand(2, 1, 8, 8)
-    results = [attributions(model, x, target=[0, 1], method=m, n_steps=8) for m in METHODS]
+    results = attributions(model, x, target=[0, 1], methods=METHODS, n_steps=8, n_samples=2)
+    assert list(results) == list(METHODS)
     axes = plot_attributions(results, class_names=["a", "b", "c"])
     assert axes.shape == (2, 1 + len(METHODS))
-    assert [a.get_title() for a in axes[0]] == ["input", "saliency", "integrated gradients",
-                                                 "occlusion", "Grad-CAM"]
+    assert [a.get_title() for a in axes[0]] == ["input"] + [METHOD_TITLES[m] for m in METHODS]
     assert "a" in axes[0, 0].get_ylabel() and "b" in axes[1, 0].get_ylabel()
-    np.testing.assert_allclose(axes[1, 0].images[0].get_array(), x[1, 0].numpy())
+    # digits white on black: grey, 0 black, 1 white
+    im = axes[1, 0].images[0]
+    np.testing.assert_allclose(im.get_array(), x[1, 0].numpy())
+    assert im.get_cmap().name == "gray" and im.get_clim() == (0, 1)
+    # every map normalized by its own largest |value|, one colourbar per method column
+    c = 1 + METHODS.index("deeplift")
+    m = results["deeplift"].maps[1, 0].numpy()
+    np.testing.assert_allclose(axes[1, c].images[-1].get_array(), m / np.abs(m).max(), rtol=1e-6)
+    assert axes[1, c].images[-1].get_clim() == (-1.0, 1.0)
+    bars = [a for a in axes[0, 0].figure.axes if a.get_xlabel() == "÷ max |map|"]
+    assert len(bars) == len(METHODS)
+    # a layer map of another size than the image is stretched over it
+    c = 1 + METHODS.index("layer_conductance")
+    assert axes[0, c].images[-1].get_extent() == [-0.5, 7.5, 7.5, -0.5]
     with pytest.raises(ValueError, match="same inputs"):
-        plot_attributions([results[0], attributions(model, x.flip(0), target=0)])
+        plot_attributions([results["saliency"], attributions(model, x.flip(0), target=0)])
 
 
 # ------------------------------------------------------------------------------ figure family
@@ -308,21 +479,64 @@ def _tiny_split(input_shape=(1, 8, 8), n=30, n_classes=3):
                  input_shape=tuple(input_shape), fingerprint=fingerprint(*parts))
 
 
-def test_attributions_figure_for_cnn_and_mlp(pyplot):
-    from vizkit.figures import NotApplicable
-    from vizkit.plot.attributions import example_indices
-    from vizkit.plot.attributions import figures as make
+def test_attributions_figures_for_cnn_and_mlp(pyplot):
+    import re
+
     from vizkit.models import ConvNet, PTDeep
+    from vizkit.plot.attributions import GROUPS, METHOD_TITLES, example_indices, figures
+    from vizkit.plot.figure import NotApplicable
 
     split = _tiny_split()
     assert example_indices(torch.tensor([2, 2, 0, 1, 0, 3]), n=3) == [2, 3, 0]
+    torch.manual_seed(0)
     cnn = ConvNet(image_size=8, n_classes=3, channels=(2,), hidden=4)
-    (fig,) = make(cnn, split)
-    assert fig.id == "attributions" and "'features.2'" in fig.caption
-    axes = np.array(fig.fig.axes).reshape(3, 5)  # first example of each of 3 classes x (image + 4)
-    assert axes[0, 4].get_title() == "Grad-CAM" and "target: c2" in axes[2, 0].get_ylabel()
-    np.testing.assert_allclose(axes[1, 0].images[0].get_array(), split.x_test[1, 0].numpy())
-    (fig_mlp,) = make(PTDeep([64, 5, 3]), split)
-    assert len(fig_mlp.fig.axes) == 3 * 4 and "No Grad-CAM" in fig_mlp.caption
+    figs = figures(cnn, split, seed=0)
+    assert [f.id for f in figs] == [f"attributions-{g}{s}" for g in GROUPS
+                                    for s in ("", "-randomized")]
+    by_id = {f.id: f for f in figs}
+    for f in figs:
+        # readable on a 1140 px page: at most 11.4 in wide, no text under 10 pt
+        assert f.fig.get_size_inches()[0] <= 11.4
+        sizes = [t.get_fontsize() for t in f.fig.findobj(lambda a: hasattr(a, "get_fontsize")
+                                                         and hasattr(a, "get_text"))
+                 if t.get_text().strip() and t.get_visible()]
+        assert min(sizes) >= 10, (f.id, min(sizes))
+    ref = by_id["attributions-references"]
+    axes = np.array([a for a in ref.fig.axes if a.get_label() != "<colorbar>"]).reshape(3, 4)
+    assert "target: c2" in axes[2, 0].get_ylabel() and axes[0, 2].get_title() == "DeepLIFT"
+    np.testing.assert_allclose(ref.data["inputs"], split.x_test[[0, 1, 2]].numpy())
+    assert ref.data["targets"].tolist() == [0, 1, 2]
+    # caption numbers computed from the data: completeness within the stated percentage
+    for m in ("integrated_gradients", "deeplift"):
+        maps, delta = ref.data[f"maps_{m}"], ref.data[f"delta_{m}"]
+        rel = np.max(np.abs(delta) / np.maximum(np.abs(maps.reshape(3, -1).sum(1) - delta), 1e-8))
+        assert f"{METHOD_TITLES[m]} " in ref.caption and f"within {rel:.1%}" in ref.caption
+    assert "classes c0, c1, c2" in ref.caption
+    assert "'features.2'" in by_id["attributions-layers"].caption
+    # the sanity check: correlations, threshold and the methods labelled as barely changing
+    rnd = by_id["attributions-references-randomized"]
+    d = rnd.data
+    assert d["layers"].tolist() == ["classifier.4", "classifier.1", "features.0"]
+    assert d["correlations"].shape == (3, 3, 3)
+    assert d["maps_deeplift"].shape == (4, 3, 1, 8, 8)
+    final = d["correlations"][:, -1].mean(-1)
+    for m, c in zip(d["methods"], final):
+        assert f"{METHOD_TITLES[m]} {c:.2f}" in rnd.caption
+    flagged = [m for m, c in zip(d["methods"], final) if c >= float(d["threshold"])]
+    assert d["unchanged"].tolist() == flagged
+    for m in d["methods"]:
+        label = [a.get_ylabel() for a in rnd.fig.axes if a.get_ylabel().startswith(METHOD_TITLES[m])]
+        assert ("barely changes" in label[0]) == (m in flagged)
+    assert re.search(r"ρ = -?\d\.\d\d", " ".join(a.get_xlabel() for a in rnd.fig.axes))
+    # every colour scale has its colourbar: one per row of the randomized grid
+    assert sum(a.get_label() == "<colorbar>" for a in rnd.fig.axes) == 3
+    # seeded: the same figures again give the same numbers
+    again = figures(cnn, split, seed=0)[3]
+    np.testing.assert_array_equal(again.data["correlations"], d["correlations"])
+    # the MLP has no conv layer: no layer group
+    mlp_figs = figures(PTDeep([64, 5, 3]), split)
+    assert [f.id for f in mlp_figs] == ["attributions-gradients", "attributions-gradients-randomized",
+                                        "attributions-references",
+                                        "attributions-references-randomized"]
     with pytest.raises(NotApplicable, match=r"need \[C, H, W\] inputs"):
-        make(PTDeep([2, 3]), _tiny_split((2,)))
+        figures(PTDeep([2, 3]), _tiny_split((2,)))

@@ -1,51 +1,72 @@
-"""Input attributions with Captum: saliency, integrated gradients, occlusion and layer Grad-CAM.
+"""Input attributions with Captum, and the model-randomization sanity check.
 
-One verb, one signature (Captum's ``attribute(inputs, target=...)`` idea):
-:func:`attributions` returns an :class:`Attribution` whose ``maps`` have the shape of the inputs,
-for any differentiable classifier taking raw inputs and returning logits. The model is used in
-eval mode with frozen parameters; its training flag and ``requires_grad`` flags are put back and no
-hook is left on it. :func:`randomized_copy` and :func:`rank_correlation` are the pieces of the
-model-randomization sanity check (Adebayo et al., 2018, "Sanity Checks for Saliency Maps").
+One verb, one signature (Captum's ``attribute(inputs, target=...)`` idea): :func:`attributions`
+runs one method or several on the same inputs, for any differentiable classifier taking raw inputs
+and returning logits. The model is used in eval mode with frozen parameters; its training flags and
+``requires_grad`` flags are put back and no hook is left on it.
+
+:func:`randomization_check` is the sanity check of Adebayo et al. (2018, "Sanity Checks for
+Saliency Maps"): the same maps for copies of the model whose layers are re-initialized one by one
+from the top (:func:`cascade_layers`, :func:`randomized_copy`), compared with the trained model's
+maps by Spearman rank correlation (:func:`rank_correlation`). A method whose maps barely change
+when the weights do cannot be explaining what the model learned.
 
 Examples
 --------
 >>> import torch
 >>> from torch import nn
 >>> model = nn.Sequential(nn.Flatten(), nn.Linear(4, 2))
->>> res = attributions(model, torch.rand(3, 1, 2, 2), target=1, method="integrated_gradients")
+>>> res = attributions(model, torch.rand(3, 1, 2, 2), target=1, methods="integrated_gradients")
 >>> res.maps.shape, res.delta.shape
 (torch.Size([3, 1, 2, 2]), torch.Size([3]))
+>>> sorted(attributions(model, torch.rand(3, 1, 2, 2), target=1,
+...                     methods=["saliency", "deeplift"]))
+['deeplift', 'saliency']
 """
 
 from __future__ import annotations
 
 import copy
-from dataclasses import dataclass
+import warnings
+import zlib
+from dataclasses import dataclass, field
 from typing import Sequence
 
 import numpy as np
 import torch
 from torch import nn
 
-__all__ = ["METHODS", "Attribution", "attributions", "last_conv_layer", "randomized_copy",
+from .._torch import frozen_eval, layer_name, model_device, resolve_layer
+
+__all__ = ["METHODS", "LAYER_METHODS", "Attribution", "RandomizationCheck", "attributions",
+           "cascade_layers", "last_conv_layer", "randomization_check", "randomized_copy",
            "rank_correlation"]
 
-#: Valid values of ``method``.
-METHODS = ("saliency", "integrated_gradients", "occlusion", "grad_cam")
+#: Valid values of ``methods``.
+METHODS = ("saliency", "smoothgrad", "input_x_gradient", "guided_backprop", "integrated_gradients",
+           "deeplift", "occlusion", "grad_cam", "layer_integrated_gradients", "layer_conductance")
+#: Methods that attribute to a layer's units rather than to the input.
+LAYER_METHODS = ("grad_cam", "layer_integrated_gradients", "layer_conductance")
 
 # Methods whose maps carry a sign (drawn with a diverging, symmetric colour scale).
-_SIGNED = {"saliency": False, "integrated_gradients": True, "occlusion": True, "grad_cam": False}
+_UNSIGNED = {"saliency", "smoothgrad", "grad_cam"}
+# Methods with a reference input and a completeness delta.
+_BASELINE = {"integrated_gradients", "deeplift", "occlusion", "layer_integrated_gradients",
+             "layer_conductance"}
+_DELTA = _BASELINE - {"occlusion"}
+_NORMS = (nn.BatchNorm1d, nn.BatchNorm2d, nn.BatchNorm3d, nn.LayerNorm, nn.GroupNorm)
 
 
 @dataclass
 class Attribution:
-    """What :func:`attributions` returns.
+    """What :func:`attributions` returns for one method.
 
     Attributes
     ----------
-    maps : Tensor of shape (N, *input_shape)
+    maps : Tensor of shape (N, *input_shape) or (N, *layer_output_shape)
         One attribution per input element (CPU, detached). Grad-CAM maps are upsampled to the
-        input's height and width and repeated over its channels.
+        input's height and width and repeated over its channels; layer integrated gradients and
+        layer conductance keep the shape of the layer's output (one value per unit).
     targets : Tensor of shape (N,)
         The class explained for each input (int64).
     method : str
@@ -53,12 +74,15 @@ class Attribution:
     inputs : Tensor of shape (N, *input_shape)
         The explained inputs (CPU, detached), so a plot can show the image beside its map.
     delta : Tensor of shape (N,) or None
-        Integrated gradients' convergence delta: ``sum(maps) - (f(x) - f(baseline))`` per input.
+        Convergence delta ``sum(maps) - (f(x) - f(baseline))`` per input (integrated gradients,
+        DeepLift, layer integrated gradients, layer conductance).
     layer : str or None
-        The layer Grad-CAM used.
+        The layer a layer method used.
     signed : bool
-        True when the map's sign means something (integrated gradients, occlusion); False for the
-        absolute gradient (saliency) and for Grad-CAM (ReLU applied).
+        False for the absolute gradients (saliency, SmoothGrad) and Grad-CAM (ReLU applied).
+    settings : dict
+        The settings used (``n_steps``, ``baseline``, ``noise``, ``n_samples``, ``window``, ...),
+        so a caption can say them.
     """
 
     maps: torch.Tensor
@@ -68,132 +92,242 @@ class Attribution:
     delta: torch.Tensor | None = None
     layer: str | None = None
     signed: bool = True
+    settings: dict = field(default_factory=dict)
 
     def __len__(self) -> int:
         return int(self.maps.shape[0])
 
 
-def attributions(model: nn.Module, x: torch.Tensor, *, target=None, method: str = "saliency",
-                 baseline=None, n_steps: int | None = None, layer: str | nn.Module | None = None,
-                 window: int | Sequence[int] | None = None, stride: int | Sequence[int] | None = None,
-                 batch_size: int | None = None) -> Attribution:
-    """Attribute the ``target`` logit of ``model`` to each element of the inputs ``x``.
+def attributions(model: nn.Module, inputs: torch.Tensor, *, target=None,
+                 methods: str | Sequence[str] = "saliency", baseline=None,
+                 n_steps: int | None = None, layer: str | nn.Module | None = None,
+                 window: int | Sequence[int] | None = None,
+                 stride: int | Sequence[int] | None = None, noise: float | None = None,
+                 n_samples: int | None = None, seed: int = 0, batch_size: int | None = None):
+    """Attribute the ``target`` logit of ``model`` to each element of ``inputs`` (or of a layer).
 
     Parameters
     ----------
     model : nn.Module
-        Takes raw inputs ``x`` (a batch) and returns logits ``[N, n_classes]``.
-    x : Tensor of shape (N, ...)
+        Takes raw inputs (a batch) and returns logits ``[N, n_classes]``.
+    inputs : Tensor of shape (N, ...)
         The inputs to explain, e.g. images ``[N, C, H, W]`` in [0, 1].
     target : int, sequence of int, Tensor of shape (N,), or None, default=None
         The class to explain per input; ``None`` explains the model's predicted class.
-    method : {'saliency', 'integrated_gradients', 'occlusion', 'grad_cam'}, default='saliency'
+    methods : str or sequence of str, default='saliency'
+        One name of :data:`METHODS` (returns one :class:`Attribution`) or several (returns a dict
+        name -> Attribution, in the order given).
         ``'saliency'``: absolute input gradient (Simonyan et al., 2014).
-        ``'integrated_gradients'``: path integral of the gradient from ``baseline`` to ``x``
-        (Sundararajan et al., 2017), with its convergence delta.
+        ``'smoothgrad'``: saliency averaged over ``n_samples`` copies of the input with Gaussian
+        noise of standard deviation ``noise`` (Smilkov et al., 2017; Captum's NoiseTunnel).
+        ``'input_x_gradient'``: input times gradient (Shrikumar et al., 2016).
+        ``'guided_backprop'``: the gradient with negative signals stopped at every ReLU on the
+        way back (Springenberg et al., 2015).
+        ``'integrated_gradients'``: path integral of the gradient from ``baseline`` to the input
+        (Sundararajan et al., 2017). ``'deeplift'``: DeepLIFT's rescale rule against ``baseline``
+        (Shrikumar et al., 2017). Both with their convergence delta.
         ``'occlusion'``: drop in the target logit when a sliding window is replaced by
         ``baseline`` (Zeiler & Fergus, 2014), averaged over the windows covering each element.
-        ``'grad_cam'``: layer Grad-CAM (Selvaraju et al., 2017) on ``layer``, ReLU applied,
-        upsampled (bilinear) to the input size.
+        ``'grad_cam'``: Grad-CAM on ``layer`` (Selvaraju et al., 2017), ReLU applied, upsampled
+        (bilinear) to the input size. ``'layer_integrated_gradients'`` and
+        ``'layer_conductance'`` (Dhamdhere et al., 2018): integrated gradients from ``baseline``
+        credited to each unit of ``layer``'s output.
     baseline : float or Tensor, default=None
-        Reference input for integrated gradients and occlusion; ``None`` means zeros (a black
-        image for [0, 1] images). Ignored by saliency and Grad-CAM.
+        Reference input of the methods that need one; ``None`` means zeros (a black image).
     n_steps : int, default=None
-        Integration steps of integrated gradients (Gauss-Legendre); ``None`` means 50.
+        Integration steps (Gauss-Legendre) of the path methods; ``None`` means 50.
     layer : str or nn.Module, default=None
-        Grad-CAM's layer (dotted name from ``model.named_modules()`` or the module);
-        ``None`` means the last ``nn.Conv2d`` (see :func:`last_conv_layer`).
+        The layer of the layer methods (a dotted name of ``model.named_modules()`` or the
+        module); ``None`` means the last ``nn.Conv2d`` (see :func:`last_conv_layer`).
     window, stride : int or sequence of int, default=None
-        Occlusion window and stride over the non-batch dimensions (an int applies to the spatial
-        dimensions, all channels occluded together). ``None``: for ``[C, H, W]`` inputs a window of
-        ``(C, ceil(H/7), ceil(W/7))`` (4x4 on 28x28) and half of it as stride; for vectors 1 and 1.
+        Occlusion window and stride. ``None``: for ``[C, H, W]`` inputs a window of
+        ``(C, ceil(H/7), ceil(W/7))`` (4x4 on 28x28) and half of it as stride; else 1 and 1.
+    noise : float, default=None
+        SmoothGrad's noise standard deviation; ``None`` means 0.15 times the inputs' range.
+    n_samples : int, default=None
+        SmoothGrad's noisy copies per input; ``None`` means 25.
+    seed : int, default=0
+        Seeds SmoothGrad's noise (the global random state is put back afterwards).
     batch_size : int, default=None
-        Inputs explained per pass (bounds memory: integrated gradients runs ``n_steps`` copies of
-        each); ``None`` means 32.
+        Inputs explained per pass; ``None`` means 32.
 
     Returns
     -------
-    Attribution
+    Attribution, or dict of str to Attribution when ``methods`` is a sequence
 
     Raises
     ------
     ValueError
-        Unknown ``method`` (the valid ones are listed), a ``target`` out of range or of the wrong
-        length, Grad-CAM on a model without ``nn.Conv2d``, an unknown ``layer``.
+        Unknown method (the valid ones are listed), a ``target`` out of range or of the wrong
+        length, a layer method on a model without ``nn.Conv2d`` and no ``layer``, an unknown layer.
 
     Examples
     --------
     >>> import torch
     >>> from torch import nn
     >>> lin = nn.Linear(3, 2)
-    >>> res = attributions(lin, torch.ones(1, 3), target=0, method="integrated_gradients")
+    >>> res = attributions(lin, torch.ones(1, 3), target=0, methods="integrated_gradients")
     >>> torch.allclose(res.maps[0], lin.weight[0].detach(), atol=1e-5)
     True
     """
-    if method not in METHODS:
-        raise ValueError(f"`method` must be one of {', '.join(map(repr, METHODS))}. "
-                         f"Got {method!r} instead.")
-    if not isinstance(x, torch.Tensor):
-        raise TypeError(f"`x` must be a torch.Tensor. Got {type(x).__name__} instead.")
-    if x.dim() < 2 or x.shape[0] == 0:
-        raise ValueError(f"`x` must be a non-empty batch [N, ...]. Got shape {list(x.shape)} instead.")
-    n_steps = 50 if n_steps is None else _pos_int("n_steps", n_steps)
+    names = _method_names(methods)
+    x = _check_inputs(inputs)
+    opts = _options(names, x, baseline=baseline, n_steps=n_steps, window=window, stride=stride,
+                    noise=noise, n_samples=n_samples, seed=seed)
     batch_size = 32 if batch_size is None else _pos_int("batch_size", batch_size)
+    layer_name, layer_module = (_resolve_layer(model, layer)
+                                if any(m in LAYER_METHODS for m in names) else (None, None))
+    x = x.to(device=model_device(model), dtype=torch.float32)
+    base = _baseline(baseline, x) if _BASELINE & set(names) else None
+    out = {}
+    with frozen_eval(model), torch.enable_grad(), warnings.catch_warnings():
+        # Captum says it sets (and removes) hooks on activations: expected, not the user's doing
+        warnings.filterwarnings("ignore", message=r"(?s).*(hooks|attributes) on (non-linear|ReLU)")
+        targets = _targets(model, x, target, batch_size)
+        for name in names:
+            maps, deltas = _batches(name, model, x, targets, base, layer_module, opts, batch_size)
+            out[name] = Attribution(
+                maps=maps, targets=targets.cpu(), method=name, inputs=x.cpu(), delta=deltas,
+                layer=layer_name if name in LAYER_METHODS else None,
+                signed=name not in _UNSIGNED, settings=_settings(name, opts, baseline))
+    return out[names[0]] if isinstance(methods, str) else out
 
-    layer_name, layer_module = None, None
-    if method == "grad_cam":
-        layer_name, layer_module = _resolve_layer(model, layer)
 
-    device = _model_device(model)
-    x = x.detach().to(device=device, dtype=torch.float32)
-    n = x.shape[0]
-    base = _baseline(baseline, x) if method in ("integrated_gradients", "occlusion") else None
-    if method == "occlusion":
-        win, strd = _occlusion_window(tuple(x.shape[1:]), window, stride)
-
-    params = list(model.parameters())
-    was_training = model.training
-    requires = [p.requires_grad for p in params]
+def _batches(name, model, x, targets, base, layer, opts, batch_size):
     maps, deltas = [], []
-    try:
-        model.eval()
-        for p in params:
-            p.requires_grad_(False)
-        with torch.enable_grad():
-            targets = _targets(model, x, target, batch_size)
-            for s in range(0, n, batch_size):
-                xb, tb = x[s:s + batch_size], targets[s:s + batch_size].to(device)
-                bb = None if base is None else base[s:s + batch_size]
-                if method == "saliency":
-                    from captum.attr import Saliency
+    for s in range(0, x.shape[0], batch_size):
+        bb = None if base is None else base[s:s + batch_size]
+        a, d = _RUN[name](model, x[s:s + batch_size], targets[s:s + batch_size], bb, layer, opts)
+        maps.append(a.detach().float().cpu())
+        if d is not None:
+            deltas.append(d.detach().reshape(-1).float().cpu())
+    return torch.cat(maps), (torch.cat(deltas) if deltas else None)
 
-                    # a fresh leaf that requires grad (Captum would otherwise warn and set it)
-                    a = Saliency(model).attribute(xb.clone().requires_grad_(True), target=tb,
-                                                  abs=True)
-                elif method == "integrated_gradients":
-                    from captum.attr import IntegratedGradients
 
-                    a, d = IntegratedGradients(model).attribute(
-                        xb, baselines=bb, target=tb, n_steps=n_steps, method="gausslegendre",
-                        return_convergence_delta=True)
-                    deltas.append(d.detach().reshape(-1).cpu())
-                elif method == "occlusion":
-                    from captum.attr import Occlusion
+@dataclass
+class RandomizationCheck:
+    """What :func:`randomization_check` returns.
 
-                    a = Occlusion(model).attribute(
-                        xb, sliding_window_shapes=win, strides=strd, baselines=bb, target=tb,
-                        perturbations_per_eval=max(1, 256 // xb.shape[0]))
-                else:
-                    a = _grad_cam(model, layer_module, xb, tb)
-                maps.append(a.detach().cpu())
-    finally:
-        for p, r in zip(params, requires):
-            p.requires_grad_(r)
-        model.train(was_training)
+    Attributes
+    ----------
+    methods : tuple of str
+    layers : tuple of str
+        The cascade's steps, top first: after step ``k`` the layers ``layers[:k + 1]`` are
+        re-initialized (a step also re-initializes the normalization layer right after it).
+    maps : dict of str to Tensor of shape (1 + len(layers), N, ...)
+        Per method, the trained model's maps (index 0), then the maps after each step.
+    correlations : ndarray of shape (len(methods), len(layers), N)
+        Spearman rank correlation of the absolute maps after each step with the trained model's.
+    threshold : float
+    inputs : Tensor of shape (N, ...)
+    targets : Tensor of shape (N,)
+    seed : int
+    trained : dict of str to Attribution
+        The trained model's attributions (with their deltas and settings).
+    """
 
-    return Attribution(maps=torch.cat(maps).float(), targets=targets.cpu(), method=method,
-                       inputs=x.cpu(), delta=torch.cat(deltas) if deltas else None,
-                       layer=layer_name, signed=_SIGNED[method])
+    methods: tuple
+    layers: tuple
+    maps: dict
+    correlations: np.ndarray
+    threshold: float
+    inputs: torch.Tensor
+    targets: torch.Tensor
+    seed: int
+    trained: dict = field(default_factory=dict)
+
+    @property
+    def final(self) -> np.ndarray:
+        """Mean correlation over the inputs after every layer is re-initialized, per method."""
+        return self.correlations[:, -1].mean(-1)
+
+    @property
+    def unchanged(self) -> tuple:
+        """The methods whose maps barely change: final mean correlation >= ``threshold``."""
+        return tuple(m for m, c in zip(self.methods, self.final) if c >= self.threshold)
+
+
+def randomization_check(model: nn.Module, inputs: torch.Tensor, *, target=None,
+                        methods: str | Sequence[str] = ("saliency",), threshold: float = 0.5,
+                        layers: Sequence[str] | None = None, seed: int = 0,
+                        **kwargs) -> RandomizationCheck:
+    """The cascading model-randomization test of Adebayo et al. (2018) for ``methods``.
+
+    Parameters
+    ----------
+    model : nn.Module
+    inputs : Tensor of shape (N, ...)
+    target : int, sequence of int, Tensor or None, default=None
+        As in :func:`attributions`; ``None`` fixes the trained model's predictions, so every
+        copy explains the same classes.
+    methods : str or sequence of str, default=('saliency',)
+    threshold : float, default=0.5
+        A method whose mean rank correlation after every layer is re-initialized is still at
+        least this is listed in :attr:`RandomizationCheck.unchanged`.
+    layers : sequence of str, default=None
+        The cascade, top first; ``None`` means :func:`cascade_layers` of the model.
+    seed : int, default=0
+        Seeds the new weights (layer by layer, so a layer gets the same new weights at every
+        step) and the methods' own randomness.
+    **kwargs
+        Passed to :func:`attributions` (``n_steps``, ``layer``, ``baseline``, ...).
+
+    Returns
+    -------
+    RandomizationCheck
+
+    Examples
+    --------
+    >>> import torch
+    >>> from torch import nn
+    >>> net = nn.Sequential(nn.Linear(4, 8), nn.ReLU(), nn.Linear(8, 2))
+    >>> chk = randomization_check(net, torch.rand(3, 4), target=0, methods="saliency")
+    >>> chk.layers, chk.correlations.shape
+    (('2', '0'), (1, 2, 3))
+    """
+    names = _method_names(methods)
+    if not isinstance(threshold, (int, float)) or isinstance(threshold, bool) \
+            or not -1.0 <= threshold <= 1.0:
+        raise ValueError(f"`threshold` must be a number in [-1, 1]. Got {threshold!r} instead.")
+    steps = tuple(cascade_layers(model) if layers is None else layers)
+    if not steps:
+        raise ValueError(f"{type(model).__name__} has no layer with parameters to re-initialize.")
+    trained = attributions(model, inputs, target=target, methods=list(names), seed=seed, **kwargs)
+    targets = trained[names[0]].targets
+    per_step = [trained]
+    for k in range(len(steps)):
+        rand = randomized_copy(model, layers=steps[:k + 1], seed=seed)
+        per_step.append(attributions(rand, inputs, target=targets, methods=list(names),
+                                     seed=seed, **kwargs))
+    maps = {m: torch.stack([r[m].maps for r in per_step]) for m in names}
+    corr = np.stack([np.stack([rank_correlation(maps[m][0].abs(), maps[m][k].abs())
+                               for k in range(1, len(per_step))]) for m in names])
+    return RandomizationCheck(methods=names, layers=steps, maps=maps, correlations=corr,
+                              threshold=float(threshold), inputs=trained[names[0]].inputs,
+                              targets=targets, seed=seed, trained=trained)
+
+
+def cascade_layers(model: nn.Module) -> list[str]:
+    """The layers re-initialized one by one in the randomization check, top (output) first.
+
+    Every module with parameters of its own, in reverse ``named_modules()`` order, except that a
+    normalization layer (BatchNorm, LayerNorm, GroupNorm) goes with the layer before it.
+
+    Examples
+    --------
+    >>> from torch import nn
+    >>> cascade_layers(nn.Sequential(nn.Conv2d(1, 2, 3), nn.BatchNorm2d(2), nn.ReLU(),
+    ...                              nn.Flatten(), nn.Linear(2, 3)))
+    ['4', '0']
+    """
+    names = []
+    for name, m in model.named_modules():
+        if not any(True for _ in m.parameters(recurse=False)):
+            continue
+        if isinstance(m, _NORMS) and names:
+            continue
+        names.append(name)
+    return names[::-1]
 
 
 def last_conv_layer(model: nn.Module, *, rectified: bool = False) -> str:
@@ -211,7 +345,7 @@ def last_conv_layer(model: nn.Module, *, rectified: bool = False) -> str:
     Raises
     ------
     ValueError
-        The model has no ``nn.Conv2d`` (Grad-CAM needs a convolutional layer).
+        The model has no ``nn.Conv2d`` (the layer methods need a convolutional layer).
 
     Examples
     --------
@@ -224,8 +358,9 @@ def last_conv_layer(model: nn.Module, *, rectified: bool = False) -> str:
     named = list(model.named_modules())
     convs = [i for i, (_, m) in enumerate(named) if isinstance(m, nn.Conv2d)]
     if not convs:
-        raise ValueError(f"grad_cam needs a convolutional layer, and {type(model).__name__} has no "
-                         "nn.Conv2d; use 'saliency', 'integrated_gradients' or 'occlusion'.")
+        raise ValueError(f"grad_cam and the layer methods need a layer: {type(model).__name__} "
+                         "has no nn.Conv2d to default to; pass `layer`, or use 'saliency', "
+                         "'integrated_gradients' or 'occlusion'.")
     last = convs[-1]
     if rectified:
         for name, m in named[last + 1:]:
@@ -236,8 +371,9 @@ def last_conv_layer(model: nn.Module, *, rectified: bool = False) -> str:
     return named[last][0]
 
 
-def randomized_copy(model: nn.Module, *, seed: int = 0) -> nn.Module:
-    """A deep copy of ``model`` with every parameter re-initialized (the caller's model is untouched).
+def randomized_copy(model: nn.Module, *, layers: Sequence[str] | None = None,
+                    seed: int = 0) -> nn.Module:
+    """A deep copy of ``model`` with parameters re-initialized (the caller's model is untouched).
 
     Modules with ``reset_parameters`` (Linear, Conv, BatchNorm, ...) are reset; any other parameter
     is redrawn from a normal distribution with its current standard deviation. Used for the model
@@ -246,28 +382,37 @@ def randomized_copy(model: nn.Module, *, seed: int = 0) -> nn.Module:
     Parameters
     ----------
     model : nn.Module
+    layers : sequence of str, default=None
+        Re-initialize only these modules (dotted names, with their submodules and, for a name of
+        :func:`cascade_layers`, the normalization layer that goes with it); ``None`` means all.
     seed : int, default=0
-        Seeds the new weights (the global RNG state is restored afterwards).
+        Seeds the new weights, per module (a module gets the same new weights whichever other
+        modules are re-initialized with it); the global random state is put back afterwards.
 
     Examples
     --------
     >>> from torch import nn
-    >>> m = nn.Linear(2, 2)
-    >>> bool((randomized_copy(m, seed=1).weight != m.weight).any())
-    True
+    >>> m = nn.Sequential(nn.Linear(2, 2), nn.Linear(2, 2))
+    >>> r = randomized_copy(m, layers=["1"], seed=1)
+    >>> bool((r[1].weight != m[1].weight).any()), bool((r[0].weight == m[0].weight).all())
+    (True, True)
     """
     new = copy.deepcopy(model)
+    named = dict(new.named_modules())
+    chosen = _with_norms(new, layers, named)
     covered = set()
     with torch.random.fork_rng(devices=[]), torch.no_grad():
-        torch.manual_seed(seed)
-        for m in new.modules():
+        for name, m in named.items():
+            if not any(name == c or name.startswith(c + ".") or c == "" for c in chosen):
+                continue
+            torch.manual_seed(seed * 1_000_003 + zlib.crc32(name.encode()))
             if hasattr(m, "reset_parameters") and callable(m.reset_parameters):
                 m.reset_parameters()
-                covered.update(id(p) for p in m.parameters(recurse=False))
-        for p in new.parameters():
-            if id(p) not in covered:
-                std = float(p.std()) if p.numel() > 1 else 1.0
-                p.normal_(0.0, std if std > 0 else 0.01)
+            for p in m.parameters(recurse=False):
+                if id(p) not in covered and not hasattr(m, "reset_parameters"):
+                    std = float(p.std()) if p.numel() > 1 else 1.0
+                    p.normal_(0.0, std if std > 0 else 0.01)
+                covered.add(id(p))
     return new
 
 
@@ -288,48 +433,185 @@ def rank_correlation(a, b) -> np.ndarray:
     >>> rank_correlation(torch.tensor([[1., 2., 3.]]), torch.tensor([[10., 20., 30.]]))
     array([1.])
     """
+    from scipy.stats import rankdata
+
     a, b = (_as_numpy(v) for v in (a, b))
     if a.shape != b.shape:
         raise ValueError(f"`a` and `b` must have the same shape. Got {a.shape} and {b.shape}.")
-    a, b = a.reshape(a.shape[0], -1), b.reshape(b.shape[0], -1)
-    ra, rb = _ranks(a), _ranks(b)
+    ra = rankdata(a.reshape(a.shape[0], -1), axis=1)
+    rb = rankdata(b.reshape(b.shape[0], -1), axis=1)
     ra -= ra.mean(1, keepdims=True)
     rb -= rb.mean(1, keepdims=True)
     den = np.sqrt((ra * ra).sum(1) * (rb * rb).sum(1))
-    with np.errstate(invalid="ignore", divide="ignore"):
-        return np.where(den > 0, (ra * rb).sum(1) / np.where(den > 0, den, 1.0), 0.0)
+    return np.where(den > 0, (ra * rb).sum(1) / np.where(den > 0, den, 1.0), 0.0)
 
 
-# --------------------------------------------------------------------------------------------
-def _grad_cam(model: nn.Module, layer: nn.Module, xb: torch.Tensor, tb: torch.Tensor) -> torch.Tensor:
+# -------------------------------------------------------------------------------------------
+# One small function per method: (model, x, target, baseline, layer, options) -> (maps, delta).
+def _leaf(x):
+    # a fresh leaf that requires grad: Captum would otherwise warn and set it on the caller's
+    return x.clone().requires_grad_(True)
+
+
+def _saliency(model, x, t, b, layer, o):
+    from captum.attr import Saliency
+
+    return Saliency(model).attribute(_leaf(x), target=t, abs=True), None
+
+
+def _smoothgrad(model, x, t, b, layer, o):
+    from captum.attr import NoiseTunnel, Saliency
+
+    with torch.random.fork_rng(devices=[x.device] if x.device.type == "cuda" else []):
+        torch.manual_seed(o["seed"])
+        a = NoiseTunnel(Saliency(model)).attribute(
+            _leaf(x), nt_type="smoothgrad", nt_samples=o["n_samples"], stdevs=o["noise"],
+            nt_samples_batch_size=o["n_samples"], target=t, abs=True)
+    return a, None
+
+
+def _input_x_gradient(model, x, t, b, layer, o):
+    from captum.attr import InputXGradient
+
+    return InputXGradient(model).attribute(_leaf(x), target=t), None
+
+
+def _guided_backprop(model, x, t, b, layer, o):
+    from captum.attr import GuidedBackprop
+
+    return GuidedBackprop(model).attribute(_leaf(x), target=t), None
+
+
+def _integrated_gradients(model, x, t, b, layer, o):
+    from captum.attr import IntegratedGradients
+
+    return IntegratedGradients(model).attribute(
+        x, baselines=b, target=t, n_steps=o["n_steps"], method="gausslegendre",
+        return_convergence_delta=True)
+
+
+def _deeplift(model, x, t, b, layer, o):
+    from captum.attr import DeepLift
+
+    return DeepLift(model).attribute(_leaf(x), baselines=b, target=t,
+                                     return_convergence_delta=True)
+
+
+def _occlusion(model, x, t, b, layer, o):
+    from captum.attr import Occlusion
+
+    return Occlusion(model).attribute(
+        x, sliding_window_shapes=o["window"], strides=o["stride"], baselines=b, target=t,
+        perturbations_per_eval=max(1, 256 // x.shape[0])), None
+
+
+def _grad_cam(model, x, t, b, layer, o):
     from captum.attr import LayerAttribution, LayerGradCam
 
     # Captum needs the layer output in the graph: with frozen parameters that requires an input
     # that requires grad (a fresh leaf, the caller's tensor is not touched).
-    xin = xb.clone().requires_grad_(True)
-    cam = LayerGradCam(model, layer).attribute(xin, target=tb, relu_attributions=True)
+    cam = LayerGradCam(model, layer).attribute(_leaf(x), target=t, relu_attributions=True)
     if cam.dim() != 4:
         raise ValueError(f"grad_cam needs a layer with [N, C, H, W] output. Got {list(cam.shape)}.")
-    cam = LayerAttribution.interpolate(cam, tuple(xb.shape[-2:]), interpolate_mode="bilinear")
-    return cam.expand(-1, xb.shape[1], -1, -1) if xb.dim() == 4 else cam
+    cam = LayerAttribution.interpolate(cam, tuple(x.shape[-2:]), interpolate_mode="bilinear")
+    return (cam.expand(-1, x.shape[1], -1, -1) if x.dim() == 4 else cam), None
+
+
+def _layer_integrated_gradients(model, x, t, b, layer, o):
+    from captum.attr import LayerIntegratedGradients
+
+    return LayerIntegratedGradients(model, layer).attribute(
+        _leaf(x), baselines=b, target=t, n_steps=o["n_steps"], return_convergence_delta=True)
+
+
+def _layer_conductance(model, x, t, b, layer, o):
+    from captum.attr import LayerConductance
+
+    return LayerConductance(model, layer).attribute(
+        _leaf(x), baselines=b, target=t, n_steps=o["n_steps"], return_convergence_delta=True)
+
+
+_RUN = {"saliency": _saliency, "smoothgrad": _smoothgrad, "input_x_gradient": _input_x_gradient,
+        "guided_backprop": _guided_backprop, "integrated_gradients": _integrated_gradients,
+        "deeplift": _deeplift, "occlusion": _occlusion, "grad_cam": _grad_cam,
+        "layer_integrated_gradients": _layer_integrated_gradients,
+        "layer_conductance": _layer_conductance}
+
+
+# -------------------------------------------------------------------------------------------
+def _method_names(methods) -> tuple:
+    names = (methods,) if isinstance(methods, str) else tuple(methods)
+    if not names:
+        raise ValueError(f"`methods` must name at least one of {', '.join(map(repr, METHODS))}.")
+    for m in names:
+        if m not in METHODS:
+            raise ValueError(f"`methods` must be one of {', '.join(map(repr, METHODS))}. "
+                             f"Got {m!r} instead.")
+    if len(set(names)) != len(names):
+        raise ValueError(f"`methods` names a method twice: {list(names)}.")
+    return names
+
+
+def _check_inputs(x) -> torch.Tensor:
+    if not isinstance(x, torch.Tensor):
+        raise TypeError(f"`inputs` must be a torch.Tensor. Got {type(x).__name__} instead.")
+    if x.dim() < 2 or x.shape[0] == 0:
+        raise ValueError(f"`inputs` must be a non-empty batch [N, ...]. Got shape {list(x.shape)} "
+                         "instead.")
+    return x.detach()
+
+
+def _options(names, x, *, baseline, n_steps, window, stride, noise, n_samples, seed) -> dict:
+    o = {"n_steps": 50 if n_steps is None else _pos_int("n_steps", n_steps),
+         "n_samples": 25 if n_samples is None else _pos_int("n_samples", n_samples),
+         "seed": int(seed)}
+    if noise is None:
+        noise = 0.15 * float(x.max() - x.min())
+    if isinstance(noise, bool) or not isinstance(noise, (int, float)) or noise < 0:
+        raise ValueError(f"`noise` must be a number >= 0. Got {noise!r} instead.")
+    o["noise"] = float(noise)
+    if "occlusion" in names:
+        o["window"], o["stride"] = _occlusion_window(tuple(x.shape[1:]), window, stride)
+    return o
+
+
+def _settings(name, o, baseline) -> dict:
+    s = {}
+    if name in _BASELINE:
+        s["baseline"] = (0.0 if baseline is None else float(baseline)
+                         if isinstance(baseline, (int, float)) else "tensor")
+    if name in ("integrated_gradients", "layer_integrated_gradients", "layer_conductance"):
+        s["n_steps"] = o["n_steps"]
+    if name == "smoothgrad":
+        s.update(noise=o["noise"], n_samples=o["n_samples"], seed=o["seed"])
+    if name == "occlusion":
+        s.update(window=o["window"], stride=o["stride"])
+    return s
+
+
+def _with_norms(model, layers, named) -> list[str]:
+    """``layers`` plus, for each, the normalization layer that follows it (as in the cascade)."""
+    if layers is None:
+        return [""]
+    order = [n for n, m in model.named_modules() if any(True for _ in m.parameters(recurse=False))]
+    out = []
+    for name in layers:
+        if not isinstance(name, str) or name not in named:
+            raise ValueError(f"`layers` must name submodules of the model (cascade_layers(model) "
+                             f"lists {cascade_layers(model)}). Got {name!r} instead.")
+        out.append(name)
+        i = order.index(name) if name in order else -1
+        if 0 <= i < len(order) - 1 and isinstance(named[order[i + 1]], _NORMS):
+            out.append(order[i + 1])
+    return out
 
 
 def _resolve_layer(model: nn.Module, layer) -> tuple[str, nn.Module]:
-    modules = dict(model.named_modules())
     if layer is None:
         name = last_conv_layer(model)
-        return name, modules[name]
-    if isinstance(layer, nn.Module):
-        for name, m in modules.items():
-            if m is layer:
-                return name, m
-        raise ValueError("`layer` is not a submodule of `model`.")
-    if not isinstance(layer, str) or layer not in modules or layer == "":
-        convs = [n for n, m in modules.items() if isinstance(m, nn.Conv2d)]
-        raise ValueError(f"`layer` must name a submodule of the model (conv layers: "
-                         f"{', '.join(map(repr, convs)) or 'none'}; vizkit.hooks.layer_names(model) "
-                         f"lists all). Got {layer!r} instead.")
-    return layer, modules[layer]
+        return name, resolve_layer(model, name)
+    module = resolve_layer(model, layer)
+    return layer_name(model, module), module
 
 
 def _targets(model: nn.Module, x: torch.Tensor, target, batch_size: int) -> torch.Tensor:
@@ -398,14 +680,6 @@ def _occlusion_window(shape: tuple, window, stride) -> tuple[tuple, tuple]:
     return win, strd
 
 
-def _model_device(model: nn.Module) -> torch.device:
-    for t in model.parameters():
-        return t.device
-    for t in model.buffers():
-        return t.device
-    return torch.device("cpu")
-
-
 def _pos_int(name: str, v) -> int:
     if isinstance(v, bool) or not isinstance(v, (int, np.integer)) or v < 1:
         raise ValueError(f"`{name}` must be a positive integer. Got {v!r} instead.")
@@ -418,20 +692,3 @@ def _as_numpy(v) -> np.ndarray:
     if isinstance(v, torch.Tensor):
         v = v.detach().cpu().numpy()
     return np.asarray(v, dtype=np.float64)
-
-
-def _ranks(a: np.ndarray) -> np.ndarray:
-    """Average ranks along axis 1 (ties share their mean rank, as in Spearman's definition)."""
-    out = np.empty_like(a)
-    for i, row in enumerate(a):
-        order = np.argsort(row, kind="mergesort")
-        srt = row[order]
-        ranks = np.empty(len(row))
-        ranks[order] = np.arange(len(row), dtype=np.float64)
-        # ties: replace by the mean rank of their group
-        _, start, counts = np.unique(srt, return_index=True, return_counts=True)
-        tied = counts > 1
-        for s0, c in zip(start[tied], counts[tied]):
-            ranks[order[s0:s0 + c]] = s0 + (c - 1) / 2.0
-        out[i] = ranks
-    return out

@@ -1,8 +1,11 @@
-"""Draw attribution maps beside the images they explain.
+"""Figure family ``attributions``: attribution maps beside the images they explain, and the
+model-randomization sanity check drawn beside them.
 
-Signed maps (integrated gradients, occlusion) use the diverging colour map on a symmetric scale
-(zero is white); the absolute gradient (saliency) a sequential one from zero; Grad-CAM a
-semi-transparent heat map over the grey image.
+Every map is drawn on its own scale, divided by its largest absolute value, so one colourbar per
+method says what the colours mean: signed maps on the diverging map from -1 to 1 (zero is white),
+unsigned ones (saliency, SmoothGrad) on a sequential map from 0 to 1, Grad-CAM as a heat map over
+the grey image. Layer maps (one value per unit of a conv layer, summed over channels) are
+stretched over the input image. Digits are drawn white on black.
 
 Examples
 --------
@@ -10,24 +13,36 @@ Examples
 >>> from torch import nn
 >>> from vizkit.analysis.attributions import attributions
 >>> model = nn.Sequential(nn.Flatten(), nn.Linear(4, 2))
->>> res = attributions(model, torch.rand(1, 1, 2, 2), target=0, method="integrated_gradients")
+>>> res = attributions(model, torch.rand(1, 1, 2, 2), target=0, methods="integrated_gradients")
 >>> ax = plot_attribution(res, 0)
 """
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import Mapping, Sequence
 
 import numpy as np
 
-from ._style import diverging_cmap, symmetric_limits
+from .style import diverging_cmap
 from .figure import Figure, NotApplicable
 
-__all__ = ["plot_attribution", "plot_attributions", "METHOD_TITLES", "figures", "example_indices"]
+__all__ = ["plot_attribution", "plot_attributions", "plot_randomization", "plot_rank_correlation",
+           "figures", "example_indices", "METHOD_TITLES", "GROUPS"]
 
 #: Column titles of the methods.
-METHOD_TITLES = {"saliency": "saliency", "integrated_gradients": "integrated gradients",
-                 "occlusion": "occlusion", "grad_cam": "Grad-CAM"}
+METHOD_TITLES = {"saliency": "saliency", "smoothgrad": "SmoothGrad",
+                 "input_x_gradient": "input × gradient", "guided_backprop": "guided backprop",
+                 "integrated_gradients": "integrated gradients", "deeplift": "DeepLIFT",
+                 "occlusion": "occlusion", "grad_cam": "Grad-CAM",
+                 "layer_integrated_gradients": "layer int. gradients",
+                 "layer_conductance": "layer conductance"}
+#: The figures of the family: name -> methods drawn together (the layer group needs a conv layer).
+GROUPS = {"gradients": ("saliency", "smoothgrad", "guided_backprop", "input_x_gradient"),
+          "references": ("integrated_gradients", "deeplift", "occlusion"),
+          "layers": ("grad_cam", "layer_integrated_gradients", "layer_conductance")}
+_FONT = 10  # points; figures stay under 11.4 in wide, so text shows at >= 9 pt on a 1140 px page
+_N_EXAMPLES = 5
 
 
 def _image(t) -> tuple[np.ndarray, str | None]:
@@ -53,8 +68,16 @@ def _map2d(m) -> np.ndarray:
     return a
 
 
+def _draw_input(ax, t) -> None:
+    img, icmap = _image(t)
+    ax.imshow(img, cmap=icmap, vmin=0, vmax=1 if img.max() <= 1 else None, interpolation="nearest")
+    ax.set_xticks([])
+    ax.set_yticks([])
+
+
 def plot_attribution(result, index: int = 0, *, ax=None, cmap=None, alpha: float = 0.5,
-                     colorbar: bool = False, imshow_kw: dict | None = None):
+                     colorbar: bool = False, normalize: bool = False,
+                     imshow_kw: dict | None = None):
     """Draw the attribution map of example ``index`` of ``result`` on ``ax``.
 
     Parameters
@@ -66,11 +89,13 @@ def plot_attribution(result, index: int = 0, *, ax=None, cmap=None, alpha: float
         Where to draw; a new figure when None.
     cmap : str or Colormap, default=None
         ``None``: diverging (``'RdBu_r'``) on a symmetric scale for signed maps, ``'magma'`` for
-        saliency, ``'jet'`` for the Grad-CAM overlay.
+        saliency and SmoothGrad, ``'jet'`` for the Grad-CAM overlay.
     alpha : float, default=0.5
         Largest opacity of the Grad-CAM heat map over the image (reached at the map's maximum;
         the opacity is proportional to the map, so zero leaves the image bare).
     colorbar : bool, default=False
+    normalize : bool, default=False
+        Divide the map by its largest absolute value (the scale becomes [-1, 1] or [0, 1]).
     imshow_kw : dict, default=None
         Passed to the map's ``imshow``.
 
@@ -80,8 +105,9 @@ def plot_attribution(result, index: int = 0, *, ax=None, cmap=None, alpha: float
 
     Notes
     -----
-    Multi-channel maps are summed over channels. Each map has its own colour scale (the largest
-    absolute value of that map), so the pattern of a weak example stays visible.
+    Multi-channel maps are summed over channels. A layer map ``[C, h, w]`` of another size than
+    the input is stretched over the input image (each unit covers its share of the image). Each
+    map has its own colour scale (its largest absolute value), so a weak example stays visible.
     """
     import matplotlib.pyplot as plt
 
@@ -90,23 +116,23 @@ def plot_attribution(result, index: int = 0, *, ax=None, cmap=None, alpha: float
     n = len(result.maps)
     if not -n <= index < n:
         raise ValueError(f"`index` must be in [0, {n - 1}]. Got {index!r} instead.")
-    m = _map2d(result.maps[index])
-    kw = dict(imshow_kw or {})
+    m = _map2d(result.maps[index]).astype(np.float64)
+    peak = float(np.abs(m).max()) if m.size else 0.0
+    if normalize and peak > 0:
+        m, peak = m / peak, 1.0
+    hi = peak if peak > 0 else 1.0
+    kw = {"interpolation": "nearest", **(imshow_kw or {})}
+    img = _image(result.inputs[index])[0]
+    if m.shape != img.shape[:2] and m.shape[0] > 1 and img.ndim >= 2:
+        kw.setdefault("extent", (-0.5, img.shape[1] - 0.5, img.shape[0] - 0.5, -0.5))
     if result.method == "grad_cam":
-        img, icmap = _image(result.inputs[index])
-        ax.imshow(img, cmap=icmap, vmin=0, vmax=1 if img.max() <= 1 else None, interpolation="nearest")
-        hi = float(m.max()) if m.size and m.max() > 0 else 1.0
-        kw.setdefault("interpolation", "nearest")
+        _draw_input(ax, result.inputs[index])
         # opacity grows with the map, so where Grad-CAM is zero the bare image shows
         im = ax.imshow(m, cmap=cmap or "jet", vmin=0.0, vmax=hi,
                        alpha=alpha * np.clip(m / hi, 0.0, 1.0), **kw)
     elif result.signed:
-        lo, hi = symmetric_limits(m)
-        kw.setdefault("interpolation", "nearest")
-        im = ax.imshow(m, cmap=cmap or diverging_cmap(), vmin=lo, vmax=hi, **kw)
+        im = ax.imshow(m, cmap=cmap or diverging_cmap(), vmin=-hi, vmax=hi, **kw)
     else:
-        hi = float(m.max()) if m.size and m.max() > 0 else 1.0
-        kw.setdefault("interpolation", "nearest")
         im = ax.imshow(m, cmap=cmap or "magma", vmin=0.0, vmax=hi, **kw)
     ax.set_xticks([])
     ax.set_yticks([])
@@ -117,7 +143,8 @@ def plot_attribution(result, index: int = 0, *, ax=None, cmap=None, alpha: float
 
 def plot_attributions(results: Sequence | Mapping, *, indices: Sequence[int] | None = None,
                       axes=None, class_names: Sequence[str] | None = None,
-                      predictions: Sequence[int] | None = None, alpha: float = 0.5):
+                      predictions: Sequence[int] | None = None, alpha: float = 0.5,
+                      colorbar: bool = True):
     """A grid: one row per example, the input image first, then one column per method.
 
     Parameters
@@ -134,6 +161,9 @@ def plot_attributions(results: Sequence | Mapping, *, indices: Sequence[int] | N
         The model's predicted class per example, added to the row label.
     alpha : float, default=0.5
         Grad-CAM overlay opacity.
+    colorbar : bool, default=True
+        Each map divided by its largest absolute value, and one colourbar under each method's
+        column for that shared [-1, 1] (or [0, 1]) scale.
 
     Returns
     -------
@@ -152,29 +182,118 @@ def plot_attributions(results: Sequence | Mapping, *, indices: Sequence[int] | N
     idx = list(range(len(first))) if indices is None else [int(i) for i in indices]
     rows, cols = len(idx), 1 + len(res)
     if axes is None:
-        fig, axes = plt.subplots(rows, cols, figsize=(1.9 * cols, 1.9 * rows + 0.3), squeeze=False)
+        _, axes = plt.subplots(rows, cols, figsize=(1.9 * cols, 1.9 * rows + 0.6), squeeze=False,
+                               layout="constrained")
     axes = np.asarray(axes, dtype=object).reshape(rows, cols)
     for r, i in enumerate(idx):
-        img, icmap = _image(first.inputs[i])
-        ax = axes[r, 0]
-        ax.imshow(img, cmap=icmap, vmin=0, vmax=1 if img.max() <= 1 else None, interpolation="nearest")
-        ax.set_xticks([])
-        ax.set_yticks([])
+        _draw_input(axes[r, 0], first.inputs[i])
         t = int(first.targets[i])
         label = f"target: {class_names[t] if class_names is not None else t}"
         if predictions is not None:
             p = int(predictions[i])
             label += f"\npred: {class_names[p] if class_names is not None else p}"
-        ax.set_ylabel(label, fontsize=9)
+        if not axes[r, 0].get_ylabel():
+            axes[r, 0].set_ylabel(label, fontsize=_FONT)
         for c, result in enumerate(res, start=1):
-            plot_attribution(result, i, ax=axes[r, c], alpha=alpha)
-    axes[0, 0].set_title("input", fontsize=10)
+            plot_attribution(result, i, ax=axes[r, c], alpha=alpha, normalize=colorbar)
+    if not axes[0, 0].get_title():
+        axes[0, 0].set_title("input", fontsize=_FONT)
     for c, result in enumerate(res, start=1):
-        axes[0, c].set_title(METHOD_TITLES.get(result.method, result.method), fontsize=10)
+        if not axes[0, c].get_title():
+            axes[0, c].set_title(METHOD_TITLES.get(result.method, result.method), fontsize=_FONT)
+        if colorbar:
+            _column_colorbar(axes[:, c], axes[-1, c].images[-1])
     return axes
 
 
-_N_EXAMPLES = 5
+def _column_colorbar(column, image) -> None:
+    fig = column[0].figure
+    cb = fig.colorbar(image, ax=list(column), location="bottom", fraction=0.04, pad=0.02,
+                      aspect=12)
+    lo, hi = image.get_clim()
+    cb.set_ticks([lo, 0.0, hi] if lo < 0 else [0.0, 0.5, 1.0])
+    cb.ax.tick_params(labelsize=_FONT)
+    cb.set_label("÷ max |map|", fontsize=_FONT)
+
+
+def _row_colorbar(row, image) -> None:
+    cb = row[0].figure.colorbar(image, ax=list(row), location="right", fraction=0.03, pad=0.02,
+                                aspect=10)
+    lo, hi = image.get_clim()
+    cb.set_ticks([lo, 0.0, hi] if lo < 0 else [0.0, 0.5, 1.0])
+    cb.ax.tick_params(labelsize=_FONT)
+
+
+def plot_randomization(check, index: int = 0, *, axes=None):
+    """The sanity check's maps for example ``index``: one row per method, the trained model's map
+    first, then the map after each step of the cascade (layers re-initialized from the top).
+
+    Parameters
+    ----------
+    check : vizkit.analysis.attributions.RandomizationCheck
+    index : int, default=0
+    axes : ndarray of Axes of shape (len(methods), 2 + len(layers)), default=None
+        The first column shows the input image.
+
+    Returns
+    -------
+    ndarray of Axes
+    """
+    import matplotlib.pyplot as plt
+
+    rows, cols = len(check.methods), 2 + len(check.layers)
+    if axes is None:
+        _, axes = plt.subplots(rows, cols, figsize=(1.5 * cols, 1.5 * rows + 0.5),
+                               squeeze=False, layout="constrained")
+    axes = np.asarray(axes, dtype=object).reshape(rows, cols)
+    unchanged = set(check.unchanged)
+    for r, m in enumerate(check.methods):
+        _draw_input(axes[r, 0], check.inputs[index])
+        label = METHOD_TITLES.get(m, m) + ("\n(barely changes)" if m in unchanged else "")
+        axes[r, 0].set_ylabel(label, fontsize=_FONT, color="#b2182b" if m in unchanged else "k")
+        for k in range(1 + len(check.layers)):
+            res = replace(check.trained[m], maps=check.maps[m][k], delta=None)
+            plot_attribution(res, index, ax=axes[r, k + 1], normalize=True)
+            if k == len(check.layers):
+                _row_colorbar(axes[r, 1:], axes[r, -1].images[-1])
+            if k:
+                axes[r, k + 1].set_xlabel(f"ρ = {check.correlations[r, k - 1, index]:.2f}",
+                                          fontsize=_FONT)
+    axes[0, 0].set_title("input", fontsize=_FONT)
+    axes[0, 1].set_title("trained", fontsize=_FONT)
+    for k, name in enumerate(check.layers):
+        axes[0, k + 2].set_title(f"+ {name}", fontsize=_FONT)
+    return axes
+
+
+def plot_rank_correlation(check, *, ax=None):
+    """Mean rank correlation with the trained model's maps after each cascade step, per method
+    (the band spans the examples), with the threshold of :attr:`RandomizationCheck.unchanged`."""
+    import matplotlib.pyplot as plt
+
+    if ax is None:
+        _, ax = plt.subplots(figsize=(6, 3.5), layout="constrained")
+    steps = np.arange(len(check.layers) + 1)
+    unchanged = set(check.unchanged)
+    for r, m in enumerate(check.methods):
+        c = np.concatenate([np.ones((1, check.correlations.shape[2])), check.correlations[r]])
+        label = METHOD_TITLES.get(m, m) + (" (barely changes)" if m in unchanged else "")
+        (line,) = ax.plot(steps, c.mean(1), marker="o", label=label,
+                          lw=2.5 if m in unchanged else 1.5)
+        ax.fill_between(steps, c.min(1), c.max(1), color=line.get_color(), alpha=0.12)
+    ax.axhline(check.threshold, color="0.3", ls="--", lw=1)
+    ax.text(steps[-1], check.threshold, f"threshold {check.threshold:g}", ha="right",
+            va="bottom", fontsize=_FONT, color="0.3")
+    ax.set_xticks(steps, ["trained"] + [f"+ {n}" for n in check.layers], fontsize=_FONT,
+                  rotation=20, ha="right")
+    ax.tick_params(axis="y", labelsize=_FONT)
+    ax.set_ylim(min(-0.1, float(check.correlations.min()) - 0.05), 1.05)
+    if not ax.get_ylabel():
+        ax.set_ylabel("rank correlation\nwith trained maps", fontsize=_FONT)
+    if not ax.get_xlabel():
+        ax.set_xlabel("layers re-initialized, from the top (cumulative)", fontsize=_FONT)
+    ax.legend(fontsize=_FONT, loc="lower left", frameon=False)
+    return ax
 
 
 def example_indices(y, n: int = _N_EXAMPLES) -> list[int]:
@@ -188,22 +307,27 @@ def example_indices(y, n: int = _N_EXAMPLES) -> list[int]:
 
 
 def figures(model, split, *, meta: dict | None = None, seed: int = 0) -> list[Figure]:
-    """Figure family ``attributions``: saliency, integrated gradients, occlusion (and Grad-CAM for
-    CNNs) for the first test example of each of 5 classes, each map beside its image.
+    """Figure family ``attributions``: for the first test example of each of 5 classes, each group
+    of methods (:data:`GROUPS`; the layer group for models with a conv layer) beside the images,
+    then the same maps for the model re-initialized layer by layer from the top, with the rank
+    correlations (the sanity check of Adebayo et al., 2018).
 
-    ``data``: ``inputs``, ``targets``, ``predictions``, ``class_names`` and one ``maps_<method>``
-    array per method.
+    Per group two figures: ``attributions-<group>`` (``data``: ``inputs``, ``targets``,
+    ``predictions``, ``class_names``, ``maps_<method>``, ``delta_<method>``) and
+    ``attributions-<group>-randomized`` (``data``: ``maps_<method>`` of shape
+    ``(1 + n_layers, N, ...)``, ``correlations``, ``methods``, ``layers``, ``threshold``,
+    ``unchanged``, ``inputs``, ``targets``).
 
     Raises
     ------
     NotApplicable
         Not a torch model, or inputs that are not [C, H, W] images.
     """
-    import matplotlib.pyplot as plt
     import torch
     from torch import nn
 
-    from ..analysis.attributions import attributions, last_conv_layer
+    from .._torch import frozen_eval, model_device
+    from ..analysis.attributions import last_conv_layer, randomization_check
 
     if not isinstance(model, nn.Module):
         raise NotApplicable(f"attributions need a differentiable torch model; "
@@ -214,40 +338,108 @@ def figures(model, split, *, meta: dict | None = None, seed: int = 0) -> list[Fi
     idx = example_indices(split.y_test)
     x, y = split.x_test[idx], split.y_test[idx]
     has_conv = any(isinstance(m, nn.Conv2d) for m in model.modules())
-    methods = ["saliency", "integrated_gradients", "occlusion"] + (["grad_cam"] if has_conv else [])
-    cam_layer = last_conv_layer(model, rectified=True) if has_conv else None
-    results = [attributions(model, x, target=y, method=m, n_steps=64, layer=cam_layer)
-               for m in methods]
-    was_training = model.training
-    model.eval()
-    try:
-        with torch.no_grad():
-            dev = next((p.device for p in model.parameters()), torch.device("cpu"))
-            pred = model(x.to(dev)).argmax(1).cpu().tolist()
-    finally:
-        model.train(was_training)
+    layer = last_conv_layer(model, rectified=True) if has_conv else None
+    with frozen_eval(model), torch.no_grad():
+        pred = model(x.to(model_device(model))).argmax(1).cpu().numpy()
+    classes = [str(c) for c in split.classes]
+    out = []
+    for group, methods in GROUPS.items():
+        if group == "layers" and not has_conv:
+            continue
+        check = randomization_check(model, x, target=y, methods=methods, layer=layer, n_steps=64,
+                                    seed=seed)
+        out.append(_group_figure(group, check, classes, pred))
+        out.append(_randomized_figure(group, check, classes))
+    return out
 
-    classes = list(split.classes)
-    rows, cols = len(idx), 1 + len(methods)
-    fig, axes = plt.subplots(rows, cols, figsize=(1.75 * cols + 0.3, 1.75 * rows + 0.6),
+
+def _group_figure(group, check, classes, pred) -> Figure:
+    import matplotlib.pyplot as plt
+
+    res = check.trained
+    rows, cols = len(check.targets), 1 + len(res)
+    fig, axes = plt.subplots(rows, cols, figsize=(1.75 * cols + 0.4, 1.75 * rows + 0.9),
                              squeeze=False, layout="constrained")
-    plot_attributions(results, axes=axes, class_names=classes, predictions=pred)
-    ig = results[1]
-    rel = (ig.delta.abs() / ig.maps.flatten(1).sum(1).abs().clamp_min(1e-8)).max().item()
-    fig.suptitle("what each method says the model looks at (explaining the true class)", fontsize=10)
-    extra = (f" Grad-CAM on {results[-1].layer!r} (the rectified output of the last conv block), "
-             "upsampled, as a heat map over the image (transparent where zero)." if has_conv
-             else " (No Grad-CAM: the model has no conv layer.)")
-    caption = (
-        "The first test image of each of five classes, then the attribution of the true class's "
-        "logit to every pixel. Saliency: |d logit / d pixel| (bright = sensitive). Integrated "
-        "gradients (64 steps from a black image; completeness error at most "
-        f"{rel:.1%}) and occlusion (4x4 black patches, stride 2): red pixels raise the "
-        "logit, blue ones lower it, each map on its own symmetric scale." + extra +
-        " On MNIST look for strokes (and gaps that would make another digit) rather than "
-        "background noise.")
-    data = {"inputs": x.detach().cpu().numpy(), "targets": y.detach().cpu().numpy(),
-            "predictions": np.asarray(pred), "class_names": np.asarray([str(c) for c in classes])}
-    for m, r in zip(methods, results):
-        data[f"maps_{m}"] = r.maps.detach().cpu().numpy()
-    return [Figure(id="attributions", fig=fig, caption=caption, data=data)]
+    plot_attributions(res, axes=axes, class_names=classes, predictions=pred)
+    fig.suptitle(f"{', '.join(METHOD_TITLES[m] for m in res)}: which pixels each method credits "
+                 "for the true class", fontsize=_FONT)
+    data = {"inputs": check.inputs.numpy(), "targets": check.targets.numpy(),
+            "predictions": np.asarray(pred), "class_names": np.asarray(classes)}
+    for m, r in res.items():
+        data[f"maps_{m}"] = r.maps.numpy()
+        if r.delta is not None:
+            data[f"delta_{m}"] = r.delta.numpy()
+    return Figure(id=f"attributions-{group}", fig=fig, caption=_group_caption(check, classes),
+                  data=data)
+
+
+def _group_caption(check, classes) -> str:
+    names = [classes[int(t)] for t in check.targets]
+    parts = [f"Test images of classes {', '.join(names)} (white on black), then each method's "
+             "attribution of the true class's logit, every map divided by its own largest "
+             "absolute value (colourbars: red raises the logit, blue lowers it; unsigned maps "
+             "dark to bright)."]
+    for m, r in check.trained.items():
+        s, title = r.settings, METHOD_TITLES[m]
+        if m == "smoothgrad":
+            parts.append(f"{title}: |gradient| averaged over {s['n_samples']} copies with "
+                         f"Gaussian noise of s.d. {s['noise']:.2f} (seed {s['seed']}).")
+        if m == "occlusion":
+            parts.append(f"{title}: {'x'.join(map(str, s['window'][1:]))} patches set to "
+                         f"{s['baseline']:g}, stride {s['stride'][1]}.")
+        if m == "grad_cam" or (r.layer is not None and m != "grad_cam"):
+            parts.append(f"{title} on layer {r.layer!r}, stretched over the image.")
+        if r.delta is not None:
+            total = r.maps.flatten(1).sum(1)
+            rel = float((r.delta.abs() / (total - r.delta).abs().clamp_min(1e-8)).max())
+            steps = f"{s['n_steps']} steps, " if "n_steps" in s else ""
+            parts.append(f"{title} ({steps}baseline {s['baseline']:g}): the map sums to "
+                         f"f(x) - f(baseline) within {rel:.1%}.")
+    return " ".join(parts)
+
+
+def _randomized_figure(group, check, classes) -> Figure:
+    import matplotlib.pyplot as plt
+
+    rows, cols = len(check.methods), 2 + len(check.layers)
+    fig = plt.figure(figsize=(max(1.5 * cols, 6.5), 1.5 * rows + 3.6), layout="constrained")
+    top, bottom = fig.subfigures(2, 1, height_ratios=[1.5 * rows + 0.4, 3.2])
+    plot_randomization(check, 0, axes=top.subplots(rows, cols, squeeze=False))
+    plot_rank_correlation(check, ax=bottom.subplots())
+    data = {"correlations": check.correlations, "methods": np.asarray(check.methods),
+            "layers": np.asarray(check.layers), "threshold": np.asarray(check.threshold),
+            "unchanged": np.asarray(check.unchanged, dtype=str), "inputs": check.inputs.numpy(),
+            "targets": check.targets.numpy(), "seed": np.asarray(check.seed)}
+    for m in check.methods:
+        data[f"maps_{m}"] = check.maps[m].numpy()
+    return Figure(id=f"attributions-{group}-randomized", fig=fig,
+                  caption=_randomized_caption(check, classes), data=data)
+
+
+def _randomized_caption(check, classes) -> str:
+    final = ", ".join(f"{METHOD_TITLES[m]} {c:.2f}" for m, c in zip(check.methods, check.final))
+    un = check.unchanged
+    verdict = (f"Maps that barely change (mean ρ ≥ {check.threshold:g} with every layer "
+               f"re-initialized): {', '.join(METHOD_TITLES[m] for m in un)}; such a map cannot be "
+               "showing what the model learned." if un else
+               f"Every method's maps change (mean ρ < {check.threshold:g} once every layer is "
+               "re-initialized).")
+    return (f"Sanity check (Adebayo et al., 2018): the maps of the first image (class "
+            f"{classes[int(check.targets[0])]}) for the trained model, then with its layers "
+            f"re-initialized one by one from the top ({', '.join(check.layers)}; seed "
+            f"{check.seed}). Below: Spearman rank correlation of the absolute maps with the "
+            f"trained model's, mean over the {len(check.targets)} images (band: their range). "
+            f"Mean ρ with every layer re-initialized: {final}. " + verdict + _zero_note(check))
+
+
+def _zero_note(check) -> str:
+    times_input = [m for m in check.unchanged
+                   if m in ("input_x_gradient", "integrated_gradients", "deeplift")
+                   and check.trained[m].settings.get("baseline", 0.0) == 0.0]
+    if not times_input:
+        return ""
+    share = float((check.inputs == 0).float().mean())
+    return (f" The images are 0 on {share:.0%} of their pixels, where "
+            f"{', '.join(METHOD_TITLES[m] for m in times_input)} (input times a gradient, or "
+            "against a zero baseline) are 0 whatever the weights: those shared zeros carry the "
+            "rank correlation.")
