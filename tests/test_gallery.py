@@ -54,14 +54,15 @@ ORDER = 2
 def run(ctx):
     import matplotlib.pyplot as plt
     import numpy as np
-    from vizkit.figures import Figure
+    from vizkit.plot.figure import Figure
 
     rng = np.random.default_rng(ctx.seed)
     figs = []
     for k in range(2):
         fig, ax = plt.subplots(figsize=(2.5, 2))
         ax.imshow(rng.random((8, 8)), cmap="gray")
-        figs.append(Figure(id=f"noise-{k}", fig=fig, caption=f"seeded noise {k}"))
+        figs.append(Figure(id=f"noise-{k}", fig=fig, caption=f"seeded noise {k}",
+                           data={"noise": rng.random((2, 2))}))
     ctx.figures(figs, prefix="rnd")
     ctx.metric("n", 2)
 '''
@@ -166,7 +167,7 @@ def test_text_is_escaped_everywhere(built):
         assert "<script" not in text.lower()
         assert "<b>bold" not in text and "<b>Plot" not in text and "<i>" not in text
     page = (t["out"] / "toy_ok/index.html").read_text()
-    assert "&lt;script&gt;alert(&#x27;x&#x27;)&lt;/script&gt; &amp; &quot;quotes&quot;" in page
+    assert "&lt;script&gt;alert(&#39;x&#39;)&lt;/script&gt; &amp; &#34;quotes&#34;" in page
     assert "a &lt;table&gt; caption" in page and "<td>&lt;i&gt;</td>" in page
 
 
@@ -188,7 +189,8 @@ def test_file_names_come_from_a_safe_alphabet(built):
     for rel in _files(t["out"]):
         for part in Path(rel).parts:
             stem, dot, ext = part.partition(".")
-            assert SAFE_NAME.match(stem) and ext in ("", "png", "html", "json"), rel
+            assert SAFE_NAME.match(stem) and ext in ("", "png", "npz", "jpg", "py", "ipynb", "html",
+                                                     "json", "zip"), rel
     assert safe_name("../../etc/passwd") == "etc-passwd"
     assert safe_name("Weights λ=0.1 <b>") == "weights-0-1-b"
     assert safe_name("...") == "item" and len(safe_name("x" * 500)) == 80

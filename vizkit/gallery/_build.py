@@ -14,7 +14,9 @@ from .._io import default_cache_dir, sha256, stable_hash, write_if_changed
 from ._context import DataChoice, load_data
 from ._html import render_index, render_page
 from ._record import MANIFEST_FORMAT, MANIFEST_VERSION, RecipeRecord, parse_manifest, removed_names
-from ._runner import docstring, failed_record, module_constant, run_in_subprocess, run_recipe
+from ._downloads import choose_thumbnail, notebook_bytes, recipes_zip, thumbnail_bytes
+from ._runner import (docstring, failed_record, library_hash, module_constant, provenance,
+                      run_in_subprocess, run_recipe)
 from ._store import RECIPE_NAME, GalleryError, Store
 
 __all__ = ["build_gallery", "list_recipes", "run_recipe_main", "default_recipes_dir",
@@ -60,38 +62,6 @@ def list_recipes(recipes_dir: str | os.PathLike | None = None) -> list[str]:
     True
     """
     return list(_discover(Path(recipes_dir) if recipes_dir else default_recipes_dir()))
-
-
-# ---------------------------------------------------------------------------- provenance
-_LIB_HASH: str | None = None
-
-
-def _library_hash() -> str:
-    """Hash of vizkit's own sources: a change of library code re-runs the recipes' figures."""
-    global _LIB_HASH
-    if _LIB_HASH is None:
-        root = Path(__file__).resolve().parents[1]
-        h = []
-        for p in sorted(root.rglob("*")):
-            if p.is_file() and p.suffix in (".py", ".html", ".css", ".js"):
-                h.append([p.relative_to(root).as_posix(), sha256(p.read_bytes())])
-        _LIB_HASH = stable_hash(h)
-    return _LIB_HASH
-
-
-def provenance() -> dict:
-    """What made the figures: vizkit's version and source hash, and the versions it ran on."""
-    from importlib.metadata import PackageNotFoundError, version
-
-    from .. import __version__
-
-    out = {"vizkit": __version__, "vizkit_source": _library_hash()}
-    for pkg in ("torch", "torchvision", "numpy", "matplotlib"):
-        try:
-            out[pkg] = version(pkg)
-        except PackageNotFoundError:
-            out[pkg] = "not installed"
-    return out
 
 
 # ---------------------------------------------------------------------------- the previous build
@@ -170,7 +140,7 @@ def _run_tasks(tasks: list[dict], choice: DataChoice, jobs: int) -> dict[str, Re
 def _plan(selected, recipes, prev, store, choice, *, cache, data, data_dir, seed, retrain,
           verbose) -> tuple[list[dict], dict[str, RecipeRecord]]:
     """Which recipes run (tasks, each with its staging folder) and which records are kept."""
-    lib = _library_hash()
+    lib = library_hash()
     kept, tasks = {}, []
     for name in selected:
         path = recipes[name]
@@ -187,44 +157,60 @@ def _plan(selected, recipes, prev, store, choice, *, cache, data, data_dir, seed
     return tasks, kept
 
 
-def _write_recipe(store: Store, rec: RecipeRecord, stage: Path | None, nav: dict,
-                  footer: str) -> None:
-    """The recipe's page (and, for a recipe that ran, its whole folder at once)."""
-    page = render_page({**rec.to_dict(), "command": rec.command}, footer=footer).encode()
+def _write_recipe(store: Store, rec: RecipeRecord, source: str, stage: Path | None,
+                  nav: dict, footer: str) -> None:
+    """The recipe's page (and, for a recipe that ran, its whole folder at once: figures, data,
+    downloads, thumbnail and page)."""
+    folder = stage if stage is not None else store.recipe_dir(rec.name)
+    page = render_page(rec, source=source, folder=folder, footer=footer, **nav).encode()
     if stage is None:  # kept: only the page can change (its neighbours, the footer)
-        write_if_changed(store.recipe_dir(rec.name) / "index.html", page)
+        write_if_changed(folder / "index.html", page)
         return
-    expected = {"index.html"} | {f"{f.id}.png" for f in rec.figures} \
-        | {f"{f.id}.npz" for f in rec.figures if f.data}
+    expected = {f"{f.id}.png" for f in rec.figures} | {f"{f.id}.npz" for f in rec.figures if f.data}
     for p in list(stage.iterdir()):
         if p.name not in expected:
             p.unlink()
+    write_if_changed(stage / f"{rec.name}.py", source.encode())
+    write_if_changed(stage / f"{rec.name}.ipynb", notebook_bytes(rec.name, source))
+    thumb = choose_thumbnail(rec.figures)
+    if thumb is not None:
+        write_if_changed(stage / "thumbnail.jpg", thumbnail_bytes((stage / f"{thumb}.png").read_bytes()))
     write_if_changed(stage / "index.html", page)
     store.commit(rec.name, stage)
 
 
+def _manifest(ordered: list[RecipeRecord], seed: int) -> bytes:
+    from .. import __version__
+
+    manifest = {"format": MANIFEST_FORMAT, "format_version": MANIFEST_VERSION,
+                "vizkit": __version__, "seed": seed, "provenance": provenance(),
+                "figures": [{"id": f.id, "file": f.file(r.name), "recipe": r.name,
+                             "caption": f.caption, "page": f"{r.page}#fig-{f.id}",
+                             "sha256": f.sha256, "metrics": r.metrics}
+                            for r in ordered for f in r.figures],
+                "recipes": [r.to_dict() for r in ordered]}
+    return (json.dumps(manifest, indent=1, allow_nan=False) + "\n").encode()
+
+
 def _finish(store: Store, ordered: list[RecipeRecord], stages: dict[str, Path], raw_prev: bytes,
-            current: set[str], seed: int) -> None:
+            recipes: dict[str, Path], seed: int) -> None:
     from .. import __version__
 
     footer = f"vizkit {__version__} · seed {seed} · built by vizkit gallery"
     for i, rec in enumerate(ordered):
         nav = {"prev": ordered[i - 1].name if i > 0 else None,
                "next": ordered[i + 1].name if i + 1 < len(ordered) else None}
-        _write_recipe(store, rec, stages.get(rec.name), nav, footer)
-    write_if_changed(store.top("index.html"), render_index([r.to_dict() for r in ordered], footer=footer).encode())
-    manifest = {"format": MANIFEST_FORMAT, "format_version": MANIFEST_VERSION,
-                "vizkit": __version__, "seed": seed,
-                "figures": [{"id": f.id, "file": f.file(r.name), "recipe": r.name,
-                             "caption": f.caption, "page": f"{r.page}#fig-{f.id}",
-                             "sha256": f.sha256, "metrics": r.metrics} for r in ordered for f in r.figures],
-                "recipes": [r.to_dict() for r in ordered]}
-    write_if_changed(store.top("manifest.json"),
-                     (json.dumps(manifest, indent=1, allow_nan=False) + "\n").encode())
-    for name in sorted(current):
+        source = recipes[rec.name].read_text(encoding="utf-8")
+        _write_recipe(store, rec, source, stages.get(rec.name), nav, footer)
+    thumbs = {r.name for r in ordered if r.figures}
+    write_if_changed(store.top("index.html"),
+                     render_index(ordered, thumbs=thumbs, footer=footer).encode())
+    write_if_changed(store.top("recipes.zip"), recipes_zip(list(recipes.values())))
+    write_if_changed(store.top("manifest.json"), _manifest(ordered, seed))
+    for name in sorted(recipes):
         store.remove_legacy_page(name)
     for name in removed_names(raw_prev):
-        if name not in current:
+        if name not in recipes:
             store.remove_recipe(name)
     store.cleanup()
 
@@ -301,8 +287,7 @@ def build_gallery(out: str | os.PathLike = "gallery", *, data: str | None = None
             rec.seconds = old.seconds
     records = {**prev, **kept, **ran}
     ordered = [records[n] for n in recipes if n in records]
-    _finish(store, ordered, {t["name"]: Path(t["stage"]) for t in tasks}, raw_prev,
-            set(recipes), seed)
+    _finish(store, ordered, {t["name"]: Path(t["stage"]) for t in tasks}, raw_prev, recipes, seed)
     failed = [n for n, r in ran.items() if r.status != "ok"]
     if verbose:
         print(f"[gallery] {len(ran)} run, {len(ordered) - len(ran)} kept, {len(failed)} failed"

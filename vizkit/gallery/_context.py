@@ -97,6 +97,25 @@ class RecipeContext:
         self.figure_data_: dict[str, dict] = {}
         self._meta: dict[int, dict] = {}
 
+    @classmethod
+    def standalone(cls, name: str, *, out: str | Path | None = None, data: str | None = None,
+                   seed: int = 0, cache_dir: str | Path | None = None) -> "RecipeContext":
+        """A context for running a recipe by hand (in a notebook, say): figures go to ``out``
+        (default ``<name>-figures``), models to the gallery's cache.
+
+        Examples
+        --------
+        >>> ctx = RecipeContext.standalone("gmm_decision_surfaces")  # doctest: +SKIP
+        >>> run(ctx)                                                   # doctest: +SKIP
+        """
+        from .. import __version__
+        from .._io import default_cache_dir
+
+        out = Path(out) if out is not None else Path(f"{safe_name(name)}-figures")
+        return cls(safe_name(name), source="", out=out,
+                   cache_dir=Path(cache_dir) if cache_dir is not None else default_cache_dir(),
+                   data=DataChoice(data), seed=seed, lib_version=__version__, log=print)
+
     # ------------------------------------------------------------------ data
     def data(self, name: str | None = None, *, seed: int | None = None, **options):
         """Load a data set as a :class:`vizkit.data.Split` (memoized).
@@ -255,6 +274,7 @@ class RecipeContext:
             n += 1
         self._ids.add(fid)
         try:
+            min_font = _min_font(fig)
             png = png_bytes(fig)
         finally:
             _close(fig)
@@ -266,7 +286,8 @@ class RecipeContext:
             self.figure_data_[fid] = data
         w, h = png_size(png)
         self.figures_.append({"id": fid, "caption": str(caption), "sha256": sha256(png),
-                              "width": w, "height": h, "data": keys, "line": self._caller_line()})
+                              "width": w, "height": h, "data": keys, "line": self._caller_line(),
+                              "min_font": min_font})
         return fid
 
     def _caller_line(self) -> int:
@@ -323,6 +344,15 @@ class RecipeContext:
 
     def log(self, message: str) -> None:
         self._log(f"  {self.name}: {message}")
+
+
+def _min_font(fig) -> float:
+    """The smallest font size (pt) of the figure's visible, non-empty text (0 without text)."""
+    from matplotlib.text import Text
+
+    sizes = [t.get_fontsize() for t in fig.findobj(Text)
+             if t.get_visible() and t.get_text().strip()]
+    return round(float(min(sizes)), 2) if sizes else 0.0
 
 
 def _close(fig) -> None:

@@ -1,52 +1,39 @@
-"""Static HTML for the gallery: ``index.html`` and one page per recipe.
+"""Static HTML for the gallery, from Jinja2 templates (``templates/``, autoescape on).
 
-Everything here is escaped with :func:`html.escape`; pages link only to files of the gallery
-(no external URL, no script, no web font) and open from disk.
+A page shows the recipe's docstring, its source highlighted by Pygments and cut into blocks, each
+block followed by the figures its calls made, what it printed, its tables, models and provenance.
+Pages link only to files of the gallery (no external URL, no web font) and open from disk; the
+one script, the embedding explorer, is inline and reads its points from a ``data-`` attribute.
 """
 
 from __future__ import annotations
 
+import ast
+import base64
+import json
 import math
-from html import escape
+from functools import lru_cache
+from pathlib import Path
 from typing import Any
 
-__all__ = ["render_index", "render_page", "fmt"]
+from ._record import FigureRecord, RecipeRecord
 
-_CSS = """
-body{font-family:system-ui,-apple-system,"Segoe UI",Roboto,Helvetica,Arial,sans-serif;margin:0;
-color:#1d2329;background:#f6f7f9;line-height:1.45}
-header,main,footer{max-width:1180px;margin:0 auto;padding:0 20px}
-header{padding-top:18px}
-h1{font-size:1.6em;margin:.3em 0}h2{font-size:1.25em;margin:1.4em 0 .4em}
-a{color:#1557b0}
-.summary{background:#fff;border:1px solid #d8dde3;border-radius:6px;padding:10px 14px;margin:10px 0}
-.ok{color:#17692f;font-weight:600}.failed{color:#b3261e;font-weight:600}
-section.recipe{background:#fff;border:1px solid #d8dde3;border-radius:6px;padding:8px 16px 14px;
-margin:16px 0}
-.grid{display:flex;flex-wrap:wrap;gap:14px}
-figure.thumb{margin:0;width:260px}
-figure.thumb img{width:260px;height:190px;object-fit:contain;background:#fff;border:1px solid #e3e6ea}
-figure.thumb figcaption{font-size:.82em;color:#4a5560}
-figure.full{margin:18px 0;background:#fff;border:1px solid #d8dde3;border-radius:6px;padding:10px}
-figure.full img{max-width:100%;height:auto}
-figure.full figcaption{color:#333;margin-top:6px}
-.fid{font-family:ui-monospace,Menlo,Consolas,monospace;font-size:.85em;color:#68737d}
-table{border-collapse:collapse;margin:6px 0 12px;background:#fff}
-th,td{border:1px solid #d8dde3;padding:3px 9px;text-align:left;font-size:.92em}
-th{background:#eef1f4}
-td.num{text-align:right;font-variant-numeric:tabular-nums}
-pre,code{font-family:ui-monospace,Menlo,Consolas,monospace}
-pre.cmd{background:#1d2329;color:#e8eaed;padding:8px 12px;border-radius:5px;overflow-x:auto}
-.error{background:#fdecea;border:1px solid #b3261e;border-radius:6px;padding:8px 14px;margin:12px 0}
-.error pre{white-space:pre-wrap;font-size:.82em;max-height:30em;overflow:auto}
-.metrics{font-size:.9em;color:#333}
-.doc{white-space:pre-wrap;font-family:inherit;margin:0}
-footer{color:#68737d;font-size:.85em;padding:20px}
-"""
+__all__ = ["render_index", "render_page", "fmt", "code_blocks", "DISPLAY_DPI", "PNG_DPI"]
+
+#: PNGs are rendered at ``PNG_DPI`` (2x) and shown at ``DISPLAY_DPI`` CSS px per figure inch, so a
+#: matplotlib font of 8 pt is 8/72 * 110 = 12.2 CSS px (> 9 CSS pt) on the page; a figure with
+#: smaller text is shown larger (see :func:`display_size`).
+PNG_DPI = 220
+DISPLAY_DPI = 110
+_MIN_CSS_PX = 12.0  # 9 pt
+THUMB_SIZE = (480, 360)
+_EMBED_KEYS = ("coords", "labels", "predictions", "class_names")
 
 
 def fmt(value: Any) -> str:
     """A metric value as short text: floats with 4 significant digits."""
+    if value is None:
+        return "-"
     if isinstance(value, bool):
         return str(value)
     if isinstance(value, float):
@@ -56,46 +43,35 @@ def fmt(value: Any) -> str:
             return f"{value:.3e}"
         return f"{value:.4g}"
     if isinstance(value, (list, tuple)):
-        return ", ".join(fmt(v) for v in value)
+        return " / ".join(fmt(v) for v in value)
     return str(value)
 
 
-def _e(value: Any) -> str:
-    return escape(fmt(value), quote=True)
+@lru_cache(maxsize=1)
+def _env():
+    from jinja2 import Environment, PackageLoader, StrictUndefined, select_autoescape  # noqa: F401
+
+    env = Environment(loader=PackageLoader("vizkit.gallery", "templates"),
+                      autoescape=select_autoescape(default=True, default_for_string=True),
+                      trim_blocks=True, lstrip_blocks=True, keep_trailing_newline=True)
+    env.filters["fmt"] = fmt
+    return env
 
 
-def _head(title: str) -> str:
-    return ("<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n"
-            "<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\n"
-            f"<title>{escape(title)}</title>\n<style>{_CSS}</style>\n</head>\n<body>\n")
+@lru_cache(maxsize=1)
+def _pygments_css() -> str:
+    from pygments.formatters import HtmlFormatter
+
+    return HtmlFormatter(style="default").get_style_defs(".highlight")
 
 
-def _table(columns, rows, *, caption: str = "", id: str | None = None) -> str:
-    attr = f' id="{escape(id)}"' if id else ""
-    out = [f"<table{attr}>"]
-    if caption:
-        out.append(f"<caption>{escape(caption)}</caption>")
-    if columns is not None:
-        out.append("<tr>" + "".join(f"<th>{escape(str(c))}</th>" for c in columns) + "</tr>")
-    for row in rows:
-        cells = []
-        for v in row:
-            cls = ' class="num"' if isinstance(v, (int, float)) and not isinstance(v, bool) else ""
-            cells.append(f"<td{cls}>{_e(v)}</td>")
-        out.append("<tr>" + "".join(cells) + "</tr>")
-    out.append("</table>")
-    return "\n".join(out)
+def _highlight(code: str):
+    from markupsafe import Markup
+    from pygments import highlight
+    from pygments.formatters import HtmlFormatter
+    from pygments.lexers import PythonLexer
 
-
-def _status(rec: dict) -> str:
-    if rec["status"] == "ok":
-        return '<span class="ok">built</span>'
-    return '<span class="failed">FAILED</span>'
-
-
-def _headline(rec: dict) -> list[tuple[str, Any]]:
-    names = rec.get("headline") or list(rec.get("metrics", {}))[:3]
-    return [(n, rec["metrics"][n]) for n in names if n in rec.get("metrics", {})]
+    return Markup(highlight(code, PythonLexer(), HtmlFormatter(cssclass="highlight")))
 
 
 def _plain_doc(doc: str) -> str:
@@ -107,102 +83,151 @@ def _summary_line(doc: str) -> str:
     return _plain_doc(doc).split("\n\n")[0].replace("\n", " ") if doc else ""
 
 
-def render_index(records: list[dict], *, title: str = "vizkit gallery", footer: str = "") -> str:
-    """The index page: a summary, then each recipe's thumbnails with captions and headline metrics."""
-    ok = [r for r in records if r["status"] == "ok"]
-    failed = [r for r in records if r["status"] != "ok"]
-    parts = [_head(title), f"<header><h1>{escape(title)}</h1>"]
-    parts.append('<div class="summary" id="summary">')
-    parts.append(f"<p>{len(records)} recipes: <span class=\"ok\">{len(ok)} built</span>"
-                 + (f", <span class=\"failed\">{len(failed)} failed</span>" if failed else "")
-                 + ".</p>")
-    if failed:
-        parts.append("<p>Failed: " + ", ".join(
-            f'<a class="failed" href="{escape(r["page"])}">{escape(r["name"])}</a>' for r in failed)
-            + "</p>")
-    parts.append("<p>Recipes: " + ", ".join(
-        f'<a href="#{escape(r["name"])}">{escape(r["name"])}</a>' for r in records) + "</p>")
-    parts.append("</div></header>\n<main>")
+# ---------------------------------------------------------------------------- code blocks
+def _body_start(tree: ast.Module) -> int:
+    """The first line after the module docstring."""
+    body = tree.body
+    if body and isinstance(body[0], ast.Expr) and isinstance(getattr(body[0], "value", None),
+                                                             ast.Constant) \
+            and isinstance(body[0].value.value, str):
+        return body[0].end_lineno + 1
+    return 1
+
+
+def _cuts(tree: ast.Module, lines: list[int]) -> list[int]:
+    """Line numbers after which a block ends: the end of each statement of the module, or of
+    ``run``'s body, that contains a line that made a figure."""
+    stmts = []
+    for node in tree.body:
+        if isinstance(node, ast.FunctionDef) and node.name == "run":
+            stmts += node.body
+        elif not (isinstance(node, ast.If) and "__main__" in ast.unparse(node.test)):
+            stmts.append(node)
+    cuts = set()
+    for line in lines:
+        for s in stmts:
+            if s.lineno <= line <= s.end_lineno:
+                cuts.add(s.end_lineno)
+    return sorted(cuts)
+
+
+def code_blocks(source: str, figures: list[FigureRecord]) -> list[dict]:
+    """The recipe's source (docstring left out) cut into blocks, each with the figures made by
+    calls inside it; figures made elsewhere (or from an unknown line) follow the last block."""
+    try:
+        tree = ast.parse(source)
+    except (SyntaxError, ValueError):
+        return [{"code": source, "figures": list(figures)}]
+    lines = source.splitlines()
+    start = _body_start(tree)
+    cuts = [c for c in _cuts(tree, [f.line for f in figures if f.line]) if c >= start]
+    blocks, lo = [], start
+    for c in cuts + [len(lines)]:
+        code = "\n".join(lines[lo - 1:c]).strip("\n")
+        if code.strip():
+            blocks.append({"code": code, "lo": lo, "hi": c, "figures": []})
+        lo = c + 1
+    if not blocks:
+        return [{"code": source, "figures": list(figures)}]
+    for f in figures:
+        home = next((b for b in blocks if f.line and b["lo"] <= f.line <= b["hi"]), blocks[-1])
+        home["figures"].append(f)
+    return blocks
+
+
+# ---------------------------------------------------------------------------- figures
+def display_size(f: FigureRecord) -> tuple[int, int]:
+    """Width and height (CSS px) at which a 2x PNG shows its smallest text at >= 9 pt."""
+    per_inch = DISPLAY_DPI
+    if f.min_font > 0:
+        per_inch = max(per_inch, _MIN_CSS_PX * 72.0 / f.min_font)
+    scale = min(1.0, per_inch / PNG_DPI)
+    return max(1, round(f.width * scale)), max(1, round(f.height * scale))
+
+
+def _embed_data(folder: Path, figures: list[FigureRecord]) -> dict | None:
+    """The first figure whose data holds an embedding (coords, labels, predictions, class names,
+    images), as JSON for the explorer; None when there is none or it does not check out."""
+    import numpy as np
+
+    for f in figures:
+        if not set(_EMBED_KEYS) <= set(f.data):
+            continue
+        try:
+            with np.load(folder / f"{f.id}.npz", allow_pickle=False) as z:
+                coords, labels = np.asarray(z["coords"], float), np.asarray(z["labels"]).astype(int)
+                preds = np.asarray(z["predictions"]).astype(int)
+                names = [str(c) for c in z["class_names"]]
+                images = np.asarray(z["images"]) if "images" in z.files else None
+        except (OSError, ValueError, KeyError, TypeError):
+            return None
+        n = len(labels)
+        if not (0 < n <= 5000 and coords.shape == (n, 2) and preds.shape == (n,)
+                and np.isfinite(coords).all() and 0 <= labels.min() and labels.max() < len(names)
+                and 0 <= preds.min() and preds.max() < len(names)):
+            return None
+        if images is not None and images.ndim == 4:
+            images = images.mean(axis=-1)
+        ok_images = images is not None and images.ndim == 3 and images.shape[0] == n \
+            and images.shape[1] * images.shape[2] <= 64 * 64
+        h, w = (images.shape[1], images.shape[2]) if ok_images else (8, 8)
+        from matplotlib import colormaps, colors
+
+        cmap = colormaps["tab10"]
+        payload = {"coords": np.round(coords, 4).tolist(), "labels": labels.tolist(),
+                   "predictions": preds.tolist(), "class_names": names, "w": int(w), "h": int(h),
+                   "colors": [colors.to_hex(cmap(i % 10)) for i in range(len(names))],
+                   "images": base64.b64encode(np.clip(images, 0, 255).astype(np.uint8).tobytes())
+                   .decode("ascii") if ok_images else ""}
+        return {"id": f.id, "json": json.dumps(payload, separators=(",", ":")), "w": w, "h": h}
+    return None
+
+
+# ---------------------------------------------------------------------------- pages
+def _data_text(rec: RecipeRecord) -> str:
+    parts = []
+    for d in rec.data:
+        opts = d.get("options") or {}
+        parts.append(f"{d.get('name')}" + (f" {opts}" if opts else "")
+                     + f" (seed {d.get('seed')}, fingerprint {d.get('fingerprint')})")
+    return "; ".join(parts) or "-"
+
+
+def render_page(rec: RecipeRecord, *, source: str, folder: Path, prev: str | None = None,
+                next: str | None = None, footer: str = "") -> str:
+    """One recipe's page (``folder`` holds its figures' data, read for the embedding explorer)."""
+    blocks = code_blocks(source, rec.figures)
+    for b in blocks:
+        b["html"] = _highlight(b["code"])
+        b["figures"] = [{**vars(f), "display_w": display_size(f)[0],
+                         "display_h": display_size(f)[1]} for f in b["figures"]]
+    return _env().get_template("page.html").render(
+        title=f"{rec.name} - vizkit gallery", r=rec, doc=_plain_doc(rec.doc), blocks=blocks,
+        prev=prev, next=next, data=_data_text(rec), embed=_embed_data(folder, rec.figures),
+        footer=footer, pygments_css=_markup(_pygments_css()))
+
+
+def _markup(text: str):
+    from markupsafe import Markup
+
+    return Markup(text)
+
+
+def render_index(records: list[RecipeRecord], *, thumbs: set[str], title: str = "vizkit gallery",
+                 footer: str = "") -> str:
+    """The index: a summary with times, then the recipes as cards grouped by topic."""
+    groups: dict[str, list[dict]] = {}
     for r in records:
-        parts.append(f'<section class="recipe" id="{escape(r["name"])}">')
-        parts.append(f'<h2><a href="{escape(r["page"])}">{escape(r["name"])}</a> {_status(r)}</h2>')
-        line = _summary_line(r.get("doc", ""))
-        if line:
-            parts.append(f"<p>{escape(line)}</p>")
-        heads = _headline(r)
-        if heads:
-            parts.append('<p class="metrics">' + " &middot; ".join(
-                f"{escape(n)}: <b>{_e(v)}</b>" for n, v in heads) + "</p>")
-        if r["status"] != "ok":
-            parts.append(f'<p class="failed">{escape(r.get("error_summary", "failed"))} '
-                         f'(<a href="{escape(r["page"])}#error">details</a>)</p>')
-        if r.get("figures"):
-            parts.append('<div class="grid">')
-            for f in r["figures"]:
-                href = f'{r["page"]}#fig-{f["id"]}'
-                parts.append(
-                    f'<figure class="thumb"><a href="{escape(href)}"><img src="{escape(f["file"])}" '
-                    f'alt="{escape(f["id"])}" width="260" height="190"></a>'
-                    f"<figcaption>{escape(_first_sentence(f['caption']))}</figcaption></figure>")
-            parts.append("</div>")
-        parts.append("</section>")
-    parts.append("</main>")
-    parts.append(f"<footer>{escape(footer)}</footer>\n</body>\n</html>\n")
-    return "\n".join(parts)
-
-
-def _first_sentence(text: str, limit: int = 160) -> str:
-    text = " ".join(str(text).split())
-    cut = text.find(". ")
-    if 0 < cut < limit:
-        return text[:cut + 1]
-    return text if len(text) <= limit else text[:limit - 1].rstrip() + "\u2026"
-
-
-def render_page(rec: dict, *, footer: str = "") -> str:
-    """One recipe's page: what it shows, how to rebuild it, its run facts, tables and figures."""
-    name = rec["name"]
-    parts = [_head(f"{name} - vizkit gallery"), "<header>",
-             '<p><a href="../index.html">&larr; all recipes</a></p>',
-             f"<h1>{escape(name)} {_status(rec)}</h1>", "</header>\n<main>"]
-    if rec.get("doc"):
-        parts.append(f'<pre class="doc">{escape(_plain_doc(rec["doc"]))}</pre>')
-    parts.append("<h2>Rebuild</h2>")
-    parts.append(f'<pre class="cmd">{escape(rec["command"])}</pre>')
-    data = "; ".join(
-        f'{d["name"]}' + (f' {d["options"]}' if d.get("options") else "")
-        + f' (seed {d["seed"]}, fingerprint {d["fingerprint"]})' for d in rec.get("data", [])) or "-"
-    facts = [("status", rec["status"]), ("seed", rec["seed"]), ("data", data),
-             ("seconds", rec.get("seconds")), ("recipe hash", rec.get("key", "")),
-             ("figures", len(rec.get("figures", [])))]
-    parts.append(_table(None, facts, id="facts"))
-    if rec["status"] != "ok":
-        parts.append('<div class="error" id="error"><h2>This recipe failed</h2>'
-                     f"<p>{escape(rec.get('error_summary', ''))}</p>"
-                     f"<pre>{escape(rec.get('error', ''))}</pre>"
-                     "<p>The figures it made before failing are shown below.</p></div>")
-    if rec.get("checkpoints"):
-        parts.append("<h2>Models</h2>")
-        cols = ["key", "model", "parameters", "epochs run", "best epoch", "test accuracy",
-                "checkpoint hash"]
-        rows = [[c["key"], c["model"], c["params"], c["epochs"], c["best_epoch"],
-                 c.get("test_accuracy"), c["hash"]] for c in rec["checkpoints"]]
-        parts.append(_table(cols, rows, id="models"))
-    if rec.get("metrics"):
-        parts.append("<h2>Metrics</h2>")
-        parts.append(_table(["metric", "value"], list(rec["metrics"].items()), id="metrics"))
-    for t in rec.get("tables", []):
-        parts.append(f"<h2>{escape(t['caption'] or t['id'])}</h2>")
-        parts.append(_table(t["columns"], t["rows"], id=f"table-{t['id']}"))
-    if rec.get("figures"):
-        parts.append("<h2>Figures</h2>")
-    for f in rec.get("figures", []):
-        parts.append(f'<figure class="full" id="fig-{escape(f["id"])}">'
-                     f'<img src="{escape(f["id"])}.png" alt="{escape(f["id"])}" '
-                     f'width="{int(f["width"])}" height="{int(f["height"])}">'
-                     f"<figcaption>{escape(f['caption'])} "
-                     f'<span class="fid">[{escape(f["id"])}.png]</span></figcaption></figure>')
-    parts.append("</main>")
-    parts.append(f'<footer><a href="../index.html">all recipes</a> &middot; {escape(footer)}</footer>\n'
-                 "</body>\n</html>\n")
-    return "\n".join(parts)
+        names = r.headline or list(r.metrics)[:3]
+        card = {"name": r.name, "page": r.page, "status": r.status, "seconds": r.seconds,
+                "train_seconds": r.train_seconds, "error_summary": r.error_summary,
+                "summary": _summary_line(r.doc), "n_figures": len(r.figures),
+                "heads": [(n, r.metrics[n]) for n in names if n in r.metrics],
+                "thumb": r.name in thumbs}
+        groups.setdefault(r.topic or "Other", []).append(card)
+    return _env().get_template("index.html").render(
+        title=title, records=records, n_ok=sum(r.status == "ok" for r in records),
+        failed=[r for r in records if r.status != "ok"], groups=list(groups.items()),
+        total_seconds=sum(r.seconds for r in records),
+        train_seconds=sum(r.train_seconds for r in records), thumb_w=THUMB_SIZE[0] // 2,
+        thumb_h=THUMB_SIZE[1] // 2, footer=footer, pygments_css="")

@@ -60,6 +60,7 @@ class FigureRecord:
     height: int
     data: list[str] = field(default_factory=list)
     line: int = 0  # the recipe source line whose call made it (0: not known)
+    min_font: float = 0.0  # the smallest font size (pt) of its text (0: no text)
 
     def file(self, recipe: str) -> str:
         """The PNG's path relative to the gallery folder."""
@@ -79,11 +80,12 @@ class FigureRecord:
               and _int(d.get("width"), 1, 100_000) and _int(d.get("height"), 1, 100_000)
               and isinstance(d.get("data", []), list)
               and all(isinstance(k, str) and k.isidentifier() for k in d.get("data", []))
-              and _int(d.get("line", 0)))
+              and _int(d.get("line", 0)) and _num(d.get("min_font", 0.0)))
         if not ok:
             raise GalleryError("a figure record has a missing or malformed field")
         return cls(id=d["id"], caption=d["caption"], sha256=d["sha256"], width=d["width"],
-                   height=d["height"], data=list(d.get("data", [])), line=d.get("line", 0))
+                   height=d["height"], data=list(d.get("data", [])), line=d.get("line", 0),
+                   min_font=float(d.get("min_font", 0.0)))
 
 
 @dataclass
@@ -107,6 +109,7 @@ class RecipeRecord:
     tables: list = field(default_factory=list)
     figures: list[FigureRecord] = field(default_factory=list)
     output: str = ""
+    provenance: dict = field(default_factory=dict)
     trained: int = 0
     cached: int = 0
 
@@ -158,7 +161,8 @@ class RecipeRecord:
                       for k in ("data", "checkpoints", "headline", "tables"))
               and all(isinstance(x, dict) for k in ("data", "checkpoints", "tables")
                       for x in d.get(k, []))
-              and isinstance(d.get("metrics", {}), dict) and _json_plain(d.get("metrics", {}))
+              and all(isinstance(d.get(k, {}), dict) and _json_plain(d.get(k, {}))
+                      for k in ("metrics", "provenance"))
               and isinstance(d.get("figures", []), list))
         if not ok:
             raise GalleryError(f"the record of {str(d.get('name'))[:40]!r} has a missing or "

@@ -23,7 +23,8 @@ from typing import Iterable
 from ._context import DataChoice, RecipeContext
 from ._record import RecipeRecord
 
-__all__ = ["run_recipe", "run_in_subprocess", "docstring", "module_constant"]
+__all__ = ["run_recipe", "run_in_subprocess", "docstring", "module_constant", "library_hash",
+           "provenance", "failed_record"]
 
 _MAX_OUTPUT = 20_000
 
@@ -46,6 +47,39 @@ def module_constant(source: str, name: str, kind: type, default):
     except (ValueError, SyntaxError):
         return default
     return value if isinstance(value, kind) and not isinstance(value, bool) else default
+
+
+_LIB_HASH: str | None = None
+
+
+def library_hash() -> str:
+    """Hash of vizkit's own sources and templates: a change re-runs the recipes' figures."""
+    global _LIB_HASH
+    if _LIB_HASH is None:
+        from .._io import sha256, stable_hash
+
+        root = Path(__file__).resolve().parents[1]
+        h = []
+        for p in sorted(root.rglob("*")):
+            if p.is_file() and p.suffix in (".py", ".html", ".css", ".js"):
+                h.append([p.relative_to(root).as_posix(), sha256(p.read_bytes())])
+        _LIB_HASH = stable_hash(h)
+    return _LIB_HASH
+
+
+def provenance() -> dict:
+    """What made the figures: vizkit's version and source hash, and the versions it ran on."""
+    from importlib.metadata import PackageNotFoundError, version
+
+    from .. import __version__
+
+    out = {"vizkit": __version__, "vizkit source hash": library_hash()}
+    for pkg in ("torch", "torchvision", "numpy", "matplotlib"):
+        try:
+            out[pkg] = version(pkg)
+        except PackageNotFoundError:
+            out[pkg] = "not installed"
+    return out
 
 
 def _scrub(text: str, roots: Iterable[Path]) -> str:
@@ -130,6 +164,7 @@ def run_recipe(task: dict, choice: DataChoice | None = None) -> dict:
         "topic": module_constant(source, "TOPIC", str, ""), "data": ctx.data_used_,
         "checkpoints": ctx.checkpoints_, "metrics": ctx.metrics_, "headline": ctx.headline_,
         "tables": ctx.tables_, "figures": ctx.figures_, "output": output,
+        "provenance": provenance(),
         "trained": ctx.n_trained, "cached": ctx.n_cached})
     if task["verbose"]:
         what = f"{len(ctx.figures_)} figures, {ctx.n_trained} trained, {ctx.n_cached} cached"
@@ -143,7 +178,8 @@ def failed_record(task: dict, summary: str, error: str = "") -> dict:
     source = Path(task["path"]).read_text(encoding="utf-8")
     return RecipeRecord(name=task["name"], key=task["key"], status="failed", error=error,
                         error_summary=summary, seed=task["seed"], doc=docstring(source),
-                        topic=module_constant(source, "TOPIC", str, "")).to_dict()
+                        topic=module_constant(source, "TOPIC", str, ""),
+                        provenance=provenance()).to_dict()
 
 
 def run_in_subprocess(task: dict) -> dict:
