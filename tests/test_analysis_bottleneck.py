@@ -164,7 +164,7 @@ def test_centre_marker_sizes_grow_with_sigma(pyplot):
 
 
 def test_features_coloured_by_class_with_shared_colours(pyplot):
-    from vizkit.plot._style import class_colors
+    from vizkit.plot.style import class_colors
     from vizkit.plot.bottleneck import plot_bottleneck
 
     net = _rbfnet()
@@ -172,7 +172,7 @@ def test_features_coloured_by_class_with_shared_colours(pyplot):
     res = bottleneck_features(net, x, y=y, grid_resolution=10)
     ax = pyplot.figure().gca()
     ax.set_xlabel("my x")
-    art = plot_bottleneck(res, ax=ax, classes=["a", "b", "c"])
+    art = plot_bottleneck(res, ax=ax, class_names=["a", "b", "c"])
     np.testing.assert_allclose(art["features"].get_offsets(), res.features)
     colors = np.array(class_colors(3))
     np.testing.assert_allclose(art["features"].get_facecolors()[:, :3], colors[y.numpy()])

@@ -171,7 +171,7 @@ def test_graph_surface_shades_field_and_draws_offset_contour(pyplot):
 
 
 def test_graph_data_markers_and_special_points(pyplot):
-    from vizkit.plot._style import class_colors
+    from vizkit.plot.style import class_colors
     from vizkit.plot.decision_surface import graph_data
 
     X = np.array([[0, 0], [1, 1], [2, 2], [3, 3]], dtype=float)
@@ -186,7 +186,7 @@ def test_graph_data_markers_and_special_points(pyplot):
 
 
 def test_decision_regions_colour_and_confidence_shading(pyplot):
-    from vizkit.plot._style import class_colors
+    from vizkit.plot.style import class_colors
     from vizkit.plot.decision_surface import plot_decision_regions
 
     lin = nn.Linear(2, 3)

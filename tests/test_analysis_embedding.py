@@ -160,7 +160,7 @@ def test_errors(kwargs, match):
 
 # ------------------------------------------------------------------------------------ plot
 def test_plot_embedding_uses_class_colours_and_names(pyplot):
-    from vizkit.plot._style import class_colors
+    from vizkit.plot.style import class_colors
     from vizkit.plot.embedding import plot_embedding
 
     x, y, _ = _clusters(n_per=10)

@@ -119,13 +119,13 @@ def test_plot_confusion_annotations_and_ticks(pyplot):
     M = np.array([[5, 0, 1], [2, 7, 0], [0, 3, 9]])
     ax = pyplot.figure().gca()
     ax.set_ylabel("mine")
-    mesh = plot_confusion(M, classes=["a", "b", "c"], ax=ax)
+    mesh = plot_confusion(M, class_names=["a", "b", "c"], ax=ax)
     assert [t.get_text() for t in ax.texts] == [str(v) for v in M.ravel()]
     assert [t.get_text() for t in ax.get_xticklabels()] == ["a", "b", "c"]
     assert [t.get_text() for t in ax.get_yticklabels()] == ["a", "b", "c"]
     np.testing.assert_array_equal(np.asarray(mesh.get_array()).reshape(3, 3), M)
     assert ax.get_ylabel() == "mine" and ax.get_xlabel() == "predicted class"
-    mesh = plot_confusion(M, classes=["a", "b", "c"], ax=pyplot.figure().gca(), normalize=True)
+    mesh = plot_confusion(M, class_names=["a", "b", "c"], ax=pyplot.figure().gca(), normalize=True)
     np.testing.assert_allclose(np.asarray(mesh.get_array()).reshape(3, 3).sum(1), 1.0)
 
 
@@ -139,7 +139,7 @@ def test_plot_examples_bar_colours_and_images(pyplot):
     x = torch.rand(30, 1, 4, 4)
     y = torch.randint(0, 3, (30,))
     worst = worst_examples(model, x, y, k=4)
-    out = plot_examples(worst, classes=["a", "b", "c"])
+    out = plot_examples(worst, class_names=["a", "b", "c"])
     assert out["axes"].shape == (2, 4)
     for j, bars in enumerate(out["bars"]):
         heights = [b.get_height() for b in bars]

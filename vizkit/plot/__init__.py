@@ -4,16 +4,16 @@ They never call ``plt.show()``, never overwrite labels the caller set, and use t
 colours everywhere (:func:`class_colors`).
 """
 
-from ._style import class_cmap, class_colors, diverging_cmap, symmetric_limits
 from .actmax import plot_actmax
 from .attributions import plot_attribution, plot_attributions
 from .bottleneck import center_marker_sizes, plot_bottleneck
 from .curves import history_table, plot_learning_curves
+from .decision_surface import graph_data, graph_surface, plot_decision_regions
 from .embedding import plot_embedding
 from .errors import plot_confusion, plot_examples, plot_probability_bars
 from .figure import Figure, NotApplicable
 from .receptive_fields import plot_receptive_field_box, plot_receptive_fields
-from .decision_surface import graph_data, graph_surface, plot_decision_regions
+from .style import class_cmap, class_colors, diverging_cmap, symmetric_limits
 from .weights import plot_weight_images, plot_weight_images_grid
 
 __all__ = [

@@ -1,28 +1,28 @@
-"""Plot activation-maximization images in a grid, titled with the target and the activation."""
+"""Activation maximization drawn: optimized images in a grid, titled with the target, the
+activation reached and (for classes) the network's probability; degenerate images flagged."""
 
 from __future__ import annotations
 
 from typing import Sequence
 
 import numpy as np
-
 from torch import nn
 
+from ._axes import image_axes
 from .figure import Figure, NotApplicable
-from .weights import _axes_for
 
-__all__ = ["plot_actmax", "figures", "SETTINGS", "CONV_SETTINGS"]
+__all__ = ["plot_actmax", "figures", "HIDDEN_SETTINGS", "FACETS"]
 
-#: The optimization settings of the gallery figures (class logits).
-SETTINGS = dict(n_steps=256, lr=0.05, tv=0.02, l2=0.005, jitter=1, blur_every=8, blur_sigma=0.5)
-#: Hidden conv channels: their means are small numbers, so the penalties are lighter.
-CONV_SETTINGS = dict(SETTINGS, tv=0.002, l2=0.0)
+#: Hidden units and channels: their activations are small numbers, so no ink budget.
+HIDDEN_SETTINGS = dict(ink=0.0)
+#: The facets figure: images per class and the weight of Lucent's diversity term.
+FACETS = dict(facets=3, diversity=2.0)
 
 
 def plot_actmax(result, *, axes=None, fig=None, cmap: str = "gray", ncols: int | None = None,
                 titles: Sequence[str] | None = None, value_range: tuple | None = None,
-                imshow_kw: dict | None = None) -> dict:
-    """Show each optimized image with ``'<target>\\nact <value>'`` as its title.
+                imshow_kw: dict | None = None, colorbar: bool = True) -> dict:
+    """Show each optimized image titled ``'<target>\\nact <value>'`` (plus ``p`` for classes).
 
     Parameters
     ----------
@@ -37,11 +37,15 @@ def plot_actmax(result, *, axes=None, fig=None, cmap: str = "gray", ncols: int |
     value_range : (float, float), optional
         Colour limits; default the range the optimization kept the pixels in, so images are
         compared on one scale (not each stretched).
+    colorbar : bool, default=True
+        One colour bar (pixel value) for the grid.
 
     Returns
     -------
     dict
-        ``{'fig', 'axes', 'images'}``.
+        ``{'fig', 'axes', 'images', 'flagged'}``: ``flagged`` lists the indices of the
+        degenerate images (constant image or zero activation), drawn with a red frame and a
+        "degenerate" title.
     """
     imgs = result.images.detach().cpu().numpy() if hasattr(result.images, "detach") else \
         np.asarray(result.images)
@@ -50,10 +54,14 @@ def plot_actmax(result, *, axes=None, fig=None, cmap: str = "gray", ncols: int |
     n = imgs.shape[0]
     lo, hi = value_range or result.settings.get("value_range") or (float(imgs.min()),
                                                                    float(imgs.max()))
-    fig, axes = _axes_for(n, axes, fig, ncols or min(n, 5))
+    fig, axes = image_axes(n, axes, fig, ncols or min(n, 5))
     acts = np.asarray(result.activations, dtype=float)
+    probs = np.asarray(getattr(result, "probabilities", np.full(n, np.nan)), dtype=float)
+    bad = np.asarray(getattr(result, "degenerate", np.zeros(n, bool)), dtype=bool)
     if titles is None:
-        titles = [f"{name}\nact {a:.3g}" for name, a in zip(result.names, acts)]
+        titles = [f"{name}\nact {a:.3g}" + ("" if np.isnan(p) else f", p {p:.2f}")
+                  + ("\nDEGENERATE" if b else "")
+                  for name, a, p, b in zip(result.names, acts, probs, bad)]
     kw = {"interpolation": "nearest", **(imshow_kw or {})}
     artists = []
     for k, ax in enumerate(axes):
@@ -65,48 +73,17 @@ def plot_actmax(result, *, axes=None, fig=None, cmap: str = "gray", ncols: int |
             artists.append(ax.imshow(rgb[..., :3] if rgb.shape[-1] >= 3 else rgb.mean(-1),
                                      cmap=None if rgb.shape[-1] >= 3 else cmap, **kw))
         if k < len(titles) and not ax.get_title():
-            ax.set_title(str(titles[k]), fontsize=8)
-    return {"fig": fig, "axes": axes, "images": artists}
+            ax.set_title(str(titles[k]), fontsize=9, color="red" if bad[k] else "black")
+        if bad[k]:
+            for side in ax.spines.values():
+                side.set(color="red", linewidth=3)
+    if colorbar and artists and imgs.shape[1] == 1:
+        fig.colorbar(artists[0], ax=list(axes), shrink=0.8, label="pixel value")
+    return {"fig": fig, "axes": axes, "images": artists, "flagged": [int(k) for k in
+                                                                     np.flatnonzero(bad)]}
 
 
-def _hidden_layer(model: nn.Module) -> tuple[str, int] | None:
-    """``(name, n_units)`` of the last Conv2d before the head (or of the batch norm right after
-    it: a conv without bias feeding a batch norm is better read after the norm), else the first
-    hidden Linear."""
-    last_conv, prev = None, None
-    for name, m in model.named_modules():
-        if isinstance(m, nn.BatchNorm2d) and prev is not None and isinstance(prev[1], nn.Conv2d):
-            last_conv = (name, m.num_features)
-        elif isinstance(m, nn.Conv2d):
-            last_conv = (name, m.out_channels)
-        if isinstance(m, (nn.Flatten, nn.Linear)) and last_conv is not None:
-            break
-        if not any(True for _ in m.children()):
-            prev = (name, m)
-    if last_conv is not None:
-        return last_conv
-    linears = [(n, m) for n, m in model.named_modules() if isinstance(m, nn.Linear)]
-    if len(linears) >= 2:
-        return linears[0][0], linears[0][1].out_features
-    return None
-
-
-def figures(model, split, *, meta: dict | None = None, seed: int = 0) -> list[Figure]:
-    """Figure family ``actmax``: the inputs that most excite each class (and some hidden units).
-
-    One batched run of :func:`vizkit.analysis.actmax.activation_maximization` per figure: every
-    class logit at once, then up to 10 units/channels of a hidden layer (the last conv layer of a
-    CNN, the first hidden layer of an MLP). Pixels stay in the raw [0, 1] range the models are
-    fed; mild total variation, jitter and blur keep the images from turning into high-frequency
-    noise. ``data``: ``images``, ``activations`` and ``names`` of the optimized targets.
-
-    Raises
-    ------
-    NotApplicable
-        Non-image inputs, or not a torch model.
-    """
-    from ..analysis.actmax import activation_maximization
-
+def _check_applicable(model, split) -> tuple:
     shape = tuple(getattr(split, "input_shape", ()) or ())
     if len(shape) != 3:
         raise NotApplicable(f"activation maximization makes images; this data has input shape "
@@ -114,46 +91,131 @@ def figures(model, split, *, meta: dict | None = None, seed: int = 0) -> list[Fi
     if not isinstance(model, nn.Module):
         raise NotApplicable(f"activation maximization needs a torch model; got "
                             f"{type(model).__name__}.")
-    x = split.x_train
-    lo, hi = float(x.min()), float(x.max())
-    # black start images (the MNIST background) when the model normalizes its input inside, so a
-    # zero pixel is not a dead point; else a seeded noisy grey start (zero would give a zero
-    # gradient through a bias-free conv + ReLU)
-    init = "zeros" if type(getattr(model, "norm", None)).__name__ == "Normalize" else "noise"
-    common = dict(SETTINGS, input_shape=shape, value_range=(lo, hi), seed=seed, init=init)
+    return shape
+
+
+def _how(r, n_train: int) -> str:
+    """The settings sentence of a caption, from the result's own settings."""
+    s = r.settings
+    prior = (f"start at the training images' mean and a penalty (weight {s['prior_weight']:g}) "
+             f"outside the span of the {s['n_components']} leading principal components of the "
+             f"{n_train} training images" if s["prior"] else "no data prior")
+    lo, hi = s["value_range"]
+    return (f"{s['n_steps']} Adam steps (lr {s['lr']:g}) on one batch of {len(r.names)} images, "
+            f"pixels a sigmoid in [{lo:g}, {hi:g}], each step a random shift up to 2 px, scale "
+            f"+-10 % and rotation +-10 deg, ink budget {s['ink']:g}, {prior}; seed {s['seed']}")
+
+
+def _flag_sentence(r) -> str:
+    bad = [r.names[k] for k in np.flatnonzero(r.degenerate.numpy())]
+    if not bad:
+        return "No image is degenerate (constant or with zero activation)."
+    return (f"{len(bad)} degenerate image(s), framed in red: {', '.join(bad)} (a constant image "
+            "or a zero activation: the optimization found nothing to show there).")
+
+
+def _class_figure(model, split, common, seed):
+    from ..analysis.actmax import activation_maximization, class_logit, dataset_examples
+
     classes = [str(c) for c in split.classes]
-    r = activation_maximization(model, list(range(len(classes))), class_names=classes, **common)
-    out = plot_actmax(r, ncols=min(len(classes), 5))
-    out["fig"].suptitle("Activation maximization: the input each class logit likes most",
-                        fontsize=10)
-    s = SETTINGS
-    how = (f"{s['n_steps']} Adam steps (lr {s['lr']}) on one batch of {len(classes)} images, "
-           f"pixels clamped to [{lo:g}, {hi:g}], TV {s['tv']}, L2 {s['l2']}, jitter "
-           f"{s['jitter']} px, blur every {s['blur_every']} steps; seed {seed}")
-    figs = [Figure("actmax-classes", out["fig"],
-                   f"Optimized inputs for each class logit (titles: target and the logit "
-                   f"reached). {how}.", data=_actmax_data(r))]
-    hidden = _hidden_layer(model)
-    if hidden is not None:
-        name, n = hidden
-        targets = [f"{name}:{k}" for k in range(min(n, 10))]
-        conv = isinstance(dict(model.named_modules())[name], (nn.Conv2d, nn.BatchNorm2d))
-        hidden_kw = dict(common, **{k: CONV_SETTINGS[k] for k in ("tv", "l2")}) if conv else common
-        rh = activation_maximization(model, targets, **hidden_kw)
-        out = plot_actmax(rh, ncols=5)
-        kind = "channel means" if conv else "units"
-        if conv:
-            how = how.replace(f"TV {s['tv']}, L2 {s['l2']}",
-                              f"TV {CONV_SETTINGS['tv']}, L2 {CONV_SETTINGS['l2']}")
-        out["fig"].suptitle(f"Activation maximization of {name} {kind}", fontsize=10)
-        figs.append(Figure("actmax-hidden", out["fig"],
-                           f"Optimized inputs for {len(targets)} {kind} of {name}. {how}.",
-                           data=_actmax_data(rh)))
+    n = len(classes)
+    r = activation_maximization(model, list(range(n)), class_names=classes, **common)
+    best, idx = dataset_examples(model, [class_logit(c) for c in range(n)], split.x_test)
+    fig, axes = image_axes(2 * n, None, None, n)
+    plot_actmax(r, axes=axes[:n], fig=fig)
+    lo, hi = r.settings["value_range"]
+    real = split.x_test[idx]
+    for k, ax in enumerate(axes[n:]):
+        ax.imshow(real[k, 0].numpy(), cmap="gray", vmin=lo, vmax=hi, interpolation="nearest")
+        ax.set_title(f"best real {classes[k]}\nlogit {float(best[k]):.3g}", fontsize=9)
+    fig.suptitle("Activation maximization: the input each class logit likes most (top) and the "
+                 "real test image with the largest logit (bottom)", fontsize=10)
+    act, p = r.activations.numpy(), r.probabilities.numpy()
+    caption = (f"Top: optimized inputs for each class logit (titles: logit reached and the "
+               f"network's probability). {_how(r, len(split.y_train))}. The logits reached are "
+               f"{act.min():.3g} to {act.max():.3g}; the best of the {len(split.y_test)} real "
+               f"test images reaches {float(best.min()):.3g} to {float(best.max()):.3g} (bottom "
+               f"row); the network gives every optimized image a probability of at least "
+               f"{p.min():.2f} for its class. {_flag_sentence(r)}")
+    data = {"images": r.images.numpy(), "targets": np.arange(n), "activations": act,
+            "probabilities": p, "degenerate": r.degenerate.numpy(),
+            "best_real_activations": best.numpy(), "best_real_images": real.numpy(),
+            "best_real_indices": idx.numpy()}
+    return Figure("actmax-classes", fig, caption, data=data)
+
+
+def _hidden_figure(model, split, common):
+    from ..analysis.actmax import (activation_maximization, as_objective, dataset_examples,
+                                   hidden_layer)
+
+    name, n = hidden_layer(model)
+    conv = isinstance(dict(model.named_modules())[name], (nn.Conv2d, nn.BatchNorm2d))
+    targets = [f"{name}:{k}" for k in range(min(n, 9))] + [name]
+    r = activation_maximization(model, targets, **dict(common, **HIDDEN_SETTINGS))
+    best, _ = dataset_examples(model, [as_objective(t) for t in targets], split.x_test)
+    out = plot_actmax(r, ncols=5)
+    kind = "channel means" if conv else "units"
+    out["fig"].suptitle(f"Activation maximization of {name}: {len(targets) - 1} {kind} and the "
+                        f"whole layer's mean", fontsize=10)
+    act = r.activations.numpy()
+    caption = (f"Optimized inputs for {len(targets) - 1} {kind} of {name} and, last, for the mean "
+               f"of the whole layer ({name!r} as the target). {_how(r, len(split.y_train))}. The "
+               f"activations reached are {act.min():.3g} to {act.max():.3g}; the best real test "
+               f"image reaches {float(best.min()):.3g} to {float(best.max()):.3g} for the same "
+               f"targets. {_flag_sentence(r)}")
+    data = {"images": r.images.numpy(), "targets": np.asarray(targets), "activations": act,
+            "degenerate": r.degenerate.numpy(), "best_real_activations": best.numpy()}
+    return Figure("actmax-hidden", out["fig"], caption, data=data)
+
+
+def _facets_figure(model, split, common):
+    from ..analysis.actmax import activation_maximization
+
+    classes = [str(c) for c in split.classes]
+    n, f = len(classes), FACETS["facets"]
+    r = activation_maximization(model, list(range(n)), class_names=classes, **common, **FACETS)
+    fig, grid = image_axes(n * f, None, None, n)
+    axes = [grid[(k % f) * n + k // f] for k in range(n * f)]  # one column per class
+    plot_actmax(r, axes=axes, fig=fig)
+    flat = r.images.flatten(1).view(n, f, -1)
+    flat = flat - flat.mean(-1, keepdim=True)
+    flat = flat / flat.norm(dim=-1, keepdim=True).clamp_min(1e-12)
+    corr = float(((flat @ flat.transpose(1, 2)).sum((1, 2)) - f).mean() / (f * (f - 1)))
+    fig.suptitle(f"{f} facets per class: Lucent's diversity term pushes them apart", fontsize=10)
+    p = r.probabilities.numpy()
+    caption = (f"{f} optimized inputs per class logit (one column per class), optimized together "
+               f"with Lucent's diversity term (weight {FACETS['diversity']:g}: minus the cosine "
+               f"similarity of each image with the other facets of its class). "
+               f"{_how(r, len(split.y_train))}. Mean pixel correlation between two facets of one "
+               f"class: {corr:.2f}; network probability at least {p.min():.2f}. "
+               f"{_flag_sentence(r)}")
+    data = {"images": r.images.numpy(), "targets": np.repeat(np.arange(n), f),
+            "activations": r.activations.numpy(), "probabilities": p,
+            "degenerate": r.degenerate.numpy()}
+    return Figure("actmax-facets", fig, caption, data=data)
+
+
+def figures(model, split, *, meta: dict | None = None, seed: int = 0) -> list[Figure]:
+    """Figure family ``actmax``: class images beside the best real test images, several facets
+    per class, and the images of a hidden layer's units and of the whole layer.
+
+    Every run is :func:`vizkit.analysis.activation_maximization` with its defaults plus the
+    training images as the data prior; captions are computed from the results. ``data``: the
+    ``images``, ``targets``, ``activations``, ``probabilities``, ``degenerate`` flags and the best
+    real test images' activations.
+
+    Raises
+    ------
+    NotApplicable
+        Non-image inputs, or not a torch model.
+    """
+    from ..analysis.actmax import hidden_layer
+
+    shape = _check_applicable(model, split)
+    x = split.x_train
+    common = dict(input_shape=shape, value_range=(float(x.min()), float(x.max())), seed=seed,
+                  prior=x)
+    figs = [_class_figure(model, split, common, seed), _facets_figure(model, split, common)]
+    if hidden_layer(model) is not None:
+        figs.append(_hidden_figure(model, split, common))
     return figs
-
-
-def _actmax_data(r) -> dict[str, np.ndarray]:
-    """The optimized ``images``, their final ``activations`` and the target ``names``."""
-    return {"images": r.images.detach().cpu().numpy(),
-            "activations": r.activations.detach().cpu().numpy(),
-            "names": np.asarray([str(n) for n in r.names])}

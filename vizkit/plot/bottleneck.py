@@ -29,9 +29,10 @@ from typing import Any, Sequence
 import numpy as np
 
 from ..analysis.bottleneck import Bottleneck
-from ._style import class_colors
-from .decision_surface import _get_ax, plot_decision_regions, surface_data
+from ._axes import new_ax
+from .decision_surface import plot_decision_regions, surface_data
 from .figure import Figure, NotApplicable
+from .style import class_colors
 
 __all__ = ["plot_bottleneck", "center_marker_sizes", "figures"]
 
@@ -54,7 +55,7 @@ def center_marker_sizes(sigma: Any, *, min_size: float = 4.0, max_size: float = 
     return width ** 2
 
 
-def plot_bottleneck(result: Bottleneck, *, ax=None, classes: Sequence[str] | None = None,
+def plot_bottleneck(result: Bottleneck, *, ax=None, class_names: Sequence[str] | None = None,
                     color_by: str = "labels", regions: bool = True, centers: bool = True,
                     circles: bool = False, legend: bool = True, min_size: float = 4.0,
                     max_size: float = 22.0, scatter_kw: dict | None = None,
@@ -66,7 +67,8 @@ def plot_bottleneck(result: Bottleneck, *, ax=None, classes: Sequence[str] | Non
     ----------
     result : Bottleneck
     ax : matplotlib Axes, optional
-    classes : sequence of str, optional
+        Default: a new figure (the rule of every vizkit plotter).
+    class_names : sequence of str, optional
         Class names for the legend (default ``'0', '1', ...``).
     color_by : {'labels', 'predictions'}, default='labels'
         Colour the features by their true class (falls back to predictions without labels).
@@ -94,14 +96,14 @@ def plot_bottleneck(result: Bottleneck, *, ax=None, classes: Sequence[str] | Non
                         f"bottleneck_features). Got {type(result).__name__} instead.")
     if color_by not in ("labels", "predictions"):
         raise ValueError(f"`color_by` must be one of 'labels', 'predictions'. Got {color_by!r} instead.")
-    ax = _get_ax(ax)
+    ax = new_ax(ax)
     feats = result.features
     colour_ids = result.labels if (color_by == "labels" and result.labels is not None) else result.predictions
     n_classes = int(colour_ids.max(initial=0)) + 1
     if result.surface is not None:
         n_classes = max(n_classes, result.surface.n_classes)
-    if classes is not None:
-        n_classes = max(n_classes, len(classes))
+    if class_names is not None:
+        n_classes = max(n_classes, len(class_names))
     palette = class_colors(max(n_classes, 1))
     out: dict = {"features": None, "centers": None, "circles": None, "regions": None}
     if regions and result.surface is not None:
@@ -134,7 +136,8 @@ def plot_bottleneck(result: Bottleneck, *, ax=None, classes: Sequence[str] | Non
         from matplotlib.lines import Line2D
 
         present = np.unique(colour_ids)
-        names = [str(i) for i in range(n_classes)] if classes is None else [str(c) for c in classes]
+        names = ([str(i) for i in range(n_classes)] if class_names is None
+                 else [str(c) for c in class_names])
         handles = [Line2D([], [], linestyle="none", marker="o", markersize=5, color=palette[c],
                           label=names[c]) for c in present]
         if out["centers"] is not None:
@@ -187,13 +190,13 @@ def figures(model, split, *, meta: dict | None = None, seed: int = 0) -> list[Fi
     fig, axes = plt.subplots(1, panels, figsize=(6.2 * panels + 1.2, 5.6), squeeze=False,
                              layout="constrained")
     axes = axes[0]
-    plot_bottleneck(res, ax=axes[0], classes=split.classes, legend=not has_rbf)
+    plot_bottleneck(res, ax=axes[0], class_names=split.classes, legend=not has_rbf)
     axes[0].set_title(f"test features at '{where.name}'"
                       + (" (input of the RBF layer)" if where.use_input else "")
                       + f"\nregions: the head's argmax, paler = less sure; accuracy {acc:.1%}",
                       fontsize=10)
     if has_rbf:
-        plot_bottleneck(res, ax=axes[1], classes=split.classes, regions=False, circles=True)
+        plot_bottleneck(res, ax=axes[1], class_names=split.classes, regions=False, circles=True)
         s = np.abs(res.sigma)
         axes[1].set_title(f"{len(s)} RBF centres, circles of radius |sigma| "
                           f"(sigma {s.min():.2g} to {s.max():.2g})", fontsize=10)

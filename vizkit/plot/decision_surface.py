@@ -23,22 +23,15 @@ from typing import Any, Sequence
 import numpy as np
 
 from ..analysis.decision_surface import DecisionSurface, decision_surface
-from ._style import class_colors
+from ._axes import current_ax, new_ax
 from .figure import Figure, NotApplicable
+from .style import class_colors
 
 __all__ = ["graph_surface", "graph_data", "plot_decision_regions", "region_image",
            "surface_data", "SURFACE_CMAP", "figures"]
 
 #: Colour map of ``graph_surface``'s shading (the lab's default look: dark to light).
 SURFACE_CMAP = "gray"
-
-
-def _get_ax(ax):
-    if ax is None:
-        import matplotlib.pyplot as plt
-
-        ax = plt.gca()
-    return ax
 
 
 def _numpy(a: Any) -> np.ndarray:
@@ -67,6 +60,7 @@ def graph_surface(fun: Any, rect: Any = None, offset: float | None = 0.5, width:
     width, height : int, default=256
         Grid points along x and y.
     ax : matplotlib Axes, optional
+        Default: the current axes (``plt.gca()``), the lab's pyplot contract.
     cmap : colormap or str, default='gray'
     pcolormesh_kw, contour_kw : dict, optional
         Passed on to ``ax.pcolormesh`` and ``ax.contour``.
@@ -77,7 +71,7 @@ def graph_surface(fun: Any, rect: Any = None, offset: float | None = 0.5, width:
         ``'mesh'`` (QuadMesh), ``'contour'`` (ContourSet or None), ``'surface'`` (the
         DecisionSurface drawn).
     """
-    ax = _get_ax(ax)
+    ax = current_ax(ax)
     if isinstance(fun, DecisionSurface):
         surf = fun
     else:
@@ -120,8 +114,9 @@ def graph_data(X: Any, Y_: Any, Y: Any, special: Sequence[int] | None = None, *,
     special : sequence of int, optional
         Indices of points drawn with double size (e.g. ``KSVMWrap.support``).
     ax : matplotlib Axes, optional
+        Default: the current axes (``plt.gca()``), the lab's pyplot contract.
     colors : sequence of colours, optional
-        One per class; default :func:`vizkit.plot._style.class_colors`.
+        One per class; default :func:`vizkit.plot.style.class_colors`.
     size : float, default=20
         Marker area (points squared) of ordinary points; special points get ``2 * size``.
     scatter_kw : dict, optional
@@ -132,7 +127,7 @@ def graph_data(X: Any, Y_: Any, Y: Any, special: Sequence[int] | None = None, *,
     dict
         ``'correct'`` and ``'wrong'`` PathCollections (``get_sizes()`` shows the special points).
     """
-    ax = _get_ax(ax)
+    ax = current_ax(ax)
     X = _numpy(X).astype(np.float64)
     Y_ = _numpy(Y_).astype(np.int64).reshape(-1)
     Y = _numpy(Y).astype(np.int64).reshape(-1)
@@ -192,8 +187,9 @@ def plot_decision_regions(surf: DecisionSurface, *, ax=None, colors: Sequence | 
     ----------
     surf : DecisionSurface
     ax : matplotlib Axes, optional
+        Default: a new figure (the rule of every vizkit plotter).
     colors : sequence of colours, optional
-        One per class; default :func:`vizkit.plot._style.class_colors`.
+        One per class; default :func:`vizkit.plot.style.class_colors`.
     shade_by_confidence : bool, default=True
         Blend with white by confidence (see :func:`region_image`); False: uniform shading.
     boundaries : bool, default=True
@@ -212,7 +208,7 @@ def plot_decision_regions(surf: DecisionSurface, *, ax=None, colors: Sequence | 
     if not isinstance(surf, DecisionSurface):
         raise TypeError("`surf` must be a DecisionSurface (see vizkit.analysis.decision_surface."
                         f"decision_surface). Got {type(surf).__name__} instead.")
-    ax = _get_ax(ax)
+    ax = new_ax(ax)
     if not 0 <= min_alpha <= max_alpha <= 1:
         raise ValueError(f"need 0 <= min_alpha <= max_alpha <= 1. Got min_alpha={min_alpha!r}, "
                          f"max_alpha={max_alpha!r} instead.")

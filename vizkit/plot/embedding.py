@@ -15,8 +15,8 @@ from typing import Sequence
 
 import numpy as np
 
-from ._style import class_colors
 from .figure import Figure, NotApplicable
+from .style import class_colors
 
 __all__ = ["plot_embedding", "figures"]
 

@@ -5,7 +5,7 @@ Examples
 --------
 >>> import numpy as np, matplotlib
 >>> matplotlib.use("Agg")
->>> mesh = plot_confusion(np.array([[5, 1], [0, 4]]), classes=["cat", "dog"])
+>>> mesh = plot_confusion(np.array([[5, 1], [0, 4]]), class_names=["cat", "dog"])
 >>> [t.get_text() for t in mesh.axes.texts]
 ['5', '1', '0', '4']
 """
@@ -17,9 +17,9 @@ from typing import Any, Sequence
 import numpy as np
 
 from ..analysis.errors import Examples
-from ._style import SEQUENTIAL
-from .decision_surface import _get_ax
+from ._axes import new_ax
 from .figure import Figure
+from .style import SEQUENTIAL
 
 __all__ = ["plot_confusion", "plot_probability_bars", "plot_examples", "TRUE_COLOR", "WRONG_COLOR",
            "OTHER_COLOR", "figures"]
@@ -32,7 +32,7 @@ WRONG_COLOR = "#d6604d"
 OTHER_COLOR = "#b8b8b8"
 
 
-def plot_confusion(matrix: Any, *, classes: Sequence[str] | None = None, ax=None,
+def plot_confusion(matrix: Any, *, class_names: Sequence[str] | None = None, ax=None,
                    normalize: bool = False, cmap: Any = None, heatmap_kw: dict | None = None):
     """Draw a confusion matrix (rows: true class, columns: predicted) with seaborn, counts written
     in the cells and class names as tick labels.
@@ -42,9 +42,10 @@ def plot_confusion(matrix: Any, *, classes: Sequence[str] | None = None, ax=None
     matrix : array-like of shape (C, C)
         ``M[i, j]``: examples of class ``i`` predicted as ``j`` (e.g. from
         :func:`vizkit.analysis.errors.confusion`).
-    classes : sequence of str, optional
+    class_names : sequence of str, optional
         Tick labels (default ``0 .. C-1``).
     ax : matplotlib Axes, optional
+        Default: a new figure (the rule of every vizkit plotter).
     normalize : bool, default=False
         Colour by the fraction of each true class (row); the cells still show the counts.
     cmap : colormap or str, default='Blues'
@@ -63,10 +64,10 @@ def plot_confusion(matrix: Any, *, classes: Sequence[str] | None = None, ax=None
     if M.ndim != 2 or M.shape[0] != M.shape[1]:
         raise ValueError(f"`matrix` must be square (C, C). Got shape {M.shape} instead.")
     C = M.shape[0]
-    names = [str(i) for i in range(C)] if classes is None else [str(c) for c in classes]
+    names = [str(i) for i in range(C)] if class_names is None else [str(c) for c in class_names]
     if len(names) != C:
-        raise ValueError(f"`classes` has {len(names)} names for a {C}x{C} matrix.")
-    ax = _get_ax(ax)
+        raise ValueError(f"`class_names` has {len(names)} names for a {C}x{C} matrix.")
+    ax = new_ax(ax)
     values = M.astype(np.float64)
     if normalize:
         rows = values.sum(axis=1, keepdims=True)
@@ -96,7 +97,7 @@ def _bar_colors(n_classes: int, true: int, pred: int) -> list:
 
 
 def plot_probability_bars(probs: Any, true: int, pred: int | None = None, *, ax=None,
-                          classes: Sequence[str] | None = None, bar_kw: dict | None = None):
+                          class_names: Sequence[str] | None = None, bar_kw: dict | None = None):
     """Bar chart of one example's class probabilities (seed 004).
 
     The true class's bar is :data:`TRUE_COLOR`; the predicted class's bar, when the prediction is
@@ -107,12 +108,12 @@ def plot_probability_bars(probs: Any, true: int, pred: int | None = None, *, ax=
     -------
     BarContainer
     """
-    ax = _get_ax(ax)
+    ax = new_ax(ax)
     p = np.asarray(probs, dtype=np.float64).reshape(-1)
     C = len(p)
     true = int(true)
     pred = int(p.argmax()) if pred is None else int(pred)
-    names = [str(i) for i in range(C)] if classes is None else [str(c) for c in classes]
+    names = [str(i) for i in range(C)] if class_names is None else [str(c) for c in class_names]
     kw = {"color": _bar_colors(C, true, pred), "width": 0.8}
     kw.update(bar_kw or {})
     bars = ax.bar(np.arange(C), p, **kw)
@@ -134,7 +135,7 @@ def _is_image(x) -> bool:
     return x.ndim == 3 and x.shape[-1] > 1 and x.shape[-2] > 1 or x.ndim == 2 and min(x.shape) > 1
 
 
-def plot_examples(examples: Examples, *, axes: Any = None, classes: Sequence[str] | None = None,
+def plot_examples(examples: Examples, *, axes: Any = None, class_names: Sequence[str] | None = None,
                   title: str | None = None, image_kw: dict | None = None,
                   bar_kw: dict | None = None, legend: bool = True) -> dict:
     """Each example's image above its probability bars.
@@ -147,7 +148,7 @@ def plot_examples(examples: Examples, *, axes: Any = None, classes: Sequence[str
     axes : array of Axes of shape (2, k) or (k,), optional
         Row 0 the images, row 1 the bars; for non-image inputs (e.g. 2D points) one row of bar
         axes. Default: a new figure.
-    classes : sequence of str, optional
+    class_names : sequence of str, optional
     title : str, optional
         Figure title (only set on a figure this function makes).
     image_kw, bar_kw : dict, optional
@@ -183,9 +184,9 @@ def plot_examples(examples: Examples, *, axes: Any = None, classes: Sequence[str
         raise ValueError(f"`axes` must have shape ({rows}, {k}) for {k} examples. Got "
                          f"{axes.shape} instead.")
     C = examples.probs.shape[1]
-    names = [str(i) for i in range(C)] if classes is None else [str(c) for c in classes]
+    names = [str(i) for i in range(C)] if class_names is None else [str(c) for c in class_names]
     if len(names) < C:
-        raise ValueError(f"`classes` has {len(names)} names for {C} classes.")
+        raise ValueError(f"`class_names` has {len(names)} names for {C} classes.")
     out = {"images": [], "bars": [], "axes": axes}
     for j in range(k):
         t, p = int(examples.y[j]), int(examples.pred[j])
@@ -208,7 +209,7 @@ def plot_examples(examples: Examples, *, axes: Any = None, classes: Sequence[str
             coords = ", ".join(f"{v:.2g}" for v in inputs[j].reshape(-1)[:3])
             bar_ax.set_title(f"({coords})\n{head}", fontsize=8)
         out["bars"].append(plot_probability_bars(examples.probs[j], t, p, ax=bar_ax,
-                                                 classes=names, bar_kw=bar_kw))
+                                                 class_names=names, bar_kw=bar_kw))
         if j > 0:
             bar_ax.set_yticklabels([])
     for ax in axes[:, k:].ravel():
@@ -259,7 +260,7 @@ def figures(model, split, *, meta: dict | None = None, seed: int = 0) -> list[Fi
     M = confusion_matrix(preds.y, preds.pred, C)
     side = 1.2 + 0.55 * C
     fig, ax = plt.subplots(figsize=(max(4.2, side + 1.2), max(3.6, side)), layout="constrained")
-    plot_confusion(M, classes=classes, ax=ax)
+    plot_confusion(M, class_names=classes, ax=ax)
     ax.set_title(f"confusion on the test set\n{len(y)} examples, accuracy {acc:.1%}", fontsize=10)
     out.append(Figure(id="confusion", fig=fig, caption=(
         "Confusion matrix on the test set: row = true class, column = predicted class, counts in "
@@ -267,7 +268,7 @@ def figures(model, split, *, meta: dict | None = None, seed: int = 0) -> list[Fi
         data={"confusion": np.asarray(M), "class_names": names}))
 
     worst = worst_examples(model, x, y, k=_N_WORST, preds=preds)
-    drawn = plot_examples(worst, classes=classes, legend=True)
+    drawn = plot_examples(worst, class_names=classes, legend=True)
     fig = drawn["axes"][0, 0].figure
     fig.suptitle("the test examples with the highest loss (worst first)", fontsize=10)
     out.append(Figure(id="worst_examples", fig=fig, caption=(
@@ -287,7 +288,7 @@ def figures(model, split, *, meta: dict | None = None, seed: int = 0) -> list[Fi
             continue
         axes = sub.subplots(rows_each, k, squeeze=False,
                             gridspec_kw={"height_ratios": [1.1, 1] if images else [1]})
-        plot_examples(part, axes=axes, classes=classes, legend=label == "wrong")
+        plot_examples(part, axes=axes, class_names=classes, legend=label == "wrong")
         sub.suptitle(f"{label} predictions (random sample, seed {seed})", fontsize=10)
     data = {f"{part}_{key}": v for part, e in (("right", ex.right), ("wrong", ex.wrong))
             for key, v in _examples_data(e).items()}

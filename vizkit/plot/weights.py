@@ -7,41 +7,11 @@ from typing import Sequence
 
 import numpy as np
 
-from ._style import diverging_cmap
+from ._axes import image_axes, image_grid_axes
 from .figure import Figure, NotApplicable
+from .style import diverging_cmap
 
 __all__ = ["plot_weight_images", "plot_weight_images_grid", "image_grid_axes", "figures"]
-
-
-def image_grid_axes(n: int, *, ncols: int | None = None, fig=None, panel: float = 1.3,
-                    extra_width: float = 0.6):
-    """A figure (new unless given) with ``n`` image axes in a grid, ticks off; returns
-    ``(fig, axes)`` with ``axes`` a flat list of the ``n`` used axes (extra ones removed)."""
-    import matplotlib.pyplot as plt
-
-    ncols = int(ncols or min(n, 5))
-    nrows = math.ceil(n / ncols)
-    if fig is None:
-        fig = plt.figure(figsize=(panel * ncols + extra_width, panel * nrows + 0.4),
-                         layout="constrained")
-    grid = fig.subplots(nrows, ncols, squeeze=False)
-    axes = list(grid.ravel())
-    for ax in axes[n:]:
-        ax.remove()
-    axes = axes[:n]
-    for ax in axes:
-        ax.set_xticks([])
-        ax.set_yticks([])
-    return fig, axes
-
-
-def _axes_for(n: int, axes, fig, ncols):
-    if axes is not None:
-        axes = list(np.ravel(axes))
-        if len(axes) < n:
-            raise ValueError(f"`axes` has {len(axes)} axes for {n} images.")
-        return axes[0].figure, axes[:n]
-    return image_grid_axes(n, ncols=ncols, fig=fig)
 
 
 def plot_weight_images(result, *, axes=None, fig=None, cmap=None, vmax: float | None = None,
@@ -84,7 +54,7 @@ def plot_weight_images(result, *, axes=None, fig=None, cmap=None, vmax: float | 
                          f"{imgs.shape} instead.")
     n = imgs.shape[0]
     vmax = float(result.vmax if vmax is None else vmax) or 1.0
-    fig, axes = _axes_for(n, axes, fig, ncols)
+    fig, axes = image_axes(n, axes, fig, ncols)
     cmap = diverging_cmap() if cmap is None else cmap
     titles = list(result.labels) if titles is None else list(titles)
     kw = {"interpolation": "nearest", **(imshow_kw or {})}

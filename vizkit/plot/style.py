@@ -7,7 +7,7 @@ probability bars. Signed maps (weights, attributions) use :func:`diverging_cmap`
 
 Examples
 --------
->>> from vizkit.plot._style import class_colors, symmetric_limits
+>>> from vizkit.plot.style import class_colors, symmetric_limits
 >>> len(class_colors(3)), class_colors(3)[0] == class_colors(10)[0]
 (3, True)
 >>> symmetric_limits([-1.0, 3.0])

@@ -1,0 +1,69 @@
+"""Where a plotter draws: the one rule for ``ax=None`` and the image grids (private to plot/).
+
+The rule, for every ``plot_*`` function and every ``*Display.plot`` of :mod:`vizkit.plot`:
+``ax=None`` draws on a NEW figure (one ``Axes``, or a new grid for the image plotters); pass
+``ax=`` (or ``axes=``/``fig=``) to draw somewhere else. The two functions of the lab's ``data``
+module, :func:`~vizkit.plot.decision_surface.graph_surface` and
+:func:`~vizkit.plot.decision_surface.graph_data`, keep the lab's pyplot contract instead: they
+draw on the current axes (``plt.gca()``), so ``graph_surface(...); graph_data(...)`` overlay as
+the lab's code expects.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+__all__ = ["new_ax", "current_ax", "image_grid_axes", "image_axes"]
+
+
+def new_ax(ax=None):
+    """``ax`` if given, else the single ``Axes`` of a new figure (the plotters' rule)."""
+    if ax is None:
+        import matplotlib.pyplot as plt
+
+        _, ax = plt.subplots()
+    return ax
+
+
+def current_ax(ax=None):
+    """``ax`` if given, else ``plt.gca()`` (only the lab's ``graph_surface``/``graph_data``)."""
+    if ax is None:
+        import matplotlib.pyplot as plt
+
+        ax = plt.gca()
+    return ax
+
+
+def image_grid_axes(n: int, *, ncols: int | None = None, fig=None, panel: float = 1.3,
+                    extra_width: float = 0.6):
+    """A figure (new unless given) with ``n`` image axes in a grid, ticks off; returns
+    ``(fig, axes)`` with ``axes`` a flat list of the ``n`` used axes (extra ones removed)."""
+    import matplotlib.pyplot as plt
+
+    ncols = int(ncols or min(n, 5))
+    nrows = math.ceil(n / ncols)
+    if fig is None:
+        fig = plt.figure(figsize=(panel * ncols + extra_width, panel * nrows + 0.4),
+                         layout="constrained")
+    grid = fig.subplots(nrows, ncols, squeeze=False)
+    axes = list(grid.ravel())
+    for ax in axes[n:]:
+        ax.remove()
+    axes = axes[:n]
+    for ax in axes:
+        ax.set_xticks([])
+        ax.set_yticks([])
+    return fig, axes
+
+
+def image_axes(n: int, axes, fig, ncols):
+    """``(fig, axes)`` for ``n`` images: the first ``n`` of ``axes`` when given, else a new grid
+    of ``ncols`` columns in ``fig`` (or in a new figure)."""
+    if axes is not None:
+        axes = list(np.ravel(axes))
+        if len(axes) < n:
+            raise ValueError(f"`axes` has {len(axes)} axes for {n} images.")
+        return axes[0].figure, axes[:n]
+    return image_grid_axes(n, ncols=ncols, fig=fig)
