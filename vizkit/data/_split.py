@@ -75,6 +75,20 @@ class Split:
             raise ValueError(f"`which` must be one of 'train', 'val', 'test'. Got {which!r} instead.")
         return parts[which]
 
+    def record(self) -> dict:
+        """The data record a checkpoint keeps: plain data naming these tensors.
+
+        Returns
+        -------
+        dict
+            ``name``, ``fingerprint``, ``classes`` (list of str), ``input_shape`` (list of int)
+            and ``sizes`` ([train, val, test]): enough to reload the same data and to check it.
+        """
+        return {"name": self.name, "fingerprint": self.fingerprint,
+                "classes": [str(c) for c in self.classes],
+                "input_shape": [int(s) for s in self.input_shape],
+                "sizes": [len(self.y_train), len(self.y_val), len(self.y_test)]}
+
     def __repr__(self) -> str:
         return (f"Split({self.name!r}, train={len(self.y_train)}, val={len(self.y_val)}, "
                 f"test={len(self.y_test)}, input_shape={self.input_shape}, "

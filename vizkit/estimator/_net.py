@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import difflib
 import math
 import os
 from pathlib import Path
@@ -13,6 +12,8 @@ import torch
 from sklearn.base import BaseEstimator, ClassifierMixin
 from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import check_array, check_is_fitted, check_X_y
+
+from ._names import did_you_mean
 
 __all__ = ["NetClassifier", "SKIPPED_CHECKS"]
 
@@ -28,11 +29,6 @@ SKIPPED_CHECKS: dict[str, str] = {
 _TRAIN_PARAMS = ("epochs", "batch_size", "lr", "optimizer", "weight_decay", "patience")
 _MODEL_PARAMS = ("hidden", "dropout", "activation", "batchnorm")
 _MANAGED = ("seed", "progress", "device")  # TrainConfig keys the estimator sets itself
-
-
-def _suggest(bad: str, valid: Sequence[str]) -> str:
-    near = difflib.get_close_matches(bad, list(valid), n=1)
-    return f" Did you mean {near[0]!r}?" if near else ""
 
 
 class NetClassifier(ClassifierMixin, BaseEstimator):
@@ -166,7 +162,7 @@ class NetClassifier(ClassifierMixin, BaseEstimator):
         unknown = [k for k in params if k not in valid]
         if unknown:
             raise ValueError(f"unknown parameter(s) {', '.join(map(repr, unknown))} for "
-                             f"NetClassifier.{_suggest(unknown[0], valid)} Valid parameters: "
+                             f"NetClassifier.{did_you_mean(unknown[0], valid)} Valid parameters: "
                              f"{', '.join(valid)}.")
         return super().set_params(**params)
 
@@ -438,7 +434,7 @@ class NetClassifier(ClassifierMixin, BaseEstimator):
         >>> clf.save_checkpoint("runs/search/model.pt")  # doctest: +SKIP
         >>> model, meta = vizkit.checkpoint.load("runs/search/model.pt")  # doctest: +SKIP
         """
-        from ..checkpoint import save
+        from ..train import save_trained
 
         check_is_fitted(self)
         classes = [c.item() if hasattr(c, "item") else c for c in self.classes_.tolist()]
@@ -451,7 +447,6 @@ class NetClassifier(ClassifierMixin, BaseEstimator):
         if params.get("classes") is not None:
             params["classes"] = [c.item() if hasattr(c, "item") else c
                                  for c in np.asarray(params["classes"]).tolist()]
-        return save(path, self.model_, spec=self.spec_, config=self.config_.to_dict(),
-                    history=self.history_.to_dict(), data=record, seed=int(self.seed),
-                    model_name=self.model, classes=classes, estimator_params=params,
-                    **({"metrics": metrics} if metrics is not None else {}), **meta)
+        return save_trained(path, self.model_, record, self.config_, self.history_, metrics,
+                            spec=self.spec_, seed=int(self.seed), model_name=self.model,
+                            classes=classes, estimator_params=params, **meta)

@@ -11,7 +11,8 @@ from typing import Any, Mapping
 import numpy as np
 from sklearn.model_selection import ParameterSampler, RandomizedSearchCV, StratifiedKFold
 
-from ._net import NetClassifier, _suggest
+from ._names import did_you_mean
+from ._net import NetClassifier
 
 __all__ = ["HiddenSizes", "default_space", "search", "search_results", "format_results",
            "search_main", "ProgressSearchCV"]
@@ -139,7 +140,7 @@ def _check_space(space: Any, valid: list[str]) -> dict:
                          "e.g. {'dropout': scipy.stats.uniform(0, 0.8)}.")
     for key, dist in space.items():
         if key not in valid:
-            raise ValueError(f"`space` has unknown parameter {key!r}.{_suggest(key, valid)} "
+            raise ValueError(f"`space` has unknown parameter {key!r}.{did_you_mean(key, valid)} "
                              f"Valid parameters: {', '.join(valid)}.")
         if not hasattr(dist, "rvs"):
             if isinstance(dist, (str, bytes)) or not hasattr(dist, "__len__"):
@@ -194,7 +195,7 @@ def search(X, y, *, n_iter: int = 20, cv: int | Any = 3, n_jobs: int | None = 1,
     bad = [k for k in fixed if k not in valid]
     if bad:
         raise ValueError(f"unknown NetClassifier parameter(s) {', '.join(map(repr, bad))}."
-                         f"{_suggest(bad[0], valid)} Valid parameters: {', '.join(valid)}.")
+                         f"{did_you_mean(bad[0], valid)} Valid parameters: {', '.join(valid)}.")
     fixed.setdefault("seed", seed)
     if space is None:
         model = fixed.get("model", "deep")

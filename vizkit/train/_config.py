@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import dataclasses
+import math
+import numbers
 from dataclasses import dataclass, fields
 from typing import Any, Optional, Union, get_args, get_origin, get_type_hints
 
-__all__ = ["TrainConfig", "OPTIMIZERS", "SCHEDULERS"]
+__all__ = ["TrainConfig", "OPTIMIZERS", "SCHEDULERS", "check_device"]
 
 OPTIMIZERS = ("sgd", "adam", "adamw")
 SCHEDULERS = (None, "exponential", "step", "cosine", "plateau")
@@ -76,26 +78,31 @@ class TrainConfig:
     shift_pixels: int = 2
 
     def __post_init__(self) -> None:
-        def bad(name, valid):
-            raise ValueError(f"`{name}` must be one of {', '.join(map(repr, valid))}. "
-                             f"Got {getattr(self, name)!r} instead.")
-        if self.optimizer not in OPTIMIZERS:
-            bad("optimizer", OPTIMIZERS)
-        if self.scheduler not in SCHEDULERS:
-            bad("scheduler", SCHEDULERS)
-        if self.augment not in (None, "shift"):
-            bad("augment", (None, "shift"))
-        if self.monitor not in ("val_loss", "val_acc"):
-            bad("monitor", ("val_loss", "val_acc"))
+        _coerce_types(self)
+        for name, valid in (("optimizer", OPTIMIZERS), ("scheduler", SCHEDULERS),
+                            ("augment", (None, "shift")), ("monitor", ("val_loss", "val_acc"))):
+            if getattr(self, name) not in valid:
+                raise ValueError(f"`{name}` must be one of {', '.join(map(repr, valid))}. "
+                                 f"Got {getattr(self, name)!r} instead.")
         for name in ("epochs", "eval_batch_size", "step_size"):
             if getattr(self, name) < 1:
                 raise ValueError(f"`{name}` must be >= 1. Got {getattr(self, name)!r} instead.")
-        if self.batch_size < 0:
-            raise ValueError(f"`batch_size` must be >= 0 (0: full batch). Got {self.batch_size!r} instead.")
-        if not self.lr > 0:
-            raise ValueError(f"`lr` must be > 0. Got {self.lr!r} instead.")
+        for name, low in (("batch_size", " (0: full batch)"), ("shift_pixels", ""),
+                          ("log_every", " (0: never)")):
+            if getattr(self, name) < 0:
+                raise ValueError(f"`{name}` must be >= 0{low}. Got {getattr(self, name)!r} instead.")
+        if not (math.isfinite(self.lr) and self.lr > 0):
+            raise ValueError(f"`lr` must be > 0 and finite. Got {self.lr!r} instead.")
+        if not (math.isfinite(self.gamma) and self.gamma > 0):
+            raise ValueError(f"`gamma` must be > 0 and finite (the decay factor). Got "
+                             f"{self.gamma!r} instead.")
+        for name in ("momentum", "weight_decay", "param_lambda", "min_delta"):
+            value = getattr(self, name)
+            if not (math.isfinite(value) and value >= 0):
+                raise ValueError(f"`{name}` must be >= 0 and finite. Got {value!r} instead.")
         if self.patience is not None and self.patience < 1:
             raise ValueError(f"`patience` must be >= 1 or None. Got {self.patience!r} instead.")
+        _check_device_name(self.device)
 
     @classmethod
     def keys(cls) -> list[str]:
@@ -125,6 +132,55 @@ class TrainConfig:
             _check_keys({key: None})
             out[key] = _convert(key, raw.strip(), hints[key])
         return out
+
+
+def _coerce_types(cfg: TrainConfig) -> None:
+    """Numbers of any numeric type (NumPy's too) to the field's type; anything else by name."""
+    for name, typ in get_type_hints(TrainConfig).items():
+        value = getattr(cfg, name)
+        optional = get_origin(typ) is Union and type(None) in get_args(typ)
+        if optional:
+            if value is None:
+                continue
+            typ = next(t for t in get_args(typ) if t is not type(None))
+        if typ is int and isinstance(value, numbers.Integral) and not isinstance(value, bool):
+            setattr(cfg, name, int(value))
+        elif typ is float and isinstance(value, numbers.Real) and not isinstance(value, bool):
+            setattr(cfg, name, float(value))
+        elif not isinstance(value, typ) or (typ is not bool and isinstance(value, bool)):
+            raise TypeError(f"`{name}` must be of type {typ.__name__}"
+                            f"{' or None' if optional else ''}. Got {value!r} instead.")
+
+
+def _check_device_name(device: str) -> None:
+    import torch
+
+    try:
+        torch.device(device)
+    except (RuntimeError, ValueError, TypeError):
+        raise ValueError(f"`device` must name a torch device such as 'cpu', 'cuda', 'cuda:0' or "
+                         f"'mps'. Got {device!r} instead.") from None
+
+
+def check_device(device: str) -> None:
+    """Refuse a ``device`` this machine does not have (by name, with the ones it has).
+
+    Raises
+    ------
+    ValueError
+    """
+    import torch
+
+    _check_device_name(device)
+    dev = torch.device(device)
+    if dev.type == "cuda":
+        n = torch.cuda.device_count() if torch.cuda.is_available() else 0
+        if (dev.index or 0) >= n:
+            have = ", ".join(f"'cuda:{i}'" for i in range(n)) or "none"
+            raise ValueError(f"`device` {device!r} is not on this machine (CUDA devices: {have}); "
+                             "use device=cpu.")
+    elif dev.type == "mps" and not (hasattr(torch.backends, "mps") and torch.backends.mps.is_available()):
+        raise ValueError(f"`device` {device!r} is not on this machine; use device=cpu.")
 
 
 def _check_keys(d: dict) -> dict:

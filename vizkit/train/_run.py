@@ -7,11 +7,12 @@ from typing import Any
 
 from torch import nn
 
-from ._config import TrainConfig
+from ._config import TrainConfig, check_device
 from ._fit import History, fit, seed_everything
 from .metrics import evaluate
 
-__all__ = ["train_model", "default_config", "model_spec"]
+__all__ = ["train_model", "default_config", "model_spec", "save_trained", "load_trained",
+           "check_config_for"]
 
 # Defaults that train each model well on MNIST-sized images on a laptop CPU in under 2 minutes.
 _DEFAULTS: dict[str, dict] = {
@@ -63,9 +64,11 @@ def model_spec(name: str, split, **overrides: Any) -> dict:
 
 def train_model(model: str | dict, split, config: TrainConfig | dict | None = None, *,
                 checkpoint: str | os.PathLike | None = None, seed: int | None = None,
-                tensorboard: str | os.PathLike | None = None,
+                meta: dict | None = None, tensorboard: str | os.PathLike | None = None,
                 **model_overrides: Any) -> tuple[nn.Module, History, dict]:
     """Build a model (by registry name or spec), train it on ``split``, evaluate it on the test part.
+
+    This is the one way vizkit writes a trained model (the CLI, the gallery and recipes call it).
 
     Parameters
     ----------
@@ -75,12 +78,15 @@ def train_model(model: str | dict, split, config: TrainConfig | dict | None = No
     config : TrainConfig or dict, optional
         Missing keys come from the model's defaults (:func:`default_config`).
     checkpoint : path, optional
-        Where the best-validation model is written (atomically), with config, history, test
-        metrics, the data name and fingerprint, and the seed.
+        Where the best-validation model is written (atomically, by :func:`save_trained`), with
+        config, history, test metrics, the data record (:meth:`vizkit.data.Split.record`) and the
+        seed.
     seed : int, optional
         Seeds the initial weights and the shuffling; default ``config.seed``.
+    meta : dict, optional
+        More plain data for the checkpoint (e.g. the gallery's cache key).
     tensorboard : path, optional
-        Folder for per-epoch TensorBoard logs (see :func:`vizkit.train.fit`).
+        A TensorBoard log folder for :func:`fit`'s per-epoch scalars and histograms.
     **model_overrides
         Constructor arguments for a model given by name. Image models get
         ``normalize=(mean, std)`` of the training images unless given here.
@@ -89,14 +95,45 @@ def train_model(model: str | dict, split, config: TrainConfig | dict | None = No
     -------
     model, history, metrics
         ``metrics`` are test-split figures from :func:`vizkit.train.evaluate`.
+
+    Raises
+    ------
+    ValueError
+        No training examples, a shift larger than the images, or a device this machine lacks.
     """
     from ..models import build
 
+    name, spec = _resolve_model(model, split, model_overrides)
+    cfg = _resolve_config(config, name, split, seed)
+    seed_everything(cfg.seed)
+    net = build(spec)
+    extra = {"data": split.record(), "seed": cfg.seed, "model_name": name, **(meta or {})}
+    logging = {} if tensorboard is None else {"tensorboard": tensorboard}
+    hist = fit(net, split, cfg, checkpoint=checkpoint, meta=extra, **logging)
+    metrics = evaluate(net, split.x_test, split.y_test, classes=split.classes)
+    metrics["best_epoch"] = hist.best_epoch
+    metrics["val_acc"] = hist.best.get("val_acc")
+    metrics["train_seconds"] = hist.seconds
+    if checkpoint is not None:
+        save_trained(checkpoint, net, split, cfg, hist, metrics, **{k: v for k, v in extra.items()
+                                                                   if k != "data"})
+    return net, hist, metrics
+
+
+def _resolve_model(model: str | dict, split, overrides: dict) -> tuple[str, dict]:
     if isinstance(model, str):
-        name = model
-        spec = model_spec(model, split, **model_overrides)
-    else:
-        spec, name = model, model.get("name", "")
+        return model, model_spec(model, split, **overrides)
+    if not isinstance(model, dict):
+        raise TypeError(f"`model` must be a registry name or a spec dict. Got "
+                        f"{type(model).__name__} instead.")
+    if overrides:
+        raise ValueError("model overrides are only for a registry name; put them in the spec's "
+                         "'args' instead.")
+    return model.get("name", ""), model
+
+
+def _resolve_config(config, name: str, split, seed: int | None) -> TrainConfig:
+    """The config to train with, checked against the data and the machine before training."""
     if isinstance(config, TrainConfig):
         cfg = config
     else:
@@ -104,19 +141,60 @@ def train_model(model: str | dict, split, config: TrainConfig | dict | None = No
                if name in _DEFAULTS else TrainConfig.from_dict(config or {}))
     if seed is not None:
         cfg = cfg.replace(seed=seed)
-    seed_everything(cfg.seed)
-    net = build(spec)
-    meta = {"data": {"name": split.name, "fingerprint": split.fingerprint,
-                     "classes": list(split.classes), "input_shape": list(split.input_shape),
-                     "sizes": [len(split.y_train), len(split.y_val), len(split.y_test)]},
-            "seed": cfg.seed, "model_name": name}
-    hist = fit(net, split, cfg, checkpoint=checkpoint, meta=meta, tensorboard=tensorboard)
-    metrics = evaluate(net, split.x_test, split.y_test, classes=split.classes)
-    metrics["best_epoch"] = hist.best_epoch
-    metrics["val_acc"] = hist.best.get("val_acc")
-    metrics["train_seconds"] = hist.seconds
-    if checkpoint is not None:
-        from ..checkpoint import save
+    check_config_for(cfg, split)
+    return cfg
 
-        save(checkpoint, net, config=cfg.to_dict(), history=hist.to_dict(), metrics=metrics, **meta)
-    return net, hist, metrics
+
+def check_config_for(cfg: TrainConfig, split) -> None:
+    """Refuse, by name, what ``cfg`` cannot do with ``split`` on this machine.
+
+    Raises
+    ------
+    ValueError
+        No training examples; ``shift_pixels`` not smaller than the images with
+        ``augment='shift'``; a ``device`` this machine does not have.
+    """
+    if len(split.y_train) == 0:
+        raise ValueError(f"the training part of {split.name!r} has no examples; there is nothing "
+                         "to train on (check the data source and its options).")
+    if cfg.augment == "shift" and len(split.input_shape) == 3:  # (vectors are never shifted)
+        side = min(int(s) for s in split.input_shape[1:])
+        if cfg.shift_pixels >= side:
+            raise ValueError(f"`shift_pixels` must be smaller than the images ({side} pixels). "
+                             f"Got {cfg.shift_pixels} instead.")
+    check_device(cfg.device)
+
+
+def save_trained(path: str | os.PathLike, model: nn.Module, split, config: TrainConfig,
+                 history: History, metrics: dict | None = None, **meta: Any):
+    """Write a trained model's checkpoint: spec, weights, config, history, metrics, data record.
+
+    ``split`` is a :class:`vizkit.data.Split` (its :meth:`~vizkit.data.Split.record` is stored)
+    or a data record dict. Used by :func:`train_model` and :class:`vizkit.estimator.NetClassifier`.
+
+    Returns
+    -------
+    Path
+    """
+    from ..checkpoint import save
+
+    record = split.record() if hasattr(split, "record") else dict(split)
+    meta.setdefault("seed", config.seed)
+    if metrics is not None:
+        meta["metrics"] = metrics
+    return save(path, model, config=config.to_dict(), history=history.to_dict(), data=record,
+                **meta)
+
+
+def load_trained(path: str | os.PathLike) -> tuple[nn.Module, History, dict, dict]:
+    """Read a checkpoint written by :func:`train_model`: ``(model, history, metrics, meta)``.
+
+    Raises
+    ------
+    vizkit.checkpoint.CheckpointError
+        The file is not a readable checkpoint.
+    """
+    from ..checkpoint import load
+
+    model, meta = load(path)
+    return model, History.from_dict(meta.get("history", {})), dict(meta.get("metrics", {})), meta
