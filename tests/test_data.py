@@ -11,9 +11,9 @@ import pytest
 import torch
 
 from vizkit import data as D
-from vizkit.data import _sources
+from vizkit.data import _locate, _sources
 
-REAL_PROBE = _sources._url_reachable.__wrapped__  # the real probe, uncached
+REAL_PROBE = _locate.url_reachable.__wrapped__  # the real probe, uncached
 FILES = ("train-images-idx3-ubyte", "train-labels-idx1-ubyte",
          "t10k-images-idx3-ubyte", "t10k-labels-idx1-ubyte")
 
@@ -24,7 +24,7 @@ def _no_network(monkeypatch, tmp_path):
     def probe(url, timeout):
         raise AssertionError("the network probe must not run in this test")
 
-    monkeypatch.setattr(_sources, "_url_reachable", probe)
+    monkeypatch.setattr(_locate, "url_reachable", probe)
     monkeypatch.setenv("VIZKIT_DEBIAN_DATASETS", str(tmp_path / "no-debian"))
     monkeypatch.setenv("VIZKIT_DATA", str(tmp_path / "no-default-root"))
     monkeypatch.delenv("VIZKIT_OFFLINE", raising=False)
@@ -37,7 +37,7 @@ def offline(monkeypatch):
         calls.append((url, timeout))
         return False
 
-    monkeypatch.setattr(_sources, "_url_reachable", probe)
+    monkeypatch.setattr(_locate, "url_reachable", probe)
     return calls
 
 
@@ -184,13 +184,110 @@ def test_mnist_bad_labels_are_reported(tmp_path):
         D.load("mnist", root=tmp_path, download=False)
 
 
+def _idx_bytes(arr: np.ndarray) -> bytes:
+    """The IDX encoding of ``arr`` (uint8, int16 or float32), written out by hand."""
+    code = {np.dtype(np.uint8): 0x08, np.dtype(np.int16): 0x0B, np.dtype(np.float32): 0x0D}[arr.dtype]
+    return _header(code, *arr.shape) + arr.astype(arr.dtype.newbyteorder(">")).tobytes()
+
+
+_XTR, _YTR, _XTE, _YTE = fake_mnist()
+# (file damaged, new content from the intact bytes, expected message); 50 train, 20 test images
+DAMAGED_IDX = {
+    "truncated images": ("train-images-idx3-ubyte", lambda b: b[:1000],
+                         r"is truncated: the header says 50 x 28 x 28 uint8 values = 39200 data bytes "
+                         r"after the 16-byte header, found 984 bytes"),
+    "bytes appended": ("t10k-labels-idx1-ubyte", lambda b: b + b"\x00\x01",
+                       r"longer than its header says: .* 20 data bytes .* found (22|more than 20) bytes"),
+    "magic number": ("train-labels-idx1-ubyte", lambda b: b"\x08" + b[1:],
+                     r"is not an IDX file: the magic number must start with two zero bytes, got 0x08000801"),
+    "empty file": ("t10k-images-idx3-ubyte", lambda b: b"",
+                   r"truncated: expected at least a 4-byte header, found 0 bytes"),
+    "dtype code": ("t10k-images-idx3-ubyte", lambda b: b[:2] + b"\x0a" + b[3:],
+                   r"unsupported dtype code 0x0A; supported codes are 0x08 \(uint8\)"),
+    "header cut": ("train-images-idx3-ubyte", lambda b: b[:10],
+                   r"truncated: its header needs 16 bytes for 3 dimension sizes, found 10 bytes"),
+    "int16 images": ("train-images-idx3-ubyte", lambda b: _idx_bytes(_XTR.astype(np.int16)),
+                     r"MNIST images in .* must be uint8 of shape \(N, 28, 28\)\. Got int16 of shape \(50, 28, 28\)"),
+    "27x28 images": ("t10k-images-idx3-ubyte", lambda b: _idx_bytes(_XTE[:, :27]),
+                     r"must be uint8 of shape \(N, 28, 28\)\. Got uint8 of shape \(20, 27, 28\) instead"),
+    "one label short": ("train-labels-idx1-ubyte", lambda b: _idx_bytes(_YTR[:-1]),
+                        r"MNIST labels in .* must be 50 values, one per image of .*train-images-idx3-ubyte"),
+    "float labels": ("t10k-labels-idx1-ubyte", lambda b: _idx_bytes(_YTE.astype(np.float32)),
+                     r"of an integer type\. Got float32 of shape \(20,\) instead"),
+    "label out of range": ("t10k-labels-idx1-ubyte", lambda b: _idx_bytes(_YTE + 5),
+                           r"labels in .* must lie in 0\.\.9\. Got 5\.\.14 instead"),
+}
+
+
+@pytest.mark.parametrize("layout, gz", [("MNIST/raw", False), ("mnist", False), ("mnist", True),
+                                        ("MNIST/raw", True)], ids=["torchvision", "plain", "plain-gz", "torchvision-gz"])
+@pytest.mark.parametrize("damage", list(DAMAGED_IDX))
+def test_damaged_mnist_file_is_named_with_what_is_wrong(tmp_path, layout, gz, damage):
+    stem, mutate, message = DAMAGED_IDX[damage]
+    folder = tmp_path / layout
+    write_set(folder, (_XTR, _YTR, _XTE, _YTE), gz=False)
+    bad = folder / stem
+    content = mutate(bad.read_bytes())
+    if gz:
+        for f in FILES:
+            (folder / f).rename(folder / (f + ".gz"))
+            (folder / (f + ".gz")).write_bytes(gzip.compress((folder / (f + ".gz")).read_bytes()))
+        bad, content = folder / (stem + ".gz"), gzip.compress(content)
+    bad.write_bytes(content)
+    with pytest.raises(D.DataFileError, match=message) as err:
+        D.load("mnist", root=tmp_path, download=False)
+    msg = str(err.value)
+    assert f"'{bad}'" in msg and "\n" not in msg
+    assert isinstance(err.value, ValueError) and err.value.__cause__ is None
+
+
+@pytest.mark.parametrize("name, content, message", [
+    ("gz-cut", lambda b: gzip.compress(b)[:200], r"gzip file that cannot be decompressed \(truncated"),
+    ("gz-crc", lambda b: (lambda z: z[:-8] + bytes([z[-8] ^ 1]) + z[-7:])(gzip.compress(b)), r"CRC check failed"),
+    ("gz-junk", lambda b: gzip.compress(b) + b"junk", r"cannot be decompressed.*Not a gzipped file"),
+])
+def test_damaged_gzip_in_both_layouts(tmp_path, name, content, message):
+    for layout in ("mnist", "FashionMNIST/raw"):
+        folder = tmp_path / layout
+        write_set(folder, fake_mnist(), gz=True)
+        bad = folder / "t10k-images-idx3-ubyte.gz"
+        bad.write_bytes(content(gzip.decompress(bad.read_bytes())))
+        with pytest.raises(D.DataFileError, match=message) as err:
+            D.load("mnist" if layout == "mnist" else "fashion-mnist", root=tmp_path, download=False)
+        assert f"'{bad}'" in str(err.value)
+
+
+def test_torchvision_failure_after_checks_names_the_folder(tmp_path, monkeypatch):
+    write_set(tmp_path / "MNIST" / "raw", fake_mnist(), gz=False)
+
+    class Broken:
+        def __init__(self, *args, **kwargs):
+            raise AssertionError
+
+    monkeypatch.setattr(_locate.IdxSet, "tv", lambda self: Broken)
+    with pytest.raises(D.DataFileError, match=r"torchvision could not read MNIST from '.*MNIST/raw' "
+                                              r"\(AssertionError: \); check each file"):
+        D.load("mnist", root=tmp_path, download=False)
+
+
+def test_read_idx_header_checks_without_reading(tmp_path):
+    p = tmp_path / "x"
+    D.write_idx(p, np.zeros((3, 4, 5), np.uint8))
+    assert D.read_idx_header(p) == ((3, 4, 5), np.dtype(np.uint8))
+    D.write_idx(p, np.zeros(7, np.float32))
+    assert D.read_idx_header(p) == ((7,), np.dtype(np.float32))
+    p.write_bytes(p.read_bytes()[:-1])
+    with pytest.raises(D.DataFileError, match=r"truncated.*28 data bytes.*found 27 bytes"):
+        D.read_idx_header(p)
+
+
 def test_mnist_offline_missing_is_fast_and_helpful(tmp_path, monkeypatch):
     calls = offline(monkeypatch)
     t0 = time.perf_counter()
     with pytest.raises(D.DataUnavailable) as err:
         D.load("mnist", root=tmp_path)
     assert time.perf_counter() - t0 < 2.0
-    assert calls and all(timeout <= _sources.PROBE_TIMEOUT for _, timeout in calls)
+    assert calls and all(timeout <= _locate.PROBE_TIMEOUT for _, timeout in calls)
     msg = str(err.value)
     for f in FILES:
         assert f + ".gz" in msg
@@ -275,7 +372,7 @@ def test_default_source_falls_back_once(tmp_path, monkeypatch, caplog):
 
 
 def test_default_source_online(tmp_path, monkeypatch):
-    monkeypatch.setattr(_sources, "_url_reachable", lambda url, timeout: True)
+    monkeypatch.setattr(_locate, "url_reachable", lambda url, timeout: True)
     assert D.default_source(tmp_path) == "mnist"
     assert D.default_source(tmp_path, download=False) == "mnist-5k"
 
@@ -438,3 +535,72 @@ def test_image_folder_round_trip(tmp_path):
 def test_image_folder_missing(tmp_path):
     with pytest.raises(ValueError, match="not a folder"):
         D.image_folder(tmp_path / "nope")
+
+
+def _png_folder(root, sizes):
+    """One class folder per label, one 8-bit PNG per entry of ``sizes`` ((height, width))."""
+    from PIL import Image
+
+    rng = np.random.default_rng(0)
+    paths = []
+    for i, (h, w) in enumerate(sizes):
+        folder = root / str(i % 2)
+        folder.mkdir(parents=True, exist_ok=True)
+        paths.append(folder / f"{i:02d}.png")
+        Image.fromarray(rng.integers(0, 256, (h, w), dtype=np.uint8)).save(paths[-1])  # noise: no compression
+    return paths
+
+
+@pytest.mark.parametrize("damage, message", [
+    (lambda p: p.write_bytes(p.read_bytes()[:-40]), r"cannot be read \(OSError: image file is truncated"),
+    (lambda p: p.write_bytes(b"\x89PNG\r\n\x1a\n" + bytes(range(200))), r"cannot be read \(.*\): the file is damaged"),
+    (lambda p: p.write_bytes(b""), r"cannot be read \(UnidentifiedImageError: .*\): the file is damaged"),
+    (lambda p: p.write_bytes(b"not an image at all"), r"cannot be read .*not an image\. Replace or delete it"),
+], ids=["truncated", "corrupt", "empty", "text"])
+def test_image_folder_damaged_png_names_the_file(tmp_path, damage, message):
+    paths = _png_folder(tmp_path, [(8, 8)] * 4)
+    damage(paths[3])  # 1/03.png, the last of the sorted samples
+    ds = D.image_folder(tmp_path)
+    for i in range(3):
+        assert ds[i][0].shape == (1, 8, 8)
+    index = [s[0] for s in ds.samples].index(str(paths[3]))
+    with pytest.raises(D.DataFileError, match=message) as err:
+        ds[index]
+    assert f"'{paths[3]}'" in str(err.value)
+    with pytest.raises(D.DataFileError, match=message):  # also when batched by a DataLoader
+        list(torch.utils.data.DataLoader(ds, batch_size=4))
+
+
+def test_image_folder_damaged_first_png_fails_at_once(tmp_path):
+    paths = _png_folder(tmp_path, [(8, 8)] * 2)
+    paths[0].write_bytes(b"")
+    with pytest.raises(D.DataFileError, match="cannot be read") as err:
+        D.image_folder(tmp_path)
+    assert str(paths[0]) in str(err.value)
+
+
+def test_image_folder_mixed_sizes_name_the_file_and_expected_size(tmp_path):
+    paths = _png_folder(tmp_path, [(8, 8), (8, 8), (9, 8), (8, 8)])
+    ds = D.image_folder(tmp_path)
+    first = ds.samples[0][0]
+    with pytest.raises(D.DataFileError) as err:
+        list(torch.utils.data.DataLoader(ds, batch_size=4))
+    msg = str(err.value)
+    assert f"Image '{paths[2]}' (8x9 pixels) gives a sample of shape (1, 9, 8)" in msg
+    assert f"expected (1, 8, 8), the shape of '{first}' (8x8 pixels)" in msg and "Resize" in msg
+    # a transform that resizes makes every sample the same shape: no error
+    from torchvision import transforms
+
+    resized = D.image_folder(tmp_path, transform=transforms.Compose(
+        [transforms.Grayscale(), transforms.Resize((8, 8)), transforms.ToTensor()]))
+    assert next(iter(torch.utils.data.DataLoader(resized, batch_size=4)))[0].shape == (4, 1, 8, 8)
+
+
+def test_image_folder_pickles_for_worker_processes(tmp_path):
+    import pickle
+
+    _png_folder(tmp_path, [(8, 8)] * 3)
+    ds = D.image_folder(tmp_path)
+    back = pickle.loads(pickle.dumps(ds))
+    assert type(back) is type(ds) and isinstance(back, __import__("torchvision").datasets.ImageFolder)
+    assert torch.equal(back[2][0], ds[2][0])

@@ -2,13 +2,85 @@
 
 from __future__ import annotations
 
+import functools
 import os
 from pathlib import Path
+from typing import Any, Optional
 
 import numpy as np
 import torch
 
+from ._errors import DataFileError
+
 __all__ = ["image_folder", "write_image_folder"]
+
+
+def _shape(sample: Any) -> Optional[tuple]:
+    """What must agree between samples for them to be batched (None: not checked)."""
+    if isinstance(sample, (torch.Tensor, np.ndarray)):
+        return tuple(sample.shape)
+    size = getattr(sample, "size", None)  # a PIL image
+    return ("image", getattr(sample, "mode", None), tuple(size)) if isinstance(size, tuple) else None
+
+
+def _pixels(image: Any) -> str:
+    size = getattr(image, "size", None)
+    return f"{size[0]}x{size[1]} pixels" if isinstance(size, tuple) and len(size) == 2 else "an image"
+
+
+class _Checks:
+    """What :func:`image_folder` adds to ``ImageFolder``: a file that cannot be read, or
+    whose sample has another shape than the first one's, is named in the error."""
+
+    def _load(self, index: int) -> tuple[Any, Any, int, str]:
+        path, target = self.samples[index]
+        try:
+            image = self.loader(path)
+        except Exception as e:  # PIL raises OSError, SyntaxError, ValueError, zlib.error, ...
+            raise DataFileError(
+                f"Image '{path}' cannot be read ({type(e).__name__}: {e}): the file is damaged, "
+                "truncated or not an image. Replace or delete it."
+            ) from e
+        sample = self.transform(image) if self.transform is not None else image
+        if self.target_transform is not None:
+            target = self.target_transform(target)
+        return sample, image, target, path
+
+    def _remember_first(self) -> None:
+        self._first = None
+        if self.samples:
+            sample, image, _, path = self._load(0)
+            self._first = (_shape(sample), path, _pixels(image))
+
+    def __getitem__(self, index: int):
+        sample, image, target, path = self._load(index)
+        shape = _shape(sample)
+        if self._first is not None and shape is not None and shape != self._first[0]:
+            expected, first, first_px = self._first
+            raise DataFileError(
+                f"Image '{path}' ({_pixels(image)}) gives a sample of shape {shape}, but the "
+                f"images of this folder must all give one shape: expected {expected}, the "
+                f"shape of '{first}' ({first_px}). Resize the image, or pass a `transform` that "
+                "resizes (torchvision.transforms.Resize)."
+            )
+        return sample, target
+
+
+@functools.lru_cache(maxsize=None)
+def _checked_class() -> type:
+    from torchvision import datasets
+
+    cls = type("CheckedImageFolder", (_Checks, datasets.ImageFolder), {"__module__": __name__})
+    cls.__doc__ = "A torchvision ImageFolder whose errors name the image file (see image_folder)."
+    return cls
+
+
+def __getattr__(name: str) -> Any:
+    # The class derives from torchvision's ImageFolder, whose import is slow: it is made on
+    # first use, and found here by name, so that DataLoader workers can unpickle datasets.
+    if name == "CheckedImageFolder":
+        return _checked_class()
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 def image_folder(root: str | os.PathLike, *, transform=None):
@@ -16,6 +88,8 @@ def image_folder(root: str | os.PathLike, *, transform=None):
 
     For data that does not fit in memory: images are read lazily, one per item, and batched
     by a :class:`torch.utils.data.DataLoader`. Labels follow the sorted class folder names.
+    The first image is read at once: its sample shape is the one every other image must
+    give, so that batching never fails on mixed sizes without naming the file.
 
     Parameters
     ----------
@@ -30,6 +104,12 @@ def image_folder(root: str | os.PathLike, *, transform=None):
     torchvision.datasets.ImageFolder
         ``dataset[i]`` is ``(image, label)``; ``dataset.classes`` names the labels.
 
+    Raises
+    ------
+    DataFileError
+        When an image is read (``dataset[i]``) that is damaged or truncated, or whose sample
+        shape differs from the first image's; the message names the file and both shapes.
+
     Examples
     --------
     >>> import tempfile, torch
@@ -40,7 +120,7 @@ def image_folder(root: str | os.PathLike, *, transform=None):
     >>> len(ds), ds.classes, ds[0][0].shape
     (4, ['0', '1'], torch.Size([1, 8, 8]))
     """
-    from torchvision import datasets, transforms
+    from torchvision import transforms
 
     root = Path(root)
     if not root.is_dir():
@@ -51,7 +131,9 @@ def image_folder(root: str | os.PathLike, *, transform=None):
     if transform is None:
         transform = transforms.Compose([transforms.Grayscale(num_output_channels=1),
                                         transforms.ToTensor()])
-    return datasets.ImageFolder(str(root), transform=transform)
+    dataset = _checked_class()(str(root), transform=transform)
+    dataset._remember_first()
+    return dataset
 
 
 def _safe(name: str) -> str:

@@ -7,14 +7,20 @@ Files may be gzip-compressed; the reader looks at the first bytes, not at the na
 
 from __future__ import annotations
 
+import contextlib
 import gzip
+import math
 import os
 import zlib
 from pathlib import Path
+from typing import BinaryIO, Iterator, Optional
 
 import numpy as np
 
-__all__ = ["read_idx", "write_idx", "IDX_DTYPES"]
+from .._io import atomic_write_bytes
+from ._errors import DataFileError
+
+__all__ = ["IDX_DTYPES", "read_idx", "read_idx_header", "write_idx"]
 
 #: IDX dtype code -> big-endian numpy dtype.
 IDX_DTYPES = {
@@ -27,28 +33,125 @@ IDX_DTYPES = {
 }
 _CODE_OF_KIND = {(dt.kind, dt.itemsize): code for code, dt in IDX_DTYPES.items()}
 _GZIP_MAGIC = b"\x1f\x8b"
+_CHUNK_MIN, _CHUNK_MAX = 1 << 16, 1 << 24  # bytes per read of a gzip stream
 
 
 def _describe_codes() -> str:
     return ", ".join(f"0x{c:02X} ({IDX_DTYPES[c].name})" for c in IDX_DTYPES)
 
 
-def _read_bytes(path: Path) -> bytes:
-    with open(path, "rb") as f:
-        raw = f.read()
-    if raw[:2] != _GZIP_MAGIC:
-        return raw
-    try:
-        return gzip.decompress(raw)
-    except (EOFError, OSError, zlib.error) as e:
-        raise ValueError(
-            f"IDX file '{path}' is a gzip file that cannot be decompressed "
-            f"(truncated or damaged download?): {e}. Delete it and download it again."
-        ) from e
+@contextlib.contextmanager
+def _open_idx(path: Path) -> Iterator[tuple[BinaryIO, Optional[int]]]:
+    """``(stream, size)``: the file's bytes, gunzipped on the fly when it starts with the gzip
+    magic; ``size`` is the file's byte count for a plain file (None for gzip). Errors of
+    the gzip stream become :class:`DataFileError` naming the file."""
+    with open(path, "rb") as raw:
+        gz = raw.read(2) == _GZIP_MAGIC
+        raw.seek(0)
+        if not gz:
+            yield raw, os.fstat(raw.fileno()).st_size
+            return
+        try:
+            with gzip.GzipFile(fileobj=raw, mode="rb") as stream:
+                yield stream, None
+        except (EOFError, OSError, zlib.error) as e:
+            raise DataFileError(
+                f"IDX file '{path}' is a gzip file that cannot be decompressed "
+                f"(truncated or damaged download?): {e}. Delete it and download it again."
+            ) from e
+
+
+def _read_header(f: BinaryIO, path: Path) -> tuple[tuple[int, ...], np.dtype, int]:
+    """Read and check the magic number and the dimension sizes: ``(shape, dtype, header bytes)``."""
+    head = f.read(4)
+    if len(head) < 4:
+        raise DataFileError(
+            f"IDX file '{path}' is truncated: expected at least a 4-byte header, found "
+            f"{len(head)} bytes."
+        )
+    if head[0] != 0 or head[1] != 0:
+        raise DataFileError(
+            f"'{path}' is not an IDX file: the magic number must start with two zero bytes, "
+            f"got 0x{head.hex().upper()} instead."
+        )
+    code, ndim = head[2], head[3]
+    if code not in IDX_DTYPES:
+        raise DataFileError(
+            f"IDX file '{path}' has unsupported dtype code 0x{code:02X}; supported codes are "
+            f"{_describe_codes()}."
+        )
+    header = 4 + 4 * ndim
+    dims = f.read(4 * ndim)  # at most 1020 bytes
+    if len(dims) < 4 * ndim:
+        raise DataFileError(
+            f"IDX file '{path}' is truncated: its header needs {header} bytes for {ndim} "
+            f"dimension sizes, found {4 + len(dims)} bytes."
+        )
+    shape = tuple(int.from_bytes(dims[i : i + 4], "big") for i in range(0, 4 * ndim, 4))
+    return shape, IDX_DTYPES[code], header
+
+
+def _size_error(path: Path, shape: tuple, dtype: np.dtype, header: int, found: Optional[int]) -> DataFileError:
+    """The header promises ``prod(shape)`` values; ``found`` data bytes (None: more than that)."""
+    expected = math.prod(shape) * dtype.itemsize
+    what = "truncated" if found is not None and found < expected else "longer than its header says"
+    dims = " x ".join(str(s) for s in shape) or "scalar"
+    count = f"{found} bytes" if found is not None else f"more than {expected} bytes"
+    return DataFileError(
+        f"IDX file '{path}' is {what}: the header says {dims} {dtype.name} values = "
+        f"{expected} data bytes after the {header}-byte header, found {count}."
+    )
+
+
+def _read_data(f: BinaryIO, size: Optional[int], path: Path, shape: tuple, dtype: np.dtype,
+               header: int) -> bytes | bytearray:
+    """The data bytes, never more than the file holds: a plain file's size is checked before
+    reading; a gzip stream is read in chunks and abandoned once it exceeds the header's count."""
+    expected = math.prod(shape) * dtype.itemsize  # exact: Python ints do not overflow
+    if size is not None:
+        if size - header != expected:
+            raise _size_error(path, shape, dtype, header, size - header)
+        data = f.read(expected)
+        if len(data) != expected:  # the file shrank while being read
+            raise _size_error(path, shape, dtype, header, len(data))
+        return data
+    buf = bytearray()
+    while len(buf) <= expected:
+        # a read allocates what it asks for: ask for no more than has arrived so far
+        chunk = f.read(min(max(_CHUNK_MIN, len(buf)), _CHUNK_MAX, expected + 1 - len(buf)))
+        if not chunk:
+            break
+        buf += chunk
+    if len(buf) != expected:
+        raise _size_error(path, shape, dtype, header, len(buf) if len(buf) < expected else None)
+    return buf
+
+
+def read_idx_header(path: str | os.PathLike) -> tuple[tuple[int, ...], np.dtype]:
+    """Shape and dtype of an IDX file, checked without reading its values.
+
+    For a plain file the size is checked against the header too, so that a damaged file
+    is reported (naming it) before any reader allocates memory for it; a gzipped file
+    is only checked when it is read (:func:`read_idx`).
+
+    Raises
+    ------
+    DataFileError
+        As :func:`read_idx`.
+    """
+    path = Path(path)
+    with _open_idx(path) as (f, size):
+        shape, dtype, header = _read_header(f, path)
+        if size is not None and size - header != math.prod(shape) * dtype.itemsize:
+            raise _size_error(path, shape, dtype, header, size - header)
+    return shape, dtype.newbyteorder("=")
 
 
 def read_idx(path: str | os.PathLike) -> np.ndarray:
     """Read one IDX file (plain or gzip-compressed) into a native-endian array.
+
+    Memory is only ever allocated for bytes the file really holds: a header that promises
+    more values than follow is reported, not believed.
 
     Parameters
     ----------
@@ -62,9 +165,10 @@ def read_idx(path: str | os.PathLike) -> np.ndarray:
 
     Raises
     ------
-    ValueError
-        Wrong magic number, unsupported dtype code, or a file shorter (or longer) than its
-        header promises; the message names the file and both byte counts.
+    DataFileError
+        (a ``ValueError``) Wrong magic number, unsupported dtype code, a gzip stream that
+        cannot be decompressed, or a file shorter (or longer) than its header promises; the
+        message names the file and both byte counts.
 
     Examples
     --------
@@ -75,41 +179,10 @@ def read_idx(path: str | os.PathLike) -> np.ndarray:
     array([0, 1, 2], dtype=uint8)
     """
     path = Path(path)
-    data = _read_bytes(path)
-    if len(data) < 4:
-        raise ValueError(
-            f"IDX file '{path}' is truncated: expected at least a 4-byte header, found "
-            f"{len(data)} bytes."
-        )
-    zero0, zero1, code, ndim = data[0], data[1], data[2], data[3]
-    if zero0 != 0 or zero1 != 0:
-        raise ValueError(
-            f"'{path}' is not an IDX file: the magic number must start with two zero bytes, "
-            f"got 0x{data[:4].hex().upper()} instead."
-        )
-    if code not in IDX_DTYPES:
-        raise ValueError(
-            f"IDX file '{path}' has unsupported dtype code 0x{code:02X}; supported codes are "
-            f"{_describe_codes()}."
-        )
-    header = 4 + 4 * ndim
-    if len(data) < header:
-        raise ValueError(
-            f"IDX file '{path}' is truncated: its header needs {header} bytes for {ndim} "
-            f"dimension sizes, found {len(data)} bytes."
-        )
-    shape = tuple(int(s) for s in np.frombuffer(data, dtype=">u4", count=ndim, offset=4))
-    dtype = IDX_DTYPES[code]
-    expected = int(np.prod(shape, dtype=np.int64)) * dtype.itemsize
-    actual = len(data) - header
-    if actual != expected:
-        what = "truncated" if actual < expected else "longer than its header says"
-        dims = " x ".join(str(s) for s in shape) or "scalar"
-        raise ValueError(
-            f"IDX file '{path}' is {what}: the header says {dims} {dtype.name} values = "
-            f"{expected} data bytes after the {header}-byte header, found {actual} bytes."
-        )
-    arr = np.frombuffer(data, dtype=dtype, offset=header).reshape(shape)
+    with _open_idx(path) as (f, size):
+        shape, dtype, header = _read_header(f, path)
+        data = _read_data(f, size, path, shape, dtype, header)
+    arr = np.frombuffer(data, dtype=dtype).reshape(shape)
     return arr.astype(dtype.newbyteorder("="), copy=True)
 
 
@@ -152,5 +225,4 @@ def write_idx(path: str | os.PathLike, array, *, compress: bool | None = None) -
         compress = path.suffix == ".gz"
     if compress:
         payload = gzip.compress(payload, mtime=0)
-    with open(path, "wb") as f:
-        f.write(payload)
+    atomic_write_bytes(path, payload)
