@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import contextlib
 import copy
 import math
 import os
@@ -16,22 +15,11 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from .._torch import training_mode
 from ._config import TrainConfig
 
 __all__ = ["History", "TrainingDiverged", "TensorBoardUnavailable", "fit", "seed_everything", "predict_logits", "loss_fn",
            "random_shift"]
-
-
-@contextlib.contextmanager
-def training_mode(model: nn.Module, mode: bool):
-    """Put ``model`` in train (``mode=True``) or eval mode; restore every module's flag after."""
-    flags = [(m, m.training) for m in model.modules()]
-    model.train(mode)
-    try:
-        yield model
-    finally:
-        for m, flag in flags:
-            m.training = flag
 
 
 class TrainingDiverged(RuntimeError):

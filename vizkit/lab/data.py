@@ -1,0 +1,72 @@
+"""The lab's ``data`` module: 2D toy data, the two drawing helpers and the performance measures.
+
+In the lab's order: ``Random2DGaussian``, ``sample_gauss_2d``, ``sample_gmm_2d`` (data),
+``graph_surface``, ``graph_data`` (drawing), ``class_to_onehot``, ``eval_perf_binary``,
+``eval_perf_multi``, ``eval_AP`` (measures). All are vizkit's own functions
+(:mod:`vizkit.data`, :mod:`vizkit.plot`, :mod:`vizkit.train`) under the lab's names.
+
+The lab seeds NumPy's global generator (``np.random.seed(100)``) before sampling; here
+``seed=None`` draws the seed from that generator, so the lab's habit gives the same data every
+run, and ``seed=100`` does so without global state.
+
+Examples
+--------
+>>> import numpy as np
+>>> X, Y_ = sample_gmm_2d(4, 2, 30, seed=0)
+>>> X.shape, Y_.shape
+((120, 2), (120,))
+>>> np.random.seed(100); A, _ = sample_gmm_2d(6, 2, 10)
+>>> np.random.seed(100); B, _ = sample_gmm_2d(6, 2, 10)
+>>> bool((A == B).all())
+True
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from .. import data as _data
+from ..plot import graph_data, graph_surface
+from ..train import eval_AP, eval_perf_binary, eval_perf_multi
+
+__all__ = ["Random2DGaussian", "sample_gauss_2d", "sample_gmm_2d", "graph_surface", "graph_data",
+           "class_to_onehot", "eval_perf_binary", "eval_perf_multi", "eval_AP"]
+
+Random2DGaussian = _data.Random2DGaussian
+
+
+def _seed(seed):
+    return int(np.random.randint(0, 2**31 - 1)) if seed is None else seed
+
+
+def sample_gauss_2d(C: int, N: int, seed=None) -> tuple[np.ndarray, np.ndarray]:
+    """``N`` points from each of ``C`` random Gaussians (:func:`vizkit.data.sample_gauss_2d`).
+
+    ``seed=None`` takes the seed from NumPy's global generator (the lab's ``np.random.seed``).
+    """
+    return _data.sample_gauss_2d(C, N, seed=_seed(seed))
+
+
+def sample_gmm_2d(K: int, C: int, N: int, seed=None) -> tuple[np.ndarray, np.ndarray]:
+    """The lab's ``sample_gmm_2d(K, C, N)``: ``X`` [K*N, 2] and class indices ``Y_`` [K*N].
+
+    ``K`` random Gaussians, each given a random class of ``0 .. C-1``, ``N`` points from each
+    (:func:`vizkit.data.sample_gmm_2d`). ``seed=None`` takes the seed from NumPy's global
+    generator, so ``np.random.seed(100)`` before the call makes it reproducible.
+    """
+    return _data.sample_gmm_2d(K, C, N, seed=_seed(seed))
+
+
+def class_to_onehot(Y) -> np.ndarray:
+    """Class indices ``[N]`` to the lab's one-hot matrix ``Yoh_`` ``[N, C]``, ``C = max(Y) + 1``.
+
+    Examples
+    --------
+    >>> class_to_onehot([0, 2, 1]).tolist()
+    [[1.0, 0.0, 0.0], [0.0, 0.0, 1.0], [0.0, 1.0, 0.0]]
+    """
+    Y = np.asarray(Y)
+    if Y.ndim != 1 or not np.issubdtype(Y.dtype, np.integer) or (Y.size and Y.min() < 0):
+        raise ValueError(f"`Y` must be a 1D array of class indices >= 0. Got {Y.dtype} array of "
+                         f"shape {Y.shape} instead.")
+    return np.eye(int(Y.max(initial=-1)) + 1)[Y]
