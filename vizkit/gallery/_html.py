@@ -95,15 +95,16 @@ def _body_start(tree: ast.Module) -> int:
 
 
 def _cuts(tree: ast.Module, lines: list[int]) -> list[int]:
-    """Line numbers after which a block ends: the end of each statement of the module, or of
-    ``run``'s body, that contains a line that made a figure."""
+    """Line numbers after which a block ends: before each definition, and at the end of each
+    statement of the module, or of ``run``'s body, that contains a line that made a figure."""
     stmts = []
     for node in tree.body:
         if isinstance(node, ast.FunctionDef) and node.name == "run":
             stmts += node.body
         elif not (isinstance(node, ast.If) and "__main__" in ast.unparse(node.test)):
             stmts.append(node)
-    cuts = set()
+    cuts = {node.lineno - 1 - len(getattr(node, "decorator_list", [])) for node in tree.body
+            if isinstance(node, (ast.FunctionDef, ast.ClassDef))}  # each definition starts a block
     for line in lines:
         for s in stmts:
             if s.lineno <= line <= s.end_lineno:
