@@ -1,12 +1,19 @@
-"""Receptive fields: propagated == gradient where they must be, layer arithmetic by hand."""
+"""Receptive fields: propagated == gradient where they must be (random BatchNorm gamma and beta),
+layer arithmetic and ink statistics by hand, the family's captions quote its data."""
+
+import re
 
 import numpy as np
 import pytest
 import torch
 from torch import nn
 
-from vizkit.analysis.receptive_fields import (gradient_receptive_fields, propagated_receptive_fields,
-                                       theoretical_receptive_field)
+from vizkit.analysis.receptive_fields import (conv_stages, field_views, gradient_receptive_fields,
+                                              ink_frequency, ink_ratio, ink_share,
+                                              last_conv_layer, mlp_layers,
+                                              propagated_receptive_fields, structured_units,
+                                              theoretical_receptive_field)
+from vizkit.data import Split
 from vizkit.figures import NotApplicable
 from vizkit.models import PTDeep, build_default
 from vizkit.plot.receptive_fields import plot_receptive_field_box, plot_receptive_fields
@@ -16,12 +23,33 @@ def n_hooks(model):
     return sum(len(m._forward_hooks) + len(m._forward_pre_hooks) for m in model.modules())
 
 
-def _with_bn_stats(m, x):
+def _with_bn_stats(m, x, seed=0):
+    """Running statistics from ``x``, and random BatchNorm gamma (away from 1) and beta."""
     m.train()
     with torch.no_grad():
         m(x)
+    g = torch.Generator().manual_seed(seed)
+    with torch.no_grad():
+        for bn in m.modules():
+            if isinstance(bn, nn.BatchNorm1d):
+                n = bn.num_features
+                sign = torch.where(torch.rand(n, generator=g) < 0.3, -1.0, 1.0)
+                bn.weight.copy_(sign * (0.3 + 2.5 * torch.rand(n, generator=g)))
+                bn.bias.copy_(torch.randn(n, generator=g))
     m.eval()
     return m
+
+
+def _without_bn_weight(m):
+    """A copy of ``m`` whose BatchNorm gammas are 1 (what a propagation dropping them sees)."""
+    import copy
+
+    c = copy.deepcopy(m)
+    with torch.no_grad():
+        for bn in c.modules():
+            if isinstance(bn, nn.BatchNorm1d):
+                bn.weight.fill_(1.0)
+    return c
 
 
 def test_hand_worked_two_layer_product():
@@ -49,6 +77,9 @@ def test_linear_network_propagated_equals_gradient(batchnorm):
                                                              if isinstance(mm, nn.Linear)][i - 1]]
                                                     .out_features, 4, 4)
         np.testing.assert_allclose(a.fields, b.fields, rtol=1e-4, atol=1e-6)
+        if batchnorm and i > 1:  # gamma is not 1 here: a propagation that dropped it would fail
+            wrong = propagated_receptive_fields(_without_bn_weight(m), i, image_shape=(1, 4, 4))
+            assert not np.allclose(wrong.fields, b.fields, rtol=1e-2, atol=1e-4)
     # the last layer by index -1 and by name are the same thing
     np.testing.assert_allclose(propagated_receptive_fields(m, -1, image_shape=(1, 4, 4)).fields,
                                propagated_receptive_fields(m, linears[-1],
@@ -66,6 +97,10 @@ def test_relu_mask_gating_is_the_average_jacobian():
         grad = gradient_receptive_fields(m, name, masked.units, x)
         np.testing.assert_allclose(masked.fields, grad.fields, rtol=1e-4, atol=1e-6)
         assert masked.n_examples == 30 and masked.method == "propagated, mask-gated"
+        # gamma and beta are random: dropping gamma from the product changes the fields
+        wrong = propagated_receptive_fields(_without_bn_weight(m), i, gate_data=x,
+                                            image_shape=(1, 4, 4))
+        assert not np.allclose(wrong.fields, grad.fields, rtol=1e-2, atol=1e-4)
     # mean-activity gating: exact for layer 2 (linear in one mask), not beyond
     mean2 = propagated_receptive_fields(m, 2, gate_data=x, gating="mean", image_shape=(1, 4, 4))
     np.testing.assert_allclose(mean2.fields, gradient_receptive_fields(m, "layers.3", None, x)
@@ -167,20 +202,107 @@ def test_plots(pyplot):
     assert len(drawn["centers"].get_offsets()) == 14 * 14
 
 
-def test_figure_family(pyplot):
+def _digit_split(n=40, seed=0):
+    """28x28 images whose ink stays inside rows/cols 6..21 (the border is never inked)."""
     from vizkit.data import Split
-    from vizkit.plot import receptive_fields as fam
 
-    g = torch.Generator().manual_seed(0)
-    x = torch.rand(30, 1, 28, 28, generator=g)
-    y = torch.arange(30) % 10
-    split = Split("tiny", x, y, x, y, x, y, tuple(str(k) for k in range(10)), (1, 28, 28), "0")
-    ids = [f.id for f in fam.figures(build_default("mlp", (1, 28, 28), 10, hidden=(20,)), split)]
-    assert ids == ["receptive-fields-layer1", "receptive-fields-output",
-                   "receptive-fields-classes"]
-    ids = [f.id for f in fam.figures(build_default("cnn", (1, 28, 28), 10, channels=(4, 6)), split)]
-    assert ids == ["receptive-fields-conv", "receptive-fields-theory", "receptive-fields-classes"]
+    g = torch.Generator().manual_seed(seed)
+    x = torch.zeros(n, 1, 28, 28)
+    x[:, :, 6:22, 6:22] = torch.rand(n, 1, 16, 16, generator=g)
+    y = torch.arange(n) % 10
+    return Split("tiny", x, y, x, y, x, y, tuple(str(k) for k in range(10)), (1, 28, 28), "0")
+
+
+def test_ink_helpers_by_hand():
+    x = torch.zeros(100, 1, 2, 3)
+    x[:50, 0, 0, 0] = 1.0   # inked in 50 %
+    x[:3, 0, 0, 1] = 0.5    # 3 %: neither never-inked nor inked
+    x[:1, 0, 1, 2] = 0.2    # 1 %: not below 1 %, so not never-inked
+    ink = ink_frequency(x)
+    np.testing.assert_allclose(ink, [[0.5, 0.03, 0.0], [0.0, 0.0, 0.01]])
+    fields = np.array([[[4.0, 9.0, -1.0], [3.0, 9.0, 9.0]], [[-2.0, 9.0, 1.0], [-1.0, 9.0, 9.0]]])
+    # never-inked: (0,2), (1,0), (1,1) -> mean |f| = (1+3+9+1+1+9)/6 = 4; inked: (0,0) -> 3
+    assert ink_ratio(fields, ink) == pytest.approx(4.0 / 3.0)
+    np.testing.assert_allclose(ink_share(fields, ink), [4 / 35, 2 / 31])
+    assert structured_units(fields, ink, 1) == [0]
+    assert np.isnan(ink_ratio(fields, np.full((2, 3), 0.5)))  # no never-inked pixel
+    with pytest.raises(ValueError, match="must end in the ink map's shape"):
+        ink_ratio(fields[:, :, :2], ink)
+    with pytest.raises(ValueError, match="non-empty batch"):
+        ink_frequency(torch.zeros(0, 2, 3))
+
+
+def test_structured_units_pick_fields_on_the_ink():
+    ink = np.zeros((6, 6))
+    ink[2:4, 2:4] = 0.5
+    g = np.random.default_rng(0)
+    fields = g.normal(size=(10, 6, 6))
+    fields[[3, 7], 2:4, 2:4] += 20.0   # two units whose fields lie on the ink
+    assert structured_units(fields, ink, 2) == [3, 7] or structured_units(fields, ink, 2) == [7, 3]
+
+
+def test_layer_choice():
+    m = PTDeep([784, 20, 12, 10])
+    assert mlp_layers(m) == [(1, "layers.0", 20), (2, "layers.2", 12), (3, "layers.4", 10)]
+    cnn = build_default("cnn", (1, 28, 28), 10, channels=(4, 6))
+    assert mlp_layers(cnn) == []
+    assert last_conv_layer(cnn) == "features.4"
+    assert conv_stages(cnn)[:2] == ["features.0", "features.3"]
+
+
+def test_field_views():
+    torch.manual_seed(0)
+    m = _with_bn_stats(PTDeep([784, 20, 12, 10], batchnorm=True), torch.rand(50, 1, 28, 28))
+    split = _digit_split()
+    ink = ink_frequency(split.x_train)
+    v1 = field_views(m, 1, split.x_test, ink, n_units=5)
+    assert v1.fields.shape == (1, 5, 28, 28) and v1.views == ["propagated"]
+    every = propagated_receptive_fields(m, 1, units=range(20)).fields
+    assert v1.units == structured_units(every, ink, 5)
+    v2 = field_views(m, 2, split.x_test, ink, n_units=12)
+    assert v2.fields.shape == (3, 12, 28, 28) and v2.units == list(range(12))
+    assert v2.views == ["propagated", "propagated, mean-gated", "gradient"]
+    np.testing.assert_allclose(v2.ratios, [ink_ratio(f, ink) for f in v2.fields])
+    masked = propagated_receptive_fields(m, 2, units=v2.units, gate_data=split.x_test)
+    np.testing.assert_allclose(v2.fields[2], masked.fields, rtol=1e-4, atol=1e-6)
+    assert v2.n_examples == len(split.x_test) and v2.n_layer_units == 12
+
+
+def test_figure_family(pyplot):
+    from vizkit.plot.receptive_fields import figures
+
+    split = _digit_split()
+    torch.manual_seed(0)
+    deep = build_default("deep", (1, 28, 28), 10, hidden=(20, 12))
+    _with_bn_stats(deep, split.x_train)
+    figs = figures(deep, split, meta={"config": {"weight_decay": 0.005}})
+    assert [f.id for f in figs] == ["receptive-fields-layer1", "receptive-fields-layer2",
+                                    "receptive-fields-output"]
+    for f in figs:
+        d = f.data
+        assert d["fields"].ndim == 4 and d["fields"].shape[2:] == (28, 28)
+        assert str(d["layer"]) in ("layers.0", "layers.4", "layers.8")
+        # the caption's ratios and counts are the data's
+        quoted = re.search(r"mean \|field\| there is ([\d. /]+) of that on the (\d+) pixels",
+                           f.caption)
+        assert [float(r) for r in quoted.group(1).split(" / ")] == [round(float(r), 2)
+                                                                    for r in d["ratios"]]
+        assert int(quoted.group(2)) == int((d["ink"] > 0.05).sum())
+        assert f"the {int((d['ink'] < 0.01).sum())} pixels inked in fewer" in f.caption
+        np.testing.assert_allclose(d["ratios"], [ink_ratio(v, d["ink"]) for v in d["fields"]])
+        assert "weight decay 0.005" in f.caption
+        # one colour bar per view, no text under 9 pt
+        images = [a for a in f.fig.axes if a.images and a.get_title()]
+        assert len(f.fig.axes) - len(images) == d["fields"].shape[0]
+        texts = [t for a in f.fig.axes for t in [a.title, *a.get_yticklabels()] if t.get_text()]
+        assert texts and min(t.get_fontsize() for t in texts) >= 9
+    assert "all 10 units" in figs[2].caption and "of 20 units" in figs[0].caption
+    cnn_ids = [f.id for f in figures(build_default("cnn", (1, 28, 28), 10, channels=(4, 6)),
+                                     split)]
+    assert cnn_ids == ["receptive-fields-conv", "receptive-fields-theory",
+                       "receptive-fields-classes"]
     x2 = torch.rand(10, 2)
-    split2 = Split("2d", x2, y[:10], x2, y[:10], x2, y[:10], tuple("0123456789"), (2,), "0")
+    y = torch.arange(10) % 10
+    split2 = Split("2d", x2, y, x2, y, x2, y, tuple("0123456789"), (2,), "0")
     with pytest.raises(NotApplicable, match="input shape"):
-        fam.figures(build_default("mlp", (2,), 10), split2)
+        figures(build_default("mlp", (2,), 10), split2)

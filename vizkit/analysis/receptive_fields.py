@@ -12,6 +12,11 @@
 All fields are in the space of the **raw [0, 1] inputs** that vizkit models are fed: the model's
 input ``Normalize(mean, std)`` is folded in (weights divided by ``std``), so for a network without
 non-linearities the propagated and the gradient fields are the same numbers.
+
+Which layers and units to show is decided here too: :func:`mlp_layers`, :func:`last_conv_layer`,
+:func:`conv_stages`, :func:`structured_units` (the units whose fields lie where the data has ink,
+by :func:`ink_share`) and :func:`field_views` (three views of the chosen units of one layer).
+:func:`ink_ratio` measures how much of a field sits on pixels the training data never inks.
 """
 
 from __future__ import annotations
@@ -24,10 +29,13 @@ import numpy as np
 import torch
 from torch import nn
 
+from .._torch import training_mode
 from ._actmax_common import capture, input_normalization, model_input_shape, resolve_module
 
-__all__ = ["ReceptiveFields", "TheoreticalRF", "propagated_receptive_fields",
-           "gradient_receptive_fields", "theoretical_receptive_field"]
+__all__ = ["ReceptiveFields", "TheoreticalRF", "FieldViews", "propagated_receptive_fields",
+           "gradient_receptive_fields", "theoretical_receptive_field", "field_views",
+           "ink_frequency", "ink_ratio", "ink_share", "structured_units", "mlp_layers",
+           "last_conv_layer", "conv_stages", "NEVER_INKED", "INKED"]
 
 _ELEMENTWISE = (nn.ReLU, nn.Sigmoid, nn.Tanh, nn.GELU, nn.ELU, nn.LeakyReLU, nn.Softplus,
                 nn.SiLU, nn.Hardtanh, nn.ReLU6, nn.PReLU)
@@ -167,6 +175,82 @@ def _propagate(chain, units, gates) -> torch.Tensor:
     return G
 
 
+def _image_shape(model: nn.Module, n_inputs: int, image_shape) -> tuple[int, ...]:
+    """The input shape to reshape fields to: given, the model's spec, or a square image."""
+    if image_shape is None:
+        spec = getattr(model, "vizkit_spec", None)
+        if isinstance(spec, dict) and spec.get("input_shape"):
+            image_shape = spec["input_shape"]
+    if image_shape is not None:
+        shape = tuple(int(s) for s in image_shape)
+    else:
+        side = math.isqrt(n_inputs)
+        shape = (side, side) if side * side == n_inputs else (n_inputs,)
+    if math.prod(shape) != n_inputs:
+        raise ValueError(f"`image_shape` {shape} has {math.prod(shape)} values; the first layer "
+                         f"takes {n_inputs}.")
+    return shape
+
+
+def _activation_gates(model: nn.Module, chain, gate_data, batch_size: int) -> dict:
+    """Per-example slopes ``[N, n_k]`` of every activation in ``chain`` (keyed by position),
+    measured in eval mode on the raw inputs ``gate_data``."""
+    x = torch.as_tensor(gate_data).float()
+    if x.dim() < 2 or len(x) == 0:
+        raise ValueError(f"`gate_data` must be a non-empty batch [N, ...]. Got shape "
+                         f"{tuple(x.shape)} instead.")
+    parts: list[dict] = []
+    with training_mode(model, False), torch.no_grad():
+        norm = getattr(model, "norm", None)
+        for s in range(0, len(x), batch_size):
+            xb = x[s: s + batch_size]
+            h = (norm(xb) if norm is not None else xb).flatten(1)
+            slopes = {}
+            for k, (_, m) in enumerate(chain):
+                if isinstance(m, _ELEMENTWISE):
+                    slopes[k] = _slope(m, h)
+                h = m(h)
+            parts.append(slopes)
+    return {k: torch.cat([d[k] for d in parts]) for k in parts[0]}
+
+
+def _chain_product(chain, units: list[int], gates: dict, n_examples: int,
+                   batch_size: int) -> torch.Tensor:
+    """``[D, U]``: W1 times the (gated) product of everything after it, for ``units``; with
+    per-example gates, the mean over examples of the per-example products (in chunks)."""
+    W1 = chain[0][1].weight.detach().float().t()  # [D, n1]
+    if len(chain) == 1:
+        return W1[:, units]
+    if not any(g.dim() == 2 for g in gates.values()):
+        return W1 @ _propagate(chain, units, gates)
+    acc = None
+    for s in range(0, n_examples, batch_size):
+        part = _propagate(chain, units, {k: (g[s: s + batch_size] if g.dim() == 2 else g)
+                                         for k, g in gates.items()}).sum(0)
+        acc = part if acc is None else acc + part
+    return W1 @ (acc / n_examples)  # the mean of the products is linear in W1
+
+
+def _to_raw_pixels(M: torch.Tensor, model: nn.Module, shape: tuple) -> torch.Tensor:
+    """Fold the model's input ``Normalize`` into ``M`` ([D, U]): divide by the pixel's std."""
+    norm = input_normalization(model)
+    if norm is None:
+        return M
+    std = norm[1]
+    if std.numel() == 1:
+        return M / std.reshape(())
+    c = shape[0] if len(shape) == 3 else 1
+    return M / std.reshape(c, 1, 1).expand(c, *shape[-2:]).reshape(-1)[:, None]
+
+
+def _check_units(units, n_out: int, layer: str) -> list[int]:
+    units = list(range(min(n_out, 64))) if units is None else [int(u) for u in units]
+    bad = [u for u in units if not 0 <= u < n_out]
+    if bad:
+        raise ValueError(f"`units` must be in 0..{n_out - 1} for layer {layer}. Got {bad}.")
+    return units
+
+
 def propagated_receptive_fields(model: nn.Module, layer_index: int | str, *,
                                 units: Sequence[int] | None = None,
                                 gate_data: torch.Tensor | None = None, gating: str = "mask",
@@ -175,31 +259,28 @@ def propagated_receptive_fields(model: nn.Module, layer_index: int | str, *,
     """Receptive fields of units of an MLP layer by multiplying the weight matrices.
 
     Unit ``j`` of layer ``i`` is output ``j`` of the ``i``-th ``nn.Linear`` (its pre-activation).
-    Its field is column ``j`` of ``W1 B1 G1 W2 B2 G2 ... Wi`` where ``Wk`` are the weights in
-    ``[in, out]`` form, ``Bk`` the diagonal scales of eval-mode batch norms, and ``Gk`` the
-    activation gates:
+    Its field is column ``j`` of ``W1 B1 G1 W2 B2 G2 ... Wi``: ``Wk`` the weights in ``[in, out]``
+    form, ``Bk`` the diagonal scales ``gamma / sqrt(running_var + eps)`` of eval-mode batch norms
+    (their shift ``beta`` moves no field, only which ReLUs are on), ``Gk`` the activation gates:
 
     * ``gate_data=None``: no gates (the seed's plain weight propagation; activations ignored);
-    * ``gating='mask'`` (default when ``gate_data`` is given): the **average over examples of
-      the per-example masked products**, ``mean_n W1 D1(n) W2 D2(n) ... Wi`` with ``Dk(n)`` the
-      diagonal of which ReLUs are active for example ``n`` (for other activations, their local
-      slope). This is exactly the average input gradient of the unit, i.e. what
+    * ``gating='mask'`` (default when ``gate_data`` is given): the average over examples of the
+      per-example products with ``Dk(n)``, the diagonal of which ReLUs are active for example
+      ``n`` (other activations: their local slope) -- exactly the average input gradient, what
       :func:`gradient_receptive_fields` gives for a piecewise-linear network;
-    * ``gating='mean'``: mean-activity gating, ``W1 P1 W2 P2 ... Wi`` with ``Pk`` the fraction of
-      examples on which each unit is active (the product of the averages, cheaper, not equal to
-      the average of the products beyond the second layer).
+    * ``gating='mean'``: ``W1 P1 W2 P2 ... Wi`` with ``Pk`` the fraction of examples on which each
+      unit is active (the product of the averages; not the average of the products beyond the
+      second layer).
 
-    The input normalization inside the model is folded in (weights divided by ``std``), so the
-    fields are on raw [0, 1] pixels. Batch norm is taken in eval mode; dropout is off.
+    The model's input normalization is folded in, so fields are on raw [0, 1] pixels.
 
     Parameters
     ----------
     model : PTDeep or nn.Sequential
     layer_index : int or str
-        ``1`` for the first Linear layer, ..., ``-1`` for the last (logits), or its name
-        (``'layers.3'``).
+        ``1`` for the first Linear layer, ..., ``-1`` for the last (logits), or its name.
     units : list of int, optional
-        Default: all units of the layer (at most the first 64 for wide layers).
+        Default: all units of the layer (at most the first 64).
     gate_data : Tensor, optional
         Raw inputs ``[N, ...]`` over which the gates are measured.
     gating : {'mask', 'mean'}, default='mask'
@@ -214,102 +295,33 @@ def propagated_receptive_fields(model: nn.Module, layer_index: int | str, *,
     Examples
     --------
     >>> from vizkit.models import PTDeep
-    >>> rf = propagated_receptive_fields(PTDeep([784, 20, 10]), 2)
-    >>> rf.fields.shape
+    >>> propagated_receptive_fields(PTDeep([784, 20, 10]), 2).fields.shape
     (10, 28, 28)
     """
     if gating not in ("mask", "mean"):
         raise ValueError(f"`gating` must be one of 'mask', 'mean'. Got {gating!r} instead.")
     _, items = _mlp_stack(model)
     i = _resolve_linear_index(items, layer_index)
-    lin_pos = [k for k, (_, m) in enumerate(items) if isinstance(m, nn.Linear)]
-    stop = lin_pos[i - 1]
-    target_name, target = items[stop]
-    n_out = target.out_features
-    if units is None:
-        units = list(range(min(n_out, 64)))
-    units = [int(u) for u in units]
-    bad = [u for u in units if not 0 <= u < n_out]
-    if bad:
-        raise ValueError(f"`units` must be in 0..{n_out - 1} for layer {target_name}. Got {bad}.")
+    stop = [k for k, (_, m) in enumerate(items) if isinstance(m, nn.Linear)][i - 1]
     chain = items[: stop + 1]
     if not isinstance(chain[0][1], nn.Linear):
         raise ValueError(f"the MLP must start with a Linear layer; {chain[0][0]} is a "
                          f"{type(chain[0][1]).__name__}.")
-    D = chain[0][1].in_features
-    if image_shape is None:
-        spec = getattr(model, "vizkit_spec", None)
-        if isinstance(spec, dict) and spec.get("input_shape"):
-            image_shape = spec["input_shape"]
-    shape = tuple(int(s) for s in image_shape) if image_shape is not None else None
-    if shape is None:
-        side = math.isqrt(D)
-        shape = (side, side) if side * side == D else (D,)
-    if math.prod(shape) != D:
-        raise ValueError(f"`image_shape` {shape} has {math.prod(shape)} values; the first layer "
-                         f"takes {D}.")
-
-    # per-activation gates: None (ungated), [N, n] per example (mask), or [n] (mean)
-    gates: dict[int, torch.Tensor] = {}
-    n_examples = 0
+    target_name, target = chain[-1]
+    units = _check_units(units, target.out_features, target_name)
+    shape = _image_shape(model, chain[0][1].in_features, image_shape)
+    gates, n_examples = {}, 0
     if gate_data is not None:
-        x = torch.as_tensor(gate_data).float()
-        if x.dim() < 2 or len(x) == 0:
-            raise ValueError(f"`gate_data` must be a non-empty batch [N, ...]. Got shape "
-                             f"{tuple(x.shape)} instead.")
-        modes = [(m, m.training) for m in model.modules()]
-        try:
-            model.eval()
-            with torch.no_grad():
-                h_all = []
-                for s in range(0, len(x), batch_size):
-                    xb = x[s: s + batch_size]
-                    norm = getattr(model, "norm", None)
-                    h = (norm(xb) if norm is not None else xb).flatten(1)
-                    slopes = {}
-                    for k, (_, m) in enumerate(chain):
-                        if isinstance(m, _ELEMENTWISE):
-                            slopes[k] = _slope(m, h)
-                        h = m(h)
-                    h_all.append(slopes)
-        finally:
-            for m, t in modes:
-                m.training = t
-        n_examples = len(x)
-        for k in h_all[0]:
-            gates[k] = torch.cat([d[k] for d in h_all])  # [N, n_k]
+        gates = _activation_gates(model, chain, gate_data, batch_size)
+        n_examples = len(gate_data)
         if gating == "mean":
             gates = {k: g.mean(0) for k, g in gates.items()}
-
-    first = chain[0][1]
-    W1 = first.weight.detach().float().t()  # [D, n1]
-    if len(chain) == 1:  # layer 1: no product
-        M = W1[:, units]
-    else:
-        per_example = {k: g for k, g in gates.items() if g.dim() == 2}
-        if per_example:  # mean over examples of the masked products, in chunks
-            acc = None
-            for s in range(0, n_examples, batch_size):
-                part = _propagate(chain, units, {k: (g[s: s + batch_size] if g.dim() == 2 else g)
-                                                 for k, g in gates.items()})
-                acc = part.sum(0) if acc is None else acc + part.sum(0)
-            G = acc / n_examples
-        else:
-            G = _propagate(chain, units, gates)
-        M = W1 @ G  # the mean of the products is linear in W1
-    norm = input_normalization(model)
-    if norm is not None:
-        mean, std = norm
-        c = shape[0] if len(shape) == 3 else 1
-        std_d = (std.reshape(-1) if std.numel() == 1
-                 else std.reshape(c, 1, 1).expand(c, *shape[-2:]).reshape(-1))
-        M = M / (std_d[:, None] if std_d.numel() > 1 else std_d)
+    M = _to_raw_pixels(_chain_product(chain, units, gates, n_examples, batch_size), model, shape)
     out_shape = shape[1:] if len(shape) == 3 and shape[0] == 1 else shape
     fields = M.t().reshape(len(units), *out_shape).numpy().astype(np.float64)
     method = "propagated" if gate_data is None else f"propagated, {gating}-gated"
     return ReceptiveFields(fields=fields, units=units, layer=target_name, method=method,
-                           vmax=_vmax(fields), n_examples=n_examples,
-                           info={"layer_index": i})
+                           vmax=_vmax(fields), n_examples=n_examples, info={"layer_index": i})
 
 
 # ----------------------------------------------------------------------------- gradients
@@ -537,3 +549,212 @@ def theoretical_receptive_field(model: nn.Module, layer: str | nn.Module, *,
         raise ValueError(f"layer {name!r} has no leaf module to measure.")
     return TheoreticalRF(size=tuple(size), jump=tuple(jump), start=tuple(start), layer=name,
                          input_shape=shape, output_shape=tuple(hw))
+
+
+# ----------------------------------------------------------------------------- what to show
+
+#: A pixel inked in fewer than this fraction of the training images is "never inked".
+NEVER_INKED = 0.01
+#: A pixel inked in more than this fraction of the training images is "inked".
+INKED = 0.05
+
+
+def ink_frequency(images, *, threshold: float = 0.0) -> np.ndarray:
+    """Fraction of ``images`` whose value at each pixel is above ``threshold`` (carries ink).
+
+    Parameters
+    ----------
+    images : array-like of shape (N, H, W) or (N, 1, H, W)
+        Raw images, e.g. ``split.x_train``.
+    threshold : float, default=0.0
+
+    Returns
+    -------
+    ndarray of shape (H, W)
+
+    Examples
+    --------
+    >>> ink_frequency(torch.tensor([[[0.0, 1.0]], [[0.0, 0.5]]])).tolist()
+    [[0.0, 1.0]]
+    """
+    x = torch.as_tensor(images)
+    if x.dim() == 4 and x.shape[1] == 1:
+        x = x[:, 0]
+    if x.dim() != 3 or len(x) == 0:
+        raise ValueError(f"`images` must be a non-empty batch (N, H, W) or (N, 1, H, W). Got "
+                         f"shape {tuple(x.shape)} instead.")
+    return (x > threshold).double().mean(0).numpy()
+
+
+def ink_ratio(fields, ink, *, never: float = NEVER_INKED, inked: float = INKED) -> float:
+    """Mean ``|field|`` on never-inked pixels over the mean on inked pixels.
+
+    Never inked: ``ink < never``; inked: ``ink > inked``. A field that learned from the data is
+    small where the data never puts ink (its weights there get no gradient); the ratio of a
+    randomly initialized layer is about 1.
+
+    Parameters
+    ----------
+    fields : array-like of shape (..., H, W)
+    ink : array-like of shape (H, W)
+        From :func:`ink_frequency` of the training images.
+    never, inked : float
+
+    Returns
+    -------
+    float
+        NaN when either set of pixels is empty.
+    """
+    f = np.abs(np.asarray(fields, dtype=np.float64))
+    ink = np.asarray(ink, dtype=np.float64)
+    if f.ndim < 2 or f.shape[-2:] != ink.shape:
+        raise ValueError(f"`fields` must end in the ink map's shape {ink.shape}. Got shape "
+                         f"{f.shape} instead.")
+    low, high = ink < never, ink > inked
+    if not low.any() or not high.any():
+        return float("nan")
+    return float(f[..., low].mean() / f[..., high].mean())
+
+
+def ink_share(fields, ink, *, inked: float = INKED) -> np.ndarray:
+    """Per field, the share of its ``|field|`` that lies on inked pixels (``ink > inked``).
+
+    Returns
+    -------
+    ndarray of shape (U,)
+        For ``fields`` of shape ``(U, H, W)``; 0 for an all-zero field.
+    """
+    f = np.abs(np.asarray(fields, dtype=np.float64))
+    ink = np.asarray(ink)
+    if f.ndim != 3 or f.shape[1:] != ink.shape:
+        raise ValueError(f"`fields` must be (U, H, W) with (H, W) = {ink.shape}. Got shape "
+                         f"{f.shape} instead.")
+    total = f.reshape(len(f), -1).sum(1)
+    return np.divide(f[:, ink > inked].sum(1), total, out=np.zeros(len(f)), where=total > 0)
+
+
+def structured_units(fields, ink, n: int, *, inked: float = INKED) -> list[int]:
+    """The ``n`` fields (indices) with the largest :func:`ink_share`, largest first: the units
+    whose field lies where digits are, rather than on pixels the data never inks."""
+    share = ink_share(fields, ink, inked=inked)
+    return [int(u) for u in np.argsort(-share, kind="stable")[: int(n)]]
+
+
+def mlp_layers(model: nn.Module) -> list[tuple[int, str, int]]:
+    """The Linear layers of an MLP to show: ``(layer_index, name, n_units)`` from the first
+    hidden layer to the output; empty for a model that is not an MLP (a CNN, a ScriptModule)."""
+    try:
+        _, items = _mlp_stack(model)
+    except ValueError:
+        return []
+    lin = [(n, m) for n, m in items if isinstance(m, nn.Linear)]
+    if not items or not isinstance(items[0][1], nn.Linear):
+        return []
+    return [(k, n, m.out_features) for k, (n, m) in enumerate(lin, start=1)]
+
+
+def last_conv_layer(model: nn.Module) -> str | None:
+    """Name of the last ``Conv2d`` before the model's first ``Flatten``/``Linear`` (None if none)."""
+    last = None
+    for name, m in model.named_modules():
+        if isinstance(m, (nn.Flatten, nn.Linear)) and last is not None:
+            break
+        if isinstance(m, nn.Conv2d):
+            last = name
+    return last
+
+
+def conv_stages(model: nn.Module) -> list[str]:
+    """Names of the conv and pooling layers, in order (each changes the receptive field)."""
+    return [n for n, m in model.named_modules()
+            if isinstance(m, (nn.Conv2d, nn.MaxPool2d, nn.AvgPool2d))]
+
+
+@dataclass
+class FieldViews:
+    """Several views of the receptive fields of the same units of one MLP layer.
+
+    Attributes
+    ----------
+    fields : ndarray of shape (V, U, H, W)
+        ``fields[v, u]``: view ``v`` of unit ``units[u]``, on raw pixels.
+    views : list of str
+        The method of each view (``ReceptiveFields.method``).
+    units : list of int
+    layer : str
+    layer_index : int
+        1 for the first Linear layer.
+    n_layer_units : int
+        Units in the layer (``units`` is a choice among them when fewer).
+    ink : ndarray of shape (H, W)
+        :func:`ink_frequency` of the training images.
+    ratios : ndarray of shape (V,)
+        :func:`ink_ratio` of each view over the shown units.
+    share : ndarray of shape (U,)
+        :func:`ink_share` of each shown unit's propagated field.
+    n_examples : int
+        Test images the gated and gradient views average over.
+    """
+
+    fields: np.ndarray
+    views: list
+    units: list
+    layer: str
+    layer_index: int
+    n_layer_units: int
+    ink: np.ndarray
+    ratios: np.ndarray
+    share: np.ndarray
+    n_examples: int
+
+
+def field_views(model: nn.Module, layer_index: int, x, ink, *, n_units: int = 16,
+                image_shape: Sequence[int] | None = None) -> FieldViews:
+    """The propagated, ReLU-gated and gradient fields of the most structured units of a layer.
+
+    The units are all of the layer when it has at most ``n_units``, else the ``n_units`` of
+    :func:`structured_units` on the propagated fields. Views: ``'propagated'`` (the seed's plain
+    product of the weights, activations ignored), ``'propagated, mean-gated'`` (each hidden unit
+    weighted by the fraction of ``x`` on which it is active) and ``'gradient'`` (the average over
+    ``x`` of d unit / d pixel, which equals the average of each image's ReLU-masked product).
+    For layer 1 the three are the same numbers (the columns of W1), so only ``'propagated'``.
+
+    Parameters
+    ----------
+    model : PTDeep or nn.Sequential
+    layer_index : int
+        1 for the first Linear layer, -1 for the output.
+    x : Tensor of shape (N, ...)
+        Raw inputs for the gates and the gradients (e.g. test images).
+    ink : ndarray of shape (H, W)
+        :func:`ink_frequency` of the training images.
+    n_units : int, default=16
+    image_shape : tuple of int, optional
+
+    Returns
+    -------
+    FieldViews
+    """
+    every = propagated_receptive_fields(model, layer_index, image_shape=image_shape,
+                                        units=range(_n_out(model, layer_index)))
+    n_out, i = len(every.units), every.info["layer_index"]
+    units = list(range(n_out)) if n_out <= n_units else structured_units(every.fields, ink,
+                                                                          n_units)
+    results = [propagated_receptive_fields(model, i, units=units, image_shape=image_shape)]
+    if i > 1:
+        results.append(propagated_receptive_fields(model, i, units=units, gate_data=x,
+                                                   gating="mean", image_shape=image_shape))
+        results.append(gradient_receptive_fields(model, every.layer, units, x))
+    fields = np.stack([r.fields for r in results])
+    return FieldViews(fields=fields, views=[r.method for r in results], units=units,
+                      layer=every.layer, layer_index=i, n_layer_units=n_out,
+                      ink=np.asarray(ink, dtype=np.float64),
+                      ratios=np.array([ink_ratio(f, ink) for f in fields]),
+                      share=ink_share(results[0].fields, ink),
+                      n_examples=len(x) if i > 1 else 0)
+
+
+def _n_out(model: nn.Module, layer_index: int) -> int:
+    _, items = _mlp_stack(model)
+    lin = [m for _, m in items if isinstance(m, nn.Linear)]
+    return lin[_resolve_linear_index(items, layer_index) - 1].out_features

@@ -252,7 +252,7 @@ def _views_caption(views, n_train: int, meta: dict | None) -> str:
                 "'gradient', the mean over those images of d unit / d pixel (= the mean of "
                 "each image's ReLU-masked product). Each row on its own symmetric scale.")
     ratios = " / ".join(f"{r:.2f}" for r in views.ratios)
-    cap += (" Red: ink there raises the unit; blue: lowers it. Grey line: outside it the "
+    cap += (" Red: ink there raises the unit; blue: lowers it. Grey line: outside it lie the "
             f"{never} pixels inked in fewer than {NEVER_INKED:.0%} of the {n_train} training "
             f"images; mean |field| there is {ratios} of that on the {inked} pixels inked in "
             f"more than {INKED:.0%}.")
