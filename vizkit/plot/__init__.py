@@ -6,10 +6,11 @@ colours everywhere (:func:`class_colors`).
 
 from .actmax import plot_actmax
 from .attributions import plot_attribution, plot_attributions
-from .bottleneck import center_marker_sizes, plot_bottleneck
+from .bottleneck import BottleneckDisplay, center_marker_sizes, plot_bottleneck
 from .curves import history_table, plot_learning_curves
-from .decision_surface import graph_data, graph_surface, plot_decision_regions
-from .embedding import plot_embedding
+from .decision_surface import (DecisionSurfaceDisplay, class_legend, graph_data, graph_surface,
+                               plot_decision_regions, scatter_classes)
+from .embedding import EmbeddingDisplay, plot_embedding
 from .errors import plot_confusion, plot_examples, plot_probability_bars
 from .figure import Figure, NotApplicable
 from .receptive_fields import plot_receptive_field_box, plot_receptive_fields
@@ -17,6 +18,8 @@ from .style import class_cmap, class_colors, diverging_cmap, symmetric_limits
 from .weights import plot_weight_images, plot_weight_images_grid
 
 __all__ = [
+    "DecisionSurfaceDisplay", "BottleneckDisplay", "EmbeddingDisplay", "class_legend",
+    "scatter_classes",
     "class_cmap", "class_colors", "diverging_cmap", "symmetric_limits", "Figure", "NotApplicable",
     "plot_actmax", "plot_attribution", "plot_attributions", "center_marker_sizes", "plot_bottleneck",
     "history_table", "plot_learning_curves", "plot_embedding", "plot_confusion", "plot_examples",

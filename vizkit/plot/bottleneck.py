@@ -30,11 +30,12 @@ import numpy as np
 
 from ..analysis.bottleneck import Bottleneck
 from ._axes import new_ax
+from ._display import DisplayMixin
 from .decision_surface import plot_decision_regions, surface_data
 from .figure import Figure, NotApplicable
 from .style import class_colors
 
-__all__ = ["plot_bottleneck", "center_marker_sizes", "figures"]
+__all__ = ["plot_bottleneck", "center_marker_sizes", "BottleneckDisplay", "figures"]
 
 
 def center_marker_sizes(sigma: Any, *, min_size: float = 4.0, max_size: float = 22.0) -> np.ndarray:
@@ -228,3 +229,65 @@ def _bottleneck_data(result: Bottleneck, *, class_names: Sequence | None = None
     if class_names is not None:
         data["class_names"] = np.asarray([str(c) for c in class_names])
     return data
+
+
+class BottleneckDisplay(DisplayMixin):
+    """The bottleneck view (seed 000), computed once, drawn as often as wanted.
+
+    Parameters
+    ----------
+    bottleneck : vizkit.analysis.bottleneck.Bottleneck
+        Features, labels, predictions, RBF centres and sigma, regions.
+    class_names : sequence of str, optional
+        Legend names of the classes.
+
+    Attributes
+    ----------
+    ax_ : matplotlib Axes
+        The axes of the last :meth:`plot`.
+    figure_ : matplotlib Figure
+        Its figure.
+
+    Examples
+    --------
+    >>> import torch, matplotlib
+    >>> matplotlib.use("Agg")
+    >>> from vizkit.models import RBFNet
+    >>> net = RBFNet(image_size=8, channels=(4,), n_centers=5).eval()
+    >>> x, y = torch.rand(30, 1, 8, 8), torch.arange(30) % 3
+    >>> disp = BottleneckDisplay.from_model(net, x, y=y, grid_resolution=16)
+    >>> disp.plot(regions=False, circles=True) is disp
+    True
+    """
+
+    def __init__(self, bottleneck: Bottleneck, *, class_names: Sequence[str] | None = None
+                 ) -> None:
+        self.bottleneck = bottleneck
+        self.class_names = None if class_names is None else [str(c) for c in class_names]
+
+    @classmethod
+    def from_model(cls, model, data, *, y=None, layer: str | None = None,
+                   grid_resolution: int | Sequence[int] | None = None,
+                   margin: float | None = None, batch_size: int | None = None,
+                   class_names: Sequence[str] | None = None, ax=None,
+                   **plot_kw) -> "BottleneckDisplay":
+        """Run :func:`~vizkit.analysis.bottleneck.bottleneck_features` once on the inputs
+        ``data`` (labels ``y``), then :meth:`plot` (``plot_kw`` go there)."""
+        from ..analysis.bottleneck import bottleneck_features
+
+        res = bottleneck_features(model, data, y=y, layer=layer, batch_size=batch_size,
+                                  grid_resolution=grid_resolution, margin=margin)
+        return cls(res, class_names=class_names).plot(ax=ax, **plot_kw)
+
+    def plot(self, ax=None, **kwargs) -> "BottleneckDisplay":
+        """Draw with :func:`plot_bottleneck` on ``ax`` (``None``: a new figure); ``kwargs``
+        (``regions``, ``centers``, ``circles``, ``legend``, ``*_kw``, ...) go there.
+
+        Returns
+        -------
+        BottleneckDisplay
+            ``self``, with ``ax_`` and ``figure_`` set.
+        """
+        ax = new_ax(ax)
+        plot_bottleneck(self.bottleneck, ax=ax, class_names=self.class_names, **kwargs)
+        return self._drawn(ax)

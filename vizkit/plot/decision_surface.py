@@ -24,11 +24,13 @@ import numpy as np
 
 from ..analysis.decision_surface import DecisionSurface, decision_surface
 from ._axes import current_ax, new_ax
+from ._display import DisplayMixin, as_numpy
 from .figure import Figure, NotApplicable
 from .style import class_colors
 
 __all__ = ["graph_surface", "graph_data", "plot_decision_regions", "region_image",
-           "surface_data", "SURFACE_CMAP", "figures"]
+           "surface_data", "scatter_classes", "class_legend", "DecisionSurfaceDisplay",
+           "SURFACE_CMAP", "figures"]
 
 #: Colour map of ``graph_surface``'s shading (the lab's default look: dark to light).
 SURFACE_CMAP = "gray"
@@ -315,7 +317,6 @@ def _input_plane(model, split) -> list[Figure]:
 
 def _bottleneck_plane(model, split) -> list[Figure]:
     import matplotlib.pyplot as plt
-    from matplotlib.lines import Line2D
 
     from ..analysis.bottleneck import bottleneck_features
 
@@ -330,11 +331,8 @@ def _bottleneck_plane(model, split) -> list[Figure]:
                  f"test accuracy {acc:.1%} (o right, \u25a1 wrong)", fontsize=10)
     ax.set_xlabel("bottleneck feature 1")
     ax.set_ylabel("bottleneck feature 2")
-    colors = class_colors(max(res.surface.n_classes, 2))
-    ax.legend(handles=[Line2D([], [], linestyle="none", marker="s", markersize=7, color=colors[c],
-                              label=str(split.classes[c]) if c < len(split.classes) else str(c))
-                       for c in range(res.surface.n_classes)],
-              loc="upper left", bbox_to_anchor=(1.01, 1.0), fontsize="small", frameon=False)
+    class_legend(ax, range(res.surface.n_classes), class_colors(max(res.surface.n_classes, 2)),
+                 [str(c) for c in split.classes])
     caption = ("The classifier head (the layers after the 2D bottleneck) evaluated over the "
                "bottleneck plane, shaded by confidence; the test points at their bottleneck "
                "features, coloured by true class.")
@@ -342,3 +340,128 @@ def _bottleneck_plane(model, split) -> list[Figure]:
                 labels=np.asarray(res.labels), predictions=np.asarray(res.predictions),
                 class_names=np.asarray([str(c) for c in split.classes]))
     return [Figure(id="decision_surface_bottleneck", fig=fig, caption=caption, data=data)]
+
+
+class DecisionSurfaceDisplay(DisplayMixin):
+    """A classifier's decision surface over the plane, computed once, drawn as often as wanted.
+
+    Parameters
+    ----------
+    surface : vizkit.analysis.decision_surface.DecisionSurface
+        The evaluated grid.
+    points : ndarray of shape (n, 2), optional
+        Points drawn over the surface.
+    labels : ndarray of shape (n,), optional
+        Their classes (the points' colours; grey without).
+    class_names : sequence of str, optional
+        Legend names of the classes.
+
+    Attributes
+    ----------
+    ax_ : matplotlib Axes
+        The axes of the last :meth:`plot`.
+    figure_ : matplotlib Figure
+        Its figure.
+
+    Examples
+    --------
+    >>> import numpy as np, matplotlib
+    >>> matplotlib.use("Agg")
+    >>> X = np.random.default_rng(0).normal(size=(40, 2)); y = (X[:, 0] > 0).astype(int)
+    >>> disp = DecisionSurfaceDisplay.from_model(lambda P: (P[:, 0] > 0).astype(float), X, y=y,
+    ...                                          grid_resolution=32)
+    >>> disp2 = disp.plot(kind="field")  # a second figure, no re-evaluation
+    >>> disp2 is disp, disp.surface.shape
+    (True, (32, 32))
+    """
+
+    def __init__(self, surface: DecisionSurface, *, points=None, labels=None,
+                 class_names: Sequence[str] | None = None) -> None:
+        self.surface = surface
+        self.points = as_numpy(points)
+        self.labels = as_numpy(labels)
+        self.class_names = None if class_names is None else [str(c) for c in class_names]
+
+    @classmethod
+    def from_model(cls, model: Any, data: Any, *, y: Any = None,
+                   grid_resolution: int | Sequence[int] | None = None,
+                   margin: float | None = None, response_method: str = "auto",
+                   class_names: Sequence[str] | None = None, ax=None,
+                   **plot_kw) -> "DecisionSurfaceDisplay":
+        """Evaluate ``model`` over the plane around ``data`` once, then :meth:`plot`.
+
+        ``model`` is anything :func:`~vizkit.analysis.decision_surface.decision_surface` takes
+        (``nn.Module``, estimator, callable); ``data`` the ``(n, 2)`` points that set the
+        rectangle and are drawn, ``y`` their classes; ``plot_kw`` go to :meth:`plot`.
+        """
+        X = as_numpy(data)
+        surf = decision_surface(model, X, grid_resolution=grid_resolution, margin=margin,
+                                response_method=response_method)
+        return cls(surf, points=X, labels=y, class_names=class_names).plot(ax=ax, **plot_kw)
+
+    def plot(self, ax=None, *, kind: str = "regions", offset: float | None = 0.5,
+             legend: bool = True, scatter_kw: dict | None = None,
+             surface_kw: dict | None = None) -> "DecisionSurfaceDisplay":
+        """Draw the surface and the points on ``ax`` (``None``: a new figure).
+
+        Parameters
+        ----------
+        ax : matplotlib Axes, optional
+        kind : {'regions', 'field'}, default='regions'
+            ``'regions'``: argmax regions shaded by confidence
+            (:func:`plot_decision_regions`); ``'field'``: the lab's ``graph_surface`` view
+            (P(class 1) or the confidence, with the ``offset`` contour).
+        offset : float or None, default=0.5
+            Level line of ``kind='field'``.
+        legend : bool, default=True
+            A legend of the classes of the points.
+        scatter_kw, surface_kw : dict, optional
+            Passed on to ``ax.scatter`` and to the surface plotter.
+
+        Returns
+        -------
+        DecisionSurfaceDisplay
+            ``self``, with ``ax_`` and ``figure_`` set.
+        """
+        if kind not in ("regions", "field"):
+            raise ValueError(f"`kind` must be one of 'regions', 'field'. Got {kind!r} instead.")
+        ax = new_ax(ax)
+        if kind == "regions":
+            plot_decision_regions(self.surface, ax=ax, **(surface_kw or {}))
+        else:
+            graph_surface(self.surface, offset=offset, ax=ax, **(surface_kw or {}))
+        if self.points is not None:
+            scatter_classes(ax, self.points, self.labels, n_classes=self.surface.n_classes,
+                            class_names=self.class_names, legend=legend, scatter_kw=scatter_kw)
+        return self._drawn(ax)
+
+
+def scatter_classes(ax, points, labels=None, *, n_classes: int = 0,
+                    class_names: Sequence[str] | None = None, legend: bool = True,
+                    scatter_kw: dict | None = None):
+    """Scatter ``points`` ``(n, 2)`` in the class colours of ``labels`` (grey without), with a
+    legend of the classes present; returns the ``PathCollection``."""
+    pts = np.asarray(points, dtype=float)
+    kw = {"s": 14, "edgecolors": "0.15", "linewidths": 0.3, "zorder": 2}
+    kw.update(scatter_kw or {})
+    if labels is None:
+        return ax.scatter(pts[:, 0], pts[:, 1], c="0.5", **kw)
+    lab = np.asarray(labels).astype(int).reshape(-1)
+    palette = class_colors(max(n_classes, int(lab.max(initial=0)) + 1, 2))
+    art = ax.scatter(pts[:, 0], pts[:, 1], c=[palette[c] for c in lab], **kw)
+    if legend:
+        class_legend(ax, np.unique(lab), palette, class_names)
+    return art
+
+
+def class_legend(ax, classes, palette, class_names: Sequence[str] | None = None, **legend_kw):
+    """A legend with one coloured square per class id in ``classes`` (outside, right)."""
+    from matplotlib.lines import Line2D
+
+    names = list(class_names or [])
+    handles = [Line2D([], [], linestyle="none", marker="s", markersize=7, color=palette[c],
+                      label=names[c] if c < len(names) else str(c)) for c in classes]
+    kw = {"loc": "upper left", "bbox_to_anchor": (1.01, 1.0), "fontsize": "small",
+          "frameon": False}
+    kw.update(legend_kw)
+    return ax.legend(handles=handles, **kw)

@@ -15,10 +15,11 @@ from typing import Sequence
 
 import numpy as np
 
+from ._display import DisplayMixin
 from .figure import Figure, NotApplicable
 from .style import class_colors
 
-__all__ = ["plot_embedding", "figures"]
+__all__ = ["plot_embedding", "EmbeddingDisplay", "figures"]
 
 _AXIS = {"umap": "UMAP", "pca": "PC"}
 
@@ -186,3 +187,65 @@ def _embedding_data(model, x, y, classes, *, image: bool) -> dict[str, np.ndarra
         a = np.round(a * 255).astype(np.uint8)
         data["images"] = a[:, 0] if a.shape[1] == 1 else np.moveaxis(a, 1, -1)
     return data
+
+
+class EmbeddingDisplay(DisplayMixin):
+    """A 2D embedding (UMAP or PCA) of a layer's activations, fitted once, drawn as often as
+    wanted.
+
+    Parameters
+    ----------
+    embedding : vizkit.analysis.embedding.Embedding
+        The embedded points, their labels and the fitted reducer.
+    class_names : sequence of str, optional
+        Legend names of the classes.
+
+    Attributes
+    ----------
+    ax_ : matplotlib Axes
+        The axes of the last :meth:`plot`.
+    figure_ : matplotlib Figure
+        Its figure.
+
+    Examples
+    --------
+    >>> import torch, matplotlib
+    >>> matplotlib.use("Agg")
+    >>> from torch import nn
+    >>> model = nn.Sequential(nn.Flatten(), nn.Linear(4, 8), nn.ReLU(), nn.Linear(8, 2))
+    >>> x, y = torch.rand(50, 1, 2, 2), torch.arange(50) % 2
+    >>> disp = EmbeddingDisplay.from_model(model, x, layer="2", y=y, method="pca")
+    >>> disp.plot(legend=False).embedding.points.shape
+    (50, 2)
+    """
+
+    def __init__(self, embedding, *, class_names: Sequence[str] | None = None) -> None:
+        self.embedding = embedding
+        self.class_names = None if class_names is None else [str(c) for c in class_names]
+
+    @classmethod
+    def from_model(cls, model, data, *, layer: str | None = None, y=None, method: str = "umap",
+                   n_neighbors: int = 15, min_dist: float = 0.1, seed: int = 0,
+                   batch_size: int | None = None, class_names: Sequence[str] | None = None,
+                   ax=None, **plot_kw) -> "EmbeddingDisplay":
+        """Fit :func:`~vizkit.analysis.embedding.embed_activations` once on the inputs ``data``
+        (``layer=None``: the raw inputs; labels ``y``), then :meth:`plot` (``plot_kw`` go
+        there)."""
+        from ..analysis.embedding import embed_activations
+
+        res = embed_activations(model, data, layer, labels=y, method=method,
+                                n_neighbors=n_neighbors, min_dist=min_dist, seed=seed,
+                                batch_size=batch_size)
+        return cls(res, class_names=class_names).plot(ax=ax, **plot_kw)
+
+    def plot(self, ax=None, **kwargs) -> "EmbeddingDisplay":
+        """Draw with :func:`plot_embedding` on ``ax`` (``None``: a new figure); ``kwargs``
+        (``legend``, ``s``, ``alpha``, ``scatter_kw``, ...) go there.
+
+        Returns
+        -------
+        EmbeddingDisplay
+            ``self``, with ``ax_`` and ``figure_`` set.
+        """
+        ax = plot_embedding(self.embedding, ax=ax, class_names=self.class_names, **kwargs)
+        return self._drawn(ax)
