@@ -8,6 +8,7 @@ units: what the nets find most "3-like" is rarely a clean 3.
 """
 
 ORDER = 60
+TOPIC = "What a unit wants to see"
 CNN = {"channels": (16, 32)}
 CNN_CONFIG = {"epochs": 6}
 

@@ -7,6 +7,7 @@ the same class colours as every other figure.
 """
 
 ORDER = 90
+TOPIC = "Representations"
 CNN = {"channels": (16, 32)}
 CNN_CONFIG = {"epochs": 6}
 

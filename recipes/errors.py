@@ -8,6 +8,7 @@ curves of its training.
 """
 
 ORDER = 100
+TOPIC = "Attributions and errors"
 CNN = {"channels": (16, 32)}
 CNN_CONFIG = {"epochs": 6}
 

@@ -20,6 +20,7 @@ from vizkit.plot.decision_surface import graph_data, graph_surface
 from vizkit.train import average_precision, eval_perf_multi
 
 ORDER = 10
+TOPIC = "Classifiers on 2D data"
 LAB = {"epochs": 500, "batch_size": 0, "optimizer": "sgd", "lr": 0.1, "momentum": 0.9,
        "param_lambda": 1e-4, "patience": None}
 DATA = {"k4": dict(K=4, C=2, N=40), "k6": dict(K=6, C=2, N=10)}

@@ -16,6 +16,7 @@ x 3 folds on 2,000 training images, 8 epochs at most (patience 3), then the best
 """
 
 ORDER = 55
+TOPIC = "Comparing models"
 
 N_TRAIN = 2000
 

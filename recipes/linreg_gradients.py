@@ -13,6 +13,7 @@ import numpy as np
 from vizkit.models import linreg_gradients
 
 ORDER = 20
+TOPIC = "Training basics"
 
 
 def descend(X, Y, *, lr, steps):

@@ -14,6 +14,7 @@ from vizkit.models import KSVMWrap
 from vizkit.train import accuracy
 
 ORDER = 40
+TOPIC = "Comparing models"
 SGD = {"optimizer": "sgd", "lr": 0.1, "momentum": 0.0, "batch_size": 64, "epochs": 8,
        "patience": None, "weight_decay": 0.0, "augment": None}
 ADAM = {**SGD, "optimizer": "adam", "lr": 1e-3}

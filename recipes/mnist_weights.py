@@ -11,6 +11,7 @@ from vizkit.analysis.weights import weight_images
 from vizkit.plot.weights import plot_weight_images_grid
 
 ORDER = 30
+TOPIC = "Weights and receptive fields"
 LAMBDAS = (0.0, 1e-3, 1e-1)
 
 

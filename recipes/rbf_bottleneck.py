@@ -12,6 +12,7 @@ curves side by side.
 from vizkit.plot.curves import plot_learning_curves
 
 ORDER = 70
+TOPIC = "Representations"
 NET = {"channels": (16, 32)}
 RUNS = {
     # vizkit's rbf defaults (Adam, lr 1e-2 with cosine decay, 1-pixel shifts) on a shorter budget

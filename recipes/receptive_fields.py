@@ -16,6 +16,7 @@ gives the never-inked / inked ratio it measures. ``bench/receptive_ink.py`` prin
 """
 
 ORDER = 50
+TOPIC = "Weights and receptive fields"
 
 #: Training settings of the net (Adam, the 'deep' defaults otherwise).
 CONFIG = {"epochs": 20, "weight_decay": 5e-3, "augment": None}
