@@ -1,12 +1,17 @@
-"""Attributions with Captum: saliency, integrated gradients, occlusion and Grad-CAM.
+"""Attributions with Captum, and the sanity check of Adebayo et al. (2018).
 
 Run: ``python recipes/attributions.py`` (or ``vizkit gallery --only attributions``).
 
-Shows, for test digits of several classes, which pixels each method says the CNN and the MLP
-used for the true class, beside the image.
+For test digits of five classes, which pixels each method says the CNN and the MLP used for the
+true class: gradients (saliency, SmoothGrad, guided backprop, input x gradient), methods against a
+black reference (integrated gradients, DeepLIFT, occlusion) and, for the CNN, layer methods
+(Grad-CAM, layer integrated gradients, layer conductance). Beside each group, the same maps with
+the model's layers re-initialized one by one from the top, and how far each map's ranking still
+agrees with the trained model's: a method whose maps barely change is labelled so.
 """
 
 ORDER = 80
+TOPIC = "Attributions and errors"
 CNN = {"channels": (16, 32)}
 CNN_CONFIG = {"epochs": 6}
 

@@ -528,6 +528,10 @@ def test_attributions_figures_for_cnn_and_mlp(pyplot):
         label = [a.get_ylabel() for a in rnd.fig.axes if a.get_ylabel().startswith(METHOD_TITLES[m])]
         assert ("barely changes" in label[0]) == (m in flagged)
     assert re.search(r"ρ = -?\d\.\d\d", " ".join(a.get_xlabel() for a in rnd.fig.axes))
+    for m in flagged:  # the share of zeros both maps keep, where the caption states one
+        maps = d[f"maps_{m}"]
+        share = ((maps[0] == 0) & (maps[-1] == 0)).reshape(3, -1).mean()
+        assert share < 0.2 or f"{METHOD_TITLES[m]} {share:.0%}" in rnd.caption
     # every colour scale has its colourbar: one per row of the randomized grid
     assert sum(a.get_label() == "<colorbar>" for a in rnd.fig.axes) == 3
     # seeded: the same figures again give the same numbers

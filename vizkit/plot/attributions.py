@@ -278,7 +278,7 @@ def plot_rank_correlation(check, *, ax=None):
     for r, m in enumerate(check.methods):
         c = np.concatenate([np.ones((1, check.correlations.shape[2])), check.correlations[r]])
         label = METHOD_TITLES.get(m, m) + (" (barely changes)" if m in unchanged else "")
-        (line,) = ax.plot(steps, c.mean(1), marker="o", label=label,
+        (line,) = ax.plot(steps, c.mean(1), marker="osD^v"[r % 5], label=label,
                           lw=2.5 if m in unchanged else 1.5)
         ax.fill_between(steps, c.min(1), c.max(1), color=line.get_color(), alpha=0.12)
     ax.axhline(check.threshold, color="0.3", ls="--", lw=1)
@@ -433,13 +433,14 @@ def _randomized_caption(check, classes) -> str:
 
 
 def _zero_note(check) -> str:
-    times_input = [m for m in check.unchanged
-                   if m in ("input_x_gradient", "integrated_gradients", "deeplift")
-                   and check.trained[m].settings.get("baseline", 0.0) == 0.0]
-    if not times_input:
+    shares = []
+    for m in check.unchanged:
+        both = (check.maps[m][0] == 0) & (check.maps[m][-1] == 0)
+        share = float(both.flatten(1).float().mean())
+        if share >= 0.2:
+            shares.append(f"{METHOD_TITLES[m]} {share:.0%}")
+    if not shares:
         return ""
-    share = float((check.inputs == 0).float().mean())
-    return (f" The images are 0 on {share:.0%} of their pixels, where "
-            f"{', '.join(METHOD_TITLES[m] for m in times_input)} (input times a gradient, or "
-            "against a zero baseline) are 0 whatever the weights: those shared zeros carry the "
-            "rank correlation.")
+    return (" Share of pixels that are exactly 0 in both the trained and the fully re-initialized "
+            f"maps (where the image is black): {', '.join(shares)}; these shared zeros hold the "
+            "rank correlation up.")
