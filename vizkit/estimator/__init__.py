@@ -14,8 +14,8 @@ True
 
 from ._net import SKIPPED_CHECKS, NetClassifier
 from ._plot import plot_search_scores
-from ._search import (HiddenSizes, ProgressSearchCV, default_space, format_results, search,
-                      search_main, search_results)
+from ._search import (HiddenSizes, ProgressSearchCV, default_space, format_results,
+                      plain_params, results_csv, search, search_results)
 
 __all__ = ["NetClassifier", "SKIPPED_CHECKS", "HiddenSizes", "ProgressSearchCV", "default_space",
-           "search", "search_results", "format_results", "search_main", "plot_search_scores"]
+           "search", "search_results", "format_results", "plain_params", "results_csv", "plot_search_scores"]

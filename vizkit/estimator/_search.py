@@ -4,8 +4,6 @@ from __future__ import annotations
 
 import csv
 import io
-import json
-import time
 from typing import Any, Mapping
 
 import numpy as np
@@ -15,7 +13,7 @@ from ._names import did_you_mean
 from ._net import NetClassifier
 
 __all__ = ["HiddenSizes", "default_space", "search", "search_results", "format_results",
-           "search_main", "ProgressSearchCV"]
+           "plain_params", "results_csv", "ProgressSearchCV"]
 
 
 class HiddenSizes:
@@ -272,7 +270,8 @@ def format_results(rows: list[dict]) -> str:
     return "\n".join(lines)
 
 
-def _csv_bytes(rows: list[dict]) -> bytes:
+def results_csv(rows: list[dict]) -> bytes:
+    """The rows of :func:`search_results` as CSV bytes (one column per key seen)."""
     cols = []
     for r in rows:
         cols += [c for c in r if c not in cols]
@@ -283,86 +282,6 @@ def _csv_bytes(rows: list[dict]) -> bytes:
     return buf.getvalue().encode()
 
 
-# Training options of `vizkit search` that are NetClassifier parameters (the rest go to
-# ``train_options``); seed, progress and device are the estimator's own.
-_ESTIMATOR_KEYS = ("epochs", "batch_size", "lr", "optimizer", "weight_decay", "patience")
-
-
-def search_main(args) -> int:
-    """``vizkit search``: random search on a data set, refit the best, write checkpoint + results.
-
-    Writes ``model.pt`` (a vizkit checkpoint of the refit best model), ``results.json`` and
-    ``results.csv`` to ``args.out``; prints the results table and the best model's test accuracy.
-    """
-    from pathlib import Path
-
-    import torch
-
-    from .. import data as vdata
-    from .._io import atomic_write_bytes
-    from ..models import list_models
-    from ..train import TrainConfig, default_config, evaluate
-
-    if args.model not in list_models():
-        raise ValueError(f"--model must be one of {', '.join(list_models())}. Got {args.model!r} "
-                         "instead.")
-    overrides = TrainConfig.parse_overrides(list(getattr(args, "set", None) or []))
-    cfg = default_config(args.model, **overrides).to_dict()
-    fixed: dict[str, Any] = {"model": args.model}
-    options = {}
-    for k, v in cfg.items():
-        if k in _ESTIMATOR_KEYS:
-            fixed[k] = v
-        elif k in ("seed", "progress", "log_every"):
-            continue
-        elif k == "device":
-            fixed["device"] = v
-        elif v != TrainConfig.__dataclass_fields__[k].default:
-            options[k] = v
-    if options:
-        fixed["train_options"] = options
-    name = args.data or vdata.default_source(root=args.data_dir)
-    split = vdata.load(name, root=args.data_dir, seed=args.seed)
-    X = torch.cat([split.x_train, split.x_val]).numpy()
-    y = torch.cat([split.y_train, split.y_val]).numpy()
-    print(f"search: {args.n_iter} candidates x {args.cv} folds of {args.model} on {split!r} "
-          f"(train + val: {len(y)} examples; test kept apart), n_jobs={args.jobs}")
-    t0 = time.perf_counter()
-    rs = search(X, y, n_iter=args.n_iter, cv=args.cv, n_jobs=args.jobs, seed=args.seed,
-                progress=None, **fixed)
-    seconds = time.perf_counter() - t0
-    rows = search_results(rs)
-    print(format_results(rows))
-    best = rs.best_estimator_
-    index = {c: i for i, c in enumerate(best.classes_.tolist())}
-    y_test_enc = torch.tensor([index[c] for c in split.y_test.tolist()], dtype=torch.int64)
-    metrics = evaluate(best.model_, split.x_test, y_test_enc,
-                       classes=[str(c) for c in best.classes_.tolist()])
-    metrics.update(cv_score=float(rs.best_score_), best_epoch=best.history_.best_epoch,
-                   train_seconds=best.history_.seconds)
-    out = Path(args.out)
-    out.mkdir(parents=True, exist_ok=True)
-    ckpt = best.save_checkpoint(
-        out / "model.pt", metrics=metrics,
-        data={"name": split.name, "fingerprint": split.fingerprint,
-              "classes": list(split.classes), "input_shape": list(split.input_shape),
-              "sizes": [len(split.y_train), len(split.y_val), len(split.y_test)],
-              "fit_fingerprint": best.data_fingerprint_},
-        search={"n_iter": args.n_iter, "cv": args.cv, "best_params": _plain_params(rs.best_params_),
-                "best_score": float(rs.best_score_)})
-    summary = {"best_params": _plain_params(rs.best_params_), "best_cv_score": float(rs.best_score_),
-               "test_accuracy": metrics["accuracy"], "n_iter": args.n_iter, "cv": args.cv,
-               "n_jobs": args.jobs, "seed": args.seed, "seconds": round(seconds, 2),
-               "data": {"name": split.name, "fingerprint": split.fingerprint},
-               "fixed": _plain_params({k: v for k, v in fixed.items()}),
-               "checkpoint": ckpt.name, "candidates": rows}
-    atomic_write_bytes(out / "results.json", json.dumps(summary, indent=2).encode())
-    atomic_write_bytes(out / "results.csv", _csv_bytes(rows))
-    print(f"best: {_plain_params(rs.best_params_)}  cv accuracy {rs.best_score_:.4f}  "
-          f"test accuracy {metrics['accuracy']:.4f}  ({seconds:.1f} s)")
-    print(f"wrote {ckpt}, {out / 'results.json'}, {out / 'results.csv'}")
-    return 0
-
-
-def _plain_params(params: dict) -> dict:
+def plain_params(params: dict) -> dict:
+    """Parameters as plain JSON data (NumPy numbers as Python numbers, tuples as lists)."""
     return {k: _plain(v) for k, v in params.items()}
