@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import inspect
 import math
-import time
 from pathlib import Path
 from typing import Any, Iterable, Sequence
 
@@ -173,12 +172,7 @@ class RecipeContext:
         config, the seed and the data fingerprint: change any of them and the model is trained
         again; change none and nothing is trained or written.
         """
-        from .. import checkpoint as ckpt
-        from .. import train as vtrain
-        from ..train import model_spec
-        from ..train import TrainConfig
-        from ..train._fit import History
-        from ..train._run import default_config
+        from ..train import TrainConfig, default_config, model_spec
 
         if isinstance(model, str):
             spec = model_spec(model, split, **overrides)
@@ -206,31 +200,7 @@ class RecipeContext:
                               "data": [split.name, split.fingerprint]})
         stem = safe_name(key, default="model")
         path = self._cache / ("_shared" if shared else self.name) / f"{stem}-{digest}.pt"
-        net = hist = metrics = meta = None
-        if path.is_file() and not self._retrain:
-            try:
-                net, meta = ckpt.load(path)
-                hist = History.from_dict(meta.get("history", {}))
-                metrics = meta.get("metrics", {})
-                self.n_cached += 1
-                self._log(f"  {self.name}: {key}: cached ({path.name})")
-            except (ckpt.CheckpointError, OSError, KeyError) as e:
-                self._log(f"  {self.name}: {key}: cached checkpoint unreadable ({e}); training again")
-                net = None
-        if net is None:
-            self._log(f"  {self.name}: {key}: training {spec.get('class', name)} "
-                      f"({cfg.epochs} epochs max)")
-            t0 = time.perf_counter()
-            net, hist, metrics = vtrain.train_model(spec, split, cfg)
-            net.eval()
-            meta = {"train_seconds": round(time.perf_counter() - t0, 1),"config": cfg.to_dict(), "history": hist.to_dict(), "metrics": metrics,
-                    "seed": cfg.seed, "model_name": name, "gallery_key": digest,
-                    "data": {"name": split.name, "fingerprint": split.fingerprint,
-                             "classes": list(split.classes),
-                             "input_shape": list(split.input_shape)}}
-            ckpt.save(path, net, spec=spec, **meta)  # atomic: a crash leaves no half file
-            meta["spec"] = spec
-            self.n_trained += 1
+        net, hist, metrics, meta = self._load_or_train(key, name, spec, split, cfg, path, digest)
         self._meta[id(net)] = meta
         conf = meta.get("config", {})
         self.checkpoints_.append({
@@ -240,10 +210,36 @@ class RecipeContext:
             "test_accuracy": _plain(metrics.get("accuracy")),
             "optimizer": conf.get("optimizer"), "lr": _plain(conf.get("lr")),
             "batch_size": conf.get("batch_size"), "max_epochs": conf.get("epochs"),
-            "train_seconds": _plain(meta.get("train_seconds")),
+            "train_seconds": round(float(hist.seconds), 1),
             "sizes": [len(split.y_train), len(split.y_val), len(split.y_test)],
         })
         return net, hist, metrics
+
+    def _load_or_train(self, key, name, spec, split, cfg, path: Path, digest: str):
+        """The cached checkpoint at ``path``, or a model trained by :func:`vizkit.train.train_model`
+        and written there (atomically: a crash leaves no half file)."""
+        from .. import checkpoint as ckpt
+        from ..train import History, train_model
+
+        if path.is_file() and not self._retrain:
+            try:
+                net, meta = ckpt.load(path)
+                hist = History.from_dict(meta.get("history", {}))
+                self.n_cached += 1
+                self._log(f"  {self.name}: {key}: cached ({path.name})")
+                return net, hist, meta.get("metrics", {}), meta
+            except (ckpt.CheckpointError, OSError, KeyError) as e:
+                self._log(f"  {self.name}: {key}: cached checkpoint unreadable ({e}); training again")
+        self._log(f"  {self.name}: {key}: training {spec.get('class', name)} "
+                  f"({cfg.epochs} epochs max)")
+        net, hist, metrics = train_model(spec, split, cfg, checkpoint=path,
+                                         meta={"gallery_key": digest})
+        net.eval()
+        self.n_trained += 1
+        meta = {"config": cfg.to_dict(), "history": hist.to_dict(), "metrics": metrics,
+                "seed": cfg.seed, "model_name": name, "gallery_key": digest, "spec": spec,
+                "data": split.record()}
+        return net, hist, metrics, meta
 
     def meta(self, model) -> dict:
         """The checkpoint meta (config, history, metrics, spec, data) of a model from :meth:`train`."""
