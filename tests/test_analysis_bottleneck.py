@@ -124,8 +124,18 @@ def test_mlp_has_no_bottleneck():
     assert find_bottleneck(PTDeep([4, 8, 2])) is None
 
 
+def test_mixed_training_flags_are_put_back():
+    x, y = _images(6)
+    net = _rbfnet().train()
+    net.features.eval()
+    before = [m.training for m in net.modules()]
+    bottleneck_features(net, x, y=y, grid_resolution=4)
+    assert [m.training for m in net.modules()] == before
+
+
 @pytest.mark.parametrize("kwargs, exc, message", [
-    ({"layer": "nope"}, ValueError, "`layer` 'nope' is not a submodule of RBFNet"),
+    ({"layer": "nope"}, ValueError, r"Unknown layer 'nope' in RBFNet.*vizkit.hooks.layer_names"),
+    ({"layer": "featurs"}, ValueError, "Closest names: 'features'"),
     ({"layer": "features.0"}, ValueError, "gives .*-dimensional features; the bottleneck view needs 2"),
     ({"batch_size": 0}, ValueError, "`batch_size` must be a positive integer"),
     ({"y": [0, 1]}, ValueError, "`y` must have one label per input"),

@@ -29,6 +29,7 @@ import numpy as np
 import torch
 from torch import nn
 
+from .._torch import resolve_layer, training_mode
 from .decision_surface import DecisionSurface, decision_surface
 
 __all__ = ["Bottleneck", "BottleneckLayer", "bottleneck_features", "bottleneck_head",
@@ -110,12 +111,7 @@ def find_bottleneck(model: nn.Module, *, layer: str | None = None) -> Bottleneck
     RBFLayer = _rbf_type()
     modules = dict(model.named_modules())
     if layer is not None:
-        if layer not in modules or layer == "":
-            names = [n for n in modules if n]
-            raise ValueError(f"`layer` {layer!r} is not a submodule of {type(model).__name__}. "
-                             f"Valid names: {names[:20]}{' ...' if len(names) > 20 else ''} "
-                             "(see vizkit.hooks.layer_names).")
-        if isinstance(modules[layer], RBFLayer):
+        if isinstance(resolve_layer(model, layer), RBFLayer):
             return BottleneckLayer(layer, True, layer)
         return BottleneckLayer(layer, False, _rbf_after(modules, layer))
     for name, m in modules.items():
@@ -151,8 +147,8 @@ def _resolve(model: nn.Module, layer: str | None) -> BottleneckLayer:
 
 class _PlaneHead(nn.Module):
     """Maps 2D bottleneck points to logits by running the model on a fixed example input and
-    replacing the bottleneck's value by the points (works for any model whose output depends on
-    the input only through the bottleneck)."""
+    replacing the bottleneck's value by the points with :func:`vizkit.hooks.patch` (works for
+    any model whose output depends on the input only through the bottleneck)."""
 
     def __init__(self, model: nn.Module, where: BottleneckLayer, example: torch.Tensor) -> None:
         super().__init__()
@@ -161,22 +157,18 @@ class _PlaneHead(nn.Module):
         self.register_buffer("example", example[:1].detach().clone(), persistent=False)
 
     def forward(self, z: torch.Tensor) -> torch.Tensor:
-        module = dict(self.model.named_modules())[self.where.name]
-        if self.where.use_input:
-            def hook(mod, args):
-                return (z,) + tuple(args[1:])
+        from ..hooks import patch
 
-            handle = module.register_forward_pre_hook(hook)
-        else:
-            def hook(mod, args, out):
+        module = resolve_layer(self.model, self.where.name)
+        if self.where.use_input:  # the layer reads the plane: its output is the layer of z
+            def replace(out):
+                return module.forward(z.to(out.dtype))
+        else:  # the layer makes the plane: its output is z
+            def replace(out):
                 return z.to(out.dtype)
-
-            handle = module.register_forward_hook(hook)
-        try:
-            x = self.example.expand(len(z), *self.example.shape[1:])
+        x = self.example.expand(len(z), *self.example.shape[1:])
+        with patch(self.model, {self.where.name: replace}):
             return self.model(x)
-        finally:
-            handle.remove()
 
 
 def bottleneck_head(model: nn.Module, *, layer: str | None = None,
@@ -279,13 +271,11 @@ def bottleneck_features(model: nn.Module, x: torch.Tensor, *, y: Any = None, lay
     if batch_size < 1:
         raise ValueError(f"`batch_size` must be a positive integer. Got {batch_size!r} instead.")
     where = _resolve(model, layer)
-    was_training = model.training
-    model.eval()
-    try:
+    with training_mode(model, False):
         feats, preds = _features(model, x, where, batch_size)
         centers = sigma = None
         if where.rbf is not None:
-            rbf = dict(model.named_modules())[where.rbf]
+            rbf = resolve_layer(model, where.rbf)
             if rbf.centers.shape[1] == 2:
                 centers = rbf.centers.detach().float().cpu().numpy().copy()
                 sigma = rbf.sigma.detach().float().cpu().numpy().copy()
@@ -297,8 +287,6 @@ def bottleneck_features(model: nn.Module, x: torch.Tensor, *, y: Any = None, lay
             grid_batch = batch_size if isinstance(head, _PlaneHead) else None
             surface = decision_surface(head, pts, grid_resolution=grid_resolution, margin=margin,
                                        batch_size=grid_batch)
-    finally:
-        model.train(was_training)
     labels = None if y is None else np.asarray(torch.as_tensor(y).cpu().numpy(), dtype=np.int64)
     if labels is not None and labels.shape != (len(feats),):
         raise ValueError(f"`y` must have one label per input: {len(feats)} inputs, "

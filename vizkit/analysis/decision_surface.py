@@ -18,12 +18,15 @@ Examples
 
 from __future__ import annotations
 
+from contextlib import nullcontext
 from dataclasses import dataclass
 from typing import Any, Callable, Sequence
 
 import numpy as np
 import torch
 from torch import nn
+
+from .._torch import training_mode
 
 __all__ = ["DecisionSurface", "decision_surface", "resolve_rect", "RESPONSE_METHODS"]
 
@@ -301,16 +304,9 @@ def decision_surface(predict: Any, X_or_rect: Any, *, grid_resolution: int | Seq
     points = np.column_stack([xx.ravel(), yy.ravel()])
 
     f, kind = _make_evaluator(predict, response_method, device)
-    is_module = isinstance(predict, nn.Module)
-    was_training = predict.training if is_module else False
-    if is_module:
-        predict.eval()
-    try:
-        with torch.no_grad():
-            chunks = [_to_numpy(f(points[i:i + batch_size])) for i in range(0, len(points), batch_size)]
-    finally:
-        if is_module:
-            predict.train(was_training)
+    mode = training_mode(predict, False) if isinstance(predict, nn.Module) else nullcontext()
+    with mode, torch.no_grad():
+        chunks = [_to_numpy(f(points[i:i + batch_size])) for i in range(0, len(points), batch_size)]
     R = np.concatenate(chunks, axis=0)
     if R.shape[0] != len(points):
         raise ValueError(f"the predictor returned {R.shape[0]} rows for {len(points)} points.")

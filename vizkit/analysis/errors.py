@@ -25,6 +25,8 @@ import numpy as np
 import torch
 from torch import nn
 
+from .._torch import model_device, training_mode
+
 __all__ = ["Predictions", "Examples", "PredictionExamples", "predictions", "confusion",
            "worst_examples", "prediction_examples"]
 
@@ -127,13 +129,9 @@ def predictions(model: nn.Module, x: Any, y: Any, *, batch_size: int | None = No
     batch_size = _DEFAULT_BATCH if batch_size is None else int(batch_size)
     if batch_size < 1:
         raise ValueError(f"`batch_size` must be a positive integer. Got {batch_size!r} instead.")
-    dev = next((p.device for p in model.parameters()), torch.device("cpu"))
-    was_training = model.training
-    model.eval()
-    try:
+    dev = model_device(model)
+    with training_mode(model, False):
         logits = [model(x[i:i + batch_size].to(dev)).float().cpu() for i in range(0, len(x), batch_size)]
-    finally:
-        model.train(was_training)
     if not logits:
         raise ValueError("`x` is empty.")
     z = torch.cat(logits)

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-import difflib
 import fnmatch
 from typing import Any, Iterable, Union
 
 from torch import nn
+
+from .._torch import resolve_layer
 
 __all__ = ["LayerSpec", "layer_names", "resolve_layers", "check_model"]
 
@@ -16,6 +17,7 @@ _GLOB_CHARS = set("*?[")
 
 
 def check_model(model: Any) -> None:
+    """Raise ``TypeError`` unless ``model`` is an ``nn.Module``."""
     if not isinstance(model, nn.Module):
         raise TypeError(f"`model` must be a torch.nn.Module. Got {type(model).__name__} instead.")
 
@@ -114,15 +116,8 @@ def resolve_layers(
                     )
                 for n, m in hits:
                     out.setdefault(n, m)
-            else:
-                close = difflib.get_close_matches(spec, [n for n, _ in named], n=5, cutoff=0.5)
-                if "_orig_mod." + spec in all_named:  # a torch.compile'd model wraps the original
-                    close = ["_orig_mod." + spec]
-                hint = f" Closest names: {', '.join(repr(c) for c in close)}." if close else ""
-                raise ValueError(
-                    f"Unknown layer {spec!r} in {type(model).__name__}.{hint} "
-                    "Call vizkit.hooks.layer_names(model) to list the layer names."
-                )
+            else:  # unknown: the shared resolver raises its "closest names" error
+                out.setdefault(spec, resolve_layer(model, spec, argname=argname))
         elif isinstance(spec, type) and issubclass(spec, nn.Module):
             hits = [(n, m) for n, m in named if isinstance(m, spec)]
             if not hits:
