@@ -268,7 +268,7 @@ def test_mnist_shootout_experiments_on_toy_images():
     assert all(r["test_acc"] >= 0.9 for r in rows)
     w = mnist_shootout.weights_per_digit(split, (0.0, 0.1), **kw)
     assert w[0.0]["images"].images.shape == (3, 8, 8)
-    norms = [float((w[lam]["model"].layers[0].weight ** 2).sum()) for lam in (0.0, 0.1)]
+    norms = [float((w[lam]["model"].layers[0].weight.detach() ** 2).sum()) for lam in (0.0, 0.1)]
     assert norms[1] < norms[0]
     es = mnist_shootout.early_stopping(split, (16,), **kw)
     assert len(es["test_acc_per_epoch"]) == 4 and es["last_test_acc"] == es["test_acc_per_epoch"][-1]
@@ -283,3 +283,18 @@ def test_mnist_shootout_experiments_on_toy_images():
         assert s["n_train"] == 60 and s["test_acc"] >= 0.9
     with pytest.raises(ValueError, match="`kernel` must be one of 'rbf', 'linear'"):
         mnist_shootout.svm(split, "poly")
+
+
+def test_lab_models_carry_the_spec_of_the_vizkit_model_they_are(tmp_path):
+    from vizkit import checkpoint
+    from vizkit.models import build
+
+    x = torch.randn(5, 2)
+    for model in (pt_deep.PTDeep([2, 5, 3], torch.tanh, seed=0), pt_logreg.PTLogreg(2, 3, seed=0)):
+        rebuilt = build(model.vizkit_spec)
+        assert type(rebuilt) is type(model).__mro__[2]  # (lab class, LabLoss, vizkit class)
+        rebuilt.load_state_dict(model.state_dict())
+        torch.testing.assert_close(rebuilt.eval()(x), model.eval()(x))
+        checkpoint.save(tmp_path / "m.pt", model, spec=model.vizkit_spec)
+        loaded, _ = checkpoint.load(tmp_path / "m.pt")
+        torch.testing.assert_close(loaded(x), model(x))

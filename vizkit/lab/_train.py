@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import inspect
 from typing import Any
 
 import numpy as np
@@ -11,7 +12,7 @@ import torch
 from ..data import Split, fingerprint
 from ..train import History, fit, predict_logits
 
-__all__ = ["LabLoss", "seeded", "labels_of", "lab_train", "lab_eval"]
+__all__ = ["LabLoss", "seeded", "base_spec", "labels_of", "lab_train", "lab_eval"]
 
 
 @contextlib.contextmanager
@@ -23,6 +24,22 @@ def seeded(seed: int | None):
     with torch.random.fork_rng(devices=[]):
         torch.manual_seed(int(seed))
         yield
+
+
+def _plain(v: Any) -> Any:
+    if isinstance(v, (list, tuple)):
+        return [_plain(x) for x in v]
+    return v
+
+
+def base_spec(base: type, *args: Any, **kwargs: Any) -> dict:
+    """The spec ``{"class": ..., "args": ...}`` of the vizkit class ``base`` built with ``args``:
+    set as ``vizkit_spec`` on a lab model, it tells a checkpoint to rebuild the vizkit model."""
+    bound = inspect.signature(base.__init__).bind(None, *args, **kwargs)
+    bound.apply_defaults()
+    named = dict(bound.arguments)
+    named.pop(next(iter(named)))  # self
+    return {"class": base.__name__, "args": {k: _plain(v) for k, v in named.items()}}
 
 
 def _tensor(a: Any, dtype) -> torch.Tensor:

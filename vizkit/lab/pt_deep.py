@@ -29,7 +29,7 @@ from torch import nn
 
 from .. import models as _models
 from ..train import History
-from ._train import LabLoss, lab_eval, lab_train, seeded
+from ._train import LabLoss, base_spec, lab_eval, lab_train, seeded
 
 __all__ = ["PTDeep", "count_params", "train", "eval", "train_mb"]
 
@@ -77,8 +77,10 @@ class PTDeep(LabLoss, _models.PTDeep):
     def __init__(self, config: Sequence[int], activation: Any = torch.relu,
                  batchnorm: bool = False, dropout: float = 0.0, *, seed: int | None = None,
                  **kwargs) -> None:
+        args = ([int(c) for c in config], activation_name(activation), batchnorm, dropout)
         with seeded(seed):
-            super().__init__(config, activation_name(activation), batchnorm, dropout, **kwargs)
+            super().__init__(*args, **kwargs)
+        self.vizkit_spec = base_spec(_models.PTDeep, *args, **kwargs)
 
 
 def count_params(model: nn.Module, *, verbose: bool = True, file=None) -> int:

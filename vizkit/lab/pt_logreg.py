@@ -23,7 +23,7 @@ import numpy as np
 
 from .. import models as _models
 from ..train import History
-from ._train import LabLoss, lab_eval, lab_train, seeded
+from ._train import LabLoss, base_spec, lab_eval, lab_train, seeded
 
 __all__ = ["PTLogreg", "train", "eval"]
 
@@ -45,6 +45,7 @@ class PTLogreg(LabLoss, _models.PTLogreg):
     def __init__(self, D: int, C: int, *, seed: int | None = None, **kwargs) -> None:
         with seeded(seed):
             super().__init__(D, C, **kwargs)
+        self.vizkit_spec = base_spec(_models.PTLogreg, D, C, **kwargs)
 
 
 def train(model, X, Yoh_, param_niter: int, param_delta: float, param_lambda: float = 0.0, *,
