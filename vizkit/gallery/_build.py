@@ -111,7 +111,7 @@ def _select(recipes: dict[str, Path], only) -> list[str]:
     unknown = [n for n in names if n not in recipes]
     if unknown or not names:
         raise ValueError(f"`only` must name recipes among {', '.join(map(repr, recipes))}. "
-                         f"Got {', '.join(map(repr, unknown or [only]))} instead.")
+                         f"Got {', '.join(map(repr, unknown)) if unknown else repr('')} instead.")
     return [n for n in recipes if n in names]
 
 
