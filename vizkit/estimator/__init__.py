@@ -13,7 +13,7 @@ True
 """
 
 from ._net import SKIPPED_CHECKS, NetClassifier
-from ._plot import plot_search_scores
+from ..plot.search import plot_search_scores
 from ._search import (HiddenSizes, ProgressSearchCV, default_space, format_results,
                       plain_params, results_csv, search, search_results)
 

@@ -14,6 +14,7 @@ from .embedding import EmbeddingDisplay, plot_embedding
 from .errors import plot_confusion, plot_examples, plot_probability_bars
 from .figure import Figure, NotApplicable
 from .receptive_fields import plot_receptive_field_box, plot_receptive_fields
+from .search import plot_search_scores
 from .style import class_cmap, class_colors, diverging_cmap, symmetric_limits
 from .weights import plot_weight_images, plot_weight_images_grid
 
@@ -25,4 +26,5 @@ __all__ = [
     "history_table", "plot_learning_curves", "plot_embedding", "plot_confusion", "plot_examples",
     "plot_probability_bars", "plot_receptive_field_box", "plot_receptive_fields", "graph_data",
     "graph_surface", "plot_decision_regions", "plot_weight_images", "plot_weight_images_grid",
+    "plot_search_scores",
 ]

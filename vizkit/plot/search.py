@@ -1,4 +1,6 @@
-"""The search's figure: mean CV score against each hyper-parameter (one panel each)."""
+"""The hyper-parameter search's figure: mean CV score against each hyper-parameter (one panel
+each). Drawn here, computed by :mod:`vizkit.estimator`; also exported as
+``vizkit.estimator.plot_search_scores``."""
 
 from __future__ import annotations
 
@@ -38,7 +40,7 @@ def plot_search_scores(results: Any, *, params: Sequence[str] | None = None,
     >>> out = plot_search_scores(search_results(rs))  # doctest: +SKIP
     """
     if hasattr(results, "cv_results_"):
-        from ._search import search_results
+        from ..estimator import search_results
 
         results = search_results(results)
     rows = list(results)
