@@ -1,7 +1,11 @@
 """Analyses: pure computation returning arrays or small result objects (no matplotlib).
 
-One module per family: ``weights``, ``receptive``, ``actmax``, ``bottleneck``, ``surface``,
-``errors``, ``attribution``, ``embedding``. Plot their results with :mod:`vizkit.plot`.
+One module per figure family, named as ``vizkit analyze --what`` names it (``-`` as ``_``):
+``weights``, ``receptive_fields``, ``actmax``, ``bottleneck``, ``decision_surface``, ``errors``,
+``attributions``, ``embedding``. A family's analysis also owns its model knowledge: which layer
+of this model to show (:func:`find_bottleneck`, :func:`embedding_layers`, ...). The same family
+in :mod:`vizkit.plot` draws the results; model plumbing (layer lookup, modes) is shared through
+the private ``vizkit._torch``.
 """
 
 from .actmax import (ActMaxResult, Objective, activation_maximization, channel, class_logit, l2,

@@ -1,7 +1,20 @@
-"""Plotters: one function per figure, each taking a result and an optional ``Axes``.
+"""Plotters: everything vizkit draws, one module per figure family (``weights``,
+``receptive_fields``, ``actmax``, ``bottleneck``, ``decision_surface``, ``errors``,
+``attributions``, ``embedding``; plus ``curves`` and ``search``).
 
-They never call ``plt.show()``, never overwrite labels the caller set, and use the same class
-colours everywhere (:func:`class_colors`).
+In each family module:
+
+* ``plot_*`` functions draw an analysis result on an ``Axes``. The one rule for ``ax=None``: a
+  new figure. Only the lab's ``graph_surface``/``graph_data`` draw on the current axes
+  (``plt.gca()``), as the lab's code expects. They never call ``plt.show()``, never overwrite
+  labels the caller set, and use the same class colours everywhere (:func:`class_colors`,
+  :mod:`vizkit.plot.style`).
+* Displays for the expensive views (:class:`DecisionSurfaceDisplay`, :class:`BottleneckDisplay`,
+  :class:`EmbeddingDisplay`), as scikit-learn's: ``from_model(model, data, ...)`` computes once,
+  ``plot(ax=None, ...)`` draws again, keeping ``ax_`` and ``figure_``.
+* ``figures(model, split, *, meta=None, seed=0)`` makes the family's captioned
+  :class:`Figure` objects (with the arrays they draw in ``Figure.data``) or raises
+  :class:`NotApplicable`; :mod:`vizkit.figures` is the table of these functions.
 """
 
 from .actmax import plot_actmax
