@@ -446,7 +446,7 @@ def _expected(e: BaseException) -> str | None:
     from .train import TrainingDiverged
 
     if isinstance(e, TrainingDiverged):
-        return f"{e} Lower lr (or use a scheduler/gradient-friendlier optimizer) and train again."
+        return str(e)  # it says what to change
     if isinstance(e, (FileNotFoundError, NotADirectoryError, IsADirectoryError, PermissionError)) \
             or (isinstance(e, OSError) and e.errno in _EXPECTED_ERRNOS):
         if e.strerror is None:
