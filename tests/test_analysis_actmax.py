@@ -1,4 +1,5 @@
-"""Activation maximization: leaf input, rising objective, hand-worked linear answer, clean-up."""
+"""Activation maximization: leaf input, rising objective, hand-worked linear answer, clean-up,
+whole-layer and diversity objectives, data prior, degenerate flags, the figure family."""
 
 import re
 
@@ -7,7 +8,8 @@ import torch
 from torch import nn
 
 from vizkit.analysis.actmax import (ActMaxResult, Objective, activation_maximization, channel,
-                                    class_logit, hartley, l2, neuron, total_variation, unit)
+                                    class_logit, data_prior, degenerate, diversity, hartley, ink,
+                                    l2, layer, neuron, total_variation, unit)
 from vizkit.models import PTDeep, PTLogreg, build_default
 
 
@@ -31,7 +33,8 @@ def mlp():
 
 
 def test_objective_rises_and_gradient_never_none(cnn):
-    r = activation_maximization(cnn, [0, 1, 2], n_steps=30, lr=0.1, init="noise")
+    r = activation_maximization(cnn, [0, 1, 2], n_steps=30, lr=0.1, init="noise", ink=0.0,
+                                transforms=None)
     assert isinstance(r, ActMaxResult)
     assert r.images.shape == (3, 1, 8, 8)
     assert r.history.shape == (30, 3) and r.grad_norms.shape == (30, 3)
@@ -48,7 +51,7 @@ def test_objective_rises_and_gradient_never_none(cnn):
 def test_objective_without_input_dependence_is_an_error(mlp):
     const = Objective(lambda ctx: torch.zeros(ctx["output"].shape[0]), "const")
     with pytest.raises(RuntimeError):
-        activation_maximization(mlp, [const], n_steps=2)
+        activation_maximization(mlp, [const], n_steps=2, ink=0.0)
     assert n_hooks(mlp) == 0
 
 
@@ -60,7 +63,7 @@ def test_linear_class_score_under_l2_points_along_weights(l2w):
         m.W.copy_(torch.randn(16, 3))
         m.b.copy_(torch.randn(3))
     r = activation_maximization(m, [0, 1, 2], n_steps=300, parametrization="none", l2=l2w,
-                                input_shape=(1, 4, 4))
+                                ink=0.0, transforms=None, init="zeros", input_shape=(1, 4, 4))
     for k in range(3):
         cos = torch.nn.functional.cosine_similarity(r.images[k].flatten(), m.W[:, k], dim=0)
         assert cos >= 0.99
@@ -98,7 +101,7 @@ def test_cleanup_after_an_error(cnn):
 
 
 def test_same_seed_same_images(cnn):
-    kw = dict(n_steps=8, init="noise", jitter=2, blur_every=3)
+    kw = dict(n_steps=8, init="noise")
     a = activation_maximization(cnn, [0, 1], seed=3, **kw)
     b = activation_maximization(cnn, [0, 1], seed=3, **kw)
     c = activation_maximization(cnn, [0, 1], seed=4, **kw)
@@ -108,28 +111,31 @@ def test_same_seed_same_images(cnn):
 
 def test_batched_equals_one_at_a_time(mlp):
     init = torch.rand(3, 1, 4, 4, generator=torch.Generator().manual_seed(0))
-    both = activation_maximization(mlp, [0, 1, 2], n_steps=40, init=init, tv=0.01)
+    kw = dict(n_steps=40, tv=0.01, transforms=None)  # per-image random draws depend on N
+    both = activation_maximization(mlp, [0, 1, 2], init=init, **kw)
     for k in range(3):
-        one = activation_maximization(mlp, [k], n_steps=40, init=init[k:k + 1], tv=0.01)
+        one = activation_maximization(mlp, [k], init=init[k:k + 1], **kw)
         torch.testing.assert_close(one.images[0], both.images[k], atol=1e-4, rtol=1e-4)
 
 
-@pytest.mark.parametrize("kw", [dict(), dict(parametrization="sigmoid"), dict(fourier=True),
+@pytest.mark.parametrize("kw", [dict(), dict(parametrization="clamp"),
+                                dict(parametrization="fourier"),
                                 dict(value_range=(-1.0, 2.0), init="noise")])
 def test_pixels_stay_in_range(cnn, kw):
-    r = activation_maximization(cnn, [0, 2], n_steps=20, lr=0.2, **{"init": "noise", **kw})
+    r = activation_maximization(cnn, [0, 2], n_steps=20, lr=0.2, ink=0.0, transforms=None,
+                                **{"init": "noise", **kw})
     lo, hi = kw.get("value_range", (0.0, 1.0))
     assert r.images.min() >= lo and r.images.max() <= hi
     assert (r.history[-1] > r.history[0]).all()
 
 
 def test_string_targets_resolve_units_and_channels(cnn, mlp):
-    r = activation_maximization(mlp, ["layers.0:3"], n_steps=20)
+    r = activation_maximization(mlp, ["layers.0:3"], n_steps=20, transforms=None)
     with torch.no_grad():
         h = mlp.layers[0](mlp.norm(r.images).flatten(1))
     torch.testing.assert_close(r.activations[0], h[0, 3])
     r = activation_maximization(cnn, ["features.2:1", neuron("features.1", 1)], n_steps=20,
-                                init="noise")
+                                init="noise", ink=0.0, transforms=None)
     assert r.names == ["features.2:1", "features.1:ch1@(c,c)"]
     assert (r.history[-1] > r.history[0]).all()
     with pytest.raises(ValueError, match="layer_names"):
@@ -156,7 +162,7 @@ def test_objective_algebra_by_hand():
 
 def test_extra_objective_is_added_to_every_target(mlp):
     r = activation_maximization(mlp, [0, 1], n_steps=20, objective=-10.0 * unit("layers.0", 0))
-    free = activation_maximization(mlp, [0, 1], n_steps=20)
+    free = activation_maximization(mlp, [0, 1], n_steps=20)  # same seed, same transforms
     with torch.no_grad():
         h_pen = mlp.layers[0](mlp.norm(r.images).flatten(1))[:, 0]
         h_free = mlp.layers[0](mlp.norm(free.images).flatten(1))[:, 0]
@@ -170,17 +176,21 @@ def test_hartley_is_its_own_inverse():
 
 @pytest.mark.parametrize("kwargs, message", [
     (dict(targets=[]), "`targets` is empty"),
-    (dict(n_steps=0), "`n_steps` must be a positive int"),
-    (dict(parametrization="tanh"), "`parametrization` must be one of 'clamp', 'sigmoid', 'none'"),
-    (dict(fourier=True, parametrization="clamp"), "cannot use parametrization='clamp'"),
-    (dict(fourier=True, blur_every=2), "`blur_every` blurs pixel parameters"),
-    (dict(init="ones"), "`init` must be 'zeros', 'noise' or a tensor"),
-    (dict(init=torch.zeros(5, 1, 8, 8)), "N = 1 targets"),
+    (dict(n_steps=0), "`n_steps` must be an int > 0"),
+    (dict(parametrization="tanh"),
+     "`parametrization` must be one of 'sigmoid', 'clamp', 'none', 'fourier'"),
+    (dict(init="ones"), "`init` must be 'mean' (needs `prior`), 'grey', 'noise', 'zeros'"),
+    (dict(init="mean"), "`init` must be 'mean' (needs `prior`)"),
+    (dict(init=torch.zeros(5, 1, 8, 8)), "N = 1 images"),
     (dict(value_range=(1.0, 0.0)), "`value_range` must be"),
     (dict(lr=-1.0), "`lr` must be a number >= 0"),
-    (dict(jitter=1.5), "`jitter` must be an int >= 0"),
-    (dict(targets=["features.0"]), "'layer:unit'"),
+    (dict(facets=0), "`facets` must be an int > 0"),
+    (dict(ink=-0.1), "`ink` must be a number >= 0"),
+    (dict(transforms="strong"), "`transforms` must be 'standard', None or a callable"),
+    (dict(targets=["features.0:x"]), "'layer:unit'"),
     (dict(targets=[1.5]), "a target must be"),
+    (dict(prior=torch.zeros(1, 1, 8, 8)), "`prior` must hold at least 2 images"),
+    (dict(prior=torch.zeros(4, 1, 8, 8), n_components=0), "`n_components` must be"),
 ])
 def test_errors(cnn, kwargs, message):
     kwargs = {"targets": [0], "n_steps": 2, **kwargs}
@@ -192,7 +202,8 @@ def test_errors(cnn, kwargs, message):
 def test_dead_start_is_warned(cnn):
     # bias-free conv + ReLU (batch norm at init is the identity): zero input, zero gradient
     with pytest.warns(RuntimeWarning, match="init='noise'"):
-        r = activation_maximization(cnn, [0], n_steps=3)
+        r = activation_maximization(cnn, [0], n_steps=3, init="zeros", parametrization="clamp",
+                                    transforms=None)
     assert (r.grad_norms == 0).all()
 
 
@@ -210,28 +221,133 @@ def test_plot_titles_and_one_scale(pyplot, mlp):
     r = activation_maximization(mlp, [0, 2, "layers.0:1"], n_steps=5)
     out = plot_actmax(r, ncols=3)
     assert len(out["images"]) == 3
-    assert out["axes"][1].get_title() == f"class 2\nact {float(r.activations[1]):.3g}"
+    assert out["axes"][1].get_title() == (f"class 2\nact {float(r.activations[1]):.3g}, "
+                                          f"p {float(r.probabilities[1]):.2f}")
     assert out["axes"][2].get_title().startswith("layers.0:1\n")
     assert all(im.get_clim() == (0.0, 1.0) for im in out["images"])
     assert out["images"][0].get_array().shape == (4, 4)
 
 
-def test_figure_family(pyplot, monkeypatch):
+def test_optimized_tensor_is_a_leaf(mlp, monkeypatch):
+    seen = []
+    real_adam = torch.optim.Adam
+
+    def spy(params, **kw):
+        params = list(params)
+        seen.extend(params)
+        return real_adam(params, **kw)
+
+    monkeypatch.setattr(torch.optim, "Adam", spy)
+    activation_maximization(mlp, [0, 1], n_steps=3)
+    assert len(seen) == 1 and seen[0].is_leaf and seen[0].requires_grad
+    assert seen[0].shape == (2, 1, 4, 4) and seen[0].grad is not None
+
+
+def test_layer_objective_raises_the_layer_mean(cnn, mlp):
+    for net, name, shape in ((mlp, "layers.0", (1, 4, 4)), (cnn, "features.2", (1, 8, 8))):
+        start = torch.full((1, *shape), 0.5)
+        r = activation_maximization(net, [name], n_steps=40, lr=0.2, init=start, ink=0.0,
+                                    transforms=None)
+        assert r.names == [name]
+        seen = {}
+        h = dict(net.named_modules())[name].register_forward_hook(
+            lambda m, i, o: seen.__setitem__("a", o.detach()))
+        with torch.no_grad():
+            net.eval()(start)
+            before = seen["a"].flatten(1).mean(1)
+            net(r.images)
+            after = seen["a"].flatten(1).mean(1)
+        h.remove()
+        torch.testing.assert_close(r.activations, after)  # the layer's mean, by hand
+        assert after[0] > before[0] + 0.05
+
+
+def _pairwise_cos(images, groups):
+    a = torch.nn.functional.normalize(images.flatten(1), dim=1)
+    sims = [float(a[i] @ a[j]) for i in range(len(a)) for j in range(len(a))
+            if i < j and groups[i] == groups[j]]
+    return sum(sims) / len(sims)
+
+
+def test_diversity_lowers_pairwise_similarity(mlp):
+    kw = dict(n_steps=60, facets=3, ink=0.0, seed=1)
+    same = activation_maximization(mlp, [0, 1], diversity=0.0, **kw)
+    apart = activation_maximization(mlp, [0, 1], diversity=5.0, **kw)
+    groups = [0, 0, 0, 1, 1, 1]
+    assert same.images.shape == (6, 1, 4, 4) and same.names[:3] == ["class 0"] * 3
+    assert _pairwise_cos(apart.images, groups) < _pairwise_cos(same.images, groups) - 0.05
+    # by hand: two identical images and an orthogonal one in one group
+    ctx = {"input": torch.tensor([[1.0, 0.0], [1.0, 0.0], [0.0, 1.0]]).view(3, 1, 1, 2)}
+    torch.testing.assert_close(diversity()(ctx), torch.tensor([-0.5, -0.5, 0.0]))
+    torch.testing.assert_close(diversity(groups=[0, 1, 1])(ctx), torch.tensor([0.0, 0.0, 0.0]))
+
+
+def test_data_prior_penalizes_only_what_the_data_cannot_draw():
+    g = torch.Generator().manual_seed(0)
+    basis = torch.randn(3, 16, generator=g)
+    x = (torch.randn(50, 3, generator=g) @ basis).view(50, 1, 4, 4) + 0.5
+    prior = data_prior(x, n_components=3)
+    inside = (0.3 * x[0] + 0.7 * x[1]).unsqueeze(0)  # on the data's affine span
+    outside = torch.randn(1, 1, 4, 4, generator=g)
+    assert float(prior({"input": inside})) < 1e-6
+    assert float(prior({"input": outside})) > 1.0
+    torch.testing.assert_close(ink()({"input": torch.full((1, 1, 2, 2), 0.25)}), torch.tensor([1.0]))
+    # a prior run starts at the data's mean and stays near the span
+    net = PTLogreg(16, 3)
+    net.vizkit_spec = {"input_shape": [1, 4, 4]}
+    r = activation_maximization(net, [0], n_steps=1, lr=1e-6, prior=x.clamp(0, 1))
+    torch.testing.assert_close(r.images[0], x.clamp(0, 1).mean(0), atol=1e-3, rtol=0)
+
+
+def test_degenerate_images_are_flagged(pyplot, mlp):
+    imgs = torch.rand(3, 1, 4, 4, generator=torch.Generator().manual_seed(0))
+    imgs[1] = 1.0  # constant white image
+    flags = degenerate(imgs, torch.tensor([1.0, 2.0, 0.0]), (0.0, 1.0))
+    assert flags.tolist() == [False, True, True]  # constant; zero activation
+    from vizkit.plot.actmax import plot_actmax
+
+    r = activation_maximization(mlp, [0, 1, 2], n_steps=3)
+    r.degenerate = torch.tensor([False, True, False])
+    out = plot_actmax(r)
+    assert out["flagged"] == [1] and out["axes"][1].get_title().endswith("DEGENERATE")
+
+
+def test_figure_family(pyplot):
+    import numpy as np
+
     from vizkit.data import Split
-    from vizkit.figures import NotApplicable
-    from vizkit.plot import actmax as fam
+    from vizkit.plot.actmax import figures
+    from vizkit.plot.figure import NotApplicable
 
     g = torch.Generator().manual_seed(0)
-    x = torch.rand(20, 1, 8, 8, generator=g)
-    y = torch.arange(20) % 3
+    x = torch.rand(30, 1, 8, 8, generator=g)
+    y = torch.arange(30) % 3
     split = Split("tiny", x, y, x, y, x, y, ("a", "b", "c"), (1, 8, 8), "0")
-    monkeypatch.setitem(fam.SETTINGS, "n_steps", 12)
     torch.manual_seed(0)
-    figs = fam.figures(build_default("cnn", (1, 8, 8), 3, channels=(4, 6), hidden=8), split)
-    assert [f.id for f in figs] == ["actmax-classes", "actmax-hidden"]
-    assert figs[0].fig.axes[0].get_title().startswith("class a\n")
-    assert "features.5" in figs[1].caption  # the batch norm after the last conv
+    net = build_default("cnn", (1, 8, 8), 3, channels=(4, 6), hidden=8)
+    figs = figures(net, split)
+    assert [f.id for f in figs] == ["actmax-classes", "actmax-facets", "actmax-hidden"]
+    cls, facets, hidden = figs
+    assert cls.fig.axes[0].get_title().startswith("class a\n")
+    assert cls.data["images"].shape == (3, 1, 8, 8) and list(cls.data["targets"]) == [0, 1, 2]
+    act, p, best = (cls.data[k] for k in ("activations", "probabilities", "best_real_activations"))
+    with torch.no_grad():  # the recorded numbers are the network's on the recorded images
+        logits = net.eval()(torch.from_numpy(cls.data["images"]))
+        real = net(x)
+    np.testing.assert_allclose(act, logits[torch.arange(3), torch.arange(3)].numpy(), rtol=1e-5)
+    np.testing.assert_allclose(best, real.max(0).values.numpy(), rtol=1e-5)
+    # the caption's numbers are the data's
+    assert f"{act.min():.3g} to {act.max():.3g}" in cls.caption
+    assert f"{best.min():.3g} to {best.max():.3g}" in cls.caption
+    assert f"at least {p.min():.3f}" in cls.caption and "24 training images" not in cls.caption
+    assert f"{len(split.y_train)} training images" in cls.caption
+    assert facets.data["images"].shape == (9, 1, 8, 8)
+    assert list(facets.data["targets"]) == [0, 0, 0, 1, 1, 1, 2, 2, 2]
+    assert "features.5" in hidden.caption  # the batch norm after the last conv
+    assert hidden.data["targets"][-1] == "features.5"  # the whole-layer objective
+    n_bad = int(hidden.data["degenerate"].sum())
+    assert ("No image is degenerate" in hidden.caption) == (n_bad == 0)
     x2 = torch.rand(10, 2)
     split2 = Split("2d", x2, y[:10], x2, y[:10], x2, y[:10], ("a", "b", "c"), (2,), "0")
     with pytest.raises(NotApplicable, match="input shape"):
-        fam.figures(build_default("mlp", (2,), 3), split2)
+        figures(build_default("mlp", (2,), 3), split2)

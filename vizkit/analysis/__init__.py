@@ -8,8 +8,8 @@ in :mod:`vizkit.plot` draws the results; model plumbing (layer lookup, modes) is
 the private ``vizkit._torch``.
 """
 
-from .actmax import (ActMaxResult, Objective, activation_maximization, channel, class_logit, l2,
-                     neuron, total_variation, unit)
+from .actmax import (ActMaxResult, Objective, activation_maximization, channel, class_logit,
+                     diversity, l2, layer, neuron, total_variation, unit)
 from .attributions import Attribution, attributions, last_conv_layer, randomized_copy, rank_correlation
 from .bottleneck import Bottleneck, BottleneckLayer, bottleneck_features, bottleneck_head, find_bottleneck
 from .embedding import Embedding, embed, embed_activations, embedding_layers, layer_activations
@@ -21,8 +21,8 @@ from .decision_surface import DecisionSurface, decision_surface
 from .weights import WeightImages, linear_input_map, weight_images
 
 __all__ = [
-    "ActMaxResult", "Objective", "activation_maximization", "channel", "class_logit", "l2", "neuron",
-    "total_variation", "unit",
+    "ActMaxResult", "Objective", "activation_maximization", "channel", "class_logit", "diversity",
+    "l2", "layer", "neuron", "total_variation", "unit",
     "Attribution", "attributions", "last_conv_layer", "randomized_copy", "rank_correlation",
     "Bottleneck", "BottleneckLayer", "bottleneck_features", "bottleneck_head", "find_bottleneck",
     "Embedding", "embed", "embed_activations", "embedding_layers", "layer_activations",

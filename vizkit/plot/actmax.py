@@ -136,7 +136,7 @@ def _class_figure(model, split, common, seed):
                f"{act.min():.3g} to {act.max():.3g}; the best of the {len(split.y_test)} real "
                f"test images reaches {float(best.min()):.3g} to {float(best.max()):.3g} (bottom "
                f"row); the network gives every optimized image a probability of at least "
-               f"{p.min():.2f} for its class. {_flag_sentence(r)}")
+               f"{p.min():.3f} for its class. {_flag_sentence(r)}")
     data = {"images": r.images.numpy(), "targets": np.arange(n), "activations": act,
             "probabilities": p, "degenerate": r.degenerate.numpy(),
             "best_real_activations": best.numpy(), "best_real_images": real.numpy(),
@@ -181,13 +181,14 @@ def _facets_figure(model, split, common):
     flat = flat - flat.mean(-1, keepdim=True)
     flat = flat / flat.norm(dim=-1, keepdim=True).clamp_min(1e-12)
     corr = float(((flat @ flat.transpose(1, 2)).sum((1, 2)) - f).mean() / (f * (f - 1)))
-    fig.suptitle(f"{f} facets per class: Lucent's diversity term pushes them apart", fontsize=10)
+    fig.suptitle(f"{f} facets per class, optimized together with Lucent's diversity term",
+                 fontsize=10)
     p = r.probabilities.numpy()
     caption = (f"{f} optimized inputs per class logit (one column per class), optimized together "
                f"with Lucent's diversity term (weight {FACETS['diversity']:g}: minus the cosine "
                f"similarity of each image with the other facets of its class). "
                f"{_how(r, len(split.y_train))}. Mean pixel correlation between two facets of one "
-               f"class: {corr:.2f}; network probability at least {p.min():.2f}. "
+               f"class: {corr:.2f} (1: identical); network probability at least {p.min():.3f}. "
                f"{_flag_sentence(r)}")
     data = {"images": r.images.numpy(), "targets": np.repeat(np.arange(n), f),
             "activations": r.activations.numpy(), "probabilities": p,

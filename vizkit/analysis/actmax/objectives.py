@@ -1,20 +1,22 @@
-"""Objectives for activation maximization: small factories returning combinable callables.
+"""Objectives and penalties for activation maximization (Lucent's ``objectives``).
 
 An :class:`Objective` maps the *context* of one forward pass -- a dict holding ``'input'`` (the
 rendered images ``[N, C, H, W]``), ``'output'`` (the model's logits) and the outputs of the layers
 it named -- to one value per image, shape ``[N]``. Objectives combine like numbers (Lucent's
 idea): ``class_logit(3) - 0.5 * class_logit(5)``, ``channel('features.0', 2) + unit(...)``.
+Penalties are objectives too (:func:`l2`, :func:`total_variation`, :func:`ink`,
+:func:`data_prior`); :func:`penalty` sums the weighted ones in one place.
 """
 
 from __future__ import annotations
 
 import numbers
-from typing import Callable, Iterable
+from typing import Callable, Iterable, Sequence
 
 import torch
 
-__all__ = ["Objective", "class_logit", "unit", "channel", "neuron", "l2", "total_variation",
-           "as_objective"]
+__all__ = ["Objective", "class_logit", "unit", "channel", "neuron", "layer", "diversity", "l2",
+           "total_variation", "ink", "data_prior", "penalty", "as_objective"]
 
 
 class Objective:
@@ -88,27 +90,31 @@ def as_objective(target, *, class_names=None) -> Objective:
     """Turn a target into an :class:`Objective`.
 
     ``int`` -> :func:`class_logit`; ``'layer:k'`` -> unit ``k`` of a flat layer or channel ``k``
-    (mean over positions) of a conv layer; an :class:`Objective` as is; any other callable
+    (mean over positions) of a conv layer; ``'layer'`` -> :func:`layer`, the whole layer's mean; an :class:`Objective` as is; any other callable
     ``f(ctx) -> [N]`` is wrapped (it may only read ``'input'`` and ``'output'``).
     """
     if isinstance(target, Objective):
         return target
     if isinstance(target, bool):
-        raise TypeError("a target cannot be a bool.")
+        raise TypeError("a target cannot be a bool; give an int (class), a layer name, "
+                        "'layer:unit' or an Objective.")
     if isinstance(target, numbers.Integral):
         name = None
         if class_names is not None and 0 <= int(target) < len(class_names):
             name = f"class {class_names[int(target)]}"
         return class_logit(int(target), name=name)
     if isinstance(target, str):
-        layer, sep, idx = target.rpartition(":")
-        if not sep or not layer or not idx.strip().lstrip("-").isdigit():
-            raise ValueError(f"a string target must be 'layer:unit' or 'layer:channel' (e.g. "
-                             f"'features.0:3'). Got {target!r} instead.")
-        return unit(layer, int(idx))
+        name, sep, idx = target.rpartition(":")
+        if not sep:
+            return layer(target)
+        if not name or not idx.strip().lstrip("-").isdigit():
+            raise ValueError(f"a string target must be a layer name ('features.3', its mean "
+                             f"activation) or 'layer:unit' (e.g. 'features.0:3'). Got "
+                             f"{target!r} instead.")
+        return unit(name, int(idx))
     if callable(target):
         return Objective(target, getattr(target, "__name__", "objective"))
-    raise TypeError(f"a target must be an int (class), a 'layer:unit' string, an Objective or a "
+    raise TypeError(f"a target must be an int (class), a layer name, a 'layer:unit' string, an Objective or a "
                     f"callable. Got {type(target).__name__} instead.")
 
 
@@ -122,7 +128,9 @@ def class_logit(c: int, *, name: str | None = None) -> Objective:
             raise ValueError(f"class target {c} is out of range for {out.shape[1]} outputs.")
         return out[:, c]
 
-    return Objective(fn, name or f"class {c}")
+    obj = Objective(fn, name or f"class {c}")
+    obj.target_class = c  # read by the probabilities of the result
+    return obj
 
 
 def unit(layer: str, k: int) -> Objective:
@@ -168,6 +176,34 @@ def neuron(layer: str, k: int, row: int | None = None, col: int | None = None) -
                          f"{col if col is not None else 'c'})", [layer])
 
 
+def layer(name: str) -> Objective:
+    """The mean activation of a whole layer (all units, channels and positions) -- what seed
+    004's author wanted: "the average of the activations of the layer"."""
+
+    def fn(ctx):
+        return ctx[name].flatten(1).mean(1)
+
+    return Objective(fn, name, [name])
+
+
+def diversity(layer: str = "input", groups: Sequence[int] | None = None) -> Objective:
+    """Lucent's diversity term: minus the mean cosine similarity of each image's activations at
+    ``layer`` with those of the other images in its group (``groups[k]``: image k's group; None:
+    one group). Add it with a positive weight to get several *different* images per target."""
+
+    def fn(ctx):
+        a = torch.nn.functional.normalize(ctx[layer].flatten(1), dim=1)
+        g = torch.zeros(len(a)) if groups is None else torch.as_tensor(list(groups))
+        if len(g) != len(a):
+            raise ValueError(f"`groups` has {len(g)} entries for {len(a)} images.")
+        same = (g[:, None] == g[None, :]).to(a.device) & ~torch.eye(len(a), dtype=torch.bool,
+                                                                      device=a.device)
+        sim = (a @ a.T) * same
+        return -sim.sum(1) / same.sum(1).clamp_min(1)
+
+    return Objective(fn, f"diversity({layer})", [] if layer == "input" else [layer])
+
+
 def l2(center: float = 0.0) -> Objective:
     """``||x - center||^2`` of each image (subtract it: ``obj - 1e-2 * l2()``)."""
     return Objective(lambda ctx: (ctx["input"] - center).pow(2).flatten(1).sum(1), "l2")
@@ -183,6 +219,49 @@ def total_variation() -> Objective:
         return dh + dw
 
     return Objective(fn, "tv")
+
+
+def ink(background: float = 0.0) -> Objective:
+    """The ink budget: ``sum |x - background|`` of each image (an L1 penalty; MNIST's background
+    is 0, so this is the total ink)."""
+    return Objective(lambda ctx: (ctx["input"] - background).abs().flatten(1).sum(1), "ink")
+
+
+def data_prior(images: torch.Tensor, n_components: int = 100) -> Objective:
+    """A data prior: the squared distance of each image from the span of the principal
+    components of ``images`` (an affine subspace through their mean; PCA by an exact SVD of at
+    most 10,000 evenly spaced images). Subtract it to keep images near what the data can look
+    like."""
+    x = torch.as_tensor(images).detach().float().flatten(1)
+    if x.dim() != 2 or len(x) < 2:
+        raise ValueError(f"`prior` must hold at least 2 images. Got shape {tuple(images.shape)}.")
+    if isinstance(n_components, bool) or not isinstance(n_components, int) or n_components < 1:
+        raise ValueError(f"`n_components` must be a positive int. Got {n_components!r} instead.")
+    x = x[:: max(1, len(x) // 10000)]
+    mean = x.mean(0)
+    basis = torch.linalg.svd(x - mean, full_matrices=False).Vh[:n_components].T  # [D, k]
+
+    def fn(ctx):
+        x = ctx["input"].flatten(1)
+        d = x - mean.to(x.device, x.dtype)
+        b = basis.to(x.device, x.dtype)
+        return (d - (d @ b) @ b.T).pow(2).sum(1)
+
+    fn.mean = mean  # the start image of a prior run: the data's mean image
+    return Objective(fn, f"prior({min(n_components, basis.shape[1])} PCs)")
+
+
+def penalty(*, l2: float = 0.0, tv: float = 0.0, ink: float = 0.0, prior: Objective | None = None,
+            prior_weight: float = 0.0, background: float = 0.0) -> Objective | None:
+    """The weighted sum of the penalties whose weight is not zero (``None`` when all are): the
+    one place where activation maximization's ``l2``, ``tv``, ``ink`` and ``prior`` meet."""
+    terms = [(l2, _l2), (tv, total_variation), (ink, lambda: _ink(background)),
+             (prior_weight, (lambda: prior) if prior is not None else None)]
+    used = [w * make() for w, make in terms if w and make is not None]
+    return sum(used) if used else None
+
+
+_l2, _ink = l2, ink
 
 
 def _check_index(a: torch.Tensor, k: int, layer: str) -> None:

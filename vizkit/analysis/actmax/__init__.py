@@ -1,0 +1,132 @@
+"""Activation maximization (seed 004's addendum, made to work): the input that most excites a
+target -- a class logit, a unit, a channel or a whole layer.
+
+Lucent's layout: :mod:`.parametrization` (how a leaf tensor becomes images), :mod:`.transforms`
+(random shifts, scalings, rotations, blur), :mod:`.objectives` (targets and penalties, combined
+with ``+ - *``) and :mod:`.render` (the optimization loop). The defaults are the gallery's settings
+for image classifiers: a sigmoid parametrization, random affine transforms, an ink budget and,
+when ``prior`` images are given, a start from their mean and a penalty outside the span of their
+principal components.
+"""
+
+from __future__ import annotations
+
+from typing import Callable, Sequence
+
+import torch
+from torch import nn
+
+from .objectives import (Objective, as_objective, channel, class_logit, data_prior, diversity, ink,
+                         l2, layer, neuron, penalty, total_variation, unit)
+from .parametrization import PARAMETRIZATIONS, ImageParam, hartley
+from .render import (ActMaxResult, _initial_images, _number, dataset_examples, degenerate,
+                     hidden_layer, model_input_shape, optimize)
+from .transforms import (blur, compose, gaussian_blur, random_affine, standard_transforms)
+
+__all__ = ["ActMaxResult", "activation_maximization", "dataset_examples", "hidden_layer",
+           "degenerate", "Objective", "as_objective",
+           "class_logit", "unit", "channel", "neuron", "layer", "diversity", "l2",
+           "total_variation", "ink", "data_prior", "penalty", "random_affine", "blur", "compose",
+           "standard_transforms", "gaussian_blur", "hartley", "ImageParam", "PARAMETRIZATIONS"]
+
+
+def activation_maximization(model: nn.Module, targets, *, n_steps: int = 256, lr: float = 0.05,
+                            parametrization: str = "sigmoid", transforms="standard",
+                            ink: float = 0.05, l2: float = 0.0, tv: float = 0.0,
+                            prior: torch.Tensor | None = None, prior_weight: float = 1.0,
+                            n_components: int = 100, init=None, facets: int = 1,
+                            diversity: float = 0.0, diversity_layer: str = "input",
+                            input_shape: Sequence[int] | None = None, value_range=None,
+                            seed: int = 0, objective: Objective | Callable | None = None,
+                            class_names: Sequence[str] | None = None) -> ActMaxResult:
+    """Optimize one input image per target (``facets`` per target) to maximize its activation.
+
+    Parameters
+    ----------
+    model : nn.Module
+        Any model taking ``[N, C, H, W]`` raw inputs (vizkit models normalize inside).
+    targets : int, str, Objective, callable or a list of them
+        ``int``: a class logit; ``'layer'``: the layer's mean activation; ``'layer:k'``: unit
+        ``k`` (or channel ``k``'s mean); an :class:`Objective` (``class_logit``, ``unit``,
+        ``channel``, ``neuron``, ``layer``... combined with ``+ - *``).
+    n_steps, lr : int, float, default=256, 0.05
+        Adam's steps and learning rate.
+    parametrization : {'sigmoid', 'clamp', 'none', 'fourier'}, default='sigmoid'
+        See :mod:`.parametrization`.
+    transforms : 'standard', None or callable, default='standard'
+        Random transforms of each image before the model sees it (``standard_transforms``:
+        shifts of 2 px, scale 10 %, rotation 10 deg); None: none.
+    ink, l2, tv : float, default=0.05, 0, 0
+        Penalty weights: total ink ``sum |x - lo|``, ``||x||^2``, total variation.
+    prior : Tensor [M, C, H, W], optional
+        Real images: start at their mean, penalize (``prior_weight``) the squared distance from
+        the span of their ``n_components`` principal components (:func:`data_prior`).
+    init : {'mean', 'grey', 'noise', 'zeros'} or Tensor, optional
+        Start images; default ``'mean'`` with a prior, else ``'grey'``.
+    facets, diversity : int, float, default=1, 0
+        Images per target, pushed apart by Lucent's diversity term on ``diversity_layer``.
+    input_shape, value_range : (C, H, W), (float, float), optional
+        Default: ``model.vizkit_spec['input_shape']`` (never a guess); ``(0, 1)``.
+    seed : int, default=0
+        Seeds the transforms and noise: same seed, same images.
+    objective : Objective or callable, optional
+        Added to every target's objective.
+    class_names : list of str, optional
+        Names for int targets (``'class cat'``).
+
+    Returns
+    -------
+    ActMaxResult
+
+    Examples
+    --------
+    >>> from vizkit.models import build_default
+    >>> net = build_default("logreg", (1, 8, 8), 3)
+    >>> tuple(activation_maximization(net, [0, 1, 2], n_steps=20).images.shape)
+    (3, 1, 8, 8)
+    """
+    if not isinstance(model, nn.Module):
+        raise TypeError(f"`model` must be an nn.Module. Got {type(model).__name__} instead.")
+    targets = list(targets) if isinstance(targets, (list, tuple, range)) else [targets]
+    if not targets:
+        raise ValueError("`targets` is empty; give at least one class, layer or Objective.")
+    _number("n_steps", n_steps, integer=True, positive=True)
+    _number("facets", facets, integer=True, positive=True)
+    for name, v in dict(lr=lr, ink=ink, l2=l2, tv=tv, prior_weight=prior_weight,
+                        diversity=diversity).items():
+        _number(name, v)
+    lo, hi = (0.0, 1.0) if value_range is None else (float(value_range[0]), float(value_range[1]))
+    if not hi > lo:
+        raise ValueError(f"`value_range` must be (low, high) with high > low. Got "
+                         f"{value_range!r} instead.")
+    shape = model_input_shape(model, input_shape)
+    if len(shape) != 3:
+        raise ValueError(f"activation maximization needs image inputs (C, H, W). Got input shape "
+                         f"{shape} instead.")
+    targets = [t for t in targets for _ in range(facets)]
+    objs = [as_objective(t, class_names=class_names) for t in targets]
+    prior_obj = None if prior is None else data_prior(prior, n_components)
+    extra = [as_objective(objective)] if objective is not None else []
+    pen = penalty(l2=l2, tv=tv, ink=ink, prior=prior_obj, prior_weight=prior_weight, background=lo)
+    extra += [-1 * pen] if pen is not None else []
+    if diversity and facets > 1:
+        groups = [k // facets for k in range(len(objs))]
+        extra.append(diversity * globals()["diversity"](diversity_layer, groups))
+    transform = standard_transforms(fill=lo) if transforms == "standard" else transforms
+    if transform is not None and not callable(transform):
+        raise TypeError(f"`transforms` must be 'standard', None or a callable t(x, generator). "
+                        f"Got {transform!r} instead.")
+    gen = torch.Generator().manual_seed(int(seed))
+    start = _initial_images(init, prior_obj, len(objs), shape, lo, hi, gen)
+    if facets > 1:  # different starts, so that the facets can part
+        start = (start + 0.05 * (hi - lo) * torch.randn(start.shape, generator=gen)).clamp(lo, hi)
+    param = ImageParam(parametrization, shape, (lo, hi))
+    out = optimize(model, objs, sum(extra) if extra else None, param, start, transform,
+                   n_steps=n_steps, lr=lr, gen=gen)
+    settings = dict(n_steps=n_steps, lr=lr, parametrization=parametrization, ink=ink, l2=l2, tv=tv,
+                    prior=prior is not None, prior_weight=prior_weight, n_components=n_components,
+                    facets=facets, diversity=diversity, transforms=transforms if transforms in
+                    ("standard", None) else "custom", input_shape=shape, value_range=(lo, hi),
+                    seed=seed)
+    return ActMaxResult(**out, degenerate=degenerate(out["images"], out["activations"], (lo, hi)),
+                        names=[o.name for o in objs], targets=targets, settings=settings)

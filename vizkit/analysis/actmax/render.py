@@ -1,0 +1,215 @@
+"""The optimization loop of activation maximization (Lucent's ``render``).
+
+ONE fresh leaf tensor holds the parameters of all N images (seed 004 failed because its input
+was not a leaf, so its gradient was ``None``); Adam moves it. The model is in eval mode with
+frozen parameters (both restored afterwards), hooks sit only on the layers the objectives read
+and are removed in ``finally``, and every random draw comes from one seeded generator. In eval
+mode every layer treats the images independently, so N targets at once give the same images as
+N separate runs, only faster.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import warnings
+from dataclasses import dataclass, field
+from typing import Iterator, Sequence
+
+import torch
+from torch import nn
+
+from ..._torch import frozen_eval, model_device, resolve_layer
+from .._actmax_common import model_input_shape
+from .objectives import Objective
+from .parametrization import ImageParam
+from .transforms import Transform
+
+__all__ = ["ActMaxResult", "optimize", "dataset_examples", "degenerate", "hidden_layer"]
+
+
+@dataclass
+class ActMaxResult:
+    """What :func:`~vizkit.analysis.activation_maximization` found.
+
+    Attributes
+    ----------
+    images : Tensor of shape (N, C, H, W)
+        The optimized inputs (in the model's raw input range), one per target and facet.
+    activations : Tensor of shape (N,)
+        Each target's objective on its final image (no transform), without the penalties.
+    probabilities : Tensor of shape (N,)
+        The network's softmax probability of the target class (NaN for non-class targets).
+    degenerate : Tensor of shape (N,), bool
+        A constant image (pixel std under 1 % of the range) or a zero activation.
+    history : Tensor of shape (n_steps, N)
+        Each target's objective at every step (on the transformed image fed that step).
+    grad_norms : Tensor of shape (n_steps, N)
+        Norm of the gradient reaching each image's parameters at every step (never ``None``).
+    names : list of str
+        One name per image (``'class 3'``, ``'features.0:5'``, ``'layers.1'``...).
+    targets : list
+        The target each image was optimized for (as given).
+    settings : dict
+        The options used.
+    """
+
+    images: torch.Tensor
+    activations: torch.Tensor
+    probabilities: torch.Tensor
+    degenerate: torch.Tensor
+    history: torch.Tensor
+    grad_norms: torch.Tensor
+    names: list
+    targets: list
+    settings: dict = field(default_factory=dict)
+
+
+@contextlib.contextmanager
+def _capture(model: nn.Module, names: Sequence[str]) -> Iterator[dict]:
+    """A dict ``name -> output`` filled at each forward pass, autograd graph attached (not
+    detached, unlike :func:`vizkit.hooks.record`); hooks removed on exit."""
+    store: dict[str, torch.Tensor] = {}
+    handles = []
+    try:
+        for name in dict.fromkeys(names):
+            def hook(_m, _inp, out, _name=name):
+                store[_name] = out[0] if isinstance(out, (tuple, list)) else out
+
+            handles.append(resolve_layer(model, name).register_forward_hook(hook))
+        yield store
+    finally:
+        for h in handles:
+            h.remove()
+
+
+def _context(model, objs, extra, store, images, fed):
+    out = model(fed)
+    ctx = {"input": images, "output": out, **store}
+    missing = [n for o in objs for n in o.layers if n not in ctx]
+    if missing:
+        raise ValueError(f"layers {missing} produced no output in the forward pass.")
+    per_target = torch.stack([o(ctx)[k] for k, o in enumerate(objs)])
+    return per_target, per_target + (extra(ctx) if extra is not None else 0), out
+
+
+def optimize(model: nn.Module, objs: list[Objective], extra: Objective | None, param: ImageParam,
+             init: torch.Tensor, transform: Transform | None, *, n_steps: int, lr: float,
+             gen: torch.Generator) -> dict:
+    """Maximize ``objs[k] + extra`` over image k, all images at once; returns the tensors of an
+    :class:`ActMaxResult` (``images``, ``activations``, ``probabilities``, ``history``,
+    ``grad_norms``)."""
+    dtype = next(iter(model.parameters()), torch.empty(0)).dtype
+    leaf = param.leaf(init.to(model_device(model), dtype))  # a fresh leaf, never a non-leaf
+    opt = torch.optim.Adam([leaf], lr=lr)
+    layers = [n for o in objs + [extra] if o is not None for n in o.layers
+              if n not in ("input", "output")]
+    N = len(objs)
+    history, grad_norms = torch.empty(n_steps, N), torch.empty(n_steps, N)
+    with frozen_eval(model), _capture(model, layers) as store, torch.enable_grad():
+        for step in range(n_steps):
+            opt.zero_grad(set_to_none=True)
+            img = param.render(leaf)
+            fed = img if transform is None else transform(img, gen)
+            per_target, total, _ = _context(model, objs, extra, store, img, fed)
+            (-total.sum()).backward()
+            if leaf.grad is None:  # the failure of seed 004, never silent here
+                raise RuntimeError("the input received no gradient: the objective does not "
+                                   "depend on the input.")
+            history[step] = per_target.detach().cpu()
+            grad_norms[step] = leaf.grad.detach().flatten(1).norm(dim=1).cpu()
+            if step == 0 and not (grad_norms[0] > 0).all():
+                dead = [objs[k].name for k in range(N) if not grad_norms[0, k] > 0]
+                warnings.warn(f"the gradient is exactly zero at the initial image of {dead} (e.g. "
+                              "an all-zero input into a bias-free conv + ReLU); these images will "
+                              "not move. Use init='noise'.", RuntimeWarning, stacklevel=3)
+            opt.step()
+            param.project_(leaf)
+        with torch.no_grad():
+            images = param.render(leaf).detach()
+            final, _, out = _context(model, objs, None, store, images, images)
+    probs = torch.full((N,), float("nan"))
+    if out.dim() == 2:
+        p = torch.softmax(out.float(), 1).cpu()
+        for k, o in enumerate(objs):
+            c = getattr(o, "target_class", None)
+            if c is not None and 0 <= c < p.shape[1]:
+                probs[k] = p[k, c]
+    return {"images": images.cpu(), "activations": final.detach().cpu(), "probabilities": probs,
+            "history": history, "grad_norms": grad_norms}
+
+
+@torch.no_grad()
+def dataset_examples(model: nn.Module, objs: list[Objective], x: torch.Tensor,
+                     batch_size: int = 500) -> tuple[torch.Tensor, torch.Tensor]:
+    """The largest value of each objective over real images ``x`` and the index of the image
+    that reaches it: the yardstick for an optimized image's activation."""
+    layers = [n for o in objs for n in o.layers if n not in ("input", "output")]
+    dev = model_device(model)
+    vals = []
+    with frozen_eval(model), _capture(model, layers) as store:
+        for i in range(0, len(x), batch_size):
+            xb = x[i:i + batch_size].to(dev)
+            ctx = {"input": xb, "output": model(xb), **store}
+            vals.append(torch.stack([o(ctx) for o in objs], 1).cpu())
+    best, idx = torch.cat(vals).max(0)
+    return best, idx
+
+
+def _number(name: str, v, *, integer: bool = False, positive: bool = False) -> None:
+    kind = int if integer else (int, float)
+    if isinstance(v, bool) or not isinstance(v, kind) or not (v > 0 if positive else v >= 0):
+        raise ValueError(f"`{name}` must be {'an int' if integer else 'a number'} "
+                         f"{'> 0' if positive else '>= 0'}. Got {v!r} instead.")
+
+
+def _initial_images(init, prior, N: int, shape, lo: float, hi: float,
+                    gen: torch.Generator) -> torch.Tensor:
+    """The start images ``[N, C, H, W]`` in pixel values."""
+    if init is None:
+        init = "mean" if prior is not None else "grey"
+    if isinstance(init, torch.Tensor):
+        t = init.detach().float()
+        t = t.unsqueeze(0).expand(N, *t.shape) if t.dim() == 3 else t
+        if t.dim() != 4 or t.shape[0] != N or tuple(t.shape[1:]) != tuple(shape):
+            raise ValueError(f"`init` must be [N, C, H, W] with N = {N} images of shape "
+                             f"{tuple(shape)}, or [C, H, W]. Got {tuple(init.shape)} instead.")
+        return t.clone()
+    if init == "mean" and prior is not None:
+        return prior.fn.mean.view(1, *shape).expand(N, *shape).clone()
+    if init == "grey":
+        return torch.full((N, *shape), (lo + hi) / 2)
+    if init == "noise":
+        return ((lo + hi) / 2 + 0.1 * (hi - lo) * torch.randn(N, *shape, generator=gen)).clamp(lo, hi)
+    if init == "zeros":
+        return torch.zeros(N, *shape).clamp(lo, hi)
+    raise ValueError(f"`init` must be 'mean' (needs `prior`), 'grey', 'noise', 'zeros' or a "
+                     f"tensor. Got {init!r} instead.")
+
+
+def degenerate(images: torch.Tensor, activations: torch.Tensor, value_range) -> torch.Tensor:
+    """``[N]`` bool: a constant image (pixel std under 1 % of the range) or a zero activation."""
+    span = float(value_range[1]) - float(value_range[0])
+    flat = images.flatten(1).float()
+    return (flat.std(1) < 0.01 * span) | (activations.abs() < 1e-6)
+
+
+def hidden_layer(model: nn.Module) -> tuple[str, int] | None:
+    """The hidden layer a figure shows: ``(name, n_units)`` of the last Conv2d before the head
+    (or of the batch norm right after it: a bias-free conv feeding a batch norm is read after the
+    norm), else the first hidden Linear; None for a model with neither."""
+    last_conv, prev = None, None
+    for name, m in model.named_modules():
+        if isinstance(m, nn.BatchNorm2d) and prev is not None and isinstance(prev[1], nn.Conv2d):
+            last_conv = (name, m.num_features)
+        elif isinstance(m, nn.Conv2d):
+            last_conv = (name, m.out_channels)
+        if isinstance(m, (nn.Flatten, nn.Linear)) and last_conv is not None:
+            break
+        if not any(True for _ in m.children()):
+            prev = (name, m)
+    if last_conv is not None:
+        return last_conv
+    linears = [(n, m) for n, m in model.named_modules() if isinstance(m, nn.Linear)]
+    if len(linears) >= 2:
+        return linears[0][0], linears[0][1].out_features
+    return None
