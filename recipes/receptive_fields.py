@@ -2,8 +2,8 @@
 
 Run: ``python recipes/receptive_fields.py`` (or ``vizkit gallery --only receptive_fields``).
 
-For each Linear layer (the 360 and 187 hidden units and the 10 outputs) the figures show the
-units whose fields lie most on inked pixels, three ways: the product of the weight matrices
+Shows, for each Linear layer (the 360 and 187 hidden units and the 10 outputs), the units
+whose fields lie most on inked pixels, three ways: the product of the weight matrices
 from the input (the seed's "propagating the weights"), the same gated by how often each ReLU is
 active on real digits, and the average input gradient.
 
