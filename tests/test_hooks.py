@@ -235,6 +235,62 @@ def test_torchscript_submodule_is_copied_at_once():
     assert (rec["0", 0] < 0).any()
 
 
+def _scripted_parts():
+    """A Python model whose middle part is scripted: '0' and '2' can be hooked, '1' cannot."""
+    import warnings
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # torch.jit.script is deprecated in recent torch
+        inner = torch.jit.script(nn.Sequential(nn.Linear(4, 4), nn.ReLU()))
+    return nn.Sequential(nn.Linear(3, 4), inner, nn.Linear(4, 2))
+
+
+def _scripted_whole(kind: str):
+    import warnings
+
+    model = nn.Sequential(nn.Linear(3, 4), nn.ReLU(), nn.Linear(4, 2))
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        return torch.jit.script(model) if kind == "script" else torch.jit.trace(model, x_(2, 3))
+
+
+WHOLE = r"`model` is a TorchScript module \({}, from torch.jit.script.*never calls Python hooks, so " \
+        r"vizkit.hooks.{} cannot see its layers\. Pass the original nn.Module"
+PART = r"Layer '{}' {} TorchScript module \(RecursiveScriptModule.*vizkit.hooks.{} cannot hook it\. " \
+       r"Put the original nn.Module in place of '1' while recording"
+
+
+@pytest.mark.parametrize("call, message", [
+    (lambda: record(_scripted_whole("script"), "0"), WHOLE.format("RecursiveScriptModule", "record")),
+    (lambda: record(_scripted_whole("trace"), ["0", "2"]), WHOLE.format("TopLevelTracedModule", "record")),
+    (lambda: collect(_scripted_whole("script"), x_(5, 3), "0"), WHOLE.format("RecursiveScriptModule", "collect")),
+    (lambda: patch(_scripted_whole("script"), {"0": torch.neg}), WHOLE.format("RecursiveScriptModule", "patch")),
+    (lambda: summary(_scripted_whole("trace"), (2, 3)), WHOLE.format("TopLevelTracedModule", "summary")),
+    (lambda: record(_scripted_parts(), ["0", "1"]), PART.format("1", "is a", "record")),
+    (lambda: record(_scripted_parts(), "1.0"), PART.format("1.0", "lies inside '1', a", "record")),
+    (lambda: record(_scripted_parts(), "*"), PART.format("1", "is a", "record")),
+    (lambda: collect(_scripted_parts(), x_(5, 3), "1.1"), PART.format("1.1", "lies inside '1', a", "collect")),
+    (lambda: patch(_scripted_parts(), {"1": torch.neg}), PART.format("1", "is a", "patch")),
+], ids=["script", "trace", "collect", "patch", "summary", "part", "inside", "glob", "collect-inside",
+        "patch-part"])
+def test_scripted_modules_cannot_be_hooked_and_say_what_to_do(call, message):
+    with pytest.raises(TypeError, match=message) as err:
+        call()
+    assert "OrderedModuleDict" not in str(err.value)
+
+
+def test_python_parts_around_a_scripted_part_still_record_and_summarize():
+    model = _scripted_parts()
+    before = hook_counts(model)
+    with torch.no_grad(), record(model, ["0", "2", nn.Linear]) as rec:  # the type skips scripted parts
+        out = model(x_(5, 3))
+    assert list(rec) == ["0", "2"]
+    torch.testing.assert_close(rec["2"], out)
+    rows = {r.name: r.output_shape for r in summary(model, (5, 3))}
+    assert rows == {"": (5, 2), "0": (5, 4), "1": None, "1.0": None, "1.1": None, "2": (5, 2)}
+    assert hook_counts(model) == before
+
+
 @SAFETY
 def test_inplace_input_write_keeps_the_input_seen(extra):
     model = nn.Sequential(nn.Identity(), nn.ReLU(inplace=True))
@@ -465,6 +521,31 @@ def test_grads_for_module_called_twice_and_tuple_outputs():
     assert g_h is None and g_c is None  # h and c were not used by the loss
     with pytest.raises(ValueError, match="outputs were not recorded"):
         rec["0"]
+
+
+def test_gradient_hooks_on_outputs_are_removed_on_exit():
+    import gc
+    import weakref
+
+    torch.manual_seed(0)
+    model = Block().train()
+    x = x_(6, 4)
+    with record(model, ["fc", "bn", "out"], grads=True) as rec:
+        out = model(x)
+        (out ** 2).sum().backward(retain_graph=True)
+        inside = {name: rec.grads[name].clone() for name in ["fc", "bn", "out"]}
+        (out ** 2).sum().backward(retain_graph=True)  # a second backward inside overwrites ...
+    torch.testing.assert_close(rec.grads["out"], 2 * out.detach())  # ... with the same values
+    (3 * out).sum().backward(retain_graph=True)  # after the block: the hooks must be gone
+    for name, grad in inside.items():
+        torch.testing.assert_close(rec.grads[name], grad)
+    assert not torch.equal(rec.grads["out"], torch.full_like(out, 3.0))
+    # nothing of the graph (which is still alive: `out` holds it) keeps the recording alive
+    ref = weakref.ref(rec)
+    del rec
+    gc.collect()
+    assert ref() is None and out.grad_fn is not None
+    out.sum().backward()  # the graph still works without the recording
 
 
 def test_grads_under_no_grad_is_an_error():

@@ -9,18 +9,21 @@ had stay, and nothing else about the model changes.
 - :func:`patch` — context manager replacing layer outputs (ablate, clamp, steer).
 - :func:`layer_names`, :func:`summary`, :func:`format_summary` — what there is to record.
 - :class:`CaptureBuffers` — reuse capture memory across forward passes (steady-state speed).
+
+TorchScript modules (``torch.jit.script``/``trace``/``load``) call no Python hooks: asking
+for one of their layers is a ``TypeError`` that says what to pass instead.
+
+Inside: ``_storage`` (copies, reusable buffers, what a capture keeps), ``_cow`` (the
+copy-on-write mode), ``_views`` (``Recording`` and its mappings), ``_handles`` (what can be
+hooked, removal), ``_record``, ``_collect``, ``_patch``, ``_summary``.
 """
 
 from ._collect import collect
+from ._errors import LayersNotRunError, MultipleCallsError
 from ._patch import patch
-from ._record import (
-    CaptureBuffers,
-    Calls,
-    LayersNotRunError,
-    MultipleCallsError,
-    Recording,
-    record,
-)
+from ._record import record
+from ._storage import CaptureBuffers
+from ._views import Calls, Recording
 from ._resolve import layer_names
 from ._summary import LayerRow, example_input_shape, format_summary, resolve_model_ref, summary
 

@@ -2,26 +2,21 @@
 
 from __future__ import annotations
 
-from typing import Any, Iterable, Iterator, Optional
+from typing import Any, Callable, Iterable, Iterator, Optional
 
 import torch
 from torch import nn
 
-from ._record import LayersNotRunError, Reduce, ToSpec, fresh_copy, not_run_message, release, resolve_to
-from ._resolve import LayerSpec, check_model, resolve_layers
+from .._torch import model_device
+from ._errors import LayersNotRunError, not_run_message
+from ._handles import hookable_layers, release
+from ._storage import Reduce, ToSpec, fresh_copy, resolve_to
+from ._resolve import LayerSpec
 from ._tree import LEAF, tree_fill, tree_leaves, tree_map
 
 __all__ = ["collect"]
 
 _DEFAULT_BATCH = 256
-
-
-def _model_device(model: nn.Module) -> Optional[torch.device]:
-    for t in model.parameters():
-        return t.device
-    for t in model.buffers():
-        return t.device
-    return None
 
 
 def _first_input(batch: Any) -> torch.Tensor:
@@ -65,6 +60,13 @@ def _batches(data: Any, batch_size: Optional[int]) -> tuple[Iterator[torch.Tenso
     )
 
 
+def _reduced(reduce: Callable, t: torch.Tensor) -> torch.Tensor:
+    r = reduce(t.detach())
+    if not isinstance(r, torch.Tensor):
+        raise TypeError(f"`reduce` must return a tensor. Got {type(r).__name__} instead.")
+    return r
+
+
 class _Sink:
     """Concatenated outputs of one layer, written batch by batch into preallocated memory."""
 
@@ -76,6 +78,7 @@ class _Sink:
         self.chunks: list[list[torch.Tensor]] = []  # when N is unknown
         self.offset = 0
         self.calls = 0
+        self.batch = 0  # samples in the batch now running
 
     def write(self, leaves: list[torch.Tensor], batch: int) -> None:
         for t in leaves:
@@ -109,6 +112,25 @@ class _Sink:
                     f"then {tuple(t.shape[1:])} per sample."
                 )
             dst[self.offset : end].copy_(t)
+
+    def hook(self, reduce: Reduce) -> Callable[[nn.Module, tuple, Any], None]:
+        """The forward hook that writes this layer's (reduced) output for the current batch."""
+
+        def hook(mod: nn.Module, args: tuple, output: Any) -> None:
+            self.calls += 1
+            if self.calls > 1:
+                raise ValueError(
+                    f"Layer {self.name!r} ran more than once in one forward pass; collect() keeps one "
+                    "tensor per layer. Use vizkit.hooks.record to get every call."
+                )
+            leaves = tree_leaves(output)
+            if self.skeleton is None:
+                self.skeleton = tree_map(lambda _: LEAF, output)
+            if reduce is not None:
+                leaves = [_reduced(reduce, t) for t in leaves]
+            self.write([t.detach() for t in leaves], self.batch)
+
+        return hook
 
     def _dtype(self, t: torch.Tensor) -> torch.dtype:
         return self.dtype if (self.dtype is not None and t.is_floating_point()) else t.dtype
@@ -173,63 +195,42 @@ def collect(
     >>> acts["0"].shape
     torch.Size([10, 3])
     """
-    check_model(model)
     if reduce is not None and not callable(reduce):
         raise TypeError(f"`reduce` must be a callable or None. Got {type(reduce).__name__} instead.")
-    modules = resolve_layers(model, layers)
+    modules = hookable_layers(model, layers, where="collect")[0]
     device, dtype = resolve_to(to)
     batches, n_total = _batches(data, batch_size)
     sinks = {name: _Sink(name, n_total, device, dtype) for name in modules}
-    current = {"batch": 0}
-
-    def make_hook(sink: _Sink):
-        def hook(mod: nn.Module, args: tuple, output: Any) -> None:
-            sink.calls += 1
-            if sink.calls > 1:
-                raise ValueError(
-                    f"Layer {sink.name!r} ran more than once in one forward pass; collect() keeps one "
-                    "tensor per layer. Use vizkit.hooks.record to get every call."
-                )
-            leaves = tree_leaves(output)
-            if sink.skeleton is None:
-                sink.skeleton = tree_map(lambda _: LEAF, output)
-            if reduce is not None:
-                reduced = []
-                for t in leaves:
-                    r = reduce(t.detach())
-                    if not isinstance(r, torch.Tensor):
-                        raise TypeError(f"`reduce` must return a tensor. Got {type(r).__name__} instead.")
-                    reduced.append(r)
-                leaves = reduced
-            sink.write([t.detach() for t in leaves], current["batch"])
-
-        return hook
-
-    model_device = _model_device(model)
     flags = [(m, m.training) for m in model.modules()]
     handles: list = []
-    n_seen = 0
     try:
         for name, module in modules.items():
-            handles.append(module.register_forward_hook(make_hook(sinks[name])))
+            handles.append(module.register_forward_hook(sinks[name].hook(reduce)))
         for m, _ in flags:
             m.training = False
-        with torch.no_grad():
-            for x in batches:
-                if model_device is not None and x.device != model_device:
-                    x = x.to(model_device)
-                current["batch"] = len(x)
-                for sink in sinks.values():
-                    sink.calls = 0
-                model(x)
-                missing = [s.name for s in sinks.values() if s.calls == 0]
-                if missing:
-                    raise LayersNotRunError(not_run_message(missing, "collect"))
-                for sink in sinks.values():
-                    sink.offset += len(x)
-                n_seen += len(x)
+        n_seen = _run(model, batches, sinks)
     finally:
         release(handles, flags)
     if n_seen == 0:
         raise ValueError("collect(): `data` yielded no samples.")
     return {name: sink.result(n_seen) for name, sink in sinks.items()}
+
+
+def _run(model: nn.Module, batches: Iterator[torch.Tensor], sinks: dict[str, _Sink]) -> int:
+    """Every batch through ``model`` without gradients, each on the model's device; samples seen."""
+    device = model_device(model, default=None)
+    n_seen = 0
+    with torch.no_grad():
+        for x in batches:
+            if device is not None and x.device != device:
+                x = x.to(device)
+            for sink in sinks.values():
+                sink.calls, sink.batch = 0, len(x)
+            model(x)
+            missing = [s.name for s in sinks.values() if s.calls == 0]
+            if missing:
+                raise LayersNotRunError(not_run_message(missing, "collect"))
+            for sink in sinks.values():
+                sink.offset += len(x)
+            n_seen += len(x)
+    return n_seen

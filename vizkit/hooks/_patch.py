@@ -6,8 +6,9 @@ from typing import Any, Callable, Mapping
 
 from torch import nn
 
-from ._record import LayersNotRunError, not_run_message, remove_handles
-from ._resolve import LayerSpec, check_model, resolve_layers
+from ._errors import LayersNotRunError, not_run_message
+from ._handles import hookable_layers, remove_handles
+from ._resolve import LayerSpec, check_model
 from ._tree import tree_leaves
 
 __all__ = ["patch"]
@@ -75,7 +76,7 @@ class patch:
         for spec, fn in replacements.items():
             if not callable(fn):
                 raise TypeError(f"The replacement for {spec!r} must be callable. Got {type(fn).__name__} instead.")
-            for name, module in resolve_layers(model, spec, argname="replacements").items():
+            for name, module in hookable_layers(model, spec, where="patch", argname="replacements")[0].items():
                 if name in self.targets:
                     raise ValueError(f"Layer {name!r} is patched twice in `replacements`.")
                 self.targets[name] = (module, fn)

@@ -8,7 +8,7 @@ from typing import Any, NamedTuple, Sequence, Union
 import torch
 from torch import nn
 
-from ._record import release
+from ._handles import release, script_modules, scripted_error, under
 from ._resolve import check_model
 
 __all__ = ["LayerRow", "summary", "format_summary", "resolve_model_ref", "example_input_shape"]
@@ -91,6 +91,9 @@ def summary(model: nn.Module, example_input: Any) -> list[LayerRow]:
     [('', 'Sequential', (4, 3), 9), ('0', 'Linear', (4, 3), 9), ('1', 'ReLU', (4, 3), 0)]
     """
     check_model(model)
+    scripted = script_modules(model)
+    if "" in scripted:
+        raise scripted_error(model, None, "", "summary")
     args = _example(model, example_input)
     named = list(model.named_modules())
     shapes: dict[str, Any] = {}
@@ -106,7 +109,8 @@ def summary(model: nn.Module, example_input: Any) -> list[LayerRow]:
     flags = [(m, m.training) for _, m in named]
     try:
         for name, module in named:
-            handles.append(module.register_forward_hook(make_hook(name)))
+            if not any(under(name, s) for s in scripted):  # TorchScript parts: no shape
+                handles.append(module.register_forward_hook(make_hook(name)))
         for m, _ in flags:
             m.training = False
         with torch.no_grad():
