@@ -99,6 +99,7 @@ def check_array(arr, raw: bytes) -> None:
 @example(content=header(0x08, [65536] * 4), gz=False)  # 2**64 values: wraps to 0 in int64
 @example(content=header(0x0E, [2**32 - 1] * 3), gz=True)  # promises ~10**30 bytes
 @example(content=b"\x1f\x8b", gz=False)  # a gzip magic and nothing else
+@example(content=header(0x08, [0] + [2**32 - 1] * 3), gz=False)  # empty, yet too big for numpy
 @settings(suppress_health_check=[HealthCheck.function_scoped_fixture])
 def test_random_bytes_only_raise_data_file_error(scratch, content, gz):
     raw = content

@@ -11,6 +11,7 @@ import contextlib
 import gzip
 import math
 import os
+import sys
 import zlib
 from pathlib import Path
 from typing import BinaryIO, Iterator, Optional
@@ -88,6 +89,11 @@ def _read_header(f: BinaryIO, path: Path) -> tuple[tuple[int, ...], np.dtype, in
             f"dimension sizes, found {4 + len(dims)} bytes."
         )
     shape = tuple(int.from_bytes(dims[i : i + 4], "big") for i in range(0, 4 * ndim, 4))
+    if math.prod(s for s in shape if s) * IDX_DTYPES[code].itemsize > sys.maxsize:
+        raise DataFileError(  # numpy refuses such a shape even when a size of 0 makes it empty
+            f"IDX file '{path}' is damaged: its header's dimension sizes "
+            f"{' x '.join(map(str, shape))} are too large for any array."
+        )
     return shape, IDX_DTYPES[code], header
 
 
