@@ -145,7 +145,7 @@ def test_umap_reuses_the_fit_for_new_points(umap_runs):
 @pytest.mark.parametrize("kwargs, match", [
     ({"layer": "layers.9"}, r"`layer` must be None \(the inputs\) or one of the layer names of "
                             r"Sequential: '0', '1', '2', '3'.*Got 'layers.9' instead."),
-    ({"method": "tsne"}, r"`method` must be one of 'umap', 'pca'. Got 'tsne' instead."),
+    ({"method": "tnse"}, r"`method` must be one of 'umap', 'pca', 'tsne'. Got 'tnse' instead."),
     ({"labels": [0, 1]}, "one entry per point: 20 points, 2 labels"),
     ({"method": "umap", "n_neighbors": 20}, r"`n_neighbors` \(20\) must be smaller than the number "
                                             r"of points \(20\)"),

@@ -1,9 +1,10 @@
-"""2D embeddings of a layer's activations: UMAP (umap-learn) or PCA (scikit-learn).
+"""2D embeddings of a layer's activations: UMAP (umap-learn), PCA or t-SNE (scikit-learn).
 
 :func:`embed_activations` streams the inputs through the model with :func:`vizkit.hooks.collect`,
 flattens the chosen layer's activations and fits the reducer once; the returned
 :class:`Embedding` keeps the fitted reducer, so new points land in the same plane
-(``result.transform(activations)`` or ``result.transform(model, x_new)``). ``layer=None`` embeds
+(``result.transform(activations)`` or ``result.transform(model, x_new)``; t-SNE places only the
+points it was fitted on). ``layer=None`` embeds
 the raw inputs, the reference against which learned layers are compared. :func:`embed` does the
 same for any feature matrix.
 
@@ -32,7 +33,7 @@ __all__ = ["METHODS", "Embedding", "embed", "embed_activations", "embedding_laye
            "layer_activations"]
 
 #: Valid values of ``method``.
-METHODS = ("umap", "pca")
+METHODS = ("umap", "pca", "tsne")
 
 
 @dataclass
@@ -45,9 +46,9 @@ class Embedding:
         The embedded points, in the order of the inputs.
     labels : ndarray of shape (N,) or None
         The labels given, in the same order (int64).
-    reducer : umap.UMAP or sklearn.decomposition.PCA
+    reducer : umap.UMAP, sklearn.decomposition.PCA or sklearn.manifold.TSNE
         The fitted reducer.
-    method : {'umap', 'pca'}
+    method : {'umap', 'pca', 'tsne'}
     layer : str or None
         The embedded layer (``None``: the raw inputs).
     n_features : int
@@ -79,7 +80,17 @@ class Embedding:
         Returns
         -------
         ndarray of shape (M, n_components)
+
+        Raises
+        ------
+        ValueError
+            For a t-SNE embedding: t-SNE has no map for new points (embed them together with
+            the others, or use ``method='umap'`` or ``'pca'``).
         """
+        if self.method == "tsne":
+            raise ValueError("a t-SNE embedding places only the points it was fitted on; embed the "
+                             "new points together with them, or use method='umap' or 'pca', "
+                             "which can transform new points.")
         if isinstance(activations_or_model, nn.Module):
             if x is None:
                 raise ValueError("transform(model, x) needs the new inputs `x`.")
@@ -178,11 +189,14 @@ def embed_activations(model: nn.Module, x: torch.Tensor, layer: str | None, *, l
         example. ``None`` embeds the raw inputs.
     labels : array-like of shape (N,), optional
         Kept, in order, in the result (for colouring).
-    method : {'umap', 'pca'}, default='umap'
+    method : {'umap', 'pca', 'tsne'}, default='umap'
         ``'umap'``: umap-learn with ``random_state=seed`` (reproducible, hence single-threaded).
         ``'pca'``: scikit-learn's PCA, the fast, linear option.
+        ``'tsne'``: scikit-learn's t-SNE (Barnes-Hut for up to 3 components, PCA
+        initialization, ``random_state=seed``); it cannot place new points afterwards.
     n_neighbors : int, default=15
-        UMAP's neighbourhood size (local vs global structure); must be below N.
+        UMAP's neighbourhood size (local vs global structure); for t-SNE, its perplexity (the
+        effective number of neighbours each point keeps close). Must be below N.
     min_dist : float, default=0.1
         UMAP's minimum distance between embedded points (how tightly clusters pack).
     n_components : int, default=2
@@ -244,13 +258,12 @@ def _fit(feats: np.ndarray, labels, *, method, n_neighbors, min_dist, n_componen
 
         reducer = PCA(n_components=int(n_components), random_state=seed)
         points = reducer.fit_transform(feats)
+    elif method == "tsne":
+        _check_neighbors(n_neighbors, n)
+        reducer, points = _tsne(feats, n_neighbors=n_neighbors, n_components=n_components,
+                                seed=seed)
     else:
-        if isinstance(n_neighbors, bool) or not isinstance(n_neighbors, (int, np.integer)) \
-                or n_neighbors < 2:
-            raise ValueError(f"`n_neighbors` must be an integer >= 2. Got {n_neighbors!r} instead.")
-        if n_neighbors >= n:
-            raise ValueError(f"`n_neighbors` ({n_neighbors}) must be smaller than the number of "
-                             f"points ({n}).")
+        _check_neighbors(n_neighbors, n)
         if not (isinstance(min_dist, (int, float)) and min_dist >= 0):
             raise ValueError(f"`min_dist` must be a number >= 0. Got {min_dist!r} instead.")
         with warnings.catch_warnings():
@@ -263,6 +276,25 @@ def _fit(feats: np.ndarray, labels, *, method, n_neighbors, min_dist, n_componen
             points = reducer.fit_transform(feats)
     return Embedding(points=np.asarray(points, dtype=np.float32), labels=labels, reducer=reducer,
                      method=method, layer=layer, n_features=int(feats.shape[1]))
+
+
+def _check_neighbors(n_neighbors, n: int) -> None:
+    if isinstance(n_neighbors, bool) or not isinstance(n_neighbors, (int, np.integer)) \
+            or n_neighbors < 2:
+        raise ValueError(f"`n_neighbors` must be an integer >= 2. Got {n_neighbors!r} instead.")
+    if n_neighbors >= n:
+        raise ValueError(f"`n_neighbors` ({n_neighbors}) must be smaller than the number of "
+                         f"points ({n}).")
+
+
+def _tsne(feats: np.ndarray, *, n_neighbors: int, n_components: int, seed: int):
+    """scikit-learn's t-SNE with perplexity ``n_neighbors``, seeded, PCA-initialized; returns
+    ``(reducer, points)``."""
+    from sklearn.manifold import TSNE
+
+    reducer = TSNE(n_components=int(n_components), perplexity=float(n_neighbors), init="pca",
+                   method="barnes_hut" if n_components < 4 else "exact", random_state=seed)
+    return reducer, reducer.fit_transform(feats)
 
 
 def embedding_layers(model: nn.Module) -> list[tuple[str, str]]:
