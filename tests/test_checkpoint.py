@@ -1,4 +1,5 @@
 import io
+import json
 import os
 import struct
 import zipfile
@@ -275,3 +276,21 @@ def test_load_leaves_the_random_state_alone(tmp_path):
     torch.manual_seed(5)
     checkpoint.load(p)
     assert torch.equal(torch.rand(3), expected)
+
+
+def test_train_model_writes_the_checkpoint_that_load_trained_reads(tmp_path):
+    from vizkit.data import load
+    from vizkit.train import History, load_trained, train_model
+
+    split = load("gmm-2d", seed=2)
+    net, hist, metrics = train_model("logreg", split, {"epochs": 2, "progress": False},
+                                     checkpoint=tmp_path / "m.pt", meta={"gallery_key": "k1"})
+    model, hist2, metrics2, meta = load_trained(tmp_path / "m.pt")
+    assert isinstance(hist2, History) and hist2.to_dict() == hist.to_dict()
+    assert metrics2 == json.loads(json.dumps(metrics))
+    assert meta["gallery_key"] == "k1" and meta["model_name"] == "logreg"
+    record = split.record()
+    assert meta["data"] == record
+    assert record["sizes"] == [len(split.y_train), len(split.y_val), len(split.y_test)]
+    assert record["input_shape"] == [2] and record["fingerprint"] == split.fingerprint
+    torch.testing.assert_close(model(split.x_test), net.eval()(split.x_test))

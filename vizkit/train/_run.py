@@ -108,8 +108,7 @@ def train_model(model: str | dict, split, config: TrainConfig | dict | None = No
     seed_everything(cfg.seed)
     net = build(spec)
     extra = {"data": split.record(), "seed": cfg.seed, "model_name": name, **(meta or {})}
-    logging = {} if tensorboard is None else {"tensorboard": tensorboard}
-    hist = fit(net, split, cfg, checkpoint=checkpoint, meta=extra, **logging)
+    hist = fit(net, split, cfg, checkpoint=checkpoint, meta=extra, tensorboard=tensorboard)
     metrics = evaluate(net, split.x_test, split.y_test, classes=split.classes)
     metrics["best_epoch"] = hist.best_epoch
     metrics["val_acc"] = hist.best.get("val_acc")
