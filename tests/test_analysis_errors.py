@@ -7,7 +7,8 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from vizkit.analysis.errors import (confusion, prediction_examples, predictions, worst_examples)
+from vizkit.analysis.errors import (Predictions, PredictionExamples, confidence_examples, confusion,
+                                   prediction_examples, predictions, worst_examples)
 
 
 def _sign_model():
@@ -151,7 +152,10 @@ def test_plot_examples_bar_colours_and_images(pyplot):
             if c != t:
                 assert colors[c] == to_rgba(WRONG_COLOR if c == p else OTHER_COLOR)
     np.testing.assert_allclose(out["images"][0].get_array(), worst.inputs[0, 0].numpy())
-    assert out["axes"][0, 0].get_title().startswith(f"true {'abc'[worst.y[0]]}, pred {'abc'[worst.pred[0]]}")
+    assert out["axes"][0, 0].get_title().startswith(f"true {'abc'[worst.y[0]]}\npred {'abc'[worst.pred[0]]}")
+    # one convention for digits: raw intensities white on black, 0 to 1
+    for im in out["images"]:
+        assert im.get_cmap().name == "gray" and im.get_clim() == (0.0, 1.0)
 
 
 def test_learning_curves_carry_history_data(pyplot):
@@ -201,3 +205,120 @@ def test_figure_family_errors(pyplot):
     y2 = (x2[:, 0] > 0).long()
     figs = make_figures("errors", nn.Linear(2, 2), _split(x2, y2, ["0", "1"]))
     assert [f.id for f in figs] == ["confusion", "worst_examples", "prediction_bars"]
+
+
+def test_confidence_examples_are_the_surest_wrong_and_least_sure_right():
+    # P(class 1) = sigmoid(x): confidence of the prediction is sigmoid(|x|)
+    x = torch.tensor([[3.0], [0.5], [-2.0], [1.0], [-0.2], [4.0]])
+    y = torch.tensor([0, 1, 1, 0, 0, 1])  # wrong: 0 (conf .95), 2 (.88), 3 (.73); right: 1, 4, 5
+    ex = confidence_examples(_sign_model(), x, y, n_right=2, n_wrong=2)
+    assert ex.wrong.indices.tolist() == [0, 2] and ex.right.indices.tolist() == [4, 1]
+    assert np.all(ex.wrong.pred != ex.wrong.y) and np.all(ex.right.pred == ex.right.y)
+    assert len(confidence_examples(_sign_model(), x, y, n_wrong=10).wrong) == 3
+
+
+def _preds(probs, y):
+    probs = np.asarray(probs, dtype=float)
+    return Predictions(probs=probs, pred=probs.argmax(1), y=np.asarray(y),
+                       loss=-np.log(probs[np.arange(len(y)), y]))
+
+
+def _chosen(preds):
+    from vizkit.analysis.errors import _select
+
+    x = torch.zeros(len(preds.y), 1)
+    conf = preds.probs.max(1)
+    wrong = np.flatnonzero(~preds.correct)
+    right = np.flatnonzero(preds.correct)
+    return PredictionExamples(right=_select(preds, x, right[np.argsort(conf[right])]),
+                              wrong=_select(preds, x, wrong[np.argsort(-conf[wrong])]))
+
+
+def test_prediction_bars_caption_claims_only_what_exists():
+    import re
+
+    from vizkit.plot.errors import prediction_bars_caption
+
+    # no confident mistake: the surest wrong answer has p = 0.60
+    p = _preds([[0.6, 0.4], [0.45, 0.55], [0.9, 0.1], [0.3, 0.7]], [1, 0, 0, 1])
+    text = prediction_bars_caption(_chosen(p), p)
+    assert "confidently wrong" not in text
+    assert "No mistake was made with probability >= 0.9: the surest wrong prediction had 0.60" in text
+    assert "2 wrong test predictions" in text and "of its 2 mistakes on 4 test examples" in text
+    assert re.search(r"probability of the predicted class 0\.60 to 0\.55", text)
+    assert re.search(r"least sure of \(probability 0\.70 to 0\.90\)", text)
+    # one confident mistake
+    p = _preds([[0.95, 0.05], [0.45, 0.55], [0.9, 0.1]], [1, 0, 0])
+    text = prediction_bars_caption(_chosen(p), p)
+    assert "1 of the 2 mistakes were made with probability >= 0.9 (confidently wrong)" in text
+    # no mistake at all
+    p = _preds([[0.8, 0.2], [0.3, 0.7]], [0, 1])
+    text = prediction_bars_caption(_chosen(p), p)
+    assert "no mistake on the 2 test examples" in text and "wrong test predictions" not in text
+
+
+def _fashion_like(n=60, seed=0):
+    from vizkit.data import Split
+
+    g = torch.Generator().manual_seed(seed)
+    x = torch.rand(n, 1, 6, 6, generator=g)
+    y = torch.arange(n) % 3
+    names = ("T-shirt/top", "Ankle boot", "Bag")
+    return Split("fashion-like", x, y, x[:6], y[:6], x, y, names, (1, 6, 6), "0" * 16)
+
+
+def _readable(fig, max_width=12.7):
+    """Every visible text >= 8 pt and the figure at most ``max_width`` inches wide (the
+    gallery's page shows 110 CSS px per inch on at most ~1400 px)."""
+    from matplotlib.text import Text
+
+    fig.canvas.draw()
+    sizes = [t.get_fontsize() for t in fig.findobj(Text) if t.get_visible() and t.get_text().strip()]
+    assert min(sizes) >= 8, min(sizes)
+    assert fig.get_figwidth() <= max_width
+
+
+def test_figure_family_errors_captions_equal_the_data(pyplot):
+    import re
+
+    from vizkit.figures import make_figures
+
+    split = _fashion_like()
+    torch.manual_seed(0)
+    model = nn.Sequential(nn.Flatten(), nn.Linear(36, 3)).eval()
+    hist = {"epochs": [{"epoch": 1, "train_loss": 1.0, "val_loss": 1.1, "train_acc": 0.3,
+                        "val_acc": 0.3},
+                       {"epoch": 2, "train_loss": 0.9, "val_loss": 1.05, "train_acc": 0.4,
+                        "val_acc": 0.35}], "best_epoch": 2}
+    figs = {f.id: f for f in make_figures("errors", model, split, meta={"history": hist})}
+    preds = predictions(model, split.x_test, split.y_test)
+    for f in figs.values():
+        _readable(f.fig)
+        assert "digit" not in f.caption.lower()
+    conf = figs["confusion"]
+    M = conf.data["confusion"]
+    assert f"of the {M.sum()} test examples (accuracy {np.trace(M) / M.sum():.1%})" in conf.caption
+    off = M - np.diag(np.diag(M))
+    i, j = np.unravel_index(off.argmax(), off.shape)
+    assert (f"{off[i, j]} of class '{split.classes[i]}' predicted as '{split.classes[j]}'"
+            in conf.caption)
+    worst = figs["worst_examples"]
+    loss = worst.data["loss"]
+    assert f"loss {loss[0]:.2f} to {loss[-1]:.2f}" in worst.caption
+    assert f"{(worst.data['y'] != worst.data['pred']).sum()} of them misclassified" in worst.caption
+    np.testing.assert_allclose(worst.data["inputs"], split.x_test[worst.data["indices"]].numpy())
+    bars = figs["prediction_bars"]
+    d = bars.data
+    wconf = d["wrong_probs"][np.arange(len(d["wrong_pred"])), d["wrong_pred"]]
+    assert np.all(np.diff(wconf) <= 0) and wconf[0] == preds.probs[~preds.correct].max()
+    assert f"{len(wconf)} wrong test predictions" in bars.caption
+    assert f"of its {(~preds.correct).sum()} mistakes on {len(preds.y)}" in bars.caption
+    assert f"predicted class {wconf[0]:.2f} to {wconf[-1]:.2f}" in bars.caption
+    claims = "confidently wrong" in bars.caption
+    assert claims == bool((wconf >= 0.9).any())
+    images = [im for ax in bars.fig.findobj(lambda a: hasattr(a, "get_images"))
+              for im in ax.get_images()]
+    assert images and all(im.get_cmap().name == "gray" and im.get_clim() == (0.0, 1.0)
+                          for im in images)
+    curves = figs["learning_curves"]
+    assert re.search(r"over 2 epochs; .* epoch 2, .* validation accuracy 35\.0%", curves.caption)

@@ -4,7 +4,8 @@ All functions run the model in eval mode under ``no_grad`` (its ``training`` fla
 return arrays: :func:`predictions` gives per-example probabilities, predicted class and loss;
 :func:`confusion` the confusion matrix; :func:`worst_examples` the ``k`` highest-loss examples with
 their probabilities (seed 004's probability bars); :func:`prediction_examples` a seeded sample of
-right and of wrong predictions.
+right and of wrong predictions; :func:`confidence_examples` the extremes that exist: the wrong
+predictions the model was most sure of and the right ones it was least sure of.
 
 Examples
 --------
@@ -28,7 +29,7 @@ from torch import nn
 from .._torch import model_device, training_mode
 
 __all__ = ["Predictions", "Examples", "PredictionExamples", "predictions", "confusion",
-           "worst_examples", "prediction_examples"]
+           "worst_examples", "prediction_examples", "confidence_examples"]
 
 _DEFAULT_BATCH = 2048
 
@@ -247,4 +248,48 @@ def prediction_examples(model: nn.Module, x: Any, y: Any, *, n_right: int = 4, n
     wrong_all = np.flatnonzero(~p.correct)
     right = np.sort(rng.choice(right_all, size=min(n_right, len(right_all)), replace=False))
     wrong = np.sort(rng.choice(wrong_all, size=min(n_wrong, len(wrong_all)), replace=False))
+    return PredictionExamples(right=_select(p, x, right), wrong=_select(p, x, wrong))
+
+
+def confidence_examples(model: nn.Module, x: Any, y: Any, *, n_right: int = 4, n_wrong: int = 4,
+                        batch_size: int | None = None,
+                        preds: Predictions | None = None) -> PredictionExamples:
+    """The wrong predictions made with the highest confidence and the right predictions made with
+    the lowest (the cases worth showing, chosen from those that exist).
+
+    Confidence is the probability of the predicted class, ``probs[i, pred[i]]``.
+
+    Parameters
+    ----------
+    model : nn.Module
+    x, y : inputs and integer labels
+    n_right, n_wrong : int, default=4
+        How many of each (fewer when there are not that many).
+    batch_size : int, default=2048
+    preds : Predictions, optional
+        Already computed :func:`predictions` (saves a pass).
+
+    Returns
+    -------
+    PredictionExamples
+        ``wrong`` by decreasing confidence (most sure first), ``right`` by increasing confidence
+        (least sure first); ties keep the order of ``x``.
+
+    Examples
+    --------
+    >>> import torch
+    >>> m = torch.nn.Linear(1, 2, bias=False)
+    >>> _ = torch.nn.init.constant_(m.weight, 0).data[1].fill_(1)  # P(1) = sigmoid(x)
+    >>> ex = confidence_examples(m, torch.tensor([[3.0], [0.5], [-2.0], [1.0]]),
+    ...                          torch.tensor([0, 1, 0, 0]), n_right=1, n_wrong=2)
+    >>> ex.wrong.indices.tolist(), ex.right.indices.tolist()
+    ([0, 3], [1])
+    """
+    n_right, n_wrong = _check_k(n_right, "n_right"), _check_k(n_wrong, "n_wrong")
+    x, y = _check_xy(x, y)
+    p = predictions(model, x, y, batch_size=batch_size) if preds is None else preds
+    conf = p.probs[np.arange(len(p.pred)), p.pred]
+    wrong_all, right_all = np.flatnonzero(~p.correct), np.flatnonzero(p.correct)
+    wrong = wrong_all[np.argsort(-conf[wrong_all], kind="stable")[:n_wrong]]
+    right = right_all[np.argsort(conf[right_all], kind="stable")[:n_right]]
     return PredictionExamples(right=_select(p, x, right), wrong=_select(p, x, wrong))

@@ -16,13 +16,14 @@ from typing import Any, Sequence
 
 import numpy as np
 
-from ..analysis.errors import Examples
+from ..analysis.errors import Examples, PredictionExamples, Predictions
 from ._axes import new_ax
 from .figure import Figure
 from .style import SEQUENTIAL
 
-__all__ = ["plot_confusion", "plot_probability_bars", "plot_examples", "TRUE_COLOR", "WRONG_COLOR",
-           "OTHER_COLOR", "figures"]
+__all__ = ["plot_confusion", "plot_probability_bars", "plot_examples", "prediction_bars_caption",
+           "confusion_caption", "worst_caption", "TRUE_COLOR", "WRONG_COLOR", "OTHER_COLOR",
+           "CONFIDENT", "figures"]
 
 #: Bar colour of the true class (also when it is the predicted one).
 TRUE_COLOR = "#1b7837"
@@ -76,7 +77,7 @@ def plot_confusion(matrix: Any, *, class_names: Sequence[str] | None = None, ax=
     annot = np.vectorize(lambda v: f"{int(v)}" if integral else f"{v:.2g}")(M)
     kw = {"annot": annot, "fmt": "", "cmap": SEQUENTIAL if cmap is None else cmap, "square": True,
           "cbar": True, "linewidths": 0.5, "linecolor": "white", "xticklabels": names,
-          "yticklabels": names, "annot_kws": {"fontsize": 7 if C > 8 else 9}}
+          "yticklabels": names, "annot_kws": {"fontsize": 8 if C > 8 else 9}}
     kw.update(heatmap_kw or {})
     xlabel, ylabel = ax.get_xlabel(), ax.get_ylabel()  # seaborn resets them
     sns.heatmap(values, ax=ax, **kw)
@@ -119,7 +120,7 @@ def plot_probability_bars(probs: Any, true: int, pred: int | None = None, *, ax=
     bars = ax.bar(np.arange(C), p, **kw)
     ax.set_ylim(0, 1)
     ax.set_xticks(np.arange(C))
-    labels = ax.set_xticklabels(names, fontsize=7 if C > 5 else 8,
+    labels = ax.set_xticklabels(names, fontsize=8,
                                 rotation=90 if max(len(n) for n in names) > 2 else 0)
     # a near-zero bar is invisible: the tick labels name the true (and wrong) class as well
     if pred != true:
@@ -127,7 +128,7 @@ def plot_probability_bars(probs: Any, true: int, pred: int | None = None, *, ax=
         labels[pred].set_fontweight("bold")
     labels[true].set_color(TRUE_COLOR)
     labels[true].set_fontweight("bold")
-    ax.tick_params(axis="y", labelsize=7)
+    ax.tick_params(axis="y", labelsize=8)
     return bars
 
 
@@ -190,24 +191,26 @@ def plot_examples(examples: Examples, *, axes: Any = None, class_names: Sequence
     out = {"images": [], "bars": [], "axes": axes}
     for j in range(k):
         t, p = int(examples.y[j]), int(examples.pred[j])
-        head = f"true {names[t]}, pred {names[p]}\np={examples.probs[j, p]:.2f}"
+        head = f"true {names[t]}\npred {names[p]}, p={examples.probs[j, p]:.2f}"
         bar_ax = axes[rows - 1, j]
         if images:
             img_ax = axes[0, j]
             x = inputs[j]
             if x.ndim == 3:
                 x = x[0] if x.shape[0] == 1 else np.moveaxis(x, 0, -1)
-            ikw = {"cmap": "gray_r"} if x.ndim == 2 else {}
+            # one convention for digits: raw intensities, white ink on black, 0 to 1
+            ikw = ({"cmap": "gray", "vmin": min(0.0, float(x.min())),
+                    "vmax": max(1.0, float(x.max()))} if x.ndim == 2 else {})
             ikw.update({"interpolation": "nearest"})
             ikw.update(image_kw or {})
             out["images"].append(img_ax.imshow(x, **ikw))
             img_ax.set_xticks([])
             img_ax.set_yticks([])
             if not img_ax.get_title():
-                img_ax.set_title(head, fontsize=8, color="black" if t == p else WRONG_COLOR)
+                img_ax.set_title(head, fontsize=9, color="black" if t == p else WRONG_COLOR)
         elif not bar_ax.get_title():
             coords = ", ".join(f"{v:.2g}" for v in inputs[j].reshape(-1)[:3])
-            bar_ax.set_title(f"({coords})\n{head}", fontsize=8)
+            bar_ax.set_title(f"({coords})\n{head}", fontsize=9)
         out["bars"].append(plot_probability_bars(examples.probs[j], t, p, ax=bar_ax,
                                                  class_names=names, bar_kw=bar_kw))
         if j > 0:
@@ -222,98 +225,214 @@ def plot_examples(examples: Examples, *, axes: Any = None, class_names: Sequence
         # on the (sub)figure, not an axes: an axes legend would widen its grid column
         host = axes[rows - 1, 0].get_figure(root=False)
         constrained = host.get_figure(root=True).get_layout_engine() is not None
-        out["legend"] = host.legend(handles=handles, ncol=2, fontsize=7, frameon=False,
+        out["legend"] = host.legend(handles=handles, ncol=2, fontsize=8, frameon=False,
                                     loc="outside lower center" if constrained else "lower center")
     return out
 
 
 _N_WORST = 10
 _N_EACH = 5
+#: A prediction made with at least this probability is called "confident" in the captions.
+CONFIDENT = 0.9
+
+
+def _confidence(ex: Examples) -> np.ndarray:
+    """Probability of the predicted class of each example."""
+    return np.asarray(ex.probs)[np.arange(len(ex)), np.asarray(ex.pred)] if len(ex) else np.zeros(0)
+
+
+def _span(values: np.ndarray) -> str:
+    """'0.65' or '0.99 to 0.65' (first to last, as shown)."""
+    a, b = f"{values[0]:.2f}", f"{values[-1]:.2f}"
+    return a if a == b else f"{a} to {b}"
+
+
+def prediction_bars_caption(examples: PredictionExamples, preds: Predictions) -> str:
+    """The caption of the prediction-bars figure, every number and claim read from the chosen
+    ``examples`` and all test ``preds`` (it calls a mistake confident only when one exists).
+
+    Examples
+    --------
+    >>> import numpy as np, torch
+    >>> from vizkit.analysis.errors import Predictions, _select
+    >>> p = Predictions(probs=np.array([[0.4, 0.6], [0.8, 0.2]]), pred=np.array([1, 0]),
+    ...                 y=np.array([0, 0]), loss=np.zeros(2))
+    >>> ex = PredictionExamples(right=_select(p, torch.zeros(2, 1), [1]),
+    ...                         wrong=_select(p, torch.zeros(2, 1), [0]))
+    >>> "confidently wrong" in prediction_bars_caption(ex, p)
+    False
+    """
+    n, n_wrong = len(preds.y), int((~preds.correct).sum())
+    conf_all = preds.probs[np.arange(n), preds.pred]
+    n_sure_wrong = int(((~preds.correct) & (conf_all >= CONFIDENT)).sum())
+    parts = []
+    if len(examples.wrong):
+        parts.append(f"the {len(examples.wrong)} wrong test predictions the model was surest of "
+                     f"(of its {n_wrong} mistakes on {n} test examples; probability of the "
+                     f"predicted class {_span(_confidence(examples.wrong))})")
+    if len(examples.right):
+        parts.append(f"the {len(examples.right)} right predictions it was least sure of "
+                     f"(probability {_span(_confidence(examples.right))})")
+    text = ("Top to bottom: " + " and ".join(reversed(parts)) if parts else
+            "No test predictions") + (", each with its class probabilities: green bar = true "
+                                      "class, red bar = the wrongly predicted class. ")
+    if n_wrong == 0:
+        text += f"The model made no mistake on the {n} test examples."
+    elif n_sure_wrong:
+        text += (f"{n_sure_wrong} of the {n_wrong} mistakes were made with probability >= "
+                 f"{CONFIDENT:g} (confidently wrong).")
+    else:
+        text += (f"No mistake was made with probability >= {CONFIDENT:g}: the surest wrong "
+                 f"prediction had {conf_all[~preds.correct].max():.2f}.")
+    return text
+
+
+def confusion_caption(matrix: np.ndarray, class_names: Sequence[str]) -> str:
+    """The confusion matrix's caption: its count, accuracy and most frequent mistake."""
+    M = np.asarray(matrix)
+    n, right = int(M.sum()), int(np.trace(M))
+    text = (f"Confusion matrix of the {n} test examples (accuracy {right / max(n, 1):.1%}): row = "
+            "true class, column = predicted class, counts in the cells; off-diagonal cells are "
+            "the mistakes. ")
+    off = M - np.diag(np.diag(M))
+    if off.max(initial=0) == 0:
+        return text + "There are none."
+    i, j = np.unravel_index(np.argmax(off), off.shape)
+    return text + (f"The most frequent mistake: {int(off[i, j])} of class '{class_names[i]}' "
+                   f"predicted as '{class_names[j]}'.")
+
+
+def worst_caption(worst: Examples) -> str:
+    """The worst examples' caption: how many, their losses, how many are misclassified."""
+    k = len(worst)
+    n_wrong = int((np.asarray(worst.y) != np.asarray(worst.pred)).sum())
+    loss = np.asarray(worst.loss)
+    span = _span(loss) if k else "-"
+    return (f"The {k} test examples with the highest cross-entropy (loss {span}; {n_wrong} of "
+            f"them misclassified), each with its class probabilities: green bar = true class, red "
+            f"bar = the wrongly predicted class.")
+
+
+def _rows_figure(parts, titles, classes, *, per_row: int = 5):
+    """One figure of examples in rows of at most ``per_row``: subfigure per part, each part cut
+    into rows; the colour legend under the last."""
+    import matplotlib.pyplot as plt
+
+    images = any(len(p) and _is_image(p.inputs[0].detach().cpu().float().numpy()) for p in parts)
+    rows_each = 2 if images else 1
+    chunks = [[(p, t, (i, min(i + per_row, len(p)))) for i in range(0, max(len(p), 1), per_row)]
+              for p, t in zip(parts, titles)]
+    flat = [c for cs in chunks for c in cs]
+    k = min(per_row, max([len(p) for p in parts] + [1]))
+    fig = plt.figure(figsize=(1.6 * k + 0.6, (1.8 * rows_each + 0.55) * len(flat) + 0.4),
+                     layout="constrained")
+    subs = np.atleast_1d(fig.subfigures(len(flat), 1))
+    for n, (sub, (part, title, (a, b))) in enumerate(zip(subs, flat)):
+        if len(part) == 0:
+            sub.suptitle(title, fontsize=10)
+            continue
+        axes = sub.subplots(rows_each, per_row if len(part) > per_row else b - a, squeeze=False,
+                            gridspec_kw={"height_ratios": [1.1, 1] if images else [1]})
+        plot_examples(_slice(part, a, b), axes=axes, class_names=classes,
+                      legend=n == len(flat) - 1)
+        if a == 0:
+            sub.suptitle(title, fontsize=10)
+    return fig
+
+
+def _slice(ex: Examples, a: int, b: int) -> Examples:
+    return Examples(indices=ex.indices[a:b], inputs=ex.inputs[a:b], y=ex.y[a:b], pred=ex.pred[a:b],
+                    probs=ex.probs[a:b], loss=ex.loss[a:b])
 
 
 def figures(model, split, *, meta: dict | None = None, seed: int = 0) -> list[Figure]:
     """Figure family ``errors``: confusion matrix, the worst-classified test examples with their
-    probability bars, right and wrong predictions with their bars (seed 004), and the learning
-    curves (seed 003) when ``meta['history']`` holds the training history.
+    probability bars, the surest wrong and least sure right predictions with their bars (seed
+    004), and the learning curves (seed 003) when ``meta['history']`` holds the training history.
+
+    Every caption's numbers and claims are computed from the examples drawn (no "confidently
+    wrong" unless such a mistake exists). Digits are drawn white on black (``'gray'``, 0 to 1).
 
     Returns
     -------
     list of Figure
         ``confusion`` (``data``: ``confusion`` [C, C], ``class_names``), ``worst_examples`` and
-        ``prediction_bars`` (``indices``, ``y``, ``pred``, ``probs``, ``loss`` of the examples
-        shown), ``learning_curves`` when there is a history.
+        ``prediction_bars`` (``indices``, ``inputs``, ``y``, ``pred``, ``probs``, ``loss`` of the
+        examples shown; ``right_``/``wrong_`` prefixed for the bars), ``learning_curves`` when
+        there is a history.
     """
     import matplotlib.pyplot as plt
 
-    from ..analysis.errors import predictions, prediction_examples, worst_examples
+    from ..analysis.errors import confidence_examples, predictions, worst_examples
     from ..train.metrics import confusion_matrix
-    from .curves import plot_learning_curves
 
     x, y = split.x_test, split.y_test
     preds = predictions(model, x, y)
     C = max(preds.n_classes, split.n_classes)
     classes = list(split.classes) if len(split.classes) >= C else [str(i) for i in range(C)]
-    acc = float(preds.correct.mean())
     names = np.asarray([str(c) for c in classes])
     out = []
 
     M = confusion_matrix(preds.y, preds.pred, C)
-    side = 1.2 + 0.55 * C
-    fig, ax = plt.subplots(figsize=(max(4.2, side + 1.2), max(3.6, side)), layout="constrained")
+    side = 1.4 + 0.55 * C
+    fig, ax = plt.subplots(figsize=(max(4.2, side + 1.4), max(3.6, side)), layout="constrained")
     plot_confusion(M, class_names=classes, ax=ax)
-    ax.set_title(f"confusion on the test set\n{len(y)} examples, accuracy {acc:.1%}", fontsize=10)
-    out.append(Figure(id="confusion", fig=fig, caption=(
-        "Confusion matrix on the test set: row = true class, column = predicted class, counts in "
-        "the cells; off-diagonal cells are the mistakes."),
-        data={"confusion": np.asarray(M), "class_names": names}))
+    ax.set_title(f"confusion on the test set\n{len(y)} examples, accuracy "
+                 f"{float(preds.correct.mean()):.1%}", fontsize=10)
+    out.append(Figure(id="confusion", fig=fig, caption=confusion_caption(M, classes),
+                      data={"confusion": np.asarray(M), "class_names": names}))
 
     worst = worst_examples(model, x, y, k=_N_WORST, preds=preds)
-    drawn = plot_examples(worst, class_names=classes, legend=True)
-    fig = drawn["axes"][0, 0].figure
-    fig.suptitle("the test examples with the highest loss (worst first)", fontsize=10)
-    out.append(Figure(id="worst_examples", fig=fig, caption=(
-        "The test examples with the highest cross-entropy, each with its class probabilities: "
-        "green bar = true class, red bar = the wrongly predicted class."),
-        data=dict(_examples_data(worst), class_names=names)))
+    fig = _rows_figure([worst], ["the test examples with the highest loss (worst first)"], classes)
+    out.append(Figure(id="worst_examples", fig=fig, caption=worst_caption(worst),
+                      data=dict(_examples_data(worst), class_names=names)))
 
-    ex = prediction_examples(model, x, y, n_right=_N_EACH, n_wrong=_N_EACH, seed=seed, preds=preds)
-    images = x.dim() >= 3
-    rows_each = 2 if images else 1
-    k = max(len(ex.right), len(ex.wrong), 1)
-    fig = plt.figure(figsize=(1.5 * k + 0.5, (1.7 * rows_each + 0.5) * 2 + 0.4), layout="constrained")
-    subfigs = fig.subfigures(2, 1)
-    for sub, part, label in ((subfigs[0], ex.right, "right"), (subfigs[1], ex.wrong, "wrong")):
-        if len(part) == 0:
-            sub.suptitle(f"no {label} predictions on the test set", fontsize=10)
-            continue
-        axes = sub.subplots(rows_each, k, squeeze=False,
-                            gridspec_kw={"height_ratios": [1.1, 1] if images else [1]})
-        plot_examples(part, axes=axes, class_names=classes, legend=label == "wrong")
-        sub.suptitle(f"{label} predictions (random sample, seed {seed})", fontsize=10)
+    ex = confidence_examples(model, x, y, n_right=_N_EACH, n_wrong=_N_EACH, preds=preds)
+    titles = [f"right predictions it was least sure of (p {_span(_confidence(ex.right))})"
+              if len(ex.right) else "no right predictions on the test set",
+              f"wrong predictions it was surest of (p {_span(_confidence(ex.wrong))})"
+              if len(ex.wrong) else "no wrong predictions on the test set"]
+    fig = _rows_figure([ex.right, ex.wrong], titles, classes)
     data = {f"{part}_{key}": v for part, e in (("right", ex.right), ("wrong", ex.wrong))
             for key, v in _examples_data(e).items()}
-    out.append(Figure(id="prediction_bars", fig=fig, caption=(
-        "Random right and wrong test predictions with their probability bars (seed 004): sure "
-        "and right, unsure but right, and confidently wrong cases."),
-        data=dict(data, class_names=names)))
+    out.append(Figure(id="prediction_bars", fig=fig, caption=prediction_bars_caption(ex, preds),
+                      data=dict(data, class_names=names)))
 
     history = (meta or {}).get("history")
     if history:
-        fig, axes = plt.subplots(1, 2, figsize=(9.5, 3.6), layout="constrained")
-        plot_learning_curves(history, axes=axes)
-        axes[0].set_title("loss per epoch", fontsize=10)
-        axes[1].set_title("accuracy per epoch", fontsize=10)
-        out.append(Figure(id="learning_curves", fig=fig, caption=(
-            "Training and validation loss and accuracy per epoch; the star and dotted line mark "
-            "the best-validation epoch whose weights were kept."),
-            data=_history_data(history)))
+        out.append(_curves_figure(history))
     return out
+
+
+def _curves_figure(history) -> Figure:
+    """The learning curves with the kept epoch and its validation figures in the caption."""
+    import matplotlib.pyplot as plt
+
+    from .curves import history_table, plot_learning_curves
+
+    epochs, best = history_table(history)
+    fig, axes = plt.subplots(1, 2, figsize=(9.5, 3.6), layout="constrained")
+    plot_learning_curves(history, axes=axes)
+    axes[0].set_title("loss per epoch", fontsize=10)
+    axes[1].set_title("accuracy per epoch", fontsize=10)
+    caption = f"Training and validation loss and accuracy over {len(epochs)} epochs"
+    kept = [e for i, e in enumerate(epochs) if e.get("epoch", i + 1) == best]
+    if kept:
+        e = kept[0]
+        val = ", ".join(([f"validation loss {e['val_loss']:.3f}"] if e.get("val_loss") is not None
+                         else []) + ([f"validation accuracy {e['val_acc']:.1%}"]
+                                     if e.get("val_acc") is not None else []))
+        caption += (f"; the star and dotted line mark epoch {best}, the best-validation epoch "
+                    f"whose weights were kept" + (f" ({val})" if val else ""))
+    return Figure(id="learning_curves", fig=fig, caption=caption + ".",
+                  data=_history_data(history))
 
 
 def _examples_data(ex: Examples) -> dict[str, np.ndarray]:
     """The arrays of an :class:`~vizkit.analysis.errors.Examples` drawn by :func:`plot_examples`."""
-    return {"indices": np.asarray(ex.indices), "y": np.asarray(ex.y), "pred": np.asarray(ex.pred),
-            "probs": np.asarray(ex.probs), "loss": np.asarray(ex.loss)}
+    return {"indices": np.asarray(ex.indices), "inputs": ex.inputs.detach().cpu().numpy(),
+            "y": np.asarray(ex.y), "pred": np.asarray(ex.pred), "probs": np.asarray(ex.probs),
+            "loss": np.asarray(ex.loss)}
 
 
 def _history_data(history) -> dict[str, np.ndarray]:
