@@ -9,7 +9,7 @@ import pytest
 from vizkit.gallery import list_recipes
 
 RECIPES = Path(__file__).resolve().parents[1] / "recipes"
-EXPECTED = ["gmm_decision_surfaces", "linreg_gradients", "mnist_weights", "mnist_shootout",
+EXPECTED = ["gmm_decision_surfaces", "linreg_gradients", "png_folder_mlp", "mnist_weights", "mnist_shootout",
             "receptive_fields", "hyperparameter_search", "activation_maximization", "rbf_bottleneck", "attributions",
             "embeddings", "errors"]
 
@@ -29,3 +29,180 @@ def test_recipe_is_a_documented_runnable_script(name):
     assert 'if __name__ == "__main__":' in source and "run_recipe_main(__file__)" in source
     machine_dirs = ["/" + "work" + "/", "/" + "home" + "/"]  # built, so this file names none itself
     assert not any(d in source for d in machine_dirs)
+
+
+# --- recipe-level captions, built from tiny results ---------------------------------------------
+import importlib.util  # noqa: E402
+import re  # noqa: E402
+
+import numpy as np  # noqa: E402
+import torch  # noqa: E402
+
+from _toy import image_split  # noqa: E402
+
+
+def _recipe(name):
+    spec = importlib.util.spec_from_file_location(f"_recipe_{name}", RECIPES / f"{name}.py")
+    mod = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(mod)
+    return mod
+
+
+def _hist(val_accs, lrs=None, losses=None):
+    from vizkit.train import History
+
+    n = len(val_accs)
+    lrs = lrs or [1e-3] * n
+    losses = losses or list(np.linspace(1.0, 0.1, n))
+    best = int(np.argmax(val_accs)) + 1
+    return History(epochs=[{"epoch": i + 1, "val_acc": v, "lr": lr, "train_loss": tl}
+                           for i, (v, lr, tl) in enumerate(zip(val_accs, lrs, losses))],
+                   best_epoch=best)
+
+
+def test_rbf_caption_states_each_runs_own_budget_and_kept_epoch():
+    rbf = _recipe("rbf_bottleneck")
+    adam = rbf.run_summary("adam", {"optimizer": "adam", "lr": 1e-2, "batch_size": 64,
+                                    "scheduler": "cosine"}, _hist([0.5, 0.9, 0.8]),
+                           {"accuracy": 0.85}, 640, 0.7)
+    sgd = rbf.run_summary("seed-sgd", {"optimizer": "sgd", "lr": 1e-4, "momentum": 0.0,
+                                       "batch_size": 64}, _hist([0.1] * 4 + [0.2] + [0.15] * 5),
+                          {"accuracy": 0.19}, 640, 0.05)
+    assert (adam["steps"], sgd["steps"]) == (30, 100)
+    text = rbf.curves_caption([adam, sgd])
+    assert "3 epochs" in text and "10 epochs" in text and "(30 steps)" in text
+    assert "at epoch 2 (kept)" in text and "at epoch 5 (kept)" in text
+    assert "30% of the optimizer steps" in text and "same budget" not in text
+    assert "SGD, lr 0.0001, momentum 0" in text
+
+
+def test_rbf_class_separation_hand_worked():
+    rbf = _recipe("rbf_bottleneck")
+    y = np.array([0, 0, 1, 1])
+    assert rbf.class_separation(np.array([[0, 0], [0, 0], [3, 4], [3, 4]]), y) == 1.0
+    # the same two points in each class: no variance between the class means
+    assert rbf.class_separation(np.array([[0, 0], [1, 1], [0, 0], [1, 1]]), y) == 0.0
+    split = image_split(n=100)
+    sub = rbf.seed_subset(split, 20, seed=0)
+    assert len(sub.y_train) == 20 and sub.fingerprint != split.fingerprint
+    assert rbf.seed_subset(split, 1000, seed=0) is split
+
+
+def test_shootout_describes_each_run_from_its_config():
+    so = _recipe("mnist_shootout")
+    assert so.describe((100,), True, so.SEED_EXPLR) == \
+        "[784,100,10] + batch norm, Adam 0.0001, ExponentialLR gamma 0.9999, batch 64, 8 epochs"
+    assert so.describe((), False, {**so.SGD, "batch_size": 0, "epochs": 60}).endswith(
+        "full batch, 60 epochs")
+    seed = [r for r in so.RUNS if r[4] == "seed 002"]
+    assert {r[3]["lr"] for r in seed} == {1e-4} and seed[1][3]["gamma"] == 1 - 1e-4
+
+
+def test_shootout_lr_note_and_curves_caption_come_from_the_histories():
+    so = _recipe("mnist_shootout")
+    runs = [{"what": "A", "who": "seed 002", "config": so.SEED_EXPLR, "best_val": 0.8,
+             "train_loss": [1.0, 0.5], "lrs": [1e-4, 1e-4 * (1 - 1e-4)]},
+            {"what": "B", "who": "vizkit", "config": {**so.ADAM, "scheduler": "exponential",
+                                                      "gamma": 0.5},
+             "best_val": 0.9, "train_loss": [1.0, 0.2], "lrs": [4e-3, 2e-3]}]
+    note = so.lr_decay_note(runs)
+    assert "99.99% of the first" in note and "50.00% of the first" in note
+    text = so.curves_caption(runs, {"RBF SVM": 0.91, "linear SVM": 0.88})
+    assert "Lowest last training loss: B (0.2)" in text and "highest: A (0.5)" in text
+    assert "from 80.0% (A) to 90.0% (B)" in text and "linear SVM 88.0%" in text
+
+
+def test_lecun_table_states_both_training_sizes_and_standard_errors():
+    so = _recipe("mnist_shootout")
+    rows = so.lecun_rows([((), 12.0, "linear", 0.9), ((300,), 4.7, "300", 0.96)], "mnist-5k",
+                         3000, 1000)
+    assert rows[0][:5] == ["784-10", "linear", 12.0, "60,000", 10.0]
+    assert rows[1][5] == round(100 * np.sqrt(0.04 * 0.96 / 1000), 2) and rows[1][6] == "3,000"
+    cap = so.lecun_caption("mnist-5k", 3000, 1000, so.LECUN_CONFIG)
+    assert "60,000" in cap and "3,000" in cap and "5%" in cap
+    other = so.lecun_rows([((), 12.0, "linear", 0.8)], "fashion-mnist", 55000, 10000)
+    assert other[0][2] == "-"
+    assert "not comparable" in so.lecun_caption("fashion-mnist", 55000, 10000, so.LECUN_CONFIG)
+    assert [h for h, _, _ in so.LECUN][:4] == [(), (300,), (1000,), (300, 100)]
+
+
+def test_gmm_surface_measures_hand_worked():
+    gmm = _recipe("gmm_decision_surfaces")
+    from vizkit.analysis.decision_surface import decision_surface
+
+    # P(x, y) = x on [-1, 1]^2: the 0 level is the segment x = 0 of length 2, slope 1,
+    # mean |P| 0.5
+    surf = decision_surface(lambda X: X[:, 0], ((-1, -1), (1, 1)), grid_resolution=(101, 101))
+    m = gmm.surface_measures(surf, 0.0)
+    assert abs(m["boundary_length"] - 2.0) < 1e-6
+    assert abs(m["mean_slope"] - 1.0) < 1e-6 and abs(m["mean_margin"] - 0.5) < 0.01
+
+
+def test_gmm_lambda_caption_claims_only_what_the_numbers_show():
+    gmm = _recipe("gmm_decision_surfaces")
+    falling = [{"boundary_length": 9.0, "mean_margin": 0.4, "mean_slope": 3.0},
+               {"boundary_length": 8.0, "mean_margin": 0.3, "mean_slope": 2.0}]
+    text = gmm.lambda_caption([0, 0.1], falling, [0.9, 0.8])
+    assert "flatter" in text and "shorter" in text and "boundary length 9.0" in text
+    ragged = [falling[0], {**falling[1], "boundary_length": 12.0}]
+    text = gmm.lambda_caption([0, 0.1], ragged, [0.9, 0.8])
+    assert "shorter" not in text and "smoother" not in text and "flatter" in text
+    assert gmm.kept(_hist([0.1, 0.9, 0.5])) == "2 of 3"
+    cap = gmm.surfaces_caption({"K": 6, "N": 10}, 48, 17, {"fcann2": 3.25})
+    assert "17 support vectors of 48 points" in cap and "fcann2 3.2" in cap
+    assert gmm.FCANN2["param_niter"] == 100_000 and gmm.LAB["monitor"] == "val_loss"
+
+
+def test_linreg_rows_count_steps_and_caption_matches_legend():
+    lin = _recipe("linreg_gradients")
+    rows = lin.descend(np.array([1.0, 2.0]), np.array([3.0, 5.0]), lr=0.1, steps=lin.STEPS)
+    assert len(rows) == lin.STEPS + 1 and rows[-1]["step"] == lin.STEPS
+    assert abs(rows[-1]["a"] - 2) < 0.02 and abs(rows[-1]["b"] - 1) < 0.02  # the lab's line
+    assert rows[0]["a"] == rows[0]["b"] == 0.0 and rows[1]["a"] != 0.0
+    text = lin.descent_caption([1, 3, 100], 0.0, 10.0)
+    assert "after 1, 3 and 100 steps" in text and "diagonal" in text
+    assert "diagonal" not in lin.descent_caption([1, 3, 100], 0.5, 10.0)
+
+
+def test_weights_caption_names_the_datas_classes_and_backs_each_trend():
+    w = _recipe("mnist_weights")
+    rng = np.random.default_rng(0)
+    rough = rng.normal(size=(3, 4, 4))
+    rare = np.zeros(16, bool)
+    rare[:4] = True
+    st = w.weight_stats(rough, rare)
+    assert st["max_abs"] == np.abs(rough).max()
+    flat = np.abs(rough).reshape(3, 16)
+    assert np.isclose(st["rare_ratio"], flat[:, :4].mean() / flat[:, 4:].mean())
+    smooth = w.weight_stats(np.ones((3, 4, 4)) * 0.1, rare)
+    assert smooth["roughness"] == 0.0 and smooth["rare_ratio"] == 1.0
+    text = w.grid_caption("fashion-mnist", (0.0, 0.1), [st, smooth], [0.8, 0.7])
+    assert "class of fashion-mnist" in text and "digit" not in text
+    assert "shrinks the weights" in text and "smoother" in text and "border" not in text
+
+
+def test_png_folder_recipe_reads_back_the_lecture_normalization_and_parses_fits_log(tmp_path):
+    png = _recipe("png_folder_mlp")
+    split = image_split(n=60, size=8)
+    (train, val, test), n = png.png_loaders(split, tmp_path, seed=0, batch=5)
+    assert n == 36 and train.batch_size == 5 and len(test.dataset) == 12
+    back = torch.cat([xb for xb, _ in val]) * 0.3081 + 0.1307
+    labels = torch.cat([yb for _, yb in val])
+    # the PNGs hold 8 bits: each class's images read back, un-normalized, within one grey level
+    for c in range(3):
+        raw = split.x_val[split.y_val == c]
+        assert abs(float(back[labels == c].mean() - raw.mean())) <= 1 / 255
+    from vizkit.models import PTDeep
+    from vizkit.train import fit
+
+    import contextlib
+    import io
+
+    out = io.StringIO()
+    with contextlib.redirect_stdout(out):
+        hist = fit(PTDeep([64, 10, 3]), (train, val), {**png.CONFIG, "epochs": 2, "log_every": 3})
+    log = png.parse_log(out.getvalue())
+    assert list(log["step"]) == [3, 6, 9, 12, 15]  # 8 batches an epoch, a line every 3
+    assert log["epoch"][-1] == 2 and np.all((log["train_err"] >= 0) & (log["train_err"] <= 1))
+    text = png.log_caption(log, hist, 36, 5, 0.25)
+    assert "5 lines over 2 epochs of 8 batches" in text and "test error 25.0%" in text
