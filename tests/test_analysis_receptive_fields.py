@@ -159,7 +159,7 @@ def test_gradient_fields_leave_model_untouched():
     assert r.fields.shape == (2, 28, 28) and r.info["conv"]
     assert cnn.training and n_hooks(cnn) == 0
     assert all(p.grad is None for p in cnn.parameters())
-    with pytest.raises(ValueError, match="unknown layer"):
+    with pytest.raises(ValueError, match="Unknown layer"):
         gradient_receptive_fields(cnn, "features.40", [0], torch.rand(2, 1, 28, 28))
     assert n_hooks(cnn) == 0 and cnn.training
     # the output's fields for a linear model are its raw-pixel weights

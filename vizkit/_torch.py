@@ -2,6 +2,10 @@
 
 * :func:`resolve_layer` turns a dotted layer name into the submodule, with a "closest names"
   error that points to :func:`vizkit.hooks.layer_names`; :func:`layer_name` is its inverse;
+* :func:`capture` records submodule outputs *with* their autograd graph (for objectives that are
+  differentiated), always removing its hooks;
+* :func:`model_input_shape` and :func:`input_normalization` read a model's input convention from
+  its spec and its ``norm`` module (never guessing ImageNet's);
 * :func:`model_device` is where a model's parameters (or buffers) live;
 * :func:`frozen_eval` puts a model in eval mode with frozen parameters, :func:`training_mode` in
   train or eval mode; both put every module's ``training`` flag (and every parameter's
@@ -24,12 +28,13 @@ from __future__ import annotations
 
 import contextlib
 import difflib
-from typing import Iterator
+from typing import Iterator, Sequence
 
 import torch
 from torch import nn
 
-__all__ = ["resolve_layer", "layer_name", "model_device", "frozen_eval", "training_mode"]
+__all__ = ["resolve_layer", "resolve_named", "layer_name", "model_device", "frozen_eval", "training_mode",
+           "capture", "model_input_shape", "input_normalization"]
 
 
 def _check_model(model) -> None:
@@ -89,6 +94,12 @@ def resolve_layer(model: nn.Module, name: str | nn.Module, *, argname: str = "la
     hint = f" Closest names: {', '.join(repr(c) for c in close)}." if close else ""
     raise ValueError(f"Unknown layer {name!r} in {type(model).__name__}.{hint} Call "
                      "vizkit.hooks.layer_names(model) to list the layer names.")
+
+
+def resolve_named(model: nn.Module, layer: str | nn.Module) -> tuple[str, nn.Module]:
+    """``(dotted name, submodule)`` for a layer given by name or as a submodule of ``model``."""
+    module = resolve_layer(model, layer)
+    return (layer if isinstance(layer, str) else layer_name(model, module)), module
 
 
 def layer_name(model: nn.Module, module: nn.Module) -> str:
@@ -157,3 +168,59 @@ def training_mode(model: nn.Module, mode: bool) -> Iterator[nn.Module]:
     with _restoring(model, grads=False):
         model.train(mode)
         yield model
+
+
+@contextlib.contextmanager
+def capture(model: nn.Module, names: Sequence[str]) -> Iterator[dict]:
+    """Context manager: a dict ``name -> output`` filled at each forward pass, graph attached.
+
+    Unlike a recorder for inspection, the tensors are *not* detached, so objectives built on them
+    can be differentiated. The hooks are removed on exit, also after an exception.
+    """
+    store: dict[str, torch.Tensor] = {}
+    handles = []
+    try:
+        for name in dict.fromkeys(names):
+            module = resolve_layer(model, name)
+
+            def hook(_m, _inp, out, _name=name):
+                store[_name] = out[0] if isinstance(out, (tuple, list)) else out
+
+            handles.append(module.register_forward_hook(hook))
+        yield store
+    finally:
+        for h in handles:
+            h.remove()
+
+
+def model_input_shape(model: nn.Module,
+                      input_shape: Sequence[int] | None = None) -> tuple[int, ...]:
+    """``input_shape`` if given, else ``model.vizkit_spec['input_shape']``; error if neither."""
+    if input_shape is None:
+        spec = getattr(model, "vizkit_spec", None)
+        if isinstance(spec, dict) and spec.get("input_shape"):
+            input_shape = spec["input_shape"]
+    if input_shape is None:
+        raise ValueError("the model's input shape is unknown: pass `input_shape=(C, H, W)` "
+                         "(for example split.input_shape); vizkit never guesses it.")
+    try:
+        shape = tuple(int(s) for s in input_shape)
+    except (TypeError, ValueError):
+        raise TypeError(f"`input_shape` must be a sequence of ints. Got {input_shape!r} "
+                        "instead.") from None
+    if not shape or any(s < 1 for s in shape):
+        raise ValueError(f"`input_shape` must hold positive sizes. Got {shape!r} instead.")
+    return shape
+
+
+def input_normalization(model: nn.Module) -> tuple[torch.Tensor, torch.Tensor] | None:
+    """``(mean, std)`` buffers of the model's input ``norm`` module (a vizkit ``Normalize``),
+    or ``None`` when the model takes its inputs as they are."""
+    norm = getattr(model, "norm", None)
+    if norm is None or isinstance(norm, nn.Identity):
+        return None
+    mean, std = getattr(norm, "mean", None), getattr(norm, "std", None)
+    if isinstance(mean, torch.Tensor) and isinstance(std, torch.Tensor):
+        return mean.detach().float(), std.detach().float()
+    raise ValueError(f"the model's `norm` module ({type(norm).__name__}) is not a vizkit "
+                     "Normalize with `mean`/`std` buffers; cannot map weights to raw inputs.")

@@ -30,7 +30,7 @@ import torch
 from torch import nn
 
 from .._torch import training_mode
-from ._actmax_common import capture, input_normalization, model_input_shape, resolve_module
+from .._torch import capture, input_normalization, model_input_shape, resolve_named
 
 __all__ = ["ReceptiveFields", "TheoreticalRF", "FieldViews", "propagated_receptive_fields",
            "gradient_receptive_fields", "theoretical_receptive_field", "field_views",
@@ -391,7 +391,7 @@ def gradient_receptive_fields(model: nn.Module, layer: str | nn.Module | None,
         raise ValueError(f"`x` must be a non-empty batch [N, ...]. Got shape {tuple(x.shape)}.")
     name = ""
     if layer is not None:
-        name, _ = resolve_module(model, layer)
+        name, _ = resolve_named(model, layer)
     modes = [(m, m.training) for m in model.modules()]
     total = None
     try:
@@ -512,7 +512,7 @@ def theoretical_receptive_field(model: nn.Module, layer: str | nn.Module, *,
     >>> rf.size, rf.jump, rf.start
     ((4, 4), (2, 2), (0.5, 0.5))
     """
-    name, target = resolve_module(model, layer)
+    name, target = resolve_named(model, layer)
     shape = model_input_shape(model, input_shape)
     if len(shape) != 3:
         raise ValueError(f"theoretical receptive fields need image inputs (C, H, W). Got "

@@ -22,7 +22,7 @@ import numpy as np
 import torch
 from torch import nn
 
-from ._actmax_common import input_normalization
+from .._torch import input_normalization
 
 __all__ = ["WeightImages", "weight_images", "linear_input_map"]
 

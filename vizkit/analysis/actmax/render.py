@@ -19,7 +19,7 @@ import torch
 from torch import nn
 
 from ..._torch import frozen_eval, model_device, resolve_layer
-from .._actmax_common import model_input_shape
+from ..._torch import model_input_shape
 from .objectives import Objective
 from .parametrization import ImageParam
 from .transforms import Transform
