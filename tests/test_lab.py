@@ -298,3 +298,17 @@ def test_lab_models_carry_the_spec_of_the_vizkit_model_they_are(tmp_path):
         checkpoint.save(tmp_path / "m.pt", model, spec=model.vizkit_spec)
         loaded, _ = checkpoint.load(tmp_path / "m.pt")
         torch.testing.assert_close(loaded(x), model(x))
+
+
+def test_lab_models_save_without_an_explicit_spec(tmp_path):
+    import torch
+
+    from vizkit import checkpoint
+    from vizkit.lab import pt_deep, pt_logreg
+
+    for model in (pt_deep.PTDeep([2, 5, 3], torch.relu), pt_logreg.PTLogreg(2, 3)):
+        path = checkpoint.save(tmp_path / f"{type(model).__name__}.pt", model)
+        loaded, _ = checkpoint.load(path)
+        x = torch.randn(7, 2, generator=torch.Generator().manual_seed(0))
+        with torch.no_grad():
+            assert torch.equal(model.eval()(x), loaded(x))

@@ -160,9 +160,10 @@ def build(spec: dict) -> nn.Module:
 def spec_of(model: nn.Module) -> dict:
     """The spec that rebuilds ``model``'s architecture with :func:`build`.
 
-    A model made by :func:`build` returns the spec it was built from; any other instance of a
-    vizkit model class returns ``{"class": ..., "args": model.model_args}``, the arguments its
-    constructor got.
+    A model made by :func:`build` returns the spec it was built from, and so does a subclass that
+    carries the spec of the vizkit class it extends (the lab's ``PTDeep``/``PTLogreg``: the
+    checkpoint rebuilds the vizkit class); any other instance of a vizkit model class returns
+    ``{"class": ..., "args": model.model_args}``, the arguments its constructor got.
 
     Raises
     ------
@@ -176,7 +177,7 @@ def spec_of(model: nn.Module) -> dict:
     """
     spec = getattr(model, "vizkit_spec", None)
     cls = type(model)
-    if spec is not None and _CLASSES.get(spec.get("class")) is cls:
+    if isinstance(spec, dict) and isinstance(model, _CLASSES.get(spec.get("class"), ())):
         return copy.deepcopy(spec)
     if _CLASSES.get(cls.__name__) is not cls or not hasattr(model, "model_args"):
         raise ValueError(f"{cls.__name__} is not a vizkit model class, so a checkpoint could not "
