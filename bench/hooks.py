@@ -13,12 +13,17 @@ on a busy shared machine; --clock wall for elapsed time):
   only when an in-place operation is about to write them (copy-on-write), so every
   forward pass needs new memory;
 - torchvision create_feature_extractor returning the same layers;
-- plain reference hooks (``outputs.append(o)``): fast but corrupted by in-place ops.
+- plain reference hooks (``outputs.append(o)``): fast but corrupted by in-place ops; on the
+  small models the control that keeps the same activations alive with no vizkit code at all.
 Freed memory that glibc hands back to the system must be faulted in again, which is what
 makes new capture memory expensive; --keep-freed-memory reruns with glibc keeping it, for
 every row alike. The ``bn1 min`` note shows the corruption: a correct record of ``bn1`` has
 negative values.
-Then the vizkit MLP and CNN at batch 128 (goal: <= 1.3x the plain forward).
+Then the vizkit MLP and CNN at batch 128 (goal: <= 1.10x the plain forward in the default
+mode), and what bounds the overhead that remains: the Python cost of one hooked call (torch's
+hook dispatch + vizkit's hook), of one ``record`` block (resolve, install, remove), and of one
+operation seen by the copy-on-write mode, each timed alone; their sum for one forward pass is
+printed next to the measured difference.
 """
 
 from __future__ import annotations
@@ -88,10 +93,25 @@ def recorders(model: torch.nn.Module, x: torch.Tensor, leaves: list[str]) -> dic
             model(x)
         return rec
 
+    def plain_refs() -> object:
+        refs: list[torch.Tensor] = []
+        handles = [
+            model.get_submodule(n).register_forward_hook(lambda m, i, o: refs.append(o.detach()))
+            for n in leaves
+        ]
+        try:
+            with torch.no_grad():
+                model(x)
+        finally:
+            for h in handles:
+                h.remove()
+        return refs
+
     return {
         "plain forward": plain,
         "vizkit record, steady (CaptureBuffers)": steady,
         "vizkit record, cold (default, copy-on-write)": cold,
+        "plain reference hooks": plain_refs,
     }
 
 
@@ -113,22 +133,9 @@ def bench_resnet(args: argparse.Namespace) -> None:
         with torch.no_grad():
             return fx(x)
 
-    def plain_refs() -> object:
-        refs: list[torch.Tensor] = []
-        handles = [
-            model.get_submodule(n).register_forward_hook(lambda m, i, o: refs.append(o.detach()))
-            for n in leaves
-        ]
-        try:
-            with torch.no_grad():
-                model(x)
-        finally:
-            for h in handles:
-                h.remove()
-        return refs
-
     variants["torchvision create_feature_extractor"] = feature_extractor
-    variants["plain reference hooks"] = plain_refs
+    plain_refs = variants.pop("plain reference hooks")
+    variants["plain reference hooks"] = plain_refs  # last, as before
     times = measure(variants, args.rounds, args.warmup)
 
     with torch.no_grad():
@@ -149,7 +156,7 @@ def bench_resnet(args: argparse.Namespace) -> None:
         f"{len(leaves)} leaf modules ({len(nodes)} leaf calls) recorded, {args.rounds} rounds",
         times,
         notes,
-        "vizkit steady <= 1.15x the plain forward (cold reported for reference)",
+        "vizkit steady <= 1.10x the plain forward (cold reported for reference)",
     )
 
 
@@ -170,8 +177,93 @@ def bench_vizkit_models(args: argparse.Namespace) -> None:
             f"{len(leaves)} leaf modules recorded, {args.rounds * 10} rounds",
             times,
             {},
-            "vizkit <= 1.3x the plain forward",
+            "vizkit record, default (copy-on-write) <= 1.10x the plain forward",
         )
+        overhead(model, x, leaves, times)
+
+
+def _per_call(fn: Callable[[], object], n: int = 2000, rounds: int = 7) -> float:
+    """Seconds per call of ``fn``: the least over ``rounds`` of ``n`` calls (load only adds)."""
+    fn()
+    best = float("inf")
+    for _ in range(rounds):
+        start = _clock()
+        for _ in range(n):
+            fn()
+        best = min(best, (_clock() - start) / n)
+    return best
+
+
+def _ops_per_forward(model: torch.nn.Module, x: torch.Tensor) -> int:
+    """How many torch functions one forward pass calls (each passes through the mode)."""
+    from torch.overrides import TorchFunctionMode
+
+    class Count(TorchFunctionMode):
+        n = 0
+
+        def __torch_function__(self, func, types, args=(), kwargs=None):
+            Count.n += 1
+            return func(*args, **(kwargs or {}))
+
+    with torch.no_grad(), Count():
+        model(x)
+    return Count.n
+
+
+def overhead(model: torch.nn.Module, x: torch.Tensor, leaves: list[str], times: dict) -> None:
+    """What one recorded forward pass costs on top of the plain one, part by part."""
+    from vizkit.hooks._cow import CopyOnWrite
+
+    ident, t = torch.nn.Identity(), torch.randn(8, 4)
+    plain_call = _per_call(lambda: ident(t))
+    handle = ident.register_forward_hook(lambda m, i, o: None)
+    dispatch = _per_call(lambda: ident(t)) - plain_call  # torch's path for a module with a hook
+    handle.remove()
+    with torch.no_grad(), record(ident, [""], strict=False) as rec:
+        hook = next(reversed(ident._forward_hooks.values()))
+        body = _per_call(lambda: hook(ident, (t,), t))  # vizkit's hook, default mode
+    del rec
+    block = _per_call(lambda: _empty_block(model, leaves), n=300)
+    modules = [model.get_submodule(n) for n in leaves]
+    handles = _per_call(lambda: _register_remove(modules), n=300)  # torch's part of the block
+    a, b = torch.randn(4), torch.randn(4)
+    bare = _per_call(lambda: torch.add(a, b))
+    with CopyOnWrite() as mode:
+        mode.protect(torch.randn(2))  # something shared, so that every check runs
+        moded = _per_call(lambda: torch.add(a, b))
+    n_calls, n_ops = len(leaves), _ops_per_forward(model, x)
+    parts = {
+        f"torch hook dispatch, per hooked call (x{n_calls})": (dispatch, n_calls),
+        f"vizkit hook body, per call (x{n_calls})": (body, n_calls),
+        f"torch register_forward_hook + remove, per layer (x{n_calls})": (handles / n_calls, n_calls),
+        "vizkit rest of a block: resolve, mode, Recording (x1)": (block - handles, 1),
+        f"copy-on-write mode, per torch op (x{n_ops})": (moded - bare, n_ops),
+    }
+    print(f"{'  part':<60}{'us each':>9}{'us / forward':>14}")
+    total = 0.0
+    for name, (each, n) in parts.items():
+        total += each * n
+        print(f"  {name:<58}{each * 1e6:>9.2f}{each * n * 1e6:>14.1f}")
+    base = statistics.median(times["plain forward"])
+    cold = statistics.median(times["vizkit record, cold (default, copy-on-write)"])
+    print(f"  Python parts together: {total * 1e6:.0f} us = {total / base:.1%} of the plain forward; "
+          f"measured difference (default mode): {(cold - base) * 1e6:.0f} us = {cold / base - 1:.1%} "
+          "(the rest: the captures stay alive, so later tensors get other, colder memory; "
+          "'plain reference hooks' keeps the same tensors alive with no vizkit code)")
+
+
+def _register_remove(modules: list[torch.nn.Module]) -> None:
+    for h in [m.register_forward_hook(_noop) for m in modules]:
+        h.remove()
+
+
+def _noop(module: torch.nn.Module, args: tuple, output: object) -> None:
+    return None
+
+
+def _empty_block(model: torch.nn.Module, leaves: list[str]) -> None:
+    with record(model, leaves, strict=False):
+        pass
 
 
 def main(argv: list[str] | None = None) -> None:

@@ -16,15 +16,22 @@ __all__ = ["contains_script_module", "hookable_layers", "release", "remove_handl
 def script_modules(model: nn.Module) -> list[str]:
     """Dotted names of the outermost TorchScript modules in ``model`` (``""``: the model itself)."""
     script = torch.jit.ScriptModule
-    found: list[str] = []
-    stack: list[tuple[str, nn.Module]] = [("", model)]
-    while stack:
-        name, module = stack.pop()
-        if isinstance(module, script):
-            found.append(name)  # its children are TorchScript too; their dict has no .get
-            continue
-        stack.extend((f"{name}.{k}" if name else k, m) for k, m in module._modules.items() if m is not None)
-    return found
+    if isinstance(model, script):
+        return [""]
+    stack, found = [model], False
+    while stack and not found:  # quick, without names: most models hold no TorchScript at all
+        for m in stack.pop()._modules.values():
+            if isinstance(m, script):
+                found = True
+            elif m is not None:
+                stack.append(m)
+    if not found:
+        return []
+    names: list[str] = []
+    for name, m in model.named_modules():  # a scripted module's children are TorchScript too
+        if isinstance(m, script) and not any(under(name, n) for n in names):
+            names.append(name)
+    return names
 
 
 def contains_script_module(model: nn.Module) -> bool:

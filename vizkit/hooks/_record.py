@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any, Iterable, Optional
+from typing import Any, Callable, Iterable, Optional
 
 import torch
 from torch import nn
@@ -125,10 +125,17 @@ class record:
     def _install(self, name: str, module: nn.Module) -> None:
         inputs, outputs, grads = self._flags
         calls = self._rec._calls[name]  # type: ignore[union-attr]
+        pending: list[Call] = []  # calls whose input was taken and whose output is to come
+        if inputs:
+            hook = self._input_hook(calls, pending)
+            self._handles.append(module.register_forward_pre_hook(hook, with_kwargs=True))
+        if outputs and not (inputs or grads):
+            self._handles.append(module.register_forward_hook(self._output_hook(calls)))
+        elif outputs or grads or not inputs:
+            self._handles.append(module.register_forward_hook(self._forward_hook(name, calls, pending)))
+
+    def _input_hook(self, calls: list, pending: list) -> Callable:
         capture = self._capture
-        grad_capture = self._grad_capture
-        pending: list[Call] = []
-        tensor_handles = self._tensor_handles
 
         def pre_hook(mod: nn.Module, args: tuple, kwargs: dict) -> None:
             call = Call()
@@ -141,10 +148,29 @@ class record:
             pending.append(call)
             calls.append(call)
 
-        def grad_hook(call: Call, i: int, grad: torch.Tensor) -> None:
+        return pre_hook
+
+    def _output_hook(self, calls: list) -> Callable:
+        """The common case (outputs only), kept lean: it runs for every recorded call."""
+        capture = self._capture
+        protect = self._guard.protect if capture.by_reference else None  # type: ignore[union-attr]
+
+        def output_hook(mod: nn.Module, args: tuple, output: Any) -> None:
+            call = Call()
             with torch_function_off():
-                call.grad_leaves[i] = grad_capture(grad)  # type: ignore[index]
-            self._n_grads += 1
+                if type(output) is not torch.Tensor:
+                    call.output = tree_map(capture, output)
+                elif protect is not None:  # the default: a detached alias, copied on a write
+                    call.output = protect(output.detach())
+                else:
+                    call.output = capture(output)
+            calls.append(call)
+
+        return output_hook
+
+    def _forward_hook(self, name: str, calls: list, pending: list) -> Callable:
+        _, outputs, grads = self._flags
+        capture = self._capture
 
         def fwd_hook(mod: nn.Module, args: tuple, output: Any) -> None:
             with torch_function_off():
@@ -156,33 +182,32 @@ class record:
                 if outputs:
                     call.output = capture(output) if type(output) is torch.Tensor else tree_map(capture, output)
                 if grads:
-                    if not torch.is_grad_enabled():
-                        raise ValueError(
-                            f"record(..., grads=True): layer {name!r} ran with gradients disabled "
-                            "(torch.no_grad() or torch.inference_mode()). Run the forward pass with "
-                            "gradients enabled."
-                        )
-                    leaves = tree_leaves(output)
-                    call.skeleton = tree_map(lambda _: LEAF, output)
-                    call.grad_leaves = [None] * len(leaves)
-                    for i, t in enumerate(leaves):
-                        if t.requires_grad:
-                            self._n_grad_hooks += 1
-                            tensor_handles.append(t.register_hook(lambda g, c=call, j=i: grad_hook(c, j, g)))
+                    self._hook_grads(name, call, output)
 
-        def output_hook(mod: nn.Module, args: tuple, output: Any) -> None:
-            # the common case (outputs only), kept lean: it runs for every recorded call
-            call = Call()
+        return fwd_hook
+
+    def _hook_grads(self, name: str, call: Call, output: Any) -> None:
+        """Hooks on the output's tensors that keep the gradients reaching them (removed on exit)."""
+        if not torch.is_grad_enabled():
+            raise ValueError(
+                f"record(..., grads=True): layer {name!r} ran with gradients disabled "
+                "(torch.no_grad() or torch.inference_mode()). Run the forward pass with "
+                "gradients enabled."
+            )
+        grad_capture = self._grad_capture
+
+        def grad_hook(call: Call, i: int, grad: torch.Tensor) -> None:
             with torch_function_off():
-                call.output = capture(output) if type(output) is torch.Tensor else tree_map(capture, output)
-            calls.append(call)
+                call.grad_leaves[i] = grad_capture(grad)  # type: ignore[index]
+            self._n_grads += 1
 
-        if inputs:
-            self._handles.append(module.register_forward_pre_hook(pre_hook, with_kwargs=True))
-        if outputs and not (inputs or grads):
-            self._handles.append(module.register_forward_hook(output_hook))
-        elif outputs or grads or not inputs:
-            self._handles.append(module.register_forward_hook(fwd_hook))
+        leaves = tree_leaves(output)
+        call.skeleton = tree_map(lambda _: LEAF, output)
+        call.grad_leaves = [None] * len(leaves)
+        for i, t in enumerate(leaves):
+            if t.requires_grad:
+                self._n_grad_hooks += 1
+                self._tensor_handles.append(t.register_hook(lambda g, c=call, j=i: grad_hook(c, j, g)))
 
     # context ----------------------------------------------------------------
 

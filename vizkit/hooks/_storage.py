@@ -211,8 +211,9 @@ class Capture:
         self.device, self.dtype = resolve_to(to)
         self.buffers = buffers
         self.guard = guard
-        self._by_reference = (guard is not None and reduce is None and buffers is None
-                              and self.device is None and self.dtype is None)
+        # kept as a detached alias, copied only on a write (the default)
+        self.by_reference = (guard is not None and reduce is None and buffers is None
+                             and self.device is None and self.dtype is None)
         # storage -> (version, source, copy) of captures copied in this block, so that a later
         # capture that views the same memory, unchanged since, becomes a view of that copy
         self._copied: dict[int, tuple[int, torch.Tensor, torch.Tensor]] = {}
@@ -241,7 +242,7 @@ class Capture:
         self._copied.clear()
 
     def __call__(self, t: torch.Tensor) -> Any:
-        if self._by_reference:  # the default: keep a detached alias, copied only on a write
+        if self.by_reference:  # the default: keep a detached alias, copied only on a write
             return self.guard.protect(t.detach())  # type: ignore[union-attr]
         d = t.detach()  # copies of a detached tensor record no graph: no need for no_grad()
         owned = False
