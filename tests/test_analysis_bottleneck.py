@@ -199,7 +199,7 @@ def test_figure_family_bottleneck(pyplot):
     split = _split(x, y, ["a", "b", "c"])
     figs = make_figures("bottleneck", _rbfnet(), split)
     assert [f.id for f in figs] == ["bottleneck"]
-    assert len(figs[0].fig.axes) == 2 and "sigma" in figs[0].caption
+    assert len(figs[0].fig.axes) == 3 and "sigma" in figs[0].caption  # 2 panels + colour bar
     flat = _split(x.flatten(1), y, ["a", "b", "c"])
     with pytest.raises(NotApplicable, match="--model rbf"):
         make_figures("bottleneck", PTDeep([64, 8, 3]), flat)
@@ -224,4 +224,83 @@ def test_figure_family_decision_surface_on_2d_inputs(pyplot):
     y = (x[:, 0] > x[:, 1]).long()
     figs = make_figures("decision-surface", PTDeep([2, 8, 2]), _split(x, y, ["0", "1"]))
     assert [f.id for f in figs] == ["decision_surface"]
-    assert len(figs[0].fig.axes) == 2  # argmax regions + the lab's graph_surface view
+    plots = [ax for ax in figs[0].fig.axes if ax.get_label() != "<colorbar>"]
+    assert len(plots) == 2  # argmax regions + the lab's graph_surface view
+    assert len(figs[0].fig.axes) == 4  # each with its colour bar
+
+
+def _readable(fig, max_width=12.7):
+    """Every visible text >= 8 pt and the figure at most ``max_width`` inches wide (the
+    gallery's page shows 110 CSS px per inch on at most ~1400 px)."""
+    from matplotlib.text import Text
+
+    fig.canvas.draw()
+    sizes = [t.get_fontsize() for t in fig.findobj(Text) if t.get_visible() and t.get_text().strip()]
+    assert min(sizes) >= 8, min(sizes)
+    assert fig.get_figwidth() <= max_width
+
+
+def test_class_separation_hand_worked():
+    from vizkit.analysis.bottleneck import class_separation
+
+    f = np.array([[0.0, 0.0], [2.0, 0.0], [10.0, 0.0], [12.0, 0.0]])
+    # class means 1 and 11, grand mean 6: total 36 + 16 + 16 + 36 = 104, within 4 * 1
+    assert class_separation(f, [0, 0, 1, 1]) == pytest.approx(1 - 4 / 104)
+    assert class_separation(f, [0, 1, 1, 0]) == pytest.approx(0.0)  # both class means are 6
+    assert class_separation(np.ones((4, 2)), [0, 0, 1, 1]) == 0.0
+    with pytest.raises(ValueError, match="one label each"):
+        class_separation(f, [0, 1])
+
+
+def test_bottleneck_captions_come_from_each_models_own_result(pyplot):
+    import re
+
+    from vizkit.analysis.bottleneck import class_separation
+    from vizkit.figures import make_figures
+
+    x, y = _images()
+    split = _split(x, y, ["T-shirt/top", "Ankle boot", "Bag"])
+    adam = {"config": {"optimizer": "adam", "lr": 0.01},
+            "history": {"epochs": [{}] * 20, "best_epoch": 18}}
+    sgd = {"config": {"optimizer": "sgd", "lr": 1e-4},
+           "history": {"epochs": [{}] * 100, "best_epoch": 97}}
+    a = make_figures("bottleneck", _rbfnet(0), split, meta=adam)[0]
+    b = make_figures("bottleneck", _rbfnet(1), split, meta=sgd)[0]
+    assert a.caption != b.caption
+    assert "trained 20 epochs with Adam (lr 0.01), epoch 18 kept" in a.caption
+    assert "trained 100 epochs with SGD (lr 0.0001), epoch 97 kept" in b.caption
+    for f in (a, b):
+        d = f.data
+        acc = (d["predictions"] == d["labels"]).mean()
+        assert f"test accuracy {acc:.1%}" in f.caption
+        assert f"class separation {class_separation(d['features'], d['labels']):.2f}" in f.caption
+        s = np.abs(d["sigma"])
+        std = d["features"].std(0)
+        assert f"standard deviation {std[0]:.3g} and {std[1]:.3g}" in f.caption
+        assert f"the {len(s)} RBF centres" in f.caption
+        if s.max() - s.min() > 0.05 * s.max():
+            assert f"({s.min():.3g} to {s.max():.3g})" in f.caption
+        else:
+            assert f"all with |sigma| about {s.mean():.3g}" in f.caption
+        _readable(f.fig)
+        assert "digit" not in f.caption.lower()
+        # a colour bar for the shading, a legend naming the classes
+        assert any(ax.get_label() == "<colorbar>" for ax in f.fig.axes)
+        legends = [ax.get_legend() for ax in f.fig.axes if ax.get_legend()]
+        names = {t.get_text() for lg in legends for t in lg.get_texts()}
+        assert {"T-shirt/top", "Ankle boot", "Bag"} <= names
+
+
+def test_equal_sigmas_are_said_to_give_equal_crosses():
+    from vizkit.analysis.bottleneck import Bottleneck, BottleneckLayer
+    from vizkit.plot.bottleneck import bottleneck_caption
+
+    res = Bottleneck(features=np.array([[0.0, 1.0], [1.0, 0.0], [2.0, 2.0]]),
+                     labels=np.array([0, 1, 1]), predictions=np.array([0, 1, 0]),
+                     centers=np.zeros((4, 2)), sigma=np.array([1.0, -1.01, 1.0, 0.99]),
+                     surface=None, layer=BottleneckLayer("rbf", True, "rbf"))
+    text = bottleneck_caption(res, model_name="RBFNet")
+    assert "the 4 RBF centres, all with |sigma| about 1 (so all crosses are the same size)" in text
+    assert "test accuracy 66.7%" in text and "trained" not in text
+    res.sigma = np.array([0.5, 2.0, 1.0, 1.0])
+    assert "(0.5 to 2)" in bottleneck_caption(res)

@@ -210,3 +210,73 @@ def test_decision_regions_colour_and_confidence_shading(pyplot):
     dist = lambda ij: np.abs(rgb[ij] - colors[surf.labels[ij]]).sum()
     assert dist(a) < dist(b)
     assert art["boundaries"] is not None
+
+
+def test_graph_data_rings_special_points_larger_than_the_point(pyplot):
+    from matplotlib.colors import to_rgba
+
+    from vizkit.plot.decision_surface import graph_data
+
+    X = np.array([[0, 0], [1, 1], [2, 2], [3, 3]], dtype=float)
+    Y_ = np.array([0, 1, 1, 0])
+    art = graph_data(X, Y_, np.array([0, 1, 0, 0]), special=[1, 2], ax=pyplot.figure().gca(),
+                     size=20)
+    rings = art["special"]
+    np.testing.assert_array_equal(rings.get_offsets(), X[[1, 2]])
+    assert np.all(rings.get_sizes() > 2 * 40)  # well beyond the doubled special point (area 40)
+    assert rings.get_facecolors().size == 0 or np.all(rings.get_facecolors()[:, 3] == 0)
+    np.testing.assert_allclose(rings.get_edgecolors()[0], to_rgba("black"))
+    assert graph_data(X, Y_, Y_, ax=pyplot.figure().gca())["special"] is None
+
+
+def test_graph_surface_colorbar_shows_the_shaded_scale(pyplot):
+    from vizkit.plot.decision_surface import graph_surface
+
+    fun = lambda P: 1 / (1 + np.exp(-(P[:, 0] - P[:, 1])))
+    ax = pyplot.figure().gca()
+    art = graph_surface(fun, ((-2, -2), (2, 2)), offset=0.5, width=20, height=20, ax=ax,
+                        colorbar="P(class 1)")
+    cbar = art["colorbar"]
+    assert cbar.mappable is art["mesh"] and cbar.ax.get_ylabel() == "P(class 1)"
+    assert cbar.mappable.get_clim() == art["mesh"].get_clim()
+    assert graph_surface(fun, ((-2, -2), (2, 2)), width=8, height=8,
+                         ax=pyplot.figure().gca())["colorbar"] is None  # the lab's default
+
+
+def _readable(fig, max_width=12.7):
+    """Every visible text >= 8 pt and the figure at most ``max_width`` inches wide (the
+    gallery's page shows 110 CSS px per inch on at most ~1400 px)."""
+    from matplotlib.text import Text
+
+    fig.canvas.draw()
+    sizes = [t.get_fontsize() for t in fig.findobj(Text) if t.get_visible() and t.get_text().strip()]
+    assert min(sizes) >= 8, min(sizes)
+    assert fig.get_figwidth() <= max_width
+
+
+@pytest.mark.parametrize("n_classes", [2, 3])
+def test_figure_family_decision_surface_caption_equals_its_points(pyplot, n_classes):
+    from vizkit.data import Split
+    from vizkit.figures import make_figures
+    from vizkit.models import PTDeep
+
+    g = torch.Generator().manual_seed(0)
+    x = torch.randn(60, 2, generator=g)
+    y = (torch.atan2(x[:, 1], x[:, 0]) + np.pi).mul(n_classes / (2 * np.pi)).long() % n_classes
+    names = ("Coat", "Bag", "Sandal")[:n_classes]
+    split = Split("gmm-like", x[:40], y[:40], x[:8], y[:8], x[40:], y[40:], names, (2,), "0" * 16)
+    torch.manual_seed(0)
+    f = make_figures("decision-surface", PTDeep([2, 6, n_classes]), split)[0]
+    d = f.data
+    n, wrong = len(d["labels"]), int((d["labels"] != d["predictions"]).sum())
+    np.testing.assert_array_equal(d["points"], split.x_test.numpy())  # the points the accuracy is about
+    assert f"the {n} test examples the accuracy is about" in f.caption
+    assert f"test accuracy {(n - wrong) / n:.1%}, {wrong} wrong" in f.caption
+    assert "digit" not in f.caption.lower()
+    bars = [ax for ax in f.fig.axes if ax.get_label() == "<colorbar>"]
+    assert len(bars) == (2 if n_classes == 2 else 1)  # one per colour scale
+    legend = [ax.get_legend() for ax in f.fig.axes if ax.get_legend()][0]
+    texts = [t.get_text() for t in legend.get_texts()]
+    assert set(texts) >= {names[c] for c in np.unique(d["labels"])}
+    assert {"classified right", "classified wrong"} <= set(texts)
+    _readable(f.fig)

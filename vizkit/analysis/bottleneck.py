@@ -33,7 +33,7 @@ from .._torch import resolve_layer, training_mode
 from .decision_surface import DecisionSurface, decision_surface
 
 __all__ = ["Bottleneck", "BottleneckLayer", "bottleneck_features", "bottleneck_head",
-           "find_bottleneck"]
+           "class_separation", "find_bottleneck"]
 
 _DEFAULT_BATCH = 1024
 
@@ -293,3 +293,38 @@ def bottleneck_features(model: nn.Module, x: torch.Tensor, *, y: Any = None, lay
                          f"{labels.shape} labels.")
     return Bottleneck(features=feats, labels=labels, predictions=preds, centers=centers, sigma=sigma,
                       surface=surface, layer=where)
+
+
+def class_separation(features: Any, labels: Any) -> float:
+    """Share of the features' variance that lies between the class means.
+
+    ``1 - sum_c sum_{i in c} |f_i - mean_c|^2 / sum_i |f_i - mean|^2``: 0 when every class has
+    the same mean (one mixed clump), 1 when each class sits on a single point.
+
+    Parameters
+    ----------
+    features : array-like of shape (N, D)
+    labels : array-like of int of shape (N,)
+
+    Returns
+    -------
+    float
+        In [0, 1] (0 for constant features).
+
+    Examples
+    --------
+    >>> class_separation([[0, 0], [0, 0], [2, 0], [2, 0]], [0, 0, 1, 1])
+    1.0
+    >>> class_separation([[0, 0], [2, 0], [0, 0], [2, 0]], [0, 0, 1, 1])
+    0.0
+    """
+    f = np.asarray(features, dtype=np.float64)
+    y = np.asarray(labels).reshape(-1)
+    if f.ndim != 2 or len(f) != len(y):
+        raise ValueError(f"`features` must be (N, D) with one label each. Got shape {f.shape} and "
+                         f"{len(y)} labels instead.")
+    total = float(((f - f.mean(0)) ** 2).sum()) if len(f) else 0.0
+    if total <= 0:
+        return 0.0
+    within = sum(float(((f[y == c] - f[y == c].mean(0)) ** 2).sum()) for c in np.unique(y))
+    return float(min(max(1.0 - within / total, 0.0), 1.0))

@@ -35,7 +35,8 @@ from .decision_surface import plot_decision_regions, surface_data
 from .figure import Figure, NotApplicable
 from .style import class_colors
 
-__all__ = ["plot_bottleneck", "center_marker_sizes", "BottleneckDisplay", "figures"]
+__all__ = ["plot_bottleneck", "center_marker_sizes", "bottleneck_caption", "BottleneckDisplay",
+           "figures"]
 
 
 def center_marker_sizes(sigma: Any, *, min_size: float = 4.0, max_size: float = 22.0) -> np.ndarray:
@@ -143,19 +144,72 @@ def plot_bottleneck(result: Bottleneck, *, ax=None, class_names: Sequence[str] |
                           label=names[c]) for c in present]
         if out["centers"] is not None:
             handles.append(Line2D([], [], linestyle="none", marker="+", markersize=8, color="black",
-                                  label="RBF centre (size ~ sigma)"))
-        ax.legend(handles=handles, loc="upper left", bbox_to_anchor=(1.01, 1.0), fontsize="small",
-                  frameon=False, borderaxespad=0.0)
+                                  label="RBF centre\n(width ~ |sigma|)"))
+        ax.legend(handles=handles, loc="upper left", bbox_to_anchor=(1.01, 1.0), fontsize=9,
+                  frameon=False, borderaxespad=0.0, title="true class", title_fontsize=9)
     return out
 
 
 _MAX_POINTS = 5000
+_REGION_ALPHA = {"min_alpha": 0.1, "max_alpha": 0.45}
+
+
+def _training_text(meta: dict | None) -> str:
+    """'trained 20 epochs with ADAM (lr 0.01), epoch 18 kept' from a checkpoint's metadata
+    ('' when it does not say)."""
+    meta = meta or {}
+    config, history = meta.get("config") or {}, meta.get("history") or {}
+    epochs = history.get("epochs") if isinstance(history, dict) else getattr(history, "epochs", None)
+    best = history.get("best_epoch") if isinstance(history, dict) else getattr(history, "best_epoch", None)
+    parts = []
+    if epochs:
+        parts.append(f"{len(epochs)} epochs")
+    if config.get("optimizer"):
+        opt = str(config["optimizer"]).upper().replace("ADAMW", "AdamW").replace("ADAM", "Adam")
+        parts.append(f"{opt}" + (f" (lr {config['lr']:g})" if config.get("lr") is not None else ""))
+    text = "trained " + " with ".join(parts) if parts else ""
+    if best and epochs:
+        text += f", epoch {best} kept"
+    return text
+
+
+def bottleneck_caption(result: Bottleneck, *, meta: dict | None = None,
+                       model_name: str = "the model") -> str:
+    """The bottleneck figure's caption, every number read from ``result`` (and the training
+    record ``meta``): epochs and optimizer, accuracy, how spread and how separated the features
+    are, the number of centres and their sigma range."""
+    from ..analysis.bottleneck import class_separation
+
+    f = np.asarray(result.features, dtype=np.float64)
+    text = model_name + (f", {_training_text(meta)}" if _training_text(meta) else "") + ": "
+    text += f"the {len(f)} test inputs at their 2D features"
+    if result.labels is not None:
+        acc = float((result.predictions == result.labels).mean())
+        sep = class_separation(f, result.labels)
+        text += (f", coloured by true class; test accuracy {acc:.1%}, class separation {sep:.2f} "
+                 "(the share of the features' variance between the class means: 0 = one mixed "
+                 "clump, 1 = one point per class)")
+    std = f.std(0) if len(f) else np.zeros(2)
+    text += f"; the features spread with standard deviation {std[0]:.3g} and {std[1]:.3g}."
+    if result.centers is not None:
+        s = np.abs(np.asarray(result.sigma, dtype=np.float64))
+        text += f" '+': the {len(s)} RBF centres, "
+        if len(s) and s.max() - s.min() <= 0.05 * s.max():
+            text += f"all with |sigma| about {s.mean():.3g} (so all crosses are the same size)."
+        else:
+            text += (f"the cross width growing linearly with |sigma| ({s.min():.3g} to "
+                     f"{s.max():.3g}); right: circles of radius |sigma|.")
+    if result.surface is not None:
+        text += (" Shading: the class the rest of the network predicts at each point of the plane, "
+                 "paler where its confidence is lower (colour bar).")
+    return text
 
 
 def figures(model, split, *, meta: dict | None = None, seed: int = 0) -> list[Figure]:
     """Figure family ``bottleneck`` (seed 000): the test set in the 2D feature plane before the RBF
     layer, coloured by class, with the RBF centres (``+`` sized by sigma) and the head's decision
-    regions behind; a second panel adds circles of radius sigma.
+    regions behind; a second panel adds circles of radius sigma. The caption is computed from
+    this model's own result and training record (:func:`bottleneck_caption`).
 
     Returns
     -------
@@ -173,6 +227,7 @@ def figures(model, split, *, meta: dict | None = None, seed: int = 0) -> list[Fi
     import torch
 
     from ..analysis.bottleneck import bottleneck_features, find_bottleneck
+    from .decision_surface import confidence_colorbar
 
     where = find_bottleneck(model)
     if where is None:
@@ -188,28 +243,24 @@ def figures(model, split, *, meta: dict | None = None, seed: int = 0) -> list[Fi
     acc = float((res.predictions == res.labels).mean())
     has_rbf = res.centers is not None
     panels = 2 if has_rbf else 1
-    fig, axes = plt.subplots(1, panels, figsize=(6.2 * panels + 1.2, 5.6), squeeze=False,
+    fig, axes = plt.subplots(1, panels, figsize=(5.2 * panels + 1.8, 5.6), squeeze=False,
                              layout="constrained")
     axes = axes[0]
-    plot_bottleneck(res, ax=axes[0], class_names=split.classes, legend=not has_rbf)
+    plot_bottleneck(res, ax=axes[0], class_names=split.classes, legend=not has_rbf,
+                    regions_kw=_REGION_ALPHA)
+    confidence_colorbar(axes[0], res.surface, location="bottom", shrink=0.7, **_REGION_ALPHA)
     axes[0].set_title(f"test features at '{where.name}'"
                       + (" (input of the RBF layer)" if where.use_input else "")
-                      + f"\nregions: the head's argmax, paler = less sure; accuracy {acc:.1%}",
-                      fontsize=10)
+                      + f"\nshading: the head's class; accuracy {acc:.1%}", fontsize=10)
     if has_rbf:
         plot_bottleneck(res, ax=axes[1], class_names=split.classes, regions=False, circles=True)
         s = np.abs(res.sigma)
-        axes[1].set_title(f"{len(s)} RBF centres, circles of radius |sigma| "
-                          f"(sigma {s.min():.2g} to {s.max():.2g})", fontsize=10)
+        axes[1].set_title(f"{len(s)} RBF centres, circles of radius |sigma|\n"
+                          f"(|sigma| {s.min():.3g} to {s.max():.3g})", fontsize=10)
         # keep the view on the data: circles of huge sigma would otherwise zoom out
         axes[1].set_xlim(axes[0].get_xlim())
         axes[1].set_ylim(axes[0].get_ylim())
-    caption = ("2D bottleneck features of the test set coloured by true class; '+' marks RBF "
-               "centres, marker width grows linearly with |sigma|; the shading shows which class "
-               "the rest of the network predicts at each point of the plane.")
-    if not has_rbf:
-        caption = ("2D hidden-layer features of the test set coloured by true class, over the "
-                   "decision regions of the layers after it.")
+    caption = bottleneck_caption(res, meta=meta, model_name=type(model).__name__)
     data = _bottleneck_data(res, class_names=split.classes)
     return [Figure(id="bottleneck", fig=fig, caption=caption, data=data)]
 

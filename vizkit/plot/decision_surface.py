@@ -29,8 +29,8 @@ from .figure import Figure, NotApplicable
 from .style import class_colors
 
 __all__ = ["graph_surface", "graph_data", "plot_decision_regions", "region_image",
-           "surface_data", "scatter_classes", "class_legend", "DecisionSurfaceDisplay",
-           "SURFACE_CMAP", "figures"]
+           "confidence_colorbar", "surface_data", "scatter_classes", "class_legend",
+           "points_legend", "surface_caption", "DecisionSurfaceDisplay", "SURFACE_CMAP", "figures"]
 
 #: Colour map of ``graph_surface``'s shading (the lab's default look: dark to light).
 SURFACE_CMAP = "gray"
@@ -43,7 +43,8 @@ def _numpy(a: Any) -> np.ndarray:
 
 
 def graph_surface(fun: Any, rect: Any = None, offset: float | None = 0.5, width: int = 256,
-                  height: int = 256, *, ax=None, cmap: Any = None, pcolormesh_kw: dict | None = None,
+                  height: int = 256, *, ax=None, cmap: Any = None, colorbar: bool | str = False,
+                  colorbar_kw: dict | None = None, pcolormesh_kw: dict | None = None,
                   contour_kw: dict | None = None) -> dict:
     """Shade a scalar function of the plane and draw its ``offset`` level line (lab 0's helper).
 
@@ -64,6 +65,12 @@ def graph_surface(fun: Any, rect: Any = None, offset: float | None = 0.5, width:
     ax : matplotlib Axes, optional
         Default: the current axes (``plt.gca()``), the lab's pyplot contract.
     cmap : colormap or str, default='gray'
+    colorbar : bool or str, default=False
+        Add a colour bar of the shading beside ``ax``; a string is its label (``True``:
+        ``'P(class 1)'`` for a two-class model's probabilities, ``'confidence'`` for more
+        classes, else ``'value of fun'``, with the contour level).
+    colorbar_kw : dict, optional
+        Passed on to ``Figure.colorbar`` (e.g. ``{'location': 'bottom'}``).
     pcolormesh_kw, contour_kw : dict, optional
         Passed on to ``ax.pcolormesh`` and ``ax.contour``.
 
@@ -71,7 +78,7 @@ def graph_surface(fun: Any, rect: Any = None, offset: float | None = 0.5, width:
     -------
     dict
         ``'mesh'`` (QuadMesh), ``'contour'`` (ContourSet or None), ``'surface'`` (the
-        DecisionSurface drawn).
+        DecisionSurface drawn), ``'colorbar'`` (Colorbar or None).
     """
     ax = current_ax(ax)
     if isinstance(fun, DecisionSurface):
@@ -98,7 +105,24 @@ def graph_surface(fun: Any, rect: Any = None, offset: float | None = 0.5, width:
         ckw = {"colors": "black", "linewidths": 1.0, "zorder": 1}
         ckw.update(contour_kw or {})
         contour = ax.contour(surf.xx, surf.yy, values, levels=[delta], **ckw)
-    return {"mesh": mesh, "contour": contour, "surface": surf}
+    cbar = None
+    if colorbar is not False and colorbar is not None:
+        cbar = ax.get_figure().colorbar(mesh, ax=ax, **{"shrink": 0.85, **(colorbar_kw or {})})
+        cbar.set_label(colorbar if isinstance(colorbar, str) else _field_label(surf, offset),
+                       fontsize=9)
+        cbar.ax.tick_params(labelsize=8)
+        if contour is not None:  # the contour's level marked on the bar
+            cbar.add_lines([delta], ["black"], [1.0])
+    return {"mesh": mesh, "contour": contour, "surface": surf, "colorbar": cbar}
+
+
+def _field_label(surf: DecisionSurface, offset: float | None) -> str:
+    """What :meth:`DecisionSurface.field` holds, for a colour bar label."""
+    if surf.probs is not None:
+        text = "P(class 1)" if surf.n_classes == 2 else "confidence"
+    else:
+        text = "value of fun"
+    return text + ("" if offset is None else f" (line at {offset:g})")
 
 
 def graph_data(X: Any, Y_: Any, Y: Any, special: Sequence[int] | None = None, *, ax=None,
@@ -114,7 +138,8 @@ def graph_data(X: Any, Y_: Any, Y: Any, special: Sequence[int] | None = None, *,
     Y : array-like of int of shape (N,)
         Predicted classes (the marker: circle where ``Y == Y_``, square where not).
     special : sequence of int, optional
-        Indices of points drawn with double size (e.g. ``KSVMWrap.support``).
+        Indices of points drawn with double size (e.g. ``KSVMWrap.support``) and ringed by an
+        unfilled black circle larger than the point, visible even when most points are special.
     ax : matplotlib Axes, optional
         Default: the current axes (``plt.gca()``), the lab's pyplot contract.
     colors : sequence of colours, optional
@@ -127,7 +152,8 @@ def graph_data(X: Any, Y_: Any, Y: Any, special: Sequence[int] | None = None, *,
     Returns
     -------
     dict
-        ``'correct'`` and ``'wrong'`` PathCollections (``get_sizes()`` shows the special points).
+        ``'correct'`` and ``'wrong'`` PathCollections (``get_sizes()`` shows the special points),
+        ``'special'`` (the rings' PathCollection, or None).
     """
     ax = current_ax(ax)
     X = _numpy(X).astype(np.float64)
@@ -152,6 +178,12 @@ def graph_data(X: Any, Y_: Any, Y: Any, special: Sequence[int] | None = None, *,
         kw = {"edgecolors": "black", "linewidths": 0.5, "marker": marker, "zorder": 3}
         kw.update(scatter_kw or {})
         out[key] = ax.scatter(X[mask, 0], X[mask, 1], s=sizes[mask], c=face[mask], **kw)
+    out["special"] = None
+    if special is not None and len(special):
+        # a ring about twice the special marker's diameter, so it shows around any marker
+        out["special"] = ax.scatter(X[special, 0], X[special, 1], s=4.5 * sizes[special],
+                                    facecolors="none", edgecolors="black", linewidths=1.1,
+                                    marker="o", zorder=4)
     return out
 
 
@@ -234,6 +266,31 @@ def plot_decision_regions(surf: DecisionSurface, *, ax=None, colors: Sequence | 
     return {"image": image, "boundaries": lines}
 
 
+def confidence_colorbar(ax, surf: DecisionSurface, *, min_alpha: float = 0.15,
+                        max_alpha: float = 0.6, label: str | None = None, **colorbar_kw):
+    """The colour bar of :func:`plot_decision_regions`' paleness: the confidence (largest class
+    probability) from ``1/C`` (palest) to 1 (strongest), drawn on a neutral grey.
+
+    Use the same ``min_alpha``/``max_alpha`` as the regions. Returns the ``Colorbar`` (``None``
+    when the surface has no probabilities).
+    """
+    if surf.confidence is None:
+        return None
+    from matplotlib.cm import ScalarMappable
+    from matplotlib.colors import LinearSegmentedColormap, Normalize
+
+    grey = 0.3
+    lo, hi = (1.0 - a * (1.0 - grey) for a in (min_alpha, max_alpha))
+    cmap = LinearSegmentedColormap.from_list("vizkit_confidence", [(lo,) * 3, (hi,) * 3])
+    mappable = ScalarMappable(norm=Normalize(1.0 / max(surf.n_classes, 2), 1.0), cmap=cmap)
+    kw = {"shrink": 0.8}
+    kw.update(colorbar_kw)
+    cbar = ax.get_figure().colorbar(mappable, ax=ax, **kw)
+    cbar.set_label(label or "confidence of the shaded class (paler = less sure)", fontsize=9)
+    cbar.ax.tick_params(labelsize=8)
+    return cbar
+
+
 def surface_data(surf: DecisionSurface) -> dict[str, np.ndarray]:
     """The arrays a decision-surface view draws: the grid ``xx``, ``yy``, the argmax
     ``region_labels``, and ``confidence`` and ``probs`` where the model gives them."""
@@ -280,6 +337,33 @@ def figures(model, split, *, meta: dict | None = None, seed: int = 0) -> list[Fi
                         f"{tuple(split.input_shape)} and {type(model).__name__} has no 2D layer.")
 
 
+def points_legend(ax, classes, palette, class_names: Sequence[str] | None = None,
+                  **legend_kw):
+    """One legend for :func:`graph_data`'s points: a square per class present (its colour), then
+    the marker shapes (circle right, square wrong), outside on the right."""
+    from matplotlib.lines import Line2D
+
+    names = list(class_names or [])
+    handles = [Line2D([], [], linestyle="none", marker="s", markersize=7, color=palette[c],
+                      label=names[c] if c < len(names) else str(c)) for c in classes]
+    handles += [Line2D([], [], linestyle="none", marker=m, markersize=6, markerfacecolor="white",
+                       markeredgecolor="black", label=label)
+                for m, label in (("o", "classified right"), ("s", "classified wrong"))]
+    kw = {"loc": "upper left", "bbox_to_anchor": (1.01, 1.0), "fontsize": 9, "frameon": False}
+    kw.update(legend_kw)
+    return ax.legend(handles=handles, **kw)
+
+
+def surface_caption(what: str, *, labels, predictions, grid: int, part: str = "test") -> str:
+    """A decision-surface caption with the points' count, accuracy and mistakes computed."""
+    y, p = np.asarray(labels), np.asarray(predictions)
+    n_wrong = int((y != p).sum())
+    return (f"{what} ({grid}x{grid} grid), shaded by the predicted class, paler where the model is "
+            f"less sure (colour bar). Points: the {len(y)} {part} examples the accuracy is about, "
+            f"coloured by true class; circles are classified right, squares wrong: {part} "
+            f"accuracy {float((y == p).mean()) if len(y) else 0.0:.1%}, {n_wrong} wrong.")
+
+
 def _input_plane(model, split) -> list[Figure]:
     import matplotlib.pyplot as plt
 
@@ -291,24 +375,29 @@ def _input_plane(model, split) -> list[Figure]:
     surf = decision_surface(model, np.vstack([X, split.x_train.numpy()]), grid_resolution=_RESOLUTION)
     binary = surf.n_classes == 2
     panels = 2 if binary else 1
-    fig, axes = plt.subplots(1, panels, figsize=(5.4 * panels, 5.0), squeeze=False,
+    fig, axes = plt.subplots(1, panels, figsize=(5.0 * panels + 1.8, 5.4), squeeze=False,
                              layout="constrained")
     axes = axes[0]
     acc = float(pred.correct.mean())
     plot_decision_regions(surf, ax=axes[0])
+    confidence_colorbar(axes[0], surf, location="bottom", shrink=0.7)
     graph_data(X, pred.y, pred.pred, ax=axes[0])
-    axes[0].set_title(f"argmax regions, paler = less sure\ntest accuracy {acc:.1%} "
-                      f"(o right, \u25a1 wrong)", fontsize=10)
+    axes[0].set_title(f"argmax regions, paler = less sure\n{len(X)} test points, accuracy "
+                      f"{acc:.1%}", fontsize=10)
     if binary:
-        graph_surface(surf, offset=0.5, ax=axes[1])
+        graph_surface(surf, offset=0.5, ax=axes[1], colorbar=True,
+                      colorbar_kw={"location": "bottom", "shrink": 0.7})
         graph_data(X, pred.y, pred.pred, ax=axes[1])
-        axes[1].set_title("P(class 1) (dark 0, light 1) and its 0.5 contour", fontsize=10)
+        axes[1].set_title("the lab's view: P(class 1), black line at 0.5", fontsize=10)
     for ax in axes:
         ax.set_xlabel("$x_0$")
         ax.set_ylabel("$x_1$")
-    caption = (f"Decision surface of {type(model).__name__} over the plane ({_RESOLUTION}x"
-               f"{_RESOLUTION} grid); points are the test set coloured by true class, circles "
-               "classified right, squares wrong.")
+    C = max(surf.n_classes, 2)
+    points_legend(axes[-1], np.unique(pred.y), class_colors(C), [str(c) for c in split.classes])
+    caption = surface_caption(f"Decision surface of {type(model).__name__} over the plane",
+                              labels=pred.y, predictions=pred.pred, grid=_RESOLUTION)
+    if binary:
+        caption += " Right: the lab's graph_surface view of the same model, P(class 1) in grey."
     data = dict(surface_data(surf), points=X, labels=np.asarray(pred.y),
                 predictions=np.asarray(pred.pred),
                 class_names=np.asarray([str(c) for c in split.classes]))
@@ -322,20 +411,22 @@ def _bottleneck_plane(model, split) -> list[Figure]:
 
     res = bottleneck_features(model, split.x_test, y=split.y_test, grid_resolution=_RESOLUTION,
                               include_centers=False)
-    fig, ax = plt.subplots(figsize=(7.2, 5.6), layout="constrained")
+    fig, ax = plt.subplots(figsize=(7.6, 6.2), layout="constrained")
     plot_decision_regions(res.surface, ax=ax)
+    confidence_colorbar(ax, res.surface, location="bottom", shrink=0.7)
     graph_data(res.features, res.labels, res.predictions, ax=ax, size=12,
                scatter_kw={"linewidths": 0.3})
     acc = float((res.predictions == res.labels).mean())
     ax.set_title(f"head's decision regions in the 2D bottleneck plane ('{res.layer.name}')\n"
-                 f"test accuracy {acc:.1%} (o right, \u25a1 wrong)", fontsize=10)
+                 f"{len(res.labels)} test points, accuracy {acc:.1%}", fontsize=10)
     ax.set_xlabel("bottleneck feature 1")
     ax.set_ylabel("bottleneck feature 2")
-    class_legend(ax, range(res.surface.n_classes), class_colors(max(res.surface.n_classes, 2)),
-                 [str(c) for c in split.classes])
-    caption = ("The classifier head (the layers after the 2D bottleneck) evaluated over the "
-               "bottleneck plane, shaded by confidence; the test points at their bottleneck "
-               "features, coloured by true class.")
+    C = max(res.surface.n_classes, 2)
+    points_legend(ax, np.unique(res.labels), class_colors(C), [str(c) for c in split.classes])
+    caption = surface_caption(
+        f"The classifier head of {type(model).__name__} (the layers after the 2D bottleneck "
+        f"'{res.layer.name}') over the bottleneck plane", labels=res.labels,
+        predictions=res.predictions, grid=_RESOLUTION)
     data = dict(surface_data(res.surface), points=np.asarray(res.features),
                 labels=np.asarray(res.labels), predictions=np.asarray(res.predictions),
                 class_names=np.asarray([str(c) for c in split.classes]))
@@ -465,3 +556,4 @@ def class_legend(ax, classes, palette, class_names: Sequence[str] | None = None,
           "frameon": False}
     kw.update(legend_kw)
     return ax.legend(handles=handles, **kw)
+
