@@ -23,6 +23,7 @@ from .plot.bottleneck import figures as _bottleneck
 from .plot.decision_surface import figures as _decision_surface
 from .plot.embedding import figures as _embedding
 from .plot.errors import figures as _errors
+from .plot.feature_maps import figures as _feature_maps
 from .plot.figure import Figure, NotApplicable
 from .plot.receptive_fields import figures as _receptive_fields
 from .plot.weights import figures as _weights
@@ -39,6 +40,7 @@ FAMILIES: dict[str, Callable[..., list[Figure]]] = {
     "errors": _errors,
     "attributions": _attributions,
     "embedding": _embedding,
+    "feature-maps": _feature_maps,
 }
 
 

@@ -1,0 +1,210 @@
+"""CNN views: first-layer filters as images and per-input feature maps of conv layers.
+
+:func:`conv_layers` lists a model's 2D conv layers (the default layers of the views);
+:func:`conv_filters` returns a conv layer's weights as one small image per output channel;
+:func:`feature_maps` runs inputs through the model with :func:`vizkit.hooks.record` and returns
+what a layer computed for each of them, one ``H x W`` map per channel. Both return small
+dataclasses of NumPy arrays; nothing here draws (see :mod:`vizkit.plot.feature_maps`).
+
+Examples
+--------
+>>> import torch
+>>> from torch import nn
+>>> net = nn.Sequential(nn.Conv2d(1, 4, 3), nn.ReLU(), nn.Flatten(), nn.Linear(4 * 6 * 6, 2))
+>>> conv_layers(net)
+['0']
+>>> conv_filters(net).filters.shape
+(4, 1, 3, 3)
+>>> feature_maps(net, torch.rand(2, 1, 8, 8)).maps.shape
+(2, 4, 6, 6)
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import torch
+from torch import nn
+
+from .._torch import frozen_eval, resolve_layer
+
+__all__ = ["NoConvLayers", "ConvFilters", "FeatureMaps", "conv_layers", "conv_filters",
+           "feature_maps"]
+
+
+class NoConvLayers(ValueError):
+    """The model has no 2D conv layer (the message names the layers it has)."""
+
+
+@dataclass
+class ConvFilters:
+    """The weights of one conv layer, one small image per output channel.
+
+    Attributes
+    ----------
+    filters : ndarray of shape (C_out, C_in, kH, kW)
+        The layer's weight, as it is (no scaling).
+    layer : str
+        The layer's dotted name.
+    vmax : float
+        The largest absolute weight (half-width of a symmetric colour scale; 1 when all are 0).
+    """
+
+    filters: np.ndarray
+    layer: str
+    vmax: float
+
+    def __len__(self) -> int:
+        return int(self.filters.shape[0])
+
+
+@dataclass
+class FeatureMaps:
+    """What one layer computed for each input: one map per channel.
+
+    Attributes
+    ----------
+    maps : ndarray of shape (N, C, H', W')
+        The layer's output for each input.
+    inputs : ndarray of shape (N, C_in, H, W)
+        The inputs, as given (before any normalization inside the model).
+    layer : str
+        The layer's dotted name.
+    labels : ndarray of int of shape (N,) or None
+        The inputs' classes, when given.
+    """
+
+    maps: np.ndarray
+    inputs: np.ndarray
+    layer: str
+    labels: np.ndarray | None = None
+
+    @property
+    def n_channels(self) -> int:
+        return int(self.maps.shape[1])
+
+
+def _check_model(model) -> None:
+    if not isinstance(model, nn.Module):
+        raise TypeError(f"`model` must be a torch.nn.Module. Got {type(model).__name__} instead.")
+
+
+def conv_layers(model: nn.Module) -> list[str]:
+    """The dotted names of the model's ``nn.Conv2d`` layers, in forward-definition order.
+
+    Raises
+    ------
+    NoConvLayers
+        The model has none; the message lists the layers it has.
+    """
+    _check_model(model)
+    names = [n for n, m in model.named_modules() if n and isinstance(m, nn.Conv2d)]
+    if not names:
+        have = [n for n, _ in model.named_modules() if n]
+        shown = ", ".join(repr(n) for n in have[:20]) + (", ..." if len(have) > 20 else "")
+        raise NoConvLayers(f"{type(model).__name__} has no Conv2d layer, so it has no filters or "
+                           f"feature maps to show; its layers are: {shown or 'none'} "
+                           "(vizkit.hooks.layer_names(model)). Use a CNN (e.g. --model cnn).")
+    return names
+
+
+def _conv_layer(model: nn.Module, layer: str | None, what: str) -> str:
+    """``layer`` checked to be a Conv2d of ``model`` (default: the first one)."""
+    convs = conv_layers(model)
+    if layer is None:
+        return convs[0]
+    module = resolve_layer(model, layer)
+    if not isinstance(module, nn.Conv2d):
+        raise ValueError(f"{what} needs a Conv2d layer; {layer!r} is a {type(module).__name__}. "
+                         f"The conv layers of {type(model).__name__} are: "
+                         f"{', '.join(map(repr, convs))}. Got {layer!r} instead.")
+    return layer
+
+
+def conv_filters(model: nn.Module, layer: str | None = None) -> ConvFilters:
+    """The weights of a conv layer (default: the first), one image per output channel.
+
+    Parameters
+    ----------
+    model : nn.Module
+    layer : str, optional
+        Dotted name of an ``nn.Conv2d`` (see :func:`conv_layers`); default: the first one,
+        whose filters look straight at the input pixels.
+
+    Returns
+    -------
+    ConvFilters
+
+    Raises
+    ------
+    NoConvLayers
+        The model has no conv layer (its layers are listed).
+    ValueError
+        Unknown layer (closest names listed) or a layer that is not a Conv2d (the conv layers are
+        listed).
+    """
+    name = _conv_layer(model, layer, "conv_filters")
+    w = resolve_layer(model, name).weight.detach().cpu().float().numpy().copy()
+    finite = np.abs(w[np.isfinite(w)])
+    vmax = float(finite.max()) if finite.size and finite.max() > 0 else 1.0
+    return ConvFilters(filters=w, layer=name, vmax=vmax)
+
+
+def feature_maps(model: nn.Module, x: torch.Tensor, layer: str | None = None, *,
+                 labels=None) -> FeatureMaps:
+    """The output of ``layer`` for each input of ``x``: one 2D map per channel.
+
+    Parameters
+    ----------
+    model : nn.Module
+        Run in eval mode, parameters frozen, under ``no_grad``; every flag is put back after.
+    x : Tensor of shape (N, C, H, W)
+        The inputs (as the model takes them; normalization inside the model applies).
+    layer : str, optional
+        Dotted name of a layer whose output is ``(N, C, H', W')``: a conv layer (see
+        :func:`conv_layers`), or what follows one (its ReLU, its pooling). Default: the first
+        conv layer.
+    labels : array-like of shape (N,), optional
+        Kept in the result.
+
+    Returns
+    -------
+    FeatureMaps
+
+    Raises
+    ------
+    NoConvLayers
+        The model has no conv layer (its layers are listed).
+    ValueError
+        Unknown layer, a layer whose output is not 4D (the conv layers are listed), inputs that
+        are not a 4D batch, or labels of another length.
+    """
+    from ..hooks import record
+
+    convs = conv_layers(model)
+    if not isinstance(x, torch.Tensor):
+        raise TypeError(f"`x` must be a torch.Tensor. Got {type(x).__name__} instead.")
+    if x.dim() != 4 or len(x) == 0:
+        raise ValueError(f"`x` must be a non-empty batch of images (N, C, H, W). Got shape "
+                         f"{tuple(x.shape)} instead.")
+    name = convs[0] if layer is None else layer
+    resolve_layer(model, name)
+    dev = next((p.device for p in model.parameters()), torch.device("cpu"))
+    with frozen_eval(model), torch.no_grad(), record(model, [name]) as rec:
+        model(x.to(dev))
+    out = rec[name]
+    if not isinstance(out, torch.Tensor) or out.dim() != 4:
+        shape = tuple(out.shape) if isinstance(out, torch.Tensor) else type(out).__name__
+        raise ValueError(f"feature maps need a layer with (N, C, H, W) output; {name!r} gives "
+                         f"{shape}. The conv layers of {type(model).__name__} are: "
+                         f"{', '.join(map(repr, convs))}. Got {name!r} instead.")
+    lab = None
+    if labels is not None:
+        lab = np.asarray(labels.detach().cpu() if hasattr(labels, "detach") else labels)
+        lab = lab.astype(np.int64).reshape(-1)
+        if len(lab) != len(x):
+            raise ValueError(f"`labels` must have one entry per input: {len(x)} inputs, "
+                             f"{len(lab)} labels.")
+    return FeatureMaps(maps=out.float().cpu().numpy().copy(),
+                       inputs=x.detach().float().cpu().numpy().copy(), layer=name, labels=lab)

@@ -1,0 +1,323 @@
+"""Figure family ``feature-maps``: a CNN's first-layer filters and its feature maps per input.
+
+Filters are drawn on one symmetric diverging scale (zero is white, red positive, blue negative);
+each input's feature maps share one symmetric scale of their own, so the channels of one input
+compare directly; digits are drawn white on black beside their maps. Every colour scale has a
+colourbar, wide strips of channels wrap into grids, and no text is under 9 pt.
+
+Examples
+--------
+>>> import torch, matplotlib
+>>> matplotlib.use("Agg")
+>>> from torch import nn
+>>> from vizkit.analysis.feature_maps import conv_filters, feature_maps
+>>> net = nn.Sequential(nn.Conv2d(1, 4, 3), nn.ReLU())
+>>> out = plot_filters(conv_filters(net))
+>>> len(out["images"])
+4
+>>> out = plot_feature_maps(feature_maps(net, torch.rand(2, 1, 8, 8)), index=1)
+>>> len(out["images"]), out["colorbar"] is not None
+(4, True)
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+from ._axes import image_axes, image_grid_axes
+from .figure import Figure, NotApplicable
+from .style import diverging_cmap
+
+__all__ = ["plot_filters", "plot_feature_maps", "figures", "FONT", "MAX_CHANNELS"]
+
+#: Font size of every text (points): the gallery shows figures at about 1:1, so >= 9 pt.
+FONT = 9
+#: Channels drawn per input in the family's figures (the first ones).
+MAX_CHANNELS = 32
+_PANEL = 0.78  # inches per map
+_N_INPUTS = 2
+_MAX_LAYERS = 4
+
+
+def _colorbar(fig, mappable, ax, label: str, **kw):
+    cbar = fig.colorbar(mappable, ax=ax, **{"shrink": 0.85, "fraction": 0.05, **kw})
+    cbar.set_label(label, fontsize=FONT)
+    cbar.ax.tick_params(labelsize=FONT)
+    return cbar
+
+
+def _filter_images(filters: np.ndarray, vmax: float) -> tuple[np.ndarray, str]:
+    """``(images, how)``: one (kH, kW) or (kH, kW, 3) image per filter."""
+    c_in = filters.shape[1]
+    if c_in == 1:
+        return filters[:, 0], "weight"
+    if c_in == 3:  # RGB, mid-grey is zero, one scale for all
+        return np.clip(np.moveaxis(filters, 1, -1) / (2 * vmax) + 0.5, 0, 1), "rgb"
+    return filters.mean(axis=1), f"mean weight over {c_in} input channels"
+
+
+def plot_filters(result, *, axes=None, fig=None, cmap=None, ncols: int | None = None,
+                 colorbar: bool = True, imshow_kw: dict | None = None) -> dict:
+    """Draw each output channel's filter as a small image, all on one symmetric scale.
+
+    Parameters
+    ----------
+    result : vizkit.analysis.feature_maps.ConvFilters
+    axes : sequence of Axes, optional
+        One per filter; default: a new grid in ``fig`` (or a new figure).
+    fig : matplotlib Figure or SubFigure, optional
+    cmap : str or Colormap, optional
+        Default: the diverging map (zero white). Three-channel filters are drawn as RGB instead
+        (mid-grey is zero), without a colourbar.
+    ncols : int, optional
+        Default: 8 (a wide strip wraps into rows of 8).
+    colorbar : bool, default=True
+    imshow_kw : dict, optional
+
+    Returns
+    -------
+    dict
+        ``{'fig', 'axes', 'images', 'colorbar', 'vmax'}``.
+    """
+    w = np.asarray(result.filters)
+    if w.ndim != 4:
+        raise ValueError(f"`result.filters` must have shape (C_out, C_in, kH, kW). Got {w.shape} "
+                         "instead.")
+    n = w.shape[0]
+    vmax = float(result.vmax) or 1.0
+    imgs, how = _filter_images(w, vmax)
+    ncols = ncols or min(n, 8)
+    if axes is None:
+        fig, axes = image_grid_axes(n, ncols=ncols, fig=fig, panel=0.95, extra_width=1.2)
+    else:
+        fig, axes = image_axes(n, axes, fig, ncols)
+    cmap = diverging_cmap() if cmap is None else cmap
+    kw = {"interpolation": "nearest", **(imshow_kw or {})}
+    images = []
+    for k, ax in enumerate(axes):
+        if how == "rgb":
+            images.append(ax.imshow(imgs[k], **kw))
+        else:
+            images.append(ax.imshow(imgs[k], cmap=cmap, vmin=-vmax, vmax=vmax, **kw))
+        if not ax.get_title():
+            ax.set_title(f"{k}", fontsize=FONT, pad=2)
+        ax.set_xticks([])
+        ax.set_yticks([])
+    cbar = None
+    if colorbar and how != "rgb":
+        cbar = _colorbar(fig, images[0], axes, how)
+    return {"fig": fig, "axes": axes, "images": images, "colorbar": cbar, "vmax": vmax}
+
+
+def _input_image(x: np.ndarray) -> tuple[np.ndarray, str | None]:
+    if x.shape[0] == 1:
+        return x[0], "gray"
+    if x.shape[0] == 3:
+        return np.clip(np.moveaxis(x, 0, -1), 0, 1), None
+    return x.mean(0), "gray"
+
+
+def _maps_grid(fig, n: int, ncols: int):
+    """An input axes (left column, spanning the rows) and ``n`` map axes in ``ncols`` columns."""
+    import matplotlib.pyplot as plt
+
+    nrows = math.ceil(n / ncols)
+    if fig is None:
+        fig = plt.figure(figsize=(_PANEL * (ncols + 1.6) + 1.4, _PANEL * nrows + 0.9),
+                         layout="constrained")
+    gs = fig.add_gridspec(nrows, ncols + 1, width_ratios=[1.6] + [1.0] * ncols)
+    input_ax = fig.add_subplot(gs[:, 0])
+    axes = [fig.add_subplot(gs[k // ncols, 1 + k % ncols]) for k in range(n)]
+    for ax in [input_ax, *axes]:
+        ax.set_xticks([])
+        ax.set_yticks([])
+    return fig, input_ax, axes
+
+
+def plot_feature_maps(result, index: int = 0, *, axes=None, input_ax=None, fig=None, cmap=None,
+                      channels=None, ncols: int | None = None, colorbar: bool = True,
+                      imshow_kw: dict | None = None) -> dict:
+    """Draw one input (white on black) and its feature maps on one symmetric scale.
+
+    Parameters
+    ----------
+    result : vizkit.analysis.feature_maps.FeatureMaps
+    index : int, default=0
+        Which input of the result.
+    axes : sequence of Axes, optional
+        One per drawn channel; default: a new grid in ``fig`` (or a new figure), with the input
+        in a column on the left.
+    input_ax : Axes, optional
+        Where the input goes when ``axes`` are given (``None``: not drawn).
+    fig : matplotlib Figure or SubFigure, optional
+    cmap : str or Colormap, optional
+        Default: the diverging map (zero white).
+    channels : sequence of int, optional
+        Channels to draw; default: the first :data:`MAX_CHANNELS`.
+    ncols : int, optional
+        Map columns; default 8 (more channels wrap into rows).
+    colorbar : bool, default=True
+        A colourbar for the maps' scale and one for the input's pixel values.
+    imshow_kw : dict, optional
+
+    Returns
+    -------
+    dict
+        ``{'fig', 'axes', 'input_ax', 'images', 'input_image', 'colorbar', 'input_colorbar',
+        'vmax', 'channels'}``.
+    """
+    maps = np.asarray(result.maps)
+    if not -len(maps) <= index < len(maps):
+        raise ValueError(f"`index` must be in [0, {len(maps)}). Got {index!r} instead.")
+    n_ch = maps.shape[1]
+    channels = list(range(min(n_ch, MAX_CHANNELS))) if channels is None else [int(c) for c in channels]
+    bad = [c for c in channels if not 0 <= c < n_ch]
+    if bad or not channels:
+        raise ValueError(f"`channels` must be a non-empty list of channels in [0, {n_ch}). Got "
+                         f"{channels!r} instead.")
+    m = maps[index, channels]
+    finite = np.abs(m[np.isfinite(m)])
+    vmax = float(finite.max()) if finite.size and finite.max() > 0 else 1.0
+    if axes is None:
+        fig, input_ax, axes = _maps_grid(fig, len(channels), ncols or min(len(channels), 8))
+    else:
+        fig, axes = image_axes(len(channels), axes, None, None)
+    cmap = diverging_cmap() if cmap is None else cmap
+    kw = {"interpolation": "nearest", **(imshow_kw or {})}
+    images = []
+    for ax, c, img in zip(axes, channels, m):
+        images.append(ax.imshow(img, cmap=cmap, vmin=-vmax, vmax=vmax, **kw))
+        if not ax.get_title():
+            ax.set_title(f"{c}", fontsize=FONT, pad=2)
+    input_image = cbar = in_cbar = None
+    if input_ax is not None:
+        x, icmap = _input_image(np.asarray(result.inputs)[index])
+        lo, hi = (0.0, 1.0) if x.min() >= 0 and x.max() <= 1 else (float(x.min()), float(x.max()))
+        input_image = input_ax.imshow(x, cmap=icmap, vmin=lo, vmax=hi, interpolation="nearest")
+        if not input_ax.get_title():
+            lab = "" if result.labels is None else f" (class {int(result.labels[index])})"
+            input_ax.set_title(f"input{lab}", fontsize=FONT)
+        if colorbar and icmap is not None:
+            in_cbar = _colorbar(fig, input_image, input_ax, "pixel", location="bottom",
+                                fraction=0.08, shrink=0.9)
+    if colorbar:
+        cbar = _colorbar(fig, images[0], axes, f"output of {result.layer}")
+    return {"fig": fig, "axes": list(axes), "input_ax": input_ax, "images": images,
+            "input_image": input_image, "colorbar": cbar, "input_colorbar": in_cbar,
+            "vmax": vmax, "channels": channels}
+
+
+def _pick_inputs(split, n: int, seed: int) -> np.ndarray:
+    """``n`` test indices of different classes where possible, chosen by ``seed``."""
+    y = np.asarray(split.y_test)
+    order = np.random.default_rng(seed).permutation(len(y))
+    picked, seen = [], set()
+    for i in order:
+        if int(y[i]) not in seen:
+            picked.append(int(i))
+            seen.add(int(y[i]))
+        if len(picked) == n:
+            break
+    return np.asarray(picked or order[:n].tolist(), dtype=np.int64)
+
+
+def _next_module(model, layer: str) -> str:
+    """The type of the module run after ``layer`` in its parent Sequential ('' if unknown)."""
+    from torch import nn
+
+    parent, _, last = layer.rpartition(".")
+    mod = dict(model.named_modules()).get(parent) if parent else model
+    if isinstance(mod, nn.Sequential) and last.isdigit() and int(last) + 1 < len(mod):
+        return type(mod[int(last) + 1]).__name__
+    return ""
+
+
+def _filters_figure(model, filt) -> Figure:
+    out = plot_filters(filt)
+    c_out, c_in, kh, kw = filt.filters.shape
+    pos = float((filt.filters > 0).mean())
+    out["fig"].suptitle(f"{filt.layer}: {c_out} filters of {kh}x{kw} weights", fontsize=FONT + 1)
+    looks = ("each looks straight at the input pixels" if c_in in (1, 3)
+             else f"each drawn as its mean over {c_in} input channels")
+    caption = (f"The {c_out} filters ({kh}x{kw}, {c_in} input channel{'s' * (c_in > 1)}) of "
+               f"{type(model).__name__}'s first conv layer {filt.layer!r}; {looks}. One symmetric "
+               f"scale for all (|w| up to {filt.vmax:.3g}): red weights add the pixel, blue ones "
+               f"subtract it, white is zero; {pos:.0%} of the weights are positive.")
+    return Figure("feature-maps-filters", out["fig"], caption,
+                  data={"filters": filt.filters, "layer": np.array(filt.layer)})
+
+
+def _maps_figure(model, res, class_names: list[str]) -> Figure:
+    import matplotlib.pyplot as plt
+
+    n, c, h, w = res.maps.shape
+    shown = min(c, MAX_CHANNELS)
+    ncols = min(shown, 8)
+    nrows = math.ceil(shown / ncols)
+    fig = plt.figure(figsize=(_PANEL * (ncols + 1.6) + 1.4, n * (_PANEL * nrows + 0.9)),
+                     layout="constrained")
+    subfigs = np.atleast_1d(fig.subfigures(n, 1))
+    for i, sub in enumerate(subfigs):
+        out = plot_feature_maps(res, i, fig=sub, ncols=ncols)
+        cls = int(res.labels[i])
+        out["input_ax"].set_title(f"input: {class_names[cls] if cls < len(class_names) else cls}",
+                                  fontsize=FONT)
+    nxt = _next_module(model, res.layer)
+    which = f"all {c} channels" if shown == c else f"the first {shown} of its {c} channels"
+    fig.suptitle(f"{res.layer}: {which} ({h}x{w}) per input", fontsize=FONT + 1)
+    after = f" (what the next layer, {nxt}, receives)" if nxt else ""
+    pos = float((res.maps[:, :shown] > 0).mean())
+    dead = int(((res.maps[:, :shown] <= 0).reshape(n, shown, -1).all(-1)).sum())
+    relu = (f"; {dead} of the {n * shown} maps have no positive value, so the ReLU after "
+            "them passes nothing" if nxt == "ReLU" else "")
+    names = ", ".join(class_names[int(k)] if int(k) < len(class_names) else str(int(k))
+                      for k in res.labels)
+    caption = (f"The output of {type(model).__name__}'s layer {res.layer!r}{after} for {n} test "
+               f"images (classes {names}, white on black): {which}, {h}x{w} each, numbered; each "
+               f"input's maps share one symmetric scale (its colourbar: red positive, blue "
+               f"negative, white zero). {pos:.0%} of the values are positive{relu}.")
+    return Figure(f"feature-maps-{res.layer.replace('.', '-')}", fig, caption,
+                  data={"maps": res.maps[:, :shown], "inputs": res.inputs,
+                        "layer": np.array(res.layer), "labels": res.labels,
+                        "channels": np.arange(shown)})
+
+
+def figures(model, split, *, meta: dict | None = None, seed: int = 0) -> list[Figure]:
+    """Figure family ``feature-maps``: the first conv layer's filters as images, and for each
+    conv layer (up to four) its feature maps for two test images of different classes.
+
+    Returns
+    -------
+    list of Figure
+        ``feature-maps-filters`` (``data``: ``filters`` [C_out, C_in, kH, kW], ``layer``) and one
+        ``feature-maps-<layer>`` per conv layer (``data``: ``maps`` [2, C, H', W'], ``inputs``
+        [2, C_in, H, W], ``layer``, ``labels``, ``channels``).
+
+    Raises
+    ------
+    NotApplicable
+        The model has no Conv2d layer (its layers are named), or the data are not images.
+    """
+    import torch
+
+    from ..analysis.feature_maps import NoConvLayers, conv_filters, conv_layers, feature_maps
+
+    if not isinstance(model, torch.nn.Module):
+        raise NotApplicable(f"feature-maps needs a torch model with conv layers. Got "
+                            f"{type(model).__name__} instead.")
+    try:
+        layers = conv_layers(model)
+    except NoConvLayers as e:
+        raise NotApplicable(str(e)) from None
+    if len(tuple(split.input_shape)) != 3:
+        raise NotApplicable(f"feature-maps needs image data (C, H, W); this data has input shape "
+                            f"{tuple(split.input_shape)}.")
+    idx = _pick_inputs(split, _N_INPUTS, seed)
+    x, y = split.x_test[torch.as_tensor(idx)], split.y_test[torch.as_tensor(idx)]
+    names = [str(c) for c in getattr(split, "classes", []) or []]
+    figs = [_filters_figure(model, conv_filters(model))]
+    for layer in layers[:_MAX_LAYERS]:
+        figs.append(_maps_figure(model, feature_maps(model, x, layer, labels=y), names))
+    return figs
