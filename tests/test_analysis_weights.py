@@ -104,3 +104,54 @@ def _tiny_split(shape=(1, 28, 28)):
     x = torch.rand(20, *shape, generator=g)
     y = torch.arange(20) % 10
     return Split("tiny", x, y, x, y, x, y, tuple(str(k) for k in range(10)), tuple(shape), "0")
+
+
+def _readable(fig, max_width=12.7):
+    """Every visible text >= 8 pt and the figure at most ``max_width`` inches wide (the
+    gallery's page shows 110 CSS px per inch on at most ~1400 px)."""
+    from matplotlib.text import Text
+
+    fig.canvas.draw()
+    sizes = [t.get_fontsize() for t in fig.findobj(Text) if t.get_visible() and t.get_text().strip()]
+    assert min(sizes) >= 8, min(sizes)
+    assert fig.get_figwidth() <= max_width
+
+
+def test_one_model_wraps_into_a_grid_not_a_strip(pyplot):
+    r = weight_images(np.random.default_rng(0).normal(size=(16, 10)), image_shape=(4, 4))
+    out = plot_weight_images_grid([r], ["λ=0"])
+    boxes = [ax.get_position() for ax in out["axes"][0]]
+    assert len({round(b.y0, 3) for b in boxes}) == 2 and len({round(b.x0, 3) for b in boxes}) == 5
+    assert len(out["fig"].axes) == 11  # 10 images + one colour bar, no empty axes left
+    assert all(im.get_clim() == (-r.vmax, r.vmax) for im in out["images"][0])
+    assert out["colorbar"].mappable.get_clim() == (-r.vmax, r.vmax)
+    _readable(out["fig"])
+    three = plot_weight_images_grid([r, r, r], ["a", "b", "c"])  # a column per class
+    assert len({round(ax.get_position().x0, 3) for ax in three["axes"][0]}) == 10
+    _readable(three["fig"])
+
+
+def test_figure_family_weights_caption_equals_the_result(pyplot):
+    import dataclasses
+
+    from vizkit.plot import weights as fam
+
+    names = ("T-shirt/top", "Trouser", "Pullover", "Dress", "Coat", "Sandal", "Shirt", "Sneaker",
+             "Bag", "Ankle boot")
+    split = dataclasses.replace(_tiny_split(), classes=names)
+    torch.manual_seed(0)
+    model = build_default("logreg", (1, 28, 28), 10)
+    f = fam.figures(model, split)[0]
+    r = weight_images(model, image_shape=(1, 28, 28))
+    imgs = f.data["images"]
+    np.testing.assert_allclose(imgs, r.images)
+    assert f"|w| <= {np.abs(imgs).max():.3g}" in f.caption
+    assert f"of each of the 10 class scores ({', '.join(names)})" in f.caption
+    k = np.unravel_index(np.abs(imgs).argmax(), imgs.shape)[0]
+    assert f"in the image of class '{names[k]}'" in f.caption
+    assert "digit" not in f.caption.lower() and "ink" not in f.caption.lower()
+    assert [str(c) for c in f.data["class_names"]] == list(names)
+    ims = [im for ax in f.fig.axes for im in ax.get_images()]
+    assert len(ims) == 10 and {im.get_clim() for im in ims} == {(-r.vmax, r.vmax)}
+    assert sum(ax.get_label() == "<colorbar>" for ax in f.fig.axes) == 1
+    _readable(f.fig)

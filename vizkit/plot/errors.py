@@ -271,8 +271,8 @@ def prediction_bars_caption(examples: PredictionExamples, preds: Predictions) ->
                      f"(of its {n_wrong} mistakes on {n} test examples; probability of the "
                      f"predicted class {_span(_confidence(examples.wrong))})")
     if len(examples.right):
-        parts.append(f"the {len(examples.right)} right predictions it was least sure of "
-                     f"(probability {_span(_confidence(examples.right))})")
+        parts.append(f"the {len(examples.right)} right test predictions the model was least "
+                     f"sure of (probability {_span(_confidence(examples.right))})")
     text = ("Top to bottom: " + " and ".join(reversed(parts)) if parts else
             "No test predictions") + (", each with its class probabilities: green bar = true "
                                       "class, red bar = the wrongly predicted class. ")

@@ -30,7 +30,7 @@ def plot_weight_images(result, *, axes=None, fig=None, cmap=None, vmax: float | 
     vmax : float, optional
         Half-width of the colour scale; default ``result.vmax``.
     ncols : int, optional
-        Default 5 (two rows of five for ten digits).
+        Default 5 (two rows of five for ten classes).
     colorbar : bool, default=True
     titles : list of str, optional
         Default: the class labels.
@@ -66,13 +66,14 @@ def plot_weight_images(result, *, axes=None, fig=None, cmap=None, vmax: float | 
     cbar = None
     if colorbar:
         cbar = fig.colorbar(artists[0], ax=axes, shrink=0.8, fraction=0.05)
-        cbar.set_label(f"weight ({getattr(result, 'space', 'as given')})", fontsize=8)
+        cbar.set_label(f"weight ({getattr(result, 'space', 'as given')})", fontsize=9)
+        cbar.ax.tick_params(labelsize=8)
     return {"fig": fig, "axes": axes, "images": artists, "colorbar": cbar}
 
 
 def plot_weight_images_grid(results: Sequence, labels: Sequence[str], *, fig=None, cmap=None,
                             colorbar: bool = True, classes: Sequence[str] | None = None,
-                            imshow_kw: dict | None = None) -> dict:
+                            ncols: int | None = None, imshow_kw: dict | None = None) -> dict:
     """Weight images of several models side by side, one row per model (e.g. per lambda), all on
     ONE symmetric scale so that the shrinking effect of regularization is visible.
 
@@ -86,13 +87,17 @@ def plot_weight_images_grid(results: Sequence, labels: Sequence[str], *, fig=Non
     cmap : str or Colormap, optional
     colorbar : bool, default=True
     classes : list of str, optional
-        Column titles (default: the first result's labels).
+        Image titles (default: the first result's labels).
+    ncols : int, optional
+        Images per row; a model's classes wrap onto as many rows as needed. Default: all classes
+        in one row when there are several models (a column per class), else 5 (a single model's
+        ten classes as 2 x 5, not a 1 x 10 strip).
 
     Returns
     -------
     dict
-        ``{'fig', 'axes' (rows x classes nested list), 'images' (same nesting), 'colorbar',
-        'vmax'}``.
+        ``{'fig', 'axes' (one flat list of class axes per model), 'images' (same nesting),
+        'colorbar', 'vmax'}``.
     """
     import matplotlib.pyplot as plt
 
@@ -105,31 +110,41 @@ def plot_weight_images_grid(results: Sequence, labels: Sequence[str], *, fig=Non
     shapes = {np.asarray(r.images).shape for r in results}
     if len(shapes) != 1 or len(next(iter(shapes))) != 3:
         raise ValueError(f"all results need the same single-channel image shape. Got {shapes}.")
-    n_rows, n_cols = len(results), next(iter(shapes))[0]
+    n_models, n_classes = len(results), next(iter(shapes))[0]
+    n_cols = int(ncols or (n_classes if n_models > 1 else min(n_classes, 5)))
+    per_model = math.ceil(n_classes / n_cols)
     vmax = max(float(r.vmax) for r in results) or 1.0
     if fig is None:
-        fig = plt.figure(figsize=(1.05 * n_cols + 1.4, 1.1 * n_rows + 0.5), layout="constrained")
-    grid = fig.subplots(n_rows, n_cols, squeeze=False)
+        fig = plt.figure(figsize=(1.05 * n_cols + 1.6, 1.2 * n_models * per_model + 0.6),
+                         layout="constrained")
+    full = fig.subplots(n_models * per_model, n_cols, squeeze=False)
+    grid = [[full[i * per_model + k // n_cols, k % n_cols] for k in range(n_classes)]
+            for i in range(n_models)]
+    for ax in full.ravel():
+        if not any(ax is a for row in grid for a in row):
+            ax.remove()
     cmap = diverging_cmap() if cmap is None else cmap
     classes = list(results[0].labels) if classes is None else list(classes)
     kw = {"interpolation": "nearest", **(imshow_kw or {})}
     images = []
     for i, r in enumerate(results):
         row = []
-        for k in range(n_cols):
-            ax = grid[i, k]
+        for k in range(n_classes):
+            ax = grid[i][k]
             row.append(ax.imshow(np.asarray(r.images)[k], cmap=cmap, vmin=-vmax, vmax=vmax, **kw))
             ax.set_xticks([])
             ax.set_yticks([])
-            if i == 0 and k < len(classes):
+            if (i == 0 or per_model > 1) and k < len(classes):
                 ax.set_title(classes[k], fontsize=9)
-        grid[i, 0].set_ylabel(labels[i], fontsize=9)
+        grid[i][0].set_ylabel(labels[i], fontsize=9)
         images.append(row)
     cbar = None
     if colorbar:
-        cbar = fig.colorbar(images[0][0], ax=grid.ravel().tolist(), shrink=0.8, fraction=0.03)
-        cbar.set_label("weight (one scale for all rows)", fontsize=8)
-    return {"fig": fig, "axes": grid.tolist(), "images": images, "colorbar": cbar, "vmax": vmax}
+        cbar = fig.colorbar(images[0][0], ax=[a for row in grid for a in row], shrink=0.8,
+                            fraction=0.03)
+        cbar.set_label("weight (one scale for all)", fontsize=9)
+        cbar.ax.tick_params(labelsize=8)
+    return {"fig": fig, "axes": grid, "images": images, "colorbar": cbar, "vmax": vmax}
 
 
 def _class_names(split, n):
@@ -174,10 +189,14 @@ def figures(model, split, *, meta: dict | None = None, seed: int = 0) -> list[Fi
     out = plot_weight_images(r, ncols=5 if r.n_classes == 10 else min(r.n_classes, 8))
     fig = out["fig"]
     fig.suptitle(f"{type(model).__name__}: weights per class on raw pixels", fontsize=10)
-    caption = ("Weights of each class's score on the raw [0, 1] pixels (the model's input "
-               "normalization folded in: W / std), all on one symmetric scale: red pixels with ink "
-               "raise the class score, blue ones lower it; white is zero weight "
-               f"(|w| <= {r.vmax:.3g}).")
+    imgs = np.asarray(r.images)
+    top = np.unravel_index(np.abs(imgs).argmax(), imgs.shape)
+    caption = (f"Weights of each of the {r.n_classes} class scores ({', '.join(map(str, r.labels))}) "
+               f"on the {imgs.shape[1]}x{imgs.shape[2]} raw [0, 1] pixels (the model's input "
+               "normalization folded in: W / std), all on one symmetric scale, |w| <= "
+               f"{r.vmax:.3g}: a bright pixel where the weight is red raises the class score, blue "
+               "lowers it; white is zero weight. The largest |weight| is in the image of class "
+               f"'{r.labels[top[0]]}'.")
     data = {"images": np.asarray(r.images), "class_names": np.asarray([str(c) for c in r.labels])}
     if r.bias is not None:
         data["bias"] = np.asarray(r.bias)
