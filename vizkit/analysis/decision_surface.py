@@ -28,7 +28,8 @@ from torch import nn
 
 from .._torch import training_mode
 
-__all__ = ["DecisionSurface", "decision_surface", "resolve_rect", "RESPONSE_METHODS"]
+__all__ = ["DecisionSurface", "decision_surface", "resolve_rect", "RESPONSE_METHODS",
+           "SurfaceFrames", "SurfaceRecorder", "training_surfaces"]
 
 #: Accepted values of ``response_method``.
 RESPONSE_METHODS = ("auto", "proba", "logits", "scores", "labels")
@@ -317,3 +318,164 @@ def decision_surface(predict: Any, X_or_rect: Any, *, grid_resolution: int | Seq
     confidence = None if probs is None else probs.max(axis=-1)
     return DecisionSurface(xx=xx, yy=yy, response=response, response_method=kind, probs=probs,
                            labels=labels.reshape(H, W), confidence=confidence, rect=rect, n_classes=C)
+
+
+# -------------------------------------------------------------------------- over training
+@dataclass
+class SurfaceFrames:
+    """A model's decision surface over its training: one snapshot every few epochs.
+
+    Attributes
+    ----------
+    epochs : ndarray of int of shape (F,)
+        The epoch of each snapshot (0: the initial weights, before any step).
+    surfaces : list of DecisionSurface
+        One per snapshot, all over the same rectangle and grid.
+    points : ndarray of shape (n, 2)
+        The points whose predictions are followed (the training data, say).
+    labels : ndarray of int of shape (n,)
+        Their true classes.
+    predictions : ndarray of int of shape (F, n)
+        The model's class for each point at each snapshot.
+    loss : ndarray of shape (F,)
+        Mean cross-entropy on the points at each snapshot.
+    """
+
+    epochs: np.ndarray
+    surfaces: list
+    points: np.ndarray
+    labels: np.ndarray
+    predictions: np.ndarray
+    loss: np.ndarray
+
+    def __len__(self) -> int:
+        return len(self.surfaces)
+
+    @property
+    def accuracy(self) -> np.ndarray:
+        """Share of the points classified right at each snapshot, shape (F,)."""
+        return (self.predictions == self.labels[None, :]).mean(axis=1)
+
+
+class SurfaceRecorder:
+    """A ``fit(..., on_epoch_end=recorder)`` callback that snapshots the decision surface.
+
+    Parameters
+    ----------
+    points : array-like of shape (n, 2)
+        Points whose predictions and loss are followed (the training data, say).
+    labels : array-like of int of shape (n,)
+    every : int, default=1
+        Snapshot every ``every`` epochs (and whenever :meth:`snapshot` is called).
+    at : sequence of int, optional
+        Snapshot exactly at these epochs instead (e.g. denser early, where training moves).
+    rect : ((x_min, y_min), (x_max, y_max)) or array-like of shape (N, 2), optional
+        The rectangle of every frame (default: the points' box with a 5 % margin).
+    grid_resolution : int or (int, int), default=100
+
+    Examples
+    --------
+    >>> import torch
+    >>> X = torch.randn(40, 2, generator=torch.Generator().manual_seed(0)); y = (X[:, 0] > 0).long()
+    >>> rec = SurfaceRecorder(X, y, every=5, grid_resolution=8)
+    >>> model = torch.nn.Linear(2, 2)
+    >>> rec.snapshot(model, 0)
+    >>> for epoch in range(1, 11):  # what fit(model, split, cfg, on_epoch_end=rec) does
+    ...     rec(epoch, model)
+    >>> rec.result().epochs.tolist(), rec.result().predictions.shape
+    ([0, 5, 10], (3, 40))
+    """
+
+    def __init__(self, points, labels, *, every: int = 1, at: Sequence[int] | None = None,
+                 rect=None, grid_resolution: int | Sequence[int] | None = 100) -> None:
+        if isinstance(every, bool) or int(every) != every or int(every) < 1:
+            raise ValueError(f"`every` must be a positive integer. Got {every!r} instead.")
+        self.points = np.asarray(_to_numpy(points), dtype=np.float64)
+        self.labels = np.asarray(_to_numpy(labels)).astype(np.int64).reshape(-1)
+        if self.points.ndim != 2 or self.points.shape[1] != 2 or len(self.points) != len(self.labels):
+            raise ValueError(f"`points` must have shape (n, 2) and `labels` shape (n,). Got "
+                             f"{self.points.shape} and {self.labels.shape} instead.")
+        self.every = int(every)
+        self.at = None if at is None else {int(e) for e in at}
+        self.rect = resolve_rect(self.points if rect is None else rect)
+        self.grid_resolution = grid_resolution
+        self._frames: list[tuple] = []
+
+    def __call__(self, epoch: int, model: nn.Module) -> None:
+        if (epoch in self.at) if self.at is not None else (epoch % self.every == 0):
+            self.snapshot(model, epoch)
+
+    def snapshot(self, model: nn.Module, epoch: int) -> None:
+        """Evaluate ``model`` now and keep it as the frame of ``epoch`` (once per epoch)."""
+        if self._frames and self._frames[-1][0] == int(epoch):
+            return
+        surf = decision_surface(model, self.rect, grid_resolution=self.grid_resolution)
+        dev, dtype = _module_device_dtype(model)
+        with training_mode(model, False), torch.no_grad():
+            logits = model(torch.as_tensor(self.points, device=dev, dtype=dtype)).float().cpu()
+        y = torch.as_tensor(self.labels)
+        if logits.dim() == 2 and logits.shape[1] == 1:
+            pred = (logits[:, 0] > 0).long()
+            loss = torch.nn.functional.binary_cross_entropy_with_logits(logits[:, 0], y.float())
+        else:
+            pred = logits.argmax(1)
+            loss = torch.nn.functional.cross_entropy(logits, y)
+        self._frames.append((int(epoch), surf, pred.numpy(), float(loss)))
+
+    def result(self) -> SurfaceFrames:
+        """The snapshots taken so far, in order."""
+        if not self._frames:
+            raise ValueError("no snapshot yet: call snapshot(model, 0) or pass the recorder to "
+                             "fit(..., on_epoch_end=recorder).")
+        return SurfaceFrames(epochs=np.array([f[0] for f in self._frames], dtype=np.int64),
+                             surfaces=[f[1] for f in self._frames], points=self.points,
+                             labels=self.labels,
+                             predictions=np.stack([f[2] for f in self._frames]).astype(np.int64),
+                             loss=np.array([f[3] for f in self._frames], dtype=np.float64))
+
+
+def training_surfaces(model: nn.Module, split, config=None, *, n_frames: int = 40,
+                      spacing: str = "log", grid_resolution: int | Sequence[int] | None = 100):
+    """Train ``model`` on ``split`` with :func:`vizkit.train.fit`, snapshotting its decision
+    surface over the plane of the training points every few epochs.
+
+    Parameters
+    ----------
+    model : nn.Module
+        A classifier of 2D inputs (trained in place).
+    split : vizkit.data.Split
+        Its ``x_train`` / ``y_train`` are followed; the rectangle covers train and test points.
+    config : dict or TrainConfig, optional
+        As :func:`vizkit.train.fit` (its ``seed`` makes the frames reproducible).
+    n_frames : int, default=40
+        Snapshots after epoch 0 (fewer when there are fewer epochs).
+    spacing : {'log', 'linear'}, default='log'
+        ``'log'``: epochs spaced geometrically from 1 to the last (dense early, where the surface
+        moves most); ``'linear'``: evenly.
+    grid_resolution : int or (int, int), default=100
+
+    Returns
+    -------
+    frames : SurfaceFrames
+        The initial surface (epoch 0), then up to ``n_frames`` epochs ending at the last one,
+        each with that epoch's weights (early stopping ends the frames where it stopped).
+    history : vizkit.train.History
+    """
+    from ..train import TrainConfig, fit
+
+    cfg = config if isinstance(config, TrainConfig) else TrainConfig(**dict(config or {}))
+    if tuple(split.input_shape) != (2,):
+        raise ValueError(f"training_surfaces needs 2D inputs (e.g. data 'gmm-2d'). Got input "
+                         f"shape {tuple(split.input_shape)} instead.")
+    if spacing not in ("log", "linear"):
+        raise ValueError(f"`spacing` must be one of 'log', 'linear'. Got {spacing!r} instead.")
+    if isinstance(n_frames, bool) or int(n_frames) != n_frames or int(n_frames) < 1:
+        raise ValueError(f"`n_frames` must be a positive integer. Got {n_frames!r} instead.")
+    space = np.geomspace if spacing == "log" else np.linspace
+    at = np.unique(np.round(space(1, cfg.epochs, int(n_frames))).astype(int))
+    pts = torch.cat([split.x_train, split.x_test])
+    rec = SurfaceRecorder(split.x_train, split.y_train, at=at.tolist(), rect=pts.numpy(),
+                          grid_resolution=grid_resolution)
+    rec.snapshot(model, 0)
+    hist = fit(model, split, cfg, on_epoch_end=rec)
+    return rec.result(), hist

@@ -85,7 +85,7 @@ def _up_to_date(prev: RecipeRecord | None, key: str, store: Store, data: DataCho
         return False
     for f in prev.figures:
         try:
-            if sha256((folder / f"{f.id}.png").read_bytes()) != f.sha256:
+            if sha256((folder / f.name).read_bytes()) != f.sha256:
                 return False
         except OSError:
             return False
@@ -166,15 +166,16 @@ def _write_recipe(store: Store, rec: RecipeRecord, source: str, stage: Path | No
     if stage is None:  # kept: only the page can change (its neighbours, the footer)
         write_if_changed(folder / "index.html", page)
         return
-    expected = {f"{f.id}.png" for f in rec.figures} | {f"{f.id}.npz" for f in rec.figures if f.data}
+    expected = {f.name for f in rec.figures} | {f"{f.id}.npz" for f in rec.figures if f.data}
     for p in list(stage.iterdir()):
         if p.name not in expected:
             p.unlink()
     write_if_changed(stage / f"{rec.name}.py", source.encode())
     write_if_changed(stage / f"{rec.name}.ipynb", notebook_bytes(rec.name, source))
     thumb = choose_thumbnail(rec.figures)
-    if thumb is not None:
-        write_if_changed(stage / "thumbnail.jpg", thumbnail_bytes((stage / f"{thumb}.png").read_bytes()))
+    if thumb is not None:  # an animation's thumbnail is its first frame
+        name = next(f.name for f in rec.figures if f.id == thumb)
+        write_if_changed(stage / "thumbnail.jpg", thumbnail_bytes((stage / name).read_bytes()))
     write_if_changed(stage / "index.html", page)
     store.commit(rec.name, stage)
 

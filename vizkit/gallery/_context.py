@@ -263,12 +263,7 @@ class RecipeContext:
         str
             The id used.
         """
-        fid = safe_name(id, default="figure")
-        base, n = fid, 2
-        while fid in self._ids:
-            fid = f"{base}-{n}"
-            n += 1
-        self._ids.add(fid)
+        fid = self._new_id(id)
         try:
             min_font = _min_font(fig)
             png = png_bytes(fig)
@@ -284,6 +279,72 @@ class RecipeContext:
         self.figures_.append({"id": fid, "caption": str(caption), "sha256": sha256(png),
                               "width": w, "height": h, "data": keys, "line": self._caller_line(),
                               "min_font": min_font})
+        return fid
+
+    def _new_id(self, id: str) -> str:
+        """``id`` as a safe file name stem, made unique within the recipe."""
+        fid = safe_name(id, default="figure")
+        base, n = fid, 2
+        while fid in self._ids:
+            fid = f"{base}-{n}"
+            n += 1
+        self._ids.add(fid)
+        return fid
+
+    def animation(self, id: str, gif: bytes, caption: str, *, data: dict | None = None,
+                  min_font: float = 0.0) -> str:
+        """Save an animated GIF as ``<recipe>/<id>.gif``, shown (and played) on the page at its
+        own size, like a figure.
+
+        Parameters
+        ----------
+        id : str
+            Made a safe file name, unique within the recipe (figures and animations share ids).
+        gif : bytes
+            A GIF file of more than one frame, drawn at the gallery's display scale (110 pixels
+            per figure inch), e.g. :func:`vizkit.plot.decision_surface.surface_animation`.
+        caption : str
+        data : dict of str to array-like, optional
+            The arrays behind it, written as ``<recipe>/<id>.npz``.
+        min_font : float, optional
+            The smallest font size (pt) drawn in it, for the page's records.
+
+        Returns
+        -------
+        str
+            The id used.
+
+        Raises
+        ------
+        ValueError
+            ``gif`` is not a readable GIF with at least two frames.
+        """
+        import io
+
+        from PIL import Image, UnidentifiedImageError
+
+        if not isinstance(gif, (bytes, bytearray)) or not bytes(gif[:6]) in (b"GIF87a", b"GIF89a"):
+            raise ValueError(f"`gif` must be the bytes of a GIF file. Got {type(gif).__name__} "
+                             "that does not start with GIF87a/GIF89a instead.")
+        try:
+            with Image.open(io.BytesIO(gif)) as im:
+                (w, h), n_frames = im.size, getattr(im, "n_frames", 1)
+        except (UnidentifiedImageError, OSError) as e:
+            raise ValueError(f"`gif` could not be read as a GIF: {e}") from None
+        if n_frames < 2:
+            raise ValueError(f"an animation needs at least 2 frames. Got {n_frames} (use "
+                             "ctx.figure for a still image).")
+        fid = self._new_id(id)
+        gif = bytes(gif)
+        write_if_changed(self._out / f"{fid}.gif", gif)
+        keys: list[str] = []
+        if data:
+            write_if_changed(self._out / f"{fid}.npz", npz_bytes(data))
+            keys = sorted(str(k) for k in data)
+            self.figure_data_[fid] = data
+        self.figures_.append({"id": fid, "caption": str(caption), "sha256": sha256(gif),
+                              "width": w, "height": h, "data": keys, "line": self._caller_line(),
+                              "min_font": float(min_font), "ext": "gif"})
         return fid
 
     def _caller_line(self) -> int:

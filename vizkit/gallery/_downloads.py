@@ -18,7 +18,7 @@ from vizkit.gallery import RecipeContext
 ctx = RecipeContext.standalone("{name}", out="{name}-figures")
 run(ctx)
 for f in ctx.figures_:
-    display(Image(filename=f"{name}-figures/{{f['id']}}.png"))
+    display(Image(filename=f"{name}-figures/{{f['id']}}.{{f.get('ext', 'png')}}"))
 print(ctx.metrics_)'''
 
 

@@ -138,7 +138,10 @@ def code_blocks(source: str, figures: list[FigureRecord]) -> list[dict]:
 
 # ---------------------------------------------------------------------------- figures
 def display_size(f: FigureRecord) -> tuple[int, int]:
-    """Width and height (CSS px) at which a 2x PNG shows its smallest text at >= 9 pt."""
+    """Width and height (CSS px) at which a 2x PNG shows its smallest text at >= 9 pt (an
+    animation is drawn at ``DISPLAY_DPI`` and shown at its own size)."""
+    if f.ext == "gif":
+        return f.width, f.height
     per_inch = DISPLAY_DPI
     if f.min_font > 0:
         per_inch = max(per_inch, _MIN_CSS_PX * 72.0 / f.min_font)

@@ -23,6 +23,8 @@ MANIFEST_FORMAT = "vizkit-gallery"
 MANIFEST_VERSION = 2
 _HEX = frozenset("0123456789abcdef")
 _MAX_DEPTH = 6
+#: The image kinds a figure can be.
+IMAGE_EXTS = ("png", "gif")
 
 
 def _json_plain(value: Any, depth: int = 0) -> bool:
@@ -51,7 +53,8 @@ def _num(value: Any) -> bool:
 
 @dataclass
 class FigureRecord:
-    """One figure of a recipe: ``OUT/<recipe>/<id>.png`` (and ``<id>.npz`` when it has data)."""
+    """One figure of a recipe: ``OUT/<recipe>/<id>.png`` (an animation: ``<id>.gif``), and
+    ``<id>.npz`` when it has data."""
 
     id: str
     caption: str
@@ -61,10 +64,16 @@ class FigureRecord:
     data: list[str] = field(default_factory=list)
     line: int = 0  # the recipe source line whose call made it (0: not known)
     min_font: float = 0.0  # the smallest font size (pt) of its text (0: no text)
+    ext: str = "png"  # 'png' (a 2x figure) or 'gif' (an animation drawn at display size)
+
+    @property
+    def name(self) -> str:
+        """The image's file name inside the recipe's folder."""
+        return f"{self.id}.{self.ext}"
 
     def file(self, recipe: str) -> str:
-        """The PNG's path relative to the gallery folder."""
-        return f"{recipe}/{self.id}.png"
+        """The image's path relative to the gallery folder."""
+        return f"{recipe}/{self.name}"
 
     def data_file(self, recipe: str) -> str | None:
         """The ``.npz`` of the arrays it draws, relative to the gallery folder (None without)."""
@@ -80,12 +89,13 @@ class FigureRecord:
               and _int(d.get("width"), 1, 100_000) and _int(d.get("height"), 1, 100_000)
               and isinstance(d.get("data", []), list)
               and all(isinstance(k, str) and k.isidentifier() for k in d.get("data", []))
-              and _int(d.get("line", 0)) and _num(d.get("min_font", 0.0)))
+              and _int(d.get("line", 0)) and _num(d.get("min_font", 0.0))
+              and d.get("ext", "png") in IMAGE_EXTS)
         if not ok:
             raise GalleryError("a figure record has a missing or malformed field")
         return cls(id=d["id"], caption=d["caption"], sha256=d["sha256"], width=d["width"],
                    height=d["height"], data=list(d.get("data", [])), line=d.get("line", 0),
-                   min_font=float(d.get("min_font", 0.0)))
+                   min_font=float(d.get("min_font", 0.0)), ext=d.get("ext", "png"))
 
 
 @dataclass

@@ -25,7 +25,7 @@ RECIPE_NAME = re.compile(r"^[a-z0-9][a-z0-9_]{0,63}$")
 #: The files the gallery writes at the top of ``--out``.
 TOP_FILES = ("index.html", "manifest.json", "recipes.zip")
 _TMP = ".vizkit-tmp"
-_SUFFIXES = (".png", ".npz")
+_SUFFIXES = (".png", ".gif", ".npz")
 _FIXED = ("index.html", "thumbnail.jpg")
 
 
