@@ -88,6 +88,8 @@ def recorders(model: torch.nn.Module, x: torch.Tensor, leaves: list[str]) -> dic
             model(x)
         return rec
 
+    steady.buffers = buffers  # type: ignore[attr-defined]  # what one forward pass copies
+
     def cold() -> object:
         with torch.no_grad(), record(model, leaves) as rec:
             model(x)
@@ -151,6 +153,17 @@ def bench_resnet(args: argparse.Namespace) -> None:
         "plain reference hooks": f"bn1 min {refs_bn1:+.2f} (clipped by in-place ReLU)",
         "plain forward": f"bn1 min {bn1_true:+.2f} (true value)",
     }
+    copied = variants["vizkit record, steady (CaptureBuffers)"].buffers.nbytes  # type: ignore[attr-defined]
+    src = torch.rand(16 * 2**20)  # 64 MiB
+    dst = torch.empty_like(src)
+    bandwidth = src.nbytes / _per_call(lambda: dst.copy_(src), n=3, rounds=5)
+    del src, dst
+    base = statistics.median(times["plain forward"])
+    steady = statistics.median(times["vizkit record, steady (CaptureBuffers)"])
+    notes["vizkit record, steady (CaptureBuffers)"] += (
+        f"; copies {copied / 2**20:.0f} MiB a pass = {copied / bandwidth * 1e3:.0f} ms at this "
+        f"machine's copy_ speed ({bandwidth / 1e9:.1f} GB/s), measured +{(steady - base) * 1e3:.0f} ms"
+    )
     table(
         f"resnet18 (weights=None), eval, no_grad, batch {args.batch}x3x224x224, "
         f"{len(leaves)} leaf modules ({len(nodes)} leaf calls) recorded, {args.rounds} rounds",
