@@ -322,7 +322,38 @@ def test_cascade_layers_and_cascading_randomized_copy():
         randomized_copy(net, layers=["nope"])
 
 
-def test_randomization_check_flags_maps_that_follow_the_input_not_the_weights():
+def test_rank_correlation_over_nonzero_ignores_a_shared_zero_background():
+    from scipy.stats import spearmanr
+
+    # two 8x8 "digits" with the same black background (52 zeros) and the same 12 inked pixels,
+    # whose values on the ink are ranked in opposite orders
+    ink = torch.zeros(8, 8, dtype=torch.bool)
+    ink[2:6, 3:6] = True
+    a, b = torch.zeros(2, 8, 8), torch.zeros(2, 8, 8)
+    vals = torch.arange(1.0, 13.0)
+    a[0][ink], b[0][ink] = vals, vals.flip(0)
+    g = torch.Generator().manual_seed(0)
+    a[1][ink], b[1][ink] = torch.rand(12, generator=g) + 0.1, torch.rand(12, generator=g) + 0.1
+    whole = rank_correlation(a, b)
+    nonzero = rank_correlation(a, b, over="nonzero")
+    assert whole[0] > 0.75 and nonzero[0] == pytest.approx(-1.0)  # tied zeros hold 'all' up
+    ref = spearmanr(a[1][ink].numpy(), b[1][ink].numpy()).statistic  # second route: on the ink
+    assert nonzero[1] == pytest.approx(ref) and whole[1] > nonzero[1] + 0.5
+    # a map whose support moved: negative, where the whole map still looks alike
+    c = torch.zeros(1, 8, 8)
+    c[0, 0, :3] = torch.tensor([1.0, 2.0, 3.0])
+    d = torch.zeros(1, 8, 8)
+    d[0, 7, :3] = torch.tensor([1.0, 2.0, 3.0])
+    assert rank_correlation(c, d, over="nonzero")[0] < -0.5 < rank_correlation(c, d)[0]
+    # tiny rounding noise counts as zero; an all-zero pair is undefined
+    np.testing.assert_allclose(rank_correlation(a[:1] + 1e-9 * (~ink), b[:1], over="nonzero"),
+                               [-1.0])
+    assert np.isnan(rank_correlation(torch.zeros(1, 5), torch.zeros(1, 5), over="nonzero")[0])
+    with pytest.raises(ValueError, match="`over` must be one of 'all', 'nonzero'. Got 'ink'"):
+        rank_correlation(a, b, over="ink")
+
+
+def test_randomization_check_labels_from_the_nonzero_measure():
     torch.manual_seed(0)
     model = nn.Sequential(nn.Flatten(), nn.Linear(64, 32), nn.ReLU(), nn.Linear(32, 3))
     g = torch.Generator().manual_seed(1)
@@ -330,18 +361,72 @@ def test_randomization_check_flags_maps_that_follow_the_input_not_the_weights():
     chk = randomization_check(model, x, target=0, methods=["saliency", "input_x_gradient"],
                               threshold=0.5, seed=0)
     assert chk.layers == ("3", "1") and chk.correlations.shape == (2, 2, 6)
+    assert chk.whole_correlations.shape == (2, 2, 6)
     assert chk.maps["saliency"].shape == (3, 6, 1, 8, 8)
     torch.testing.assert_close(chk.maps["saliency"][0], chk.trained["saliency"].maps)
     # the second route: each correlation is rank_correlation of the absolute maps
-    np.testing.assert_allclose(chk.correlations[1, 0], rank_correlation(
-        chk.maps["input_x_gradient"][0].abs(), chk.maps["input_x_gradient"][1].abs()))
-    # input x gradient is 0 wherever the input is: 80 % shared zeros keep it correlated
-    assert chk.final[1] > 0.5 > chk.final[0]
-    assert chk.unchanged == ("input_x_gradient",)
+    ixg = chk.maps["input_x_gradient"]
+    np.testing.assert_allclose(chk.correlations[1, 0],
+                               rank_correlation(ixg[0].abs(), ixg[1].abs(), over="nonzero"))
+    np.testing.assert_allclose(chk.whole_correlations[1, 0],
+                               rank_correlation(ixg[0].abs(), ixg[1].abs()))
+    # input x gradient is 0 wherever the input is (80 %): the whole map keeps a high rho from
+    # those shared zeros, the measure over the ink does not, so nothing is labelled unchanged
+    assert chk.shared_zeros[1] > 0.7 > chk.shared_zeros[0]
+    assert chk.final_whole[1] > 0.5 > chk.final[1]
+    assert chk.final[0] < 0.5 and chk.unchanged == ()
+    np.testing.assert_allclose(chk.final, np.nanmean(chk.correlations[:, -1], -1))
     again = randomization_check(model, x, target=0, methods=["saliency", "input_x_gradient"])
     np.testing.assert_array_equal(again.correlations, chk.correlations)
+    # a map that follows the input, not the weights, is still labelled: ink spread over three
+    # orders of magnitude outweighs any re-initialized weight in |x * w|
+    lin = nn.Sequential(nn.Flatten(), nn.Linear(64, 3))
+    with torch.no_grad():
+        lin[1].weight.fill_(1.0)
+    spread = (x > 0) * 10 ** (-3 * torch.rand(x.shape, generator=g))
+    same = randomization_check(lin, spread, target=0, methods=["saliency", "input_x_gradient"])
+    assert same.final[1] > 0.8 and same.unchanged == ("input_x_gradient",)
     with pytest.raises(ValueError, match="`threshold` must be a number in"):
         randomization_check(model, x, threshold=2)
+
+
+def test_layer_methods_on_relu_units_that_stay_off_are_not_correlated_by_their_zeros():
+    # x binary with 25 % ink -> 1x1 conv (weight 1, no bias) -> ReLU (layer '1') -> linear head.
+    # Both layer methods credit unit j with a_j * W[t, j] (a_j = x_j, exactly), so after the
+    # head is re-initialized the maps on the inked units are |W[t]| against |W'[t]|: unrelated.
+    # Over the whole map the 75 % off units tie in both maps and hold rho near 1 (the ρ = 1.00
+    # the gallery showed for layer integrated gradients and conductance after 'classifier.*').
+    conv = nn.Conv2d(1, 1, 1, bias=False)
+    with torch.no_grad():
+        conv.weight.fill_(1.0)
+    torch.manual_seed(0)
+    model = nn.Sequential(conv, nn.ReLU(), nn.Flatten(), nn.Linear(36, 2))
+    g = torch.Generator().manual_seed(3)
+    x = (torch.rand(8, 1, 6, 6, generator=g) < 0.25).float()
+    methods = ["layer_integrated_gradients", "layer_conductance"]
+    chk = randomization_check(model, x, target=1, methods=methods, layer="1", n_steps=16,
+                              layers=["3"], seed=2)
+    rand = randomized_copy(model, layers=["3"], seed=2)
+    w, w_new = model[3].weight[1].detach().view(6, 6), rand[3].weight[1].detach().view(6, 6)
+    from scipy.stats import spearmanr
+
+    for r, m in enumerate(methods):
+        tol = 1e-4 if m == "layer_integrated_gradients" else 2e-2  # conductance: quadrature
+        torch.testing.assert_close(chk.maps[m][1][:, 0], x[:, 0] * w_new, atol=tol, rtol=tol)
+        hand = [spearmanr(w.abs()[x[i, 0] > 0], w_new.abs()[x[i, 0] > 0]).statistic
+                for i in range(8)]
+        np.testing.assert_allclose(chk.correlations[r, 0], hand, atol=1e-6)
+        assert chk.whole_correlations[r, 0].mean() > 0.8 > 0.5 > chk.final[r]
+    assert chk.unchanged == ()
+
+
+def test_attribution_layer_is_the_rectified_last_conv_or_none():
+    from vizkit.analysis.attributions import attribution_layer
+    from vizkit.models import ConvNet, PTDeep
+
+    assert attribution_layer(ConvNet(image_size=8, channels=(2, 3), hidden=4)) == "features.6"
+    assert attribution_layer(_tiny_cnn()) == "3"
+    assert attribution_layer(PTDeep([4, 3, 2])) is None
 
 
 # ------------------------------------------------------------------------ state and hooks
@@ -517,21 +602,30 @@ def test_attributions_figures_for_cnn_and_mlp(pyplot):
     rnd = by_id["attributions-references-randomized"]
     d = rnd.data
     assert d["layers"].tolist() == ["classifier.4", "classifier.1", "features.0"]
-    assert d["correlations"].shape == (3, 3, 3)
+    assert d["correlations"].shape == d["whole_correlations"].shape == (3, 3, 3)
     assert d["maps_deeplift"].shape == (4, 3, 1, 8, 8)
-    final = d["correlations"][:, -1].mean(-1)
-    for m, c in zip(d["methods"], final):
-        assert f"{METHOD_TITLES[m]} {c:.2f}" in rnd.caption
+    final = np.nanmean(d["correlations"][:, -1], -1)
+    whole = d["whole_correlations"][:, -1].mean(-1)
+    for m, c, w in zip(d["methods"], final, whole):
+        assert f"{METHOD_TITLES[m]} {c:.2f} (whole map {w:.2f})" in rnd.caption
     flagged = [m for m, c in zip(d["methods"], final) if c >= float(d["threshold"])]
     assert d["unchanged"].tolist() == flagged
     for m in d["methods"]:
         label = [a.get_ylabel() for a in rnd.fig.axes if a.get_ylabel().startswith(METHOD_TITLES[m])]
         assert ("barely changes" in label[0]) == (m in flagged)
-    assert re.search(r"ρ = -?\d\.\d\d", " ".join(a.get_xlabel() for a in rnd.fig.axes))
-    for m in flagged:  # the share of zeros both maps keep, where the caption states one
-        maps = d[f"maps_{m}"]
-        share = ((maps[0] == 0) & (maps[-1] == 0)).reshape(3, -1).mean()
-        assert share < 0.2 or f"{METHOD_TITLES[m]} {share:.0%}" in rnd.caption
+    xlabels = [a.get_xlabel() for a in rnd.fig.axes if a.get_xlabel().startswith("ρ")]
+    assert len(xlabels) == 3 * 3  # one per re-initialized map: both measures, example 0
+    assert xlabels[0] == (f"ρ = {d['correlations'][0, 0, 0]:.2f}\n"
+                          f"whole {d['whole_correlations'][0, 0, 0]:.2f}")
+    assert f"'barely changes' at ρ ≥ {float(d['threshold']):g}" in " ".join(
+        t.get_text() for a in rnd.fig.axes for t in a.texts)
+    assert "where either map is non-zero" in rnd.caption
+    for m in d["methods"]:  # the share of zeros both maps keep is stated
+        maps = np.abs(d[f"maps_{m}"])
+        peak = maps.reshape(4, 3, -1).max(-1)[..., None]
+        zero = maps.reshape(4, 3, -1) <= 1e-6 * peak
+        share = (zero[0] & zero[-1]).mean()
+        assert f"{METHOD_TITLES[m]} {share:.0%}" in rnd.caption
     # every colour scale has its colourbar: one per row of the randomized grid
     assert sum(a.get_label() == "<colorbar>" for a in rnd.fig.axes) == 3
     # seeded: the same figures again give the same numbers

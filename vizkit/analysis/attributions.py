@@ -8,8 +8,12 @@ and returning logits. The model is used in eval mode with frozen parameters; its
 :func:`randomization_check` is the sanity check of Adebayo et al. (2018, "Sanity Checks for
 Saliency Maps"): the same maps for copies of the model whose layers are re-initialized one by one
 from the top (:func:`cascade_layers`, :func:`randomized_copy`), compared with the trained model's
-maps by Spearman rank correlation (:func:`rank_correlation`). A method whose maps barely change
-when the weights do cannot be explaining what the model learned.
+maps by Spearman rank correlation of the absolute maps (:func:`rank_correlation`) over the
+elements where either map is non-zero: elements that are zero in both (the black background of a
+digit under input x gradient, ReLU units that are off in a layer below the re-initialized ones)
+would otherwise tie and keep the whole-map correlation near 1 whatever the rest does. A method
+whose maps barely change when the weights do cannot be explaining what the model learned.
+:func:`attribution_layer` is the layer the layer methods use by default for a model.
 
 Examples
 --------
@@ -39,7 +43,7 @@ from torch import nn
 from .._torch import frozen_eval, layer_name, model_device, resolve_layer
 
 __all__ = ["METHODS", "LAYER_METHODS", "Attribution", "RandomizationCheck", "attributions",
-           "cascade_layers", "last_conv_layer", "randomization_check", "randomized_copy",
+           "attribution_layer", "cascade_layers", "last_conv_layer", "randomization_check", "randomized_copy",
            "rank_correlation"]
 
 #: Valid values of ``methods``.
@@ -54,6 +58,7 @@ _UNSIGNED = {"saliency", "smoothgrad", "grad_cam"}
 _BASELINE = {"integrated_gradients", "deeplift", "occlusion", "layer_integrated_gradients",
              "layer_conductance"}
 _DELTA = _BASELINE - {"occlusion"}
+_RTOL = 1e-6  # below this share of a map's largest magnitude an element counts as zero
 _NORMS = (nn.BatchNorm1d, nn.BatchNorm2d, nn.BatchNorm3d, nn.LayerNorm, nn.GroupNorm)
 
 
@@ -217,7 +222,12 @@ class RandomizationCheck:
     maps : dict of str to Tensor of shape (1 + len(layers), N, ...)
         Per method, the trained model's maps (index 0), then the maps after each step.
     correlations : ndarray of shape (len(methods), len(layers), N)
-        Spearman rank correlation of the absolute maps after each step with the trained model's.
+        Spearman rank correlation of the absolute maps after each step with the trained model's,
+        over the elements where either map is non-zero (``rank_correlation(..., over='nonzero')``;
+        NaN where both maps are zero nearly everywhere). The measure :attr:`unchanged` uses.
+    whole_correlations : ndarray of shape (len(methods), len(layers), N)
+        The same over the whole map (Adebayo et al.'s measure), which elements that are zero in
+        both maps (black background, ReLU units that are off) hold up.
     threshold : float
     inputs : Tensor of shape (N, ...)
     targets : Tensor of shape (N,)
@@ -230,6 +240,7 @@ class RandomizationCheck:
     layers: tuple
     maps: dict
     correlations: np.ndarray
+    whole_correlations: np.ndarray
     threshold: float
     inputs: torch.Tensor
     targets: torch.Tensor
@@ -238,13 +249,37 @@ class RandomizationCheck:
 
     @property
     def final(self) -> np.ndarray:
-        """Mean correlation over the inputs after every layer is re-initialized, per method."""
-        return self.correlations[:, -1].mean(-1)
+        """Mean (over the inputs, NaN ignored) of :attr:`correlations` after every layer is
+        re-initialized, per method."""
+        return _nanmean(self.correlations[:, -1])
+
+    @property
+    def final_whole(self) -> np.ndarray:
+        """The same mean for :attr:`whole_correlations`."""
+        return _nanmean(self.whole_correlations[:, -1])
+
+    @property
+    def shared_zeros(self) -> np.ndarray:
+        """Per method, the share of elements (over all inputs) that are zero in both the trained
+        and the fully re-initialized absolute maps: what holds :attr:`whole_correlations` up."""
+        out = []
+        for m in self.methods:
+            a, b = (_as_numpy(self.maps[m][k]).reshape(len(self.inputs), -1) for k in (0, -1))
+            za = np.stack([~_nonzero(r, _RTOL) for r in a])
+            zb = np.stack([~_nonzero(r, _RTOL) for r in b])
+            out.append(float((za & zb).mean()))
+        return np.asarray(out)
 
     @property
     def unchanged(self) -> tuple:
-        """The methods whose maps barely change: final mean correlation >= ``threshold``."""
+        """The methods whose maps barely change: :attr:`final` >= ``threshold``."""
         return tuple(m for m, c in zip(self.methods, self.final) if c >= self.threshold)
+
+
+def _nanmean(a: np.ndarray) -> np.ndarray:
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)  # all-NaN rows stay NaN
+        return np.nanmean(a, axis=-1)
 
 
 def randomization_check(model: nn.Module, inputs: torch.Tensor, *, target=None,
@@ -262,8 +297,9 @@ def randomization_check(model: nn.Module, inputs: torch.Tensor, *, target=None,
         copy explains the same classes.
     methods : str or sequence of str, default=('saliency',)
     threshold : float, default=0.5
-        A method whose mean rank correlation after every layer is re-initialized is still at
-        least this is listed in :attr:`RandomizationCheck.unchanged`.
+        A method whose mean rank correlation over the non-zero elements
+        (:attr:`RandomizationCheck.correlations`) after every layer is re-initialized is still
+        at least this is listed in :attr:`RandomizationCheck.unchanged`.
     layers : sequence of str, default=None
         The cascade, top first; ``None`` means :func:`cascade_layers` of the model.
     seed : int, default=0
@@ -300,9 +336,12 @@ def randomization_check(model: nn.Module, inputs: torch.Tensor, *, target=None,
         per_step.append(attributions(rand, inputs, target=targets, methods=list(names),
                                      seed=seed, **kwargs))
     maps = {m: torch.stack([r[m].maps for r in per_step]) for m in names}
-    corr = np.stack([np.stack([rank_correlation(maps[m][0].abs(), maps[m][k].abs())
-                               for k in range(1, len(per_step))]) for m in names])
-    return RandomizationCheck(methods=names, layers=steps, maps=maps, correlations=corr,
+    corr = {over: np.array([[rank_correlation(maps[m][0].abs(), maps[m][k].abs(), over=over)
+                             for k in range(1, len(per_step))] for m in names]).reshape(
+                                 len(names), len(steps), -1)
+            for over in ("nonzero", "all")}
+    return RandomizationCheck(methods=names, layers=steps, maps=maps, correlations=corr["nonzero"],
+                              whole_correlations=corr["all"],
                               threshold=float(threshold), inputs=trained[names[0]].inputs,
                               targets=targets, seed=seed, trained=trained)
 
@@ -371,6 +410,25 @@ def last_conv_layer(model: nn.Module, *, rectified: bool = False) -> str:
     return named[last][0]
 
 
+def attribution_layer(model: nn.Module) -> str | None:
+    """The layer whose units the layer methods (Grad-CAM, layer integrated gradients, layer
+    conductance) explain for ``model``, or ``None`` when it has no ``nn.Conv2d``.
+
+    The rectified output of the last conv layer (:func:`last_conv_layer` with
+    ``rectified=True``): Selvaraju et al.'s (2017) choice for Grad-CAM.
+
+    Examples
+    --------
+    >>> from torch import nn
+    >>> net = nn.Sequential(nn.Conv2d(1, 2, 3), nn.ReLU(), nn.Flatten())
+    >>> attribution_layer(net), attribution_layer(nn.Linear(2, 2))
+    ('1', None)
+    """
+    if not any(isinstance(m, nn.Conv2d) for m in model.modules()):
+        return None
+    return last_conv_layer(model, rectified=True)
+
+
 def randomized_copy(model: nn.Module, *, layers: Sequence[str] | None = None,
                     seed: int = 0) -> nn.Module:
     """A deep copy of ``model`` with parameters re-initialized (the caller's model is untouched).
@@ -416,30 +474,62 @@ def randomized_copy(model: nn.Module, *, layers: Sequence[str] | None = None,
     return new
 
 
-def rank_correlation(a, b) -> np.ndarray:
+def rank_correlation(a, b, *, over: str = "all", rtol: float = _RTOL) -> np.ndarray:
     """Spearman rank correlation between two sets of maps, one value per example.
 
     Parameters
     ----------
     a, b : Tensor, ndarray or Attribution, of shape (N, ...)
+    over : {'all', 'nonzero'}, default='all'
+        ``'all'``: every element of the map. ``'nonzero'``: only the elements where *either* map
+        is non-zero (``|value| > rtol * max |map|``, per map): elements that are zero in both
+        (a black background under input x gradient, ReLU units that are off) are tied in both
+        rankings and hold a whole-map correlation up whatever the rest of the maps do. Two maps
+        whose non-zero elements lie in different places come out negative.
+    rtol : float, default=1e-6
+        What counts as zero with ``over='nonzero'``, relative to each map's largest magnitude.
 
     Returns
     -------
     ndarray of shape (N,)
+        0 where one ranking is constant; with ``over='nonzero'``, NaN where fewer than two
+        elements are non-zero in either map.
 
     Examples
     --------
     >>> import torch
     >>> rank_correlation(torch.tensor([[1., 2., 3.]]), torch.tensor([[10., 20., 30.]]))
     array([1.])
+    >>> a = torch.tensor([[0., 0., 0., 0., 0., 0., 1., 2., 3.]])
+    >>> b = torch.tensor([[0., 0., 0., 0., 0., 0., 3., 2., 1.]])
+    >>> rank_correlation(a, b).round(2), rank_correlation(a, b, over="nonzero")
+    (array([0.91]), array([-1.]))
     """
-    from scipy.stats import rankdata
-
+    if over not in ("all", "nonzero"):
+        raise ValueError(f"`over` must be one of 'all', 'nonzero'. Got {over!r} instead.")
     a, b = (_as_numpy(v) for v in (a, b))
     if a.shape != b.shape:
         raise ValueError(f"`a` and `b` must have the same shape. Got {a.shape} and {b.shape}.")
-    ra = rankdata(a.reshape(a.shape[0], -1), axis=1)
-    rb = rankdata(b.reshape(b.shape[0], -1), axis=1)
+    a, b = a.reshape(a.shape[0], -1), b.reshape(b.shape[0], -1)
+    if over == "all":
+        return _spearman_rows(a, b)
+    out = np.full(a.shape[0], np.nan)
+    for i, (ai, bi) in enumerate(zip(a, b)):
+        keep = _nonzero(ai, rtol) | _nonzero(bi, rtol)
+        if keep.sum() >= 2:
+            out[i] = _spearman_rows(ai[None, keep], bi[None, keep])[0]
+    return out
+
+
+def _nonzero(v: np.ndarray, rtol: float) -> np.ndarray:
+    return np.abs(v) > rtol * float(np.abs(v).max(initial=0.0))
+
+
+def _spearman_rows(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """Spearman's rho of each row of ``a`` with the same row of ``b`` (average ranks for ties)."""
+    from scipy.stats import rankdata
+
+    ra, rb = rankdata(a, axis=1), rankdata(b, axis=1)
     ra -= ra.mean(1, keepdims=True)
     rb -= rb.mean(1, keepdims=True)
     den = np.sqrt((ra * ra).sum(1) * (rb * rb).sum(1))

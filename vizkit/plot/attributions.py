@@ -19,6 +19,7 @@ Examples
 
 from __future__ import annotations
 
+import warnings
 from dataclasses import replace
 from typing import Mapping, Sequence
 
@@ -228,6 +229,10 @@ def plot_randomization(check, index: int = 0, *, axes=None):
     """The sanity check's maps for example ``index``: one row per method, the trained model's map
     first, then the map after each step of the cascade (layers re-initialized from the top).
 
+    Under each re-initialized map: ``ρ``, the rank correlation of the absolute maps with the
+    trained one over the elements where either is non-zero (the measure behind the "barely
+    changes" label), and ``whole``, the same over the whole map.
+
     Parameters
     ----------
     check : vizkit.analysis.attributions.RandomizationCheck
@@ -257,8 +262,9 @@ def plot_randomization(check, index: int = 0, *, axes=None):
             if k == len(check.layers):
                 _row_colorbar(axes[r, 1:], axes[r, -1].images[-1])
             if k:
-                axes[r, k + 1].set_xlabel(f"ρ = {check.correlations[r, k - 1, index]:.2f}",
-                                          fontsize=_FONT)
+                axes[r, k + 1].set_xlabel(
+                    f"ρ = {check.correlations[r, k - 1, index]:.2f}\n"
+                    f"whole {check.whole_correlations[r, k - 1, index]:.2f}", fontsize=_FONT)
     axes[0, 0].set_title("input", fontsize=_FONT)
     axes[0, 1].set_title("trained", fontsize=_FONT)
     for k, name in enumerate(check.layers):
@@ -267,32 +273,56 @@ def plot_randomization(check, index: int = 0, *, axes=None):
 
 
 def plot_rank_correlation(check, *, ax=None):
-    """Mean rank correlation with the trained model's maps after each cascade step, per method
-    (the band spans the examples), with the threshold of :attr:`RandomizationCheck.unchanged`."""
+    """Mean rank correlation with the trained model's maps after each cascade step, per method.
+
+    Solid lines (with a band spanning the examples): over the elements where either map is
+    non-zero, the measure of :attr:`RandomizationCheck.unchanged`, whose ``threshold`` is drawn
+    dashed. Thin dotted lines of the same colour: over the whole map.
+
+    Parameters
+    ----------
+    check : vizkit.analysis.attributions.RandomizationCheck
+    ax : matplotlib Axes, default=None
+        A new figure when None.
+
+    Returns
+    -------
+    matplotlib Axes
+    """
     import matplotlib.pyplot as plt
 
     if ax is None:
         _, ax = plt.subplots(figsize=(6, 3.5), layout="constrained")
     steps = np.arange(len(check.layers) + 1)
     unchanged = set(check.unchanged)
+    n = check.correlations.shape[2]
     for r, m in enumerate(check.methods):
-        c = np.concatenate([np.ones((1, check.correlations.shape[2])), check.correlations[r]])
+        c = np.concatenate([np.ones((1, n)), check.correlations[r]])
+        w = np.concatenate([np.ones((1, n)), check.whole_correlations[r]])
         label = METHOD_TITLES.get(m, m) + (" (barely changes)" if m in unchanged else "")
-        (line,) = ax.plot(steps, c.mean(1), marker="osD^v"[r % 5], label=label,
+        with np.errstate(all="ignore"), warnings.catch_warnings():
+            warnings.simplefilter("ignore", RuntimeWarning)
+            mean, lo, hi = np.nanmean(c, 1), np.nanmin(c, 1), np.nanmax(c, 1)
+        (line,) = ax.plot(steps, mean, marker="osD^v"[r % 5], label=label,
                           lw=2.5 if m in unchanged else 1.5)
-        ax.fill_between(steps, c.min(1), c.max(1), color=line.get_color(), alpha=0.12)
+        ax.fill_between(steps, lo, hi, color=line.get_color(), alpha=0.12)
+        ax.plot(steps, w.mean(1), color=line.get_color(), ls=":", lw=1.2)
+    ax.plot([], [], color="0.3", ls=":", lw=1.2, label="same, over the whole map")
     ax.axhline(check.threshold, color="0.3", ls="--", lw=1)
-    ax.text(steps[-1], check.threshold, f"threshold {check.threshold:g}", ha="right",
-            va="bottom", fontsize=_FONT, color="0.3")
+    ax.text(steps[-1], check.threshold, f"'barely changes' at ρ ≥ {check.threshold:g}",
+            ha="right", va="bottom", fontsize=_FONT, color="0.3")
     ax.set_xticks(steps, ["trained"] + [f"+ {n}" for n in check.layers], fontsize=_FONT,
                   rotation=20, ha="right")
     ax.tick_params(axis="y", labelsize=_FONT)
-    ax.set_ylim(min(-0.1, float(check.correlations.min()) - 0.05), 1.05)
+    vals = np.concatenate([check.correlations.ravel(), check.whole_correlations.ravel()])
+    low = float(np.nanmin(vals)) if np.isfinite(vals).any() else 0.0
+    ax.set_ylim(min(-0.1, low - 0.05), 1.05)
     if not ax.get_ylabel():
-        ax.set_ylabel("rank correlation\nwith trained maps", fontsize=_FONT)
+        ax.set_ylabel("rank correlation of |map|\nwith trained, where\neither is non-zero",
+                      fontsize=_FONT)
     if not ax.get_xlabel():
         ax.set_xlabel("layers re-initialized, from the top (cumulative)", fontsize=_FONT)
-    ax.legend(fontsize=_FONT, loc="lower left", frameon=False)
+    ax.legend(fontsize=_FONT, loc="center left", bbox_to_anchor=(1.01, 0.5), frameon=False)
     return ax
 
 
@@ -327,7 +357,7 @@ def figures(model, split, *, meta: dict | None = None, seed: int = 0) -> list[Fi
     from torch import nn
 
     from .._torch import frozen_eval, model_device
-    from ..analysis.attributions import last_conv_layer, randomization_check
+    from ..analysis.attributions import attribution_layer, randomization_check
 
     if not isinstance(model, nn.Module):
         raise NotApplicable(f"attributions need a differentiable torch model; "
@@ -337,14 +367,13 @@ def figures(model, split, *, meta: dict | None = None, seed: int = 0) -> list[Fi
                             f"{split.name!r} has input shape {tuple(split.input_shape)}.")
     idx = example_indices(split.y_test)
     x, y = split.x_test[idx], split.y_test[idx]
-    has_conv = any(isinstance(m, nn.Conv2d) for m in model.modules())
-    layer = last_conv_layer(model, rectified=True) if has_conv else None
+    layer = attribution_layer(model)
     with frozen_eval(model), torch.no_grad():
         pred = model(x.to(model_device(model))).argmax(1).cpu().numpy()
     classes = [str(c) for c in split.classes]
     out = []
     for group, methods in GROUPS.items():
-        if group == "layers" and not has_conv:
+        if group == "layers" and layer is None:
             continue
         check = randomization_check(model, x, target=y, methods=methods, layer=layer, n_steps=64,
                                     seed=seed)
@@ -406,7 +435,8 @@ def _randomized_figure(group, check, classes) -> Figure:
     top, bottom = fig.subfigures(2, 1, height_ratios=[1.5 * rows + 0.4, 3.2])
     plot_randomization(check, 0, axes=top.subplots(rows, cols, squeeze=False))
     plot_rank_correlation(check, ax=bottom.subplots())
-    data = {"correlations": check.correlations, "methods": np.asarray(check.methods),
+    data = {"correlations": check.correlations,
+            "whole_correlations": check.whole_correlations, "methods": np.asarray(check.methods),
             "layers": np.asarray(check.layers), "threshold": np.asarray(check.threshold),
             "unchanged": np.asarray(check.unchanged, dtype=str), "inputs": check.inputs.numpy(),
             "targets": check.targets.numpy(), "seed": np.asarray(check.seed)}
@@ -417,7 +447,8 @@ def _randomized_figure(group, check, classes) -> Figure:
 
 
 def _randomized_caption(check, classes) -> str:
-    final = ", ".join(f"{METHOD_TITLES[m]} {c:.2f}" for m, c in zip(check.methods, check.final))
+    final = ", ".join(f"{METHOD_TITLES[m]} {c:.2f} (whole map {w:.2f})"
+                      for m, c, w in zip(check.methods, check.final, check.final_whole))
     un = check.unchanged
     verdict = (f"Maps that barely change (mean ρ ≥ {check.threshold:g} with every layer "
                f"re-initialized): {', '.join(METHOD_TITLES[m] for m in un)}; such a map cannot be "
@@ -427,20 +458,16 @@ def _randomized_caption(check, classes) -> str:
     return (f"Sanity check (Adebayo et al., 2018): the maps of the first image (class "
             f"{classes[int(check.targets[0])]}) for the trained model, then with its layers "
             f"re-initialized one by one from the top ({', '.join(check.layers)}; seed "
-            f"{check.seed}). Below: Spearman rank correlation of the absolute maps with the "
-            f"trained model's, mean over the {len(check.targets)} images (band: their range). "
-            f"Mean ρ with every layer re-initialized: {final}. " + verdict + _zero_note(check))
+            f"{check.seed}). ρ: Spearman rank correlation of the absolute map with the trained "
+            "model's over the elements where either map is non-zero (elements zero in both, "
+            "such as the black background under input x gradient or ReLU units that stay off, "
+            "would tie and hold a whole-map ρ up); 'whole': the same over the whole map, "
+            f"{_zero_share(check)}. Below: mean over the {len(check.targets)} images (band: their "
+            f"range; dotted: whole map). Mean ρ with every layer re-initialized: {final}. "
+            + verdict)
 
 
-def _zero_note(check) -> str:
-    shares = []
-    for m in check.unchanged:
-        both = (check.maps[m][0] == 0) & (check.maps[m][-1] == 0)
-        share = float(both.flatten(1).float().mean())
-        if share >= 0.2:
-            shares.append(f"{METHOD_TITLES[m]} {share:.0%}")
-    if not shares:
-        return ""
-    return (" Share of pixels that are exactly 0 in both the trained and the fully re-initialized "
-            f"maps (where the image is black): {', '.join(shares)}; these shared zeros hold the "
-            "rank correlation up.")
+def _zero_share(check) -> str:
+    shares = ", ".join(f"{METHOD_TITLES[m]} {z:.0%}" for m, z in zip(check.methods,
+                                                                      check.shared_zeros))
+    return f"with these shares of elements zero in both maps at the last step: {shares}"
