@@ -126,6 +126,7 @@ def figures(model, split, *, meta: dict | None = None, seed: int = 0) -> list[Fi
     import matplotlib.pyplot as plt
     from torch import nn
 
+    from ..analysis.bottleneck import class_separation
     from ..analysis.embedding import embed_activations, embedding_layers
 
     if not isinstance(model, nn.Module):
@@ -139,34 +140,39 @@ def figures(model, split, *, meta: dict | None = None, seed: int = 0) -> list[Fi
     out = []
     for method in ("umap", "pca"):
         cols = len(layers)
-        fig, axes = plt.subplots(1, cols, figsize=(4.2 * cols + 0.8, 4.5), squeeze=False,
+        side = min(4.2, 11.6 / cols)
+        fig, axes = plt.subplots(1, cols, figsize=(side * cols + 1.1, side + 0.6), squeeze=False,
                                  layout="constrained")
-        coords = []
+        coords, seps, widths = [], [], []
         for k, (layer, what) in enumerate(layers):
             res = embed_activations(model, x, layer, labels=y, method=method, seed=seed)
             coords.append(np.asarray(res.points[:, :2], dtype=np.float32))
+            seps.append(class_separation(coords[-1], np.asarray(y)))
+            widths.append(res.n_features)
             ax = axes[0, k]
             ax.set_title(f"{what}\n{'' if layer is None else repr(layer) + ', '}"
-                         f"{res.n_features} features", fontsize=9)
+                         f"{res.n_features} features; separation {seps[-1]:.2f}", fontsize=9)
             plot_embedding(res, ax=ax, class_names=classes, legend=k == cols - 1,
                            legend_kw={"loc": "center left", "bbox_to_anchor": (1.01, 0.5),
                                       "title": "class", "title_fontsize": 8})
         if method == "umap":
             head = f"UMAP (n_neighbors=15, min_dist=0.1, seed={seed})"
-            look = ("UMAP keeps neighbourhoods, not distances: compare how cleanly the classes "
-                    "separate in the input and in the learned layers; classes that stay mixed are "
-                    "the ones the model confuses.")
+            look = "UMAP keeps neighbourhoods, not distances."
         else:
             head = "PCA (first two principal components)"
-            look = ("PCA is linear and keeps large-scale distances: well-trained deeper layers "
-                    "spread the classes along the first components.")
+            look = "PCA is linear and keeps large-scale distances."
         fig.suptitle(f"{head} of {n} test examples, coloured by true class", fontsize=10)
-        caption = (f"{head} of the first {n} test examples: the raw input"
-                   + (", then " + ", ".join(repr(l) for l, _ in layers[1:]) if len(layers) > 1
-                      else " only (the model has no hidden layer)")
-                   + f". Colours are the class colours of every figure. {look}")
+        names = ["the raw input"] + [repr(l) for l, _ in layers[1:]]
+        caption = (f"{head} of the first {n} test examples ({len(np.unique(y))} classes of "
+                   f"{split.name}): " + ", ".join(f"{nm} ({w} features)" for nm, w in
+                                                  zip(names, widths))
+                   + ("" if len(layers) > 1 else " only (the model has no hidden layer)")
+                   + f". {look} Class separation of the drawn 2D points (the share of their "
+                   "variance between the class means: 0 = mixed, 1 = one point per class): "
+                   + ", ".join(f"{nm} {v:.2f}" for nm, v in zip(names, seps)) + ".")
         out.append(Figure(id=f"embedding_{method}", fig=fig, caption=caption,
-                          data={"coords": coords[-1], "panel_coords": np.stack(coords)}))
+                          data={"coords": coords[-1], "panel_coords": np.stack(coords),
+                                "panel_separation": np.asarray(seps)}))
     common = _embedding_data(model, x, y, classes, image=len(split.input_shape) == 3)
     for f in out:
         f.data.update(common)
