@@ -638,3 +638,26 @@ def test_attributions_figures_for_cnn_and_mlp(pyplot):
                                         "attributions-references-randomized"]
     with pytest.raises(NotApplicable, match=r"need \[C, H, W\] inputs"):
         figures(PTDeep([2, 3]), _tiny_split((2,)))
+
+
+# ------------------------------------------- layer choice lives in analysis (issue 10), per family
+def test_layer_choice_helpers_of_actmax_and_receptive_fields():
+    from vizkit.analysis.actmax import hidden_targets
+    from vizkit.analysis.receptive_fields import conv_field_units, mlp_field_layers
+    from vizkit.models import ConvNet, PTDeep
+
+    cnn = ConvNet(image_size=8, channels=(2, 20), hidden=4)
+    # a bias-free conv feeding a batch norm is read after the norm: 9 channel means + the layer
+    name, targets, kind = hidden_targets(cnn)
+    assert (name, kind) == ("features.5", "channel means")
+    assert targets == [f"features.5:{k}" for k in range(9)] + ["features.5"]
+    assert hidden_targets(PTDeep([4, 3, 2]), n_units=5) == (
+        "layers.0", ["layers.0:0", "layers.0:1", "layers.0:2", "layers.0"], "units")
+    assert hidden_targets(nn.Linear(3, 2)) is None
+    assert conv_field_units(cnn, "features.4") == list(range(16))
+    assert conv_field_units(cnn, "features.0") == [0, 1]
+    with pytest.raises(ValueError, match="must name an nn.Conv2d. Got BatchNorm2d"):
+        conv_field_units(cnn, "features.5")
+    assert mlp_field_layers(PTDeep([4, 20, 12, 3])) == [(1, "layers.0", 16), (2, "layers.2", 8),
+                                                        (3, "layers.4", 10)]
+    assert mlp_field_layers(cnn) == []

@@ -29,13 +29,13 @@ import numpy as np
 import torch
 from torch import nn
 
-from .._torch import training_mode
+from .._torch import frozen_eval, training_mode
 from .._torch import capture, input_normalization, model_input_shape, resolve_named
 
 __all__ = ["ReceptiveFields", "TheoreticalRF", "FieldViews", "propagated_receptive_fields",
            "gradient_receptive_fields", "theoretical_receptive_field", "field_views",
            "ink_frequency", "ink_ratio", "ink_share", "structured_units", "mlp_layers",
-           "last_conv_layer", "conv_stages", "NEVER_INKED", "INKED"]
+           "mlp_field_layers", "conv_field_units", "last_conv_layer", "conv_stages", "NEVER_INKED", "INKED"]
 
 _ELEMENTWISE = (nn.ReLU, nn.Sigmoid, nn.Tanh, nn.GELU, nn.ELU, nn.LeakyReLU, nn.Softplus,
                 nn.SiLU, nn.Hardtanh, nn.ReLU6, nn.PReLU)
@@ -392,10 +392,8 @@ def gradient_receptive_fields(model: nn.Module, layer: str | nn.Module | None,
     name = ""
     if layer is not None:
         name, _ = resolve_named(model, layer)
-    modes = [(m, m.training) for m in model.modules()]
     total = None
-    try:
-        model.eval()
+    with frozen_eval(model):  # eval mode; flags and requires_grad put back
         for s in range(0, len(x), batch_size):
             xb = x[s: s + batch_size].clone().requires_grad_()
             with torch.enable_grad():
@@ -419,9 +417,6 @@ def gradient_receptive_fields(model: nn.Module, layer: str | nn.Module | None,
                     grads.append((g.abs() if absolute else g).sum(0))
             gsum = torch.stack(grads).detach()
             total = gsum if total is None else total + gsum
-    finally:
-        for m, t in modes:
-            m.training = t
     fields = (total / len(x)).numpy().astype(np.float64)
     if fields.ndim == 4 and fields.shape[1] == 1:
         fields = fields[:, 0]
@@ -651,6 +646,38 @@ def mlp_layers(model: nn.Module) -> list[tuple[int, str, int]]:
     if not items or not isinstance(items[0][1], nn.Linear):
         return []
     return [(k, n, m.out_features) for k, (n, m) in enumerate(lin, start=1)]
+
+
+def mlp_field_layers(model: nn.Module) -> list[tuple[int, str, int]]:
+    """The MLP layers the receptive-field figures show and how many units of each:
+    ``(layer_index, name, n_shown)`` for every Linear layer of :func:`mlp_layers`, with at most
+    16 units of the first hidden layer, 8 of a deeper hidden layer and 10 of the output (the
+    units :func:`field_views` picks); empty for a model that is not an MLP.
+
+    Examples
+    --------
+    >>> from vizkit.models import PTDeep
+    >>> mlp_field_layers(PTDeep([4, 20, 12, 3]))
+    [(1, 'layers.0', 16), (2, 'layers.2', 8), (3, 'layers.4', 10)]
+    """
+    layers = mlp_layers(model)
+    return [(i, name, 10 if i == len(layers) else (16 if i == 1 else 8))
+            for i, name, _ in layers]
+
+
+def conv_field_units(model: nn.Module, layer: str | nn.Module, n: int = 16) -> list[int]:
+    """The channels of conv ``layer`` whose centre units the figures show: the first ``n``.
+
+    Examples
+    --------
+    >>> from torch import nn
+    >>> conv_field_units(nn.Sequential(nn.Conv2d(1, 4, 3)), "0", n=16)
+    [0, 1, 2, 3]
+    """
+    _, module = resolve_named(model, layer)
+    if not isinstance(module, nn.Conv2d):
+        raise ValueError(f"`layer` must name an nn.Conv2d. Got {type(module).__name__} instead.")
+    return list(range(min(int(n), module.out_channels)))
 
 
 def last_conv_layer(model: nn.Module) -> str | None:

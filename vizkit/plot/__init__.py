@@ -18,7 +18,8 @@ In each family module:
 """
 
 from .actmax import plot_actmax
-from .attributions import plot_attribution, plot_attributions
+from .attributions import (plot_attribution, plot_attributions, plot_randomization,
+                           plot_rank_correlation)
 from .bottleneck import BottleneckDisplay, center_marker_sizes, plot_bottleneck
 from .curves import history_table, plot_learning_curves
 from .decision_surface import (DecisionSurfaceDisplay, class_legend, graph_data, graph_surface,
@@ -26,7 +27,7 @@ from .decision_surface import (DecisionSurfaceDisplay, class_legend, graph_data,
 from .embedding import EmbeddingDisplay, plot_embedding
 from .errors import plot_confusion, plot_examples, plot_probability_bars
 from .figure import Figure, NotApplicable
-from .receptive_fields import plot_receptive_field_box, plot_receptive_fields
+from .receptive_fields import plot_field_views, plot_receptive_field_box, plot_receptive_fields
 from .search import plot_search_scores
 from .style import class_cmap, class_colors, diverging_cmap, symmetric_limits
 from .weights import plot_weight_images, plot_weight_images_grid
@@ -39,5 +40,5 @@ __all__ = [
     "history_table", "plot_learning_curves", "plot_embedding", "plot_confusion", "plot_examples",
     "plot_probability_bars", "plot_receptive_field_box", "plot_receptive_fields", "graph_data",
     "graph_surface", "plot_decision_regions", "plot_weight_images", "plot_weight_images_grid",
-    "plot_search_scores",
+    "plot_search_scores", "plot_randomization", "plot_rank_correlation", "plot_field_views",
 ]

@@ -146,15 +146,12 @@ def _class_figure(model, split, common, seed):
 
 def _hidden_figure(model, split, common):
     from ..analysis.actmax import (activation_maximization, as_objective, dataset_examples,
-                                   hidden_layer)
+                                   hidden_targets)
 
-    name, n = hidden_layer(model)
-    conv = isinstance(dict(model.named_modules())[name], (nn.Conv2d, nn.BatchNorm2d))
-    targets = [f"{name}:{k}" for k in range(min(n, 9))] + [name]
+    name, targets, kind = hidden_targets(model)
     r = activation_maximization(model, targets, **dict(common, **HIDDEN_SETTINGS))
     best, _ = dataset_examples(model, [as_objective(t) for t in targets], split.x_test)
     out = plot_actmax(r, ncols=5)
-    kind = "channel means" if conv else "units"
     out["fig"].suptitle(f"Activation maximization of {name}: {len(targets) - 1} {kind} and the "
                         f"whole layer's mean", fontsize=10)
     act = r.activations.numpy()

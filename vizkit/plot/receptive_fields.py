@@ -267,15 +267,14 @@ def _views_data(views) -> dict[str, np.ndarray]:
 
 def _mlp_figures(model, split, xs, ink, meta) -> list[Figure]:
     """One figure per Linear layer of an MLP: the hidden layers and the output."""
-    from ..analysis.receptive_fields import field_views, mlp_layers
+    from ..analysis.receptive_fields import field_views, mlp_field_layers
 
-    layers = mlp_layers(model)
+    layers = mlp_field_layers(model)
     classes = [str(c) for c in split.classes]
     figs = []
-    for i, name, n_units in layers:
+    for i, name, n_shown in layers:
         is_out = i == len(layers)
-        views = field_views(model, i, xs, ink, n_units=10 if is_out else (16 if i == 1 else 8),
-                            image_shape=split.input_shape)
+        views = field_views(model, i, xs, ink, n_units=n_shown, image_shape=split.input_shape)
         titles = classes if is_out and len(classes) == len(views.units) else None
         out = plot_field_views(views, titles=titles)
         fid = "receptive-fields-output" if is_out else f"receptive-fields-layer{i}"
@@ -289,8 +288,9 @@ def _conv_figures(model, xs, shape) -> list[Figure]:
     conv/pool stage on one test image."""
     import matplotlib.pyplot as plt
 
-    from ..analysis.receptive_fields import (conv_stages, gradient_receptive_fields,
-                                             last_conv_layer, theoretical_receptive_field)
+    from ..analysis.receptive_fields import (conv_field_units, conv_stages,
+                                             gradient_receptive_fields, last_conv_layer,
+                                             theoretical_receptive_field)
 
     conv = last_conv_layer(model)
     if conv is None:
@@ -299,8 +299,7 @@ def _conv_figures(model, xs, shape) -> list[Figure]:
         theo = theoretical_receptive_field(model, conv, input_shape=shape)
     except ValueError:
         theo = None
-    n_ch = dict(model.named_modules())[conv].out_channels
-    rg = gradient_receptive_fields(model, conv, list(range(min(16, n_ch))), xs[:200])
+    rg = gradient_receptive_fields(model, conv, conv_field_units(model, conv), xs[:200])
     out = plot_receptive_fields(rg, ncols=8, box=theo)
     out["fig"].suptitle(f"{conv}: input gradient of each channel's centre unit", fontsize=10)
     cap = (f"Gradient receptive fields of the centre unit of {len(rg.units)} channels of {conv}, "

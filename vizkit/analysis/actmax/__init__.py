@@ -20,11 +20,11 @@ from .objectives import (Objective, as_objective, channel, class_logit, data_pri
                          l2, layer, neuron, penalty, total_variation, unit)
 from .parametrization import PARAMETRIZATIONS, ImageParam, hartley
 from .render import (ActMaxResult, _initial_images, _number, dataset_examples, degenerate,
-                     hidden_layer, model_input_shape, optimize)
+                     hidden_layer, hidden_targets, model_input_shape, optimize)
 from .transforms import (blur, compose, gaussian_blur, random_affine, standard_transforms)
 
 __all__ = ["ActMaxResult", "activation_maximization", "dataset_examples", "hidden_layer",
-           "degenerate", "Objective", "as_objective",
+           "hidden_targets", "degenerate", "Objective", "as_objective",
            "class_logit", "unit", "channel", "neuron", "layer", "diversity", "l2",
            "total_variation", "ink", "data_prior", "penalty", "random_affine", "blur", "compose",
            "standard_transforms", "gaussian_blur", "hartley", "ImageParam", "PARAMETRIZATIONS"]

@@ -24,7 +24,8 @@ from .objectives import Objective
 from .parametrization import ImageParam
 from .transforms import Transform
 
-__all__ = ["ActMaxResult", "optimize", "dataset_examples", "degenerate", "hidden_layer"]
+__all__ = ["ActMaxResult", "optimize", "dataset_examples", "degenerate", "hidden_layer",
+           "hidden_targets"]
 
 
 @dataclass
@@ -213,3 +214,26 @@ def hidden_layer(model: nn.Module) -> tuple[str, int] | None:
     if len(linears) >= 2:
         return linears[0][0], linears[0][1].out_features
     return None
+
+
+def hidden_targets(model: nn.Module, n_units: int = 9) -> tuple[str, list[str], str] | None:
+    """What the hidden-layer figure optimizes: ``(layer, targets, kind)``.
+
+    ``layer`` is :func:`hidden_layer`'s; ``targets`` its first ``n_units`` units (``"layer:k"``,
+    channel means for a conv layer) and, last, the whole layer (``"layer"``); ``kind`` is
+    ``'channel means'`` for a conv layer (or its batch norm), else ``'units'``. None for a model
+    without a hidden layer.
+
+    Examples
+    --------
+    >>> from torch import nn
+    >>> hidden_targets(nn.Sequential(nn.Linear(4, 3), nn.ReLU(), nn.Linear(3, 2)), n_units=2)
+    ('0', ['0:0', '0:1', '0'], 'units')
+    """
+    found = hidden_layer(model)
+    if found is None:
+        return None
+    name, n = found
+    conv = isinstance(dict(model.named_modules())[name], (nn.Conv2d, nn.BatchNorm2d))
+    targets = [f"{name}:{k}" for k in range(min(n, int(n_units)))] + [name]
+    return name, targets, "channel means" if conv else "units"
