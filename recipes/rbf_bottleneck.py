@@ -114,17 +114,15 @@ def run(ctx):
         sep = class_separation(figs[0].data["features"], figs[0].data["labels"])
         s = run_summary(key, cfg, hist, metrics, len(data.y_train), sep)
         summaries.append(s)
-        for f in figs:
-            f.caption = (f"{s['who'].capitalize()} ({s['what']}; best of {s['epochs']} epochs: "
-                         f"epoch {s['best_epoch']}, test accuracy {s['test']:.1%}, class "
-                         f"separation {sep:.2f}). " + f.caption)
+        for f in figs:  # the family's caption says how it was trained; say whose setting
+            f.caption = f"{s['who'].capitalize()}. " + f.caption
         ctx.figures(figs, prefix=key)
         ctx.metric(f"test accuracy, {s['who']}", metrics["accuracy"], headline=True)
         ctx.metric(f"epochs (best kept), {s['who']}", f"{s['epochs']} ({s['best_epoch']})")
         plot_learning_curves(hist, axes=row)
-        row[0].set_title(f"{s['who']}: {s['what']}\nloss", fontsize=9)
+        row[0].set_title(f"{s['who']}: {s['what']}\nloss", fontsize=10)
         row[1].set_title(f"accuracy (best val {s['best_val']:.1%} at epoch {s['best_epoch']})",
-                         fontsize=9)
+                         fontsize=10)
     ctx.figure("learning-curves", fig, curves_caption(summaries))
 
 
