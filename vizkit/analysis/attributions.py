@@ -43,8 +43,8 @@ from torch import nn
 from .._torch import frozen_eval, layer_name, model_device, resolve_layer
 
 __all__ = ["METHODS", "LAYER_METHODS", "Attribution", "RandomizationCheck", "attributions",
-           "attribution_layer", "cascade_layers", "last_conv_layer", "randomization_check", "randomized_copy",
-           "rank_correlation"]
+           "attribution_layer", "cascade_layers", "last_conv_layer", "randomization_check",
+           "randomized_copy", "rank_correlation"]
 
 #: Valid values of ``methods``.
 METHODS = ("saliency", "smoothgrad", "input_x_gradient", "guided_backprop", "integrated_gradients",

@@ -35,7 +35,8 @@ from .._torch import capture, input_normalization, model_input_shape, resolve_na
 __all__ = ["ReceptiveFields", "TheoreticalRF", "FieldViews", "propagated_receptive_fields",
            "gradient_receptive_fields", "theoretical_receptive_field", "field_views",
            "ink_frequency", "ink_ratio", "ink_share", "structured_units", "mlp_layers",
-           "mlp_field_layers", "conv_field_units", "last_conv_layer", "conv_stages", "NEVER_INKED", "INKED"]
+           "mlp_field_layers", "conv_field_units", "last_conv_layer", "conv_stages", "NEVER_INKED",
+           "INKED"]
 
 _ELEMENTWISE = (nn.ReLU, nn.Sigmoid, nn.Tanh, nn.GELU, nn.ELU, nn.LeakyReLU, nn.Softplus,
                 nn.SiLU, nn.Hardtanh, nn.ReLU6, nn.PReLU)
