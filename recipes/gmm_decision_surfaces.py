@@ -114,7 +114,8 @@ def panel(ax, split, fun, offset, special, title):
     """One surface with the training points; returns the drawn DecisionSurface."""
     X, Y = split.x_train.numpy(), split.y_train.numpy()
     rect = (X.min(0) - 0.5, X.max(0) + 0.5)
-    surf = graph_surface(fun, rect, offset=offset, width=200, height=200, ax=ax)["surface"]
+    surf = graph_surface(fun, rect, offset=offset, width=200, height=200, ax=ax,
+                         colorbar=True)["surface"]
     graph_data(X, Y, (fun(X) > offset).astype(int), special=special, ax=ax)
     ax.set_title(title, fontsize=10)
     ax.set_xticks([]), ax.set_yticks([])
@@ -169,14 +170,14 @@ def run(ctx):
     lambdas = [0.0, 1e-2, 1e-1]
     fig, axes = plt.subplots(1, len(lambdas), figsize=(11, 4.2), layout="constrained")
     measures, accs, data = [], [], {}
-    for ax, lam in zip(axes, lambdas):
+    for i, (ax, lam) in enumerate(zip(axes, lambdas)):
         model, hist, metrics = ctx.train(f"lambda-{lam:g}", "mlp", split, {**LAB, "param_lambda": lam},
                                          hidden=(10, 10))
         surf = panel(ax, split, torch_scores(model), 0.5, None,
                      f"param_lambda={lam:g}: test acc {metrics['accuracy']:.2f}")
         measures.append(surface_measures(surf, 0.5))
         accs.append(metrics["accuracy"])
-        data[f"P_lambda_{lam:g}"] = np.asarray(surf.field())
+        data[f"P_{i}"] = np.asarray(surf.field())  # P(class 1) for lambdas[i]
     data.update(xx=np.asarray(surf.xx), yy=np.asarray(surf.yy), lambdas=np.asarray(lambdas),
                 **{k: np.asarray([m[k] for m in measures]) for k in measures[0]})
     ctx.figure("param-lambda", fig, lambda_caption(lambdas, measures, accs), data=data)

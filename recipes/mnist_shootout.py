@@ -160,8 +160,8 @@ def plot_curves(ctx, runs: list, svm_tests: dict):
         lw = 2.6 if r["who"] == "seed 002" else 1.3
         for ax, key in ((ax_loss, "train_loss"), (ax_acc, "val_acc")):
             ax.plot(r["epoch"], r[key], style, lw=lw, color=f"C{i % 10}", label=r["what"])
-            data[f"{r['key']}_{key}"] = np.asarray(r[key], dtype=float)
-        data[f"{r['key']}_epoch"] = np.asarray(r["epoch"])
+            data[f"{r['key']}_{key}".replace("-", "_")] = np.asarray(r[key], dtype=float)
+        data[f"{r['key']}_epoch".replace("-", "_")] = np.asarray(r["epoch"])
     ax_loss.set_yscale("log"), ax_loss.set_ylabel("train loss")
     for ax in (ax_loss, ax_acc):
         ax.set_xscale("log"), ax.set_xlabel("epoch (log scale)")
