@@ -157,9 +157,11 @@ def test_log_line_of_seed_001(capsys):
 
 def test_cnn_trains_on_toy_images_with_shift_augmentation():
     split = image_split()
+    # refit off: its fixed epoch count (8 here) is a coin toss on 72 images (0.875 vs 1.0)
     m, hist, metrics = train_model("cnn", split, {"epochs": 20, "batch_size": 16, "lr": 0.01,
                                                   "augment": "shift", "shift_pixels": 1,
-                                                  **QUIET}, channels=(4,), hidden=8)
+                                                  "refit": False, **QUIET},
+                                   channels=(4,), hidden=8)
     assert metrics["accuracy"] >= 0.9
 
 

@@ -54,6 +54,11 @@ class TrainConfig:
         'shift': every training image is moved by a random whole number of pixels, at most
         ``shift_pixels`` in each direction (seeded), a cheap and effective regularizer for digits.
     shift_pixels : int, default=2
+    refit : bool, default=False
+        Used by :func:`vizkit.train.train_model` (scikit-learn's ``refit``): once the first run
+        has chosen the best epoch on the validation part, train a fresh model (same seed) on
+        train + validation for that many epochs and keep its last epoch. The history and
+        ``val_acc`` stay those of the first run. No effect without validation data.
     """
 
     epochs: int = 20
@@ -76,6 +81,7 @@ class TrainConfig:
     eval_batch_size: int = 2048
     augment: Optional[str] = None
     shift_pixels: int = 2
+    refit: bool = False
 
     def __post_init__(self) -> None:
         _coerce_types(self)
