@@ -211,12 +211,12 @@ def test_embedding_figures_show_input_and_learned_layers(pyplot, umap_runs):
     split = Split("tiny", *parts, classes=("a", "b", "c", "d"), input_shape=(1, 4, 4),
                   fingerprint=fingerprint(*parts))
     figs = make(PTDeep([16, 8, 4]), split)
-    assert [f.id for f in figs] == ["embedding_umap", "embedding_pca"]
+    assert [f.id for f in figs] == ["embedding_umap", "embedding_tsne", "embedding_pca"]
     axes = figs[1].fig.axes
     assert len(axes) == 2 and "input (raw pixels)" in axes[0].get_title()
     assert "'layers.1'" in axes[1].get_title()
     assert [t.get_text() for t in axes[1].get_legend().get_texts()] == ["a", "b", "c", "d"]
-    (only_input,) = make(PTLogreg(16, 4), split)[1:]
+    only_input = make(PTLogreg(16, 4), split)[-1]
     assert len(only_input.fig.axes) == 1 and "no hidden layer" in only_input.caption
 
 

@@ -21,7 +21,8 @@ from .style import class_colors
 
 __all__ = ["plot_embedding", "EmbeddingDisplay", "figures"]
 
-_AXIS = {"umap": "UMAP", "pca": "PC"}
+_AXIS = {"umap": "UMAP", "tsne": "t-SNE", "pca": "PC"}
+_NAME = {"umap": "UMAP", "tsne": "t-SNE", "pca": "PCA"}
 
 
 def plot_embedding(result, *, ax=None, class_names: Sequence[str] | None = None,
@@ -99,9 +100,9 @@ def plot_embedding(result, *, ax=None, class_names: Sequence[str] | None = None,
     if not ax.get_ylabel():
         ax.set_ylabel(f"{axis} 2")
     if not ax.get_title():
-        ax.set_title(f"{axis if result.method == 'umap' else 'PCA'} of "
+        ax.set_title(f"{_NAME.get(result.method, result.method)} of "
                      f"{'the input' if result.layer is None else repr(result.layer)}", fontsize=10)
-    if result.method == "umap":  # UMAP's axes carry no units
+    if result.method in ("umap", "tsne"):  # their axes carry no units
         ax.set_xticks([])
         ax.set_yticks([])
     ax.set_aspect("equal", adjustable="datalim")
@@ -112,14 +113,15 @@ _MAX_POINTS = 1000
 
 
 def figures(model, split, *, meta: dict | None = None, seed: int = 0) -> list[Figure]:
-    """Figure family ``embedding``: UMAP and PCA of up to 1000 test points, the raw input beside
+    """Figure family ``embedding``: UMAP, t-SNE and PCA of up to 1000 test points, the raw input beside
     the model's learned layers (:func:`vizkit.analysis.embedding.embedding_layers`), coloured by
     class.
 
     Returns
     -------
     list of Figure
-        ``embedding_umap`` and ``embedding_pca``. ``data``: ``coords`` [n, 2] (the last panel: the
+        ``embedding_umap``, ``embedding_tsne`` and ``embedding_pca``. ``data``: ``coords`` [n, 2]
+        (the last panel: the
         deepest layer shown), ``panel_coords`` [panels, n, 2], ``labels`` [n], ``predictions``
         [n], ``class_names``, and for image inputs ``images`` [n, H, W] (or [n, H, W, C]) uint8.
     """
@@ -138,7 +140,7 @@ def figures(model, split, *, meta: dict | None = None, seed: int = 0) -> list[Fi
     layers += embedding_layers(model)
     classes = list(split.classes)
     out = []
-    for method in ("umap", "pca"):
+    for method in ("umap", "tsne", "pca"):
         cols = len(layers)
         side = min(4.2, 11.6 / cols)
         fig, axes = plt.subplots(1, cols, figsize=(side * cols + 1.1, side + 0.6), squeeze=False,
@@ -158,6 +160,10 @@ def figures(model, split, *, meta: dict | None = None, seed: int = 0) -> list[Fi
         if method == "umap":
             head = f"UMAP (n_neighbors=15, min_dist=0.1, seed={seed})"
             look = "UMAP keeps neighbourhoods, not distances."
+        elif method == "tsne":
+            head = f"t-SNE (perplexity 15, seed={seed})"
+            look = ("t-SNE keeps neighbourhoods too; neither the sizes of its clusters nor the "
+                    "distances between them mean anything.")
         else:
             head = "PCA (first two principal components)"
             look = "PCA is linear and keeps large-scale distances."
