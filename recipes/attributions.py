@@ -2,8 +2,8 @@
 
 Run: ``python recipes/attributions.py`` (or ``vizkit gallery --only attributions``).
 
-For test digits of five classes, which pixels each method says the CNN and the MLP used for the
-true class: gradients (saliency, SmoothGrad, guided backprop, input x gradient), methods against a
+Shows, for test images of five classes, which pixels each method says the CNN and the MLP used
+for the true class: gradients (saliency, SmoothGrad, guided backprop, input x gradient), methods against a
 black reference (integrated gradients, DeepLIFT, occlusion) and, for the CNN, layer methods
 (Grad-CAM, layer integrated gradients, layer conductance). Beside each group, the same maps with
 the model's layers re-initialized one by one from the top, and how far each map's ranking still
