@@ -56,7 +56,7 @@ def _cnn(input_shape, n_classes, **kw):
 
 def _rbf(input_shape, n_classes, **kw):
     return {**_image_args("rbf", input_shape), "n_classes": n_classes, "channels": [16, 32],
-            "bottleneck": 2, "n_centers": 100, **kw}
+            "bottleneck": 2, "n_centers": 100, "hidden": 128, **kw}
 
 
 # name -> (class, default-argument maker, one-line description)
@@ -65,7 +65,7 @@ _MODELS: dict[str, tuple[type[nn.Module], Callable[..., dict], str]] = {
     "mlp": (PTDeep, _mlp, "PTDeep [D, 300, C], ReLU (seed 001's 784-300-10)"),
     "deep": (PTDeep, _deep, "PTDeep [D, 360, 187, C] with batch norm and dropout (seed 004)"),
     "cnn": (ConvNet, _cnn, "ConvNet: two conv-BN-ReLU-pool blocks and an MLP head"),
-    "rbf": (RBFNet, _rbf, "RBFNet: conv -> FC to 2 -> RBF (K = 100) -> FC (seed 000)"),
+    "rbf": (RBFNet, _rbf, "RBFNet: conv -> FC 128 -> FC to 2 -> RBF (K = 100) -> FC (seed 000)"),
 }
 
 #: Every class :func:`build` can rebuild (each records its constructor arguments).

@@ -260,6 +260,11 @@ class RBFNet(SpecModule):
         Size of the feature vector before the RBF layer (2 gives the seed's 2D plot).
     n_centers : int, default=100
         K, the number of RBF centres.
+    hidden : int or None, default=None
+        Width of a fully connected ReLU layer (submodule ``hidden``) between the conv features
+        and the bottleneck; None: none (the seed's net). 128 lifts the 2D net from ~0.93 to
+        ~0.97 test accuracy on mnist-5k: one linear map from the conv features straight to 2
+        numbers generalizes poorly.
     bottleneck_norm : bool, default=True
         Batch-normalize the bottleneck features so they live where the N(0, 1)-initialised
         centres are. Without it the features often start far from every centre, every RBF
@@ -268,7 +273,8 @@ class RBFNet(SpecModule):
 
     Notes
     -----
-    Submodules: ``features`` (conv stack + flatten), ``bottleneck`` (Linear to 2), ``bottleneck_bn``
+    Submodules: ``features`` (conv stack + flatten), ``hidden`` (Linear + ReLU, or Identity),
+    ``bottleneck`` (Linear to 2), ``bottleneck_bn``
     (BatchNorm1d or Identity), ``rbf``
     (:class:`RBFLayer`), ``head`` (Linear K -> classes). ``model.embed(x)`` returns the bottleneck
     features; ``model.head(model.rbf(z))`` maps bottleneck points to logits.
@@ -277,23 +283,30 @@ class RBFNet(SpecModule):
     def __init__(self, in_channels: int = 1, n_classes: int = 10, image_size: int = 28,
                  channels: Sequence[int] = (32, 64), bottleneck: int = 2, n_centers: int = 100,
                  batchnorm: bool = True, bottleneck_norm: bool = True, *,
-                 normalize: Sequence[float] | None = None) -> None:
+                 normalize: Sequence[float] | None = None, hidden: int | None = None) -> None:
         super().__init__()
         self.norm = _norm(normalize)
         channels = [int(c) for c in channels]
         _check_pos_int(in_channels=in_channels, n_classes=n_classes, image_size=image_size,
-                       bottleneck=bottleneck, n_centers=n_centers)
+                       bottleneck=bottleneck, n_centers=n_centers,
+                       **({} if hidden is None else {"hidden": hidden}))
         blocks, c_in, size = _conv_stack(in_channels, channels, image_size, batchnorm)
         blocks.append(nn.Flatten())
         self.features = nn.Sequential(*blocks)
-        self.bottleneck = nn.Linear(c_in * size * size, bottleneck)
+        n_features = c_in * size * size
+        if hidden is None:
+            self.hidden: nn.Module = nn.Identity()
+        else:
+            self.hidden = nn.Sequential(nn.Linear(n_features, int(hidden)), nn.ReLU())
+            n_features = int(hidden)
+        self.bottleneck = nn.Linear(n_features, bottleneck)
         self.bottleneck_bn = nn.BatchNorm1d(bottleneck) if bottleneck_norm else nn.Identity()
         self.rbf = RBFLayer(bottleneck, n_centers)
         self.head = nn.Linear(n_centers, n_classes)
 
     def embed(self, x: torch.Tensor) -> torch.Tensor:
         """The bottleneck features (the input of the RBF layer)."""
-        return self.bottleneck_bn(self.bottleneck(self.features(self.norm(x))))
+        return self.bottleneck_bn(self.bottleneck(self.hidden(self.features(self.norm(x)))))
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return self.head(self.rbf(self.embed(x)))
