@@ -18,6 +18,7 @@ def test_npz_bytes_round_trip_and_deterministic():
         np.testing.assert_array_equal(z["fields"], arrays["fields"])
         assert z["layer"].shape == () and str(z["layer"]) == "fc1"
         assert z["targets"].dtype == np.int64
+        assert z["fields"].dtype == np.float32  # float64 is stored as float32
 
 
 @pytest.mark.parametrize("arrays, message", [
