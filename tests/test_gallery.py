@@ -330,3 +330,11 @@ def test_png_bytes_have_no_metadata(pyplot):
     ax.plot([0, 1])
     a, b = png_bytes(fig), png_bytes(fig)
     assert a == b and "tEXt" not in _png_chunks(a)
+
+
+def test_recipe_docstring_is_rendered_as_markdown_and_escaped():
+    from vizkit.gallery._html import _doc_html
+
+    out = str(_doc_html("Shows **two** things:\n\n- ``fit`` with <script>alert(1)</script>\n- more"))
+    assert "<strong>two</strong>" in out and "<li><code>fit</code>" in out
+    assert "<script>" not in out and "&lt;script&gt;" in out

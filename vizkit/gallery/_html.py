@@ -79,6 +79,19 @@ def _plain_doc(doc: str) -> str:
     return doc.strip().replace("``", "")
 
 
+def _doc_html(doc: str) -> Markup:
+    """A recipe's docstring rendered as Markdown (paragraphs, lists, ``code``, **bold**).
+
+    The text is HTML-escaped first, so a docstring can never inject markup into the page.
+    """
+    import html
+
+    import markdown
+    from markupsafe import Markup
+
+    return Markup(markdown.markdown(html.escape(doc.strip(), quote=False), output_format="html"))
+
+
 def _summary_line(doc: str) -> str:
     return _plain_doc(doc).split("\n\n")[0].replace("\n", " ") if doc else ""
 
@@ -206,7 +219,7 @@ def render_page(rec: RecipeRecord, *, source: str, folder: Path, prev: str | Non
         b["figures"] = [{**vars(f), "display_w": display_size(f)[0],
                          "display_h": display_size(f)[1]} for f in b["figures"]]
     return _env().get_template("page.html").render(
-        title=f"{rec.name} - vizkit gallery", r=rec, doc=_plain_doc(rec.doc), blocks=blocks,
+        title=f"{rec.name} - vizkit gallery", r=rec, doc=_doc_html(rec.doc), blocks=blocks,
         prev=prev, next=next, data=_data_text(rec), embed=_embed_data(folder, rec.figures),
         footer=footer, pygments_css=_markup(_pygments_css()))
 
