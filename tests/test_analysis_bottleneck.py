@@ -304,3 +304,28 @@ def test_equal_sigmas_are_said_to_give_equal_crosses():
     assert "test accuracy 66.7%" in text and "trained" not in text
     res.sigma = np.array([0.5, 2.0, 1.0, 1.0])
     assert "(0.5 to 2)" in bottleneck_caption(res)
+
+
+def test_bottleneck_figure_data_is_compact_and_reconstructs_the_regions(pyplot):
+    """1-D grid axes, argmax + max (float16) instead of meshgrids and full probabilities; the
+    stored arrays give back the surface the figure drew."""
+    from vizkit._io import npz_bytes
+    from vizkit.figures import make_figures
+
+    x, y = _images()
+    model = _rbfnet()
+    data = make_figures("bottleneck", model, _split(x, y, ["a", "b", "c"]))[0].data
+    assert not {"xx", "yy", "probs"} & set(data)
+    gx, gy = data["grid_x"], data["grid_y"]
+    assert gx.ndim == gy.ndim == 1 and np.all(np.diff(gx) > 0) and np.all(np.diff(gy) > 0)
+    assert data["region_labels"].shape == data["confidence"].shape == (len(gy), len(gx))
+    assert data["confidence"].dtype == np.float16 and data["region_labels"].dtype == np.uint8
+    # second route: the head evaluated on the stored axes gives the stored argmax and max
+    head = bottleneck_head(model)
+    xx, yy = np.meshgrid(gx, gy)
+    with torch.no_grad():
+        p = torch.softmax(head(torch.as_tensor(np.c_[xx.ravel(), yy.ravel()])), 1).numpy()
+    agree = (p.argmax(1).reshape(xx.shape) == data["region_labels"]).mean()
+    assert agree > 0.99
+    assert np.allclose(p.max(1).reshape(xx.shape), data["confidence"], atol=2e-3)
+    assert len(npz_bytes(data)) < 600_000  # 300 x 300 grid: was 7.5 MB

@@ -280,3 +280,21 @@ def test_figure_family_decision_surface_caption_equals_its_points(pyplot, n_clas
     assert set(texts) >= {names[c] for c in np.unique(d["labels"])}
     assert {"classified right", "classified wrong"} <= set(texts)
     _readable(f.fig)
+
+
+def test_surface_data_stores_axes_argmax_and_max_and_gives_back_p1():
+    """surface_data keeps 1-D axes and argmax + max; P(class 1) of a binary model follows."""
+    from vizkit.plot.decision_surface import surface_data
+
+    net = nn.Linear(2, 2)
+    with torch.no_grad():
+        net.weight.copy_(torch.tensor([[1.0, -1.0], [-1.0, 2.0]]))
+        net.bias.zero_()
+    surf = decision_surface(net, ((-1, -2), (1, 2)), grid_resolution=(30, 20))
+    data = surface_data(surf)
+    assert set(data) == {"grid_x", "grid_y", "region_labels", "confidence"}
+    assert data["grid_x"].shape == (30,) and data["grid_y"].shape == (20,)
+    assert data["grid_x"][0] == -1 and data["grid_y"][-1] == 2
+    lab, conf = data["region_labels"], data["confidence"].astype(float)
+    p1 = np.where(lab == 1, conf, 1 - conf)
+    assert np.allclose(p1, surf.probs[..., 1], atol=1e-3)

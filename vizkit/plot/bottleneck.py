@@ -214,9 +214,10 @@ def figures(model, split, *, meta: dict | None = None, seed: int = 0) -> list[Fi
     Returns
     -------
     list of Figure
-        One figure; ``data``: ``features`` [n, 2], ``labels``, ``predictions``, ``centers`` and
-        ``sigma`` (RBF models), the regions' ``xx``, ``yy``, ``region_labels``,
-        ``confidence``, and ``class_names``.
+        One figure; ``data`` (:func:`_bottleneck_data`): ``features`` [n, 2], ``labels``,
+        ``predictions``, ``centers`` [K, 2] and ``sigma`` [K] (RBF models), the regions'
+        ``grid_x`` [W], ``grid_y`` [H], ``region_labels`` [H, W] and ``confidence`` [H, W]
+        (float16), and ``class_names``.
 
     Raises
     ------
@@ -267,8 +268,15 @@ def figures(model, split, *, meta: dict | None = None, seed: int = 0) -> list[Fi
 
 def _bottleneck_data(result: Bottleneck, *, class_names: Sequence | None = None
                      ) -> dict[str, np.ndarray]:
-    """The arrays a bottleneck view draws: points, labels, predictions, RBF centres and sigma,
-    the region grid (``xx``, ``yy``, ``region_labels``, ``confidence``) and ``class_names``."""
+    """The arrays a bottleneck view draws, compactly (a few hundred KB, not megabytes).
+
+    Keys: ``features`` [n, 2] (the points), ``predictions`` [n] and ``labels`` [n] (true class,
+    when known), ``centers`` [K, 2] and ``sigma`` [K] (RBF models only), the head's regions as
+    :func:`~vizkit.plot.decision_surface.surface_data` gives them (``grid_x`` [W], ``grid_y``
+    [H]: the grid's 1-D axes; ``region_labels`` [H, W]: the head's class; ``confidence``
+    [H, W], float16: its largest probability; the per-class probabilities are not stored), and
+    ``class_names``.
+    """
     data = {"features": np.asarray(result.features), "predictions": np.asarray(result.predictions)}
     if result.labels is not None:
         data["labels"] = np.asarray(result.labels)

@@ -107,5 +107,5 @@ def plot_learning_curves(history: Any, *, axes: Sequence | None = None, best_epo
         if not ax.get_ylabel():
             ax.set_ylabel(ylabel)
         if ax.get_lines():
-            ax.legend(fontsize="small", frameon=False)
+            ax.legend(fontsize=9, frameon=False)
     return out

@@ -69,7 +69,7 @@ def graph_surface(fun: Any, rect: Any = None, offset: float | None = 0.5, width:
     colorbar : bool or str, default=False
         Add a colour bar of the shading beside ``ax``; a string is its label (``True``:
         ``'P(class 1)'`` for a two-class model's probabilities, ``'confidence'`` for more
-        classes, else ``'value of fun'``, with the contour level).
+        classes, else ``'score'``, with the contour level).
     colorbar_kw : dict, optional
         Passed on to ``Figure.colorbar`` (e.g. ``{'location': 'bottom'}``).
     pcolormesh_kw, contour_kw : dict, optional
@@ -111,7 +111,7 @@ def graph_surface(fun: Any, rect: Any = None, offset: float | None = 0.5, width:
         cbar = ax.get_figure().colorbar(mesh, ax=ax, **{"shrink": 0.85, **(colorbar_kw or {})})
         cbar.set_label(colorbar if isinstance(colorbar, str) else _field_label(surf, offset),
                        fontsize=9)
-        cbar.ax.tick_params(labelsize=8)
+        cbar.ax.tick_params(labelsize=9)
         if contour is not None:  # the contour's level marked on the bar
             cbar.add_lines([delta], ["black"], [1.0])
     return {"mesh": mesh, "contour": contour, "surface": surf, "colorbar": cbar}
@@ -122,7 +122,7 @@ def _field_label(surf: DecisionSurface, offset: float | None) -> str:
     if surf.probs is not None:
         text = "P(class 1)" if surf.n_classes == 2 else "confidence"
     else:
-        text = "value of fun"
+        text = "score"
     return text + ("" if offset is None else f" (line at {offset:g})")
 
 
@@ -288,19 +288,29 @@ def confidence_colorbar(ax, surf: DecisionSurface, *, min_alpha: float = 0.15,
     kw.update(colorbar_kw)
     cbar = ax.get_figure().colorbar(mappable, ax=ax, **kw)
     cbar.set_label(label or "confidence of the shaded class (paler = less sure)", fontsize=9)
-    cbar.ax.tick_params(labelsize=8)
+    cbar.ax.tick_params(labelsize=9)
     return cbar
 
 
 def surface_data(surf: DecisionSurface) -> dict[str, np.ndarray]:
-    """The arrays a decision-surface view draws: the grid ``xx``, ``yy``, the argmax
-    ``region_labels``, and ``confidence`` and ``probs`` where the model gives them."""
-    data = {"xx": np.asarray(surf.xx), "yy": np.asarray(surf.yy),
-            "region_labels": np.asarray(surf.labels)}
+    """The arrays a decision-surface view draws, compactly.
+
+    Returns
+    -------
+    dict
+        ``grid_x`` [W] and ``grid_y`` [H]: the grid's 1-D axes (the drawn grid is
+        ``numpy.meshgrid(grid_x, grid_y)``); ``region_labels`` [H, W] (uint8, or int32 above 255
+        classes): the predicted class at each grid point; and, where the model gives
+        probabilities, ``confidence`` [H, W] (float16): the largest class probability. The full
+        probabilities are not stored: for two classes ``P(class 1)`` is ``confidence`` where
+        ``region_labels`` is 1 and ``1 - confidence`` elsewhere.
+    """
+    labels = np.asarray(surf.labels)
+    data = {"grid_x": np.asarray(surf.xx)[0].astype(np.float32),
+            "grid_y": np.asarray(surf.yy)[:, 0].astype(np.float32),
+            "region_labels": labels.astype(np.uint8 if labels.max(initial=0) < 256 else np.int32)}
     if surf.confidence is not None:
-        data["confidence"] = np.asarray(surf.confidence)
-    if surf.probs is not None:
-        data["probs"] = np.asarray(surf.probs)
+        data["confidence"] = np.asarray(surf.confidence).astype(np.float16)
     return data
 
 
@@ -553,7 +563,7 @@ def class_legend(ax, classes, palette, class_names: Sequence[str] | None = None,
     names = list(class_names or [])
     handles = [Line2D([], [], linestyle="none", marker="s", markersize=7, color=palette[c],
                       label=names[c] if c < len(names) else str(c)) for c in classes]
-    kw = {"loc": "upper left", "bbox_to_anchor": (1.01, 1.0), "fontsize": "small",
+    kw = {"loc": "upper left", "bbox_to_anchor": (1.01, 1.0), "fontsize": 9,
           "frameon": False}
     kw.update(legend_kw)
     return ax.legend(handles=handles, **kw)

@@ -85,5 +85,5 @@ def plot_search_scores(results: Any, *, params: Sequence[str] | None = None,
             ax.set_xlabel(p)
     if not axes[0].get_ylabel():
         axes[0].set_ylabel("mean CV accuracy")
-    axes[0].legend(fontsize="small", frameon=False)
+    axes[0].legend(fontsize=9, frameon=False)
     return out

@@ -67,7 +67,7 @@ def plot_weight_images(result, *, axes=None, fig=None, cmap=None, vmax: float | 
     if colorbar:
         cbar = fig.colorbar(artists[0], ax=axes, shrink=0.8, fraction=0.05)
         cbar.set_label(f"weight ({getattr(result, 'space', 'as given')})", fontsize=9)
-        cbar.ax.tick_params(labelsize=8)
+        cbar.ax.tick_params(labelsize=9)
     return {"fig": fig, "axes": axes, "images": artists, "colorbar": cbar}
 
 
@@ -143,7 +143,7 @@ def plot_weight_images_grid(results: Sequence, labels: Sequence[str], *, fig=Non
         cbar = fig.colorbar(images[0][0], ax=[a for row in grid for a in row], shrink=0.8,
                             fraction=0.03)
         cbar.set_label("weight (one scale for all)", fontsize=9)
-        cbar.ax.tick_params(labelsize=8)
+        cbar.ax.tick_params(labelsize=9)
     return {"fig": fig, "axes": grid, "images": images, "colorbar": cbar, "vmax": vmax}
 
 
