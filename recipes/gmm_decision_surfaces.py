@@ -97,7 +97,9 @@ def lambda_caption(lambdas, measures: list, accs: list) -> str:
              f"|P - 0.5| {m['mean_margin']:.3f}, mean slope {m['mean_slope']:.2f}, test accuracy "
              f"{a:.2f}" for lam, m, a in zip(lambdas, measures, accs)]
     text = ("PTDeep [2,10,10,2] on sample_gmm_2d(6, 2, 10) with growing param_lambda (the L2 term "
-            "on the weights). Measured on the drawn grid: " + "; ".join(parts) + ".")
+            "on the weights); the points drawn are the training points (circles right, squares "
+            "wrong on them; the titles give both accuracies). Measured on the drawn grid: "
+            + "; ".join(parts) + ".")
     trends = []
     for key, words in (("mean_margin", "the probabilities move toward 0.5 (paler shading)"),
                        ("mean_slope", "the surface gets flatter"),
@@ -122,14 +124,34 @@ def panel(ax, split, fun, offset, special, title):
     return surf
 
 
+def marker_legend(fig, svm: bool) -> None:
+    """One legend under the panels: class colours, circle = right, square = wrong, and the
+    SVM's ringed support vectors."""
+    from matplotlib.lines import Line2D
+
+    from vizkit.plot.style import class_colors
+
+    dot = {"linestyle": "none", "markeredgecolor": "black", "markeredgewidth": 0.5}
+    colours = class_colors(2)
+    handles = [Line2D([], [], marker="o", color=colours[c], label=f"class {c}", **dot)
+               for c in (0, 1)]
+    handles += [Line2D([], [], marker="o", color="white", label="classified right", **dot),
+                Line2D([], [], marker="s", color="white", label="classified wrong", **dot)]
+    if svm:
+        handles.append(Line2D([], [], marker="o", color="white", markersize=13, markeredgewidth=1,
+                              markeredgecolor="black", linestyle="none",
+                              label="support vector (SVM)"))
+    fig.legend(handles=handles, loc="outside lower center", ncols=len(handles), fontsize=9,
+               frameon=False)
+
+
 def surfaces_caption(opts: dict, n_points: int, n_support: int, lengths: dict) -> str:
     """The caption of one data set's six panels, its counts computed."""
     shown = ", ".join(f"{k} {v:.1f}" for k, v in lengths.items())
     return (f"sample_gmm_2d({opts['K']}, 2, {opts['N']}): the {n_points} training points (the "
             "table's 'train' rows) over each model's surface: shading is P(class 1) (for the SVM "
             "its score), the black line the decision boundary, circles are classified right and "
-            f"squares wrong; the SVM's {n_support} support vectors of {n_points} points are drawn "
-            "larger. PTLogreg and PTDeep [2,2] are linear models, so their boundary is a straight "
+            f"squares wrong; the SVM's {n_support} support vectors of {n_points} points are ringed. PTLogreg and PTDeep [2,2] are linear models, so their boundary is a straight "
             f"line by construction. Boundary length per model (data units): {shown}.")
 
 
@@ -155,11 +177,12 @@ def run(ctx):
             surf = panel(ax, split, fun, offset, special,
                          f"{name}\ntrain acc {accs['train']:.2f}, test acc {accs['test']:.2f}")
             lengths[name] = surface_measures(surf, offset)["boundary_length"]
-            data[f"surface_{i}"] = np.asarray(surf.field())
+            data[f"surface_{i}"] = np.asarray(surf.field()).astype(np.float16)
             if special is not None:
                 data["support"] = np.asarray(special)
             n_support = len(special) if special is not None else 0
-        data["xx"], data["yy"] = np.asarray(surf.xx), np.asarray(surf.yy)
+        data["grid_x"], data["grid_y"] = np.asarray(surf.xx)[0], np.asarray(surf.yy)[:, 0]
+        marker_legend(fig, svm=True)
         ctx.figure(f"surfaces-{tag}", fig,
                    surfaces_caption(opts, len(split.y_train), n_support, lengths), data=data)
         deep = next(r for r in rows if r[0] == "PTDeep [2,10,10,2]" and r[2] == "test"
@@ -173,12 +196,16 @@ def run(ctx):
     for i, (ax, lam) in enumerate(zip(axes, lambdas)):
         model, hist, metrics = ctx.train(f"lambda-{lam:g}", "mlp", split, {**LAB, "param_lambda": lam},
                                          hidden=(10, 10))
-        surf = panel(ax, split, torch_scores(model), 0.5, None,
-                     f"param_lambda={lam:g}: test acc {metrics['accuracy']:.2f}")
+        fun = torch_scores(model)
+        train_acc = float(((fun(split.x_train.numpy()) > 0.5) == split.y_train.numpy()).mean())
+        surf = panel(ax, split, fun, 0.5, None, f"param_lambda={lam:g}\ntrain acc "
+                     f"{train_acc:.2f}, test acc {metrics['accuracy']:.2f}")
         measures.append(surface_measures(surf, 0.5))
         accs.append(metrics["accuracy"])
-        data[f"P_{i}"] = np.asarray(surf.field())  # P(class 1) for lambdas[i]
-    data.update(xx=np.asarray(surf.xx), yy=np.asarray(surf.yy), lambdas=np.asarray(lambdas),
+        data[f"P_{i}"] = np.asarray(surf.field()).astype(np.float16)  # P(class 1), lambdas[i]
+    marker_legend(fig, svm=False)
+    data.update(grid_x=np.asarray(surf.xx)[0], grid_y=np.asarray(surf.yy)[:, 0],
+                lambdas=np.asarray(lambdas),
                 **{k: np.asarray([m[k] for m in measures]) for k in measures[0]})
     ctx.figure("param-lambda", fig, lambda_caption(lambdas, measures, accs), data=data)
     ctx.table("performance", ["model", "data", "part", "kept epoch", "accuracy", "precision(1)",

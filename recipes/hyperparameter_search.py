@@ -15,10 +15,30 @@ x 3 folds on 2,000 training images, 8 epochs at most (patience 3), then the best
 2,000 and scored on the test part.
 """
 
+import numpy as np
+
 ORDER = 55
 TOPIC = "Comparing models"
 
 N_TRAIN = 2000
+
+
+def search_caption(rows: list, params: list, folds: int) -> str:
+    """The score figure's caption: what is drawn, the best candidate, and whether the spread of
+    the means stands out of the fold-to-fold spread (all computed from ``rows``)."""
+    mean = np.asarray([r["mean_score"] for r in rows], dtype=float)
+    std = np.asarray([r["std_score"] for r in rows], dtype=float)
+    best = rows[int(np.argmax(mean))]
+    setting = ", ".join(f"{p} {best[p]:.3g}" for p in params)
+    text = (f"Mean {folds}-fold cross-validation accuracy of each of the {len(rows)} candidates "
+            "(bars: ± one standard deviation over the folds) against each hyper-parameter; the "
+            f"star is the best candidate ({setting}: {best['mean_score']:.3f} ± "
+            f"{best['std_score']:.3f}). The means span {mean.min():.3f} to {mean.max():.3f}")
+    close = int(np.sum(mean >= mean.max() - std[int(np.argmax(mean))]))
+    if close > 1:
+        text += (f"; {close} of the {len(rows)} candidates lie within one standard deviation of "
+                 "the best, so the folds cannot tell them apart")
+    return text + "."
 
 
 def run(ctx):
@@ -44,9 +64,12 @@ def run(ctx):
               caption="Candidates, best first: mean and standard deviation of the accuracy over "
                       "the 3 validation folds, and the mean training seconds per fold.")
     out = plot_search_scores(rows)
-    ctx.figure("score-vs-hyperparameters", out["fig"],
-               "Mean cross-validation accuracy (bars: ± one standard deviation over the folds) of "
-               "each candidate against each hyper-parameter; the star is the best candidate.")
+    data = {p: np.asarray([r[p] for r in rows], dtype=float) for p in out["params"]}
+    data.update(mean_score=np.asarray([r["mean_score"] for r in rows]),
+                std_score=np.asarray([r["std_score"] for r in rows]),
+                rank=np.asarray([r["rank"] for r in rows]))
+    ctx.figure("score-vs-hyperparameters", out["fig"], search_caption(rows, out["params"], 3),
+               data=data)
 
     best = rs.best_estimator_
     with tempfile.TemporaryDirectory() as tmp:

@@ -65,7 +65,8 @@ def run(ctx):
         for r, alpha in zip(shown, (0.25, 0.5, 1.0)):
             ax.plot(xs, r["a"] * xs + r["b"], color="C1", alpha=alpha,
                     label=f"after {r['step']} step" + ("s" if r["step"] != 1 else ""))
-        ax.set_title(f"{title}, step {lr:g}", fontsize=10), ax.legend(fontsize=9)
+        ax.set_title(f"{title}, learning rate {lr:g}", fontsize=10), ax.legend(fontsize=9)
+        ax.set_xlabel("x"), ax.set_ylabel("y")
         row_axes[1].semilogy([r["loss"] for r in rows])
         row_axes[1].set_xlabel("step"), row_axes[1].set_ylabel("loss")
         hand = np.array([[r["grad_a"], r["grad_b"]] for r in rows])

@@ -154,9 +154,11 @@ def plot_curves(ctx, runs: list, svm_tests: dict):
     import matplotlib.pyplot as plt
 
     fig, (ax_loss, ax_acc) = plt.subplots(1, 2, figsize=(12, 6.2), layout="constrained")
-    data = {}
+    data, twins = {}, same_curves(runs)
     for i, r in enumerate(runs):
         style = "--" if "full batch" in r["what"] else "-"
+        if i in twins:  # dashed over its identical twin, so both stay visible
+            style = (0, (3, 3))
         lw = 2.6 if r["who"] == "seed 002" else 1.3
         for ax, key in ((ax_loss, "train_loss"), (ax_acc, "val_acc")):
             ax.plot(r["epoch"], r[key], style, lw=lw, color=f"C{i % 10}", label=r["what"])
@@ -173,7 +175,28 @@ def plot_curves(ctx, runs: list, svm_tests: dict):
     lows = [min(r["val_acc"]) for r in runs] + list(svm_tests.values())
     ax_acc.set_ylim(max(0.0, min(lows) - 0.02), 1.0)
     fig.legend(*ax_acc.get_legend_handles_labels(), loc="outside lower center", ncols=2, fontsize=9)
-    ctx.figure("learning-curves", fig, curves_caption(runs, svm_tests), data=data)
+    note = "".join(
+        f" The curves of {runs[j]['what']} and {runs[i]['what']} lie on top of each other (they "
+        f"differ by at most {np.max(np.abs(np.subtract(runs[i]['train_loss'], runs[j]['train_loss']))):.2g} "
+        f"in loss and {np.max(np.abs(np.subtract(runs[i]['val_acc'], runs[j]['val_acc']))):.2g} "
+        "in accuracy): the second is drawn dashed over the first." for i, j in twins.items())
+    ctx.figure("learning-curves", fig, curves_caption(runs, svm_tests) + note, data=data)
+
+
+def same_curves(runs: list) -> dict[int, int]:
+    """{i: j}: run ``i`` draws the same curves as the earlier run ``j`` at the figure's scale
+    (training loss within 1 %, validation accuracy within 0.005), so one line would hide the
+    other."""
+    out = {}
+    for i, r in enumerate(runs):
+        for j in range(i):
+            o = runs[j]
+            if (len(r["epoch"]) == len(o["epoch"]) and np.allclose(r["epoch"], o["epoch"])
+                    and np.allclose(r["train_loss"], o["train_loss"], rtol=0.01, atol=0)
+                    and np.allclose(r["val_acc"], o["val_acc"], rtol=0, atol=0.005)):
+                out[i] = j
+                break
+    return out
 
 
 def run(ctx):

@@ -109,15 +109,23 @@ def run(ctx):
     if not len(log["step"]):
         raise ValueError("fit printed no train-loss / train-err line: too few batches for "
                          f"log_every={LOG_EVERY}.")
+    from matplotlib.ticker import LogLocator, MaxNLocator, StrMethodFormatter
+
     fig, (ax_log, ax_val) = plt.subplots(1, 2, figsize=(11, 4.4), layout="constrained")
     ax_log.plot(log["step"], log["train_loss"], "o-", label="train-loss")
     ax_log.plot(log["step"], log["train_err"], "s-", label="train-err")
     ax_log.set_xlabel(f"batch (one line per {LOG_EVERY})"), ax_log.set_yscale("log")
+    ax_log.set_ylabel("train-loss, train-err (log scale)")
+    # loss and error span ~0.05 to ~1.5: label the minor ticks too, or only 0.1 and 1 show
+    ax_log.yaxis.set_minor_locator(LogLocator(subs=(2.0, 5.0)))
+    for axis_set in (ax_log.yaxis.set_major_formatter, ax_log.yaxis.set_minor_formatter):
+        axis_set(StrMethodFormatter("{x:g}"))
     ax_log.set_title("the printed log", fontsize=10), ax_log.legend(fontsize=9)
     epochs, val_err = np.asarray(hist.series("epoch")), 1 - np.asarray(hist.series("val_acc"))
     ax_val.plot(epochs, val_err, "o-", color="C2")
     ax_val.axvline(hist.best_epoch, color="grey", ls=":", label=f"kept: epoch {hist.best_epoch}")
     ax_val.set_xlabel("epoch"), ax_val.set_ylabel("validation error")
+    ax_val.xaxis.set_major_locator(MaxNLocator(integer=True))
     ax_val.set_title("validation error per epoch", fontsize=10), ax_val.legend(fontsize=9)
     ctx.figure("log", fig, log_caption(log, hist, n_train, batch, test_err),
                data={**log, "epochs": epochs, "val_err": val_err})

@@ -98,6 +98,8 @@ def test_frame_draws_the_snapshot_on_a_fixed_scale(pyplot):
     sizes = [t.get_fontsize() for t in out["fig"].findobj(pyplot.Text)
              if t.get_visible() and t.get_text().strip()]
     assert min(sizes) >= 9
+    labels = [t.get_text() for t in out["legend"].get_texts()]
+    assert labels == ["class 0", "class 1", "classified right", "classified wrong"]
 
 
 def test_gif_has_every_frame_is_deterministic_and_small(pyplot):
@@ -107,7 +109,7 @@ def test_gif_has_every_frame_is_deterministic_and_small(pyplot):
     assert gif[:6] == b"GIF89a" and len(gif) < 2_000_000
     with Image.open(io.BytesIO(gif)) as im:
         assert im.n_frames == len(frames) == 5
-        assert im.size == (round(8.6 * 40), round(3.7 * 40))
+        assert im.size == (round(8.6 * 40), round(4.1 * 40))
         durations = []
         for i in range(im.n_frames):
             im.seek(i)

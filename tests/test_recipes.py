@@ -206,3 +206,24 @@ def test_png_folder_recipe_reads_back_the_lecture_normalization_and_parses_fits_
     assert log["epoch"][-1] == 2 and np.all((log["train_err"] >= 0) & (log["train_err"] <= 1))
     text = png.log_caption(log, hist, 36, 5, 0.25)
     assert "5 lines over 2 epochs of 8 batches" in text and "test error 25.0%" in text
+
+
+def test_shootout_finds_curves_that_would_hide_each_other():
+    so = _recipe("mnist_shootout")
+    base = {"epoch": [1, 2, 3], "train_loss": [1.0, 0.5, 0.25], "val_acc": [0.8, 0.85, 0.9]}
+    near = {"epoch": [1, 2, 3], "train_loss": [1.0001, 0.5, 0.2501], "val_acc": [0.8, 0.851, 0.9]}
+    apart = {"epoch": [1, 2, 3], "train_loss": [1.0, 0.4, 0.25], "val_acc": [0.8, 0.85, 0.9]}
+    assert so.same_curves([base, apart, near]) == {2: 0}
+    assert so.same_curves([base, apart]) == {}
+
+
+def test_search_caption_numbers_come_from_the_rows():
+    hs = _recipe("hyperparameter_search")
+    rows = [{"h1": 300, "dropout": 0.5, "mean_score": 0.914, "std_score": 0.006},
+            {"h1": 200, "dropout": 0.2, "mean_score": 0.911, "std_score": 0.003},
+            {"h1": 100, "dropout": 0.3, "mean_score": 0.901, "std_score": 0.005}]
+    cap = hs.search_caption(rows, ["h1", "dropout"], 3)
+    assert "3 candidates" in cap and "h1 300, dropout 0.5: 0.914 ± 0.006" in cap
+    assert "0.901 to 0.914" in cap and "2 of the 3 candidates" in cap
+    rows[1]["mean_score"] = 0.90
+    assert "cannot tell" not in hs.search_caption(rows, ["h1"], 3)

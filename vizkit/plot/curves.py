@@ -101,7 +101,11 @@ def plot_learning_curves(history: Any, *, axes: Sequence | None = None, best_epo
                                                     label=f"best epoch ({best})", zorder=5)[0])
         for ax in axes:
             out["best"].append(ax.axvline(best, color="0.5", linestyle=":", linewidth=1, zorder=0))
+    from matplotlib.ticker import MaxNLocator
+
     for ax, ylabel in zip(axes, ("loss", "accuracy")):
+        if ax.get_xscale() == "linear":  # epochs are whole numbers: no "2.5" ticks
+            ax.xaxis.set_major_locator(MaxNLocator(integer=True))
         if not ax.get_xlabel():
             ax.set_xlabel("epoch")
         if not ax.get_ylabel():

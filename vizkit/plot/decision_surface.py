@@ -591,14 +591,15 @@ def plot_surface_frame(frames, index: int, *, axes=None, colorbar: bool = True,
     Returns
     -------
     dict
-        ``{'fig', 'axes', 'surface' (graph_surface's dict), 'points', 'colorbar', 'marker'}``.
+        ``{'fig', 'axes', 'surface' (graph_surface's dict), 'points', 'colorbar', 'marker',
+        'legend'}`` (the legend under both panels: class colours, circle right, square wrong).
     """
     import matplotlib.pyplot as plt
 
     if not -len(frames) <= index < len(frames):
         raise ValueError(f"`index` must be in [0, {len(frames)}). Got {index!r} instead.")
     if axes is None:
-        fig, axes = plt.subplots(1, 2, figsize=(8.6, 3.7), width_ratios=[1.25, 1],
+        fig, axes = plt.subplots(1, 2, figsize=(8.6, 4.1), width_ratios=[1.25, 1],
                                  layout="constrained")
     ax, cax = axes
     fig = ax.figure
@@ -626,12 +627,18 @@ def plot_surface_frame(frames, index: int, *, axes=None, colorbar: bool = True,
     cax.tick_params(labelsize=font)
     cax.legend(fontsize=font, loc="center right", frameon=False)
     cax.set_title("on the training points", fontsize=font)
+    classes = np.unique(np.concatenate([np.asarray(frames.labels).ravel(),
+                                        np.asarray(frames.predictions[index]).ravel()]))
+    legend = points_legend(fig, [int(c) for c in classes], class_colors(max(len(classes), 2)),
+                           [f"class {c}" for c in range(int(classes.max()) + 1)],
+                           loc="outside lower center", bbox_to_anchor=None,
+                           ncols=len(classes) + 2, fontsize=font)
     return {"fig": fig, "axes": [ax, cax], "surface": art, "points": pts, "colorbar": cbar,
-            "marker": marker}
+            "marker": marker, "legend": legend}
 
 
 def surface_animation(frames, *, fps: float = 6.0, dpi: float = 110, hold_last: int = 6,
-                      figsize: tuple[float, float] = (8.6, 3.7), font: float = 9.0) -> bytes:
+                      figsize: tuple[float, float] = (8.6, 4.1), font: float = 9.0) -> bytes:
     """The frames of :func:`plot_surface_frame` as an animated GIF (deterministic bytes).
 
     Each frame is drawn with Agg at ``dpi`` (110: shown at 1:1 in the gallery, so text stays
@@ -645,7 +652,7 @@ def surface_animation(frames, *, fps: float = 6.0, dpi: float = 110, hold_last: 
     dpi : float, default=110
     hold_last : int, default=6
         The last frame is shown this many frame times (the end result stays on screen).
-    figsize : (float, float), default=(8.6, 3.7)
+    figsize : (float, float), default=(8.6, 4.1)
     font : float, default=9
 
     Returns
