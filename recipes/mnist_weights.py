@@ -3,7 +3,7 @@
 Run: ``python recipes/mnist_weights.py`` (or ``vizkit gallery --only mnist_weights``).
 
 Shows the ``[784, 10]`` weights of the lab's linear classifier as ten 28x28 images, one per
-class of the data (the digits on MNIST), for the L2 term ``param_lambda`` in {0, 1e-3, 1e-1}, all
+class of the data (the digits on MNIST), for the L2 term ``param_lambda`` in {0, 1e-2, 1e-1}, all
 rows on one symmetric colour scale; the caption measures what changes with lambda: the largest
 and mean |w|, a roughness figure (mean |difference between neighbouring pixels| / mean |w|), the
 weight left on pixels that the training images almost never ink, and the test accuracy.
@@ -16,11 +16,12 @@ augmentation and no weight decay so that ``param_lambda`` is the only regularize
 import numpy as np
 
 from vizkit.analysis.weights import weight_images
+from vizkit.figures import make_figures
 from vizkit.plot.weights import plot_weight_images_grid
 
 ORDER = 30
 TOPIC = "Weights and receptive fields"
-LAMBDAS = (0.0, 1e-3, 1e-1)
+LAMBDAS = (0.0, 1e-2, 1e-1)
 
 
 def weight_stats(images, rare) -> dict:
@@ -68,7 +69,7 @@ def run(ctx):
         accs.append(float(metrics["accuracy"]))
         results.append(weight_images(model, labels=split.classes))
         labels.append(f"λ = {lam:g}\ntest acc {metrics['accuracy']:.3f}")
-        ctx.metric(f"test accuracy, λ = {lam:g}", metrics["accuracy"], headline=lam == 1e-3)
+        ctx.metric(f"test accuracy, λ = {lam:g}", metrics["accuracy"], headline=lam == LAMBDAS[1])
         ctx.metric(f"max |w|, λ = {lam:g}", results[-1].vmax)
     rare = (split.x_train.flatten(1) > 0.5).float().mean(0).numpy() < 0.01
     stats = [weight_stats(r.images, rare) for r in results]
@@ -77,7 +78,13 @@ def run(ctx):
                data={"images": np.stack([np.asarray(r.images) for r in results]),
                      "param_lambda": np.asarray(LAMBDAS), "rarely_inked": rare.reshape(split.input_shape[-2:]),
                      **{k: np.asarray([st[k] for st in stats]) for k in stats[0]}})
-    ctx.family("weights", models[1e-3], split, prefix="lambda-1e-3")
+    mid = LAMBDAS[1]
+    figs = make_figures("weights", models[mid], split, meta=ctx.meta(models[mid]), seed=ctx.seed)
+    for f in figs:  # the family does not know the model's lambda: say it
+        f.caption = f"param_lambda = {mid:g} (the middle row above). " + f.caption
+        f.fig.suptitle(f"PTLogreg, param_lambda = {mid:g}: weights per class on raw pixels",
+                       fontsize=10)
+    ctx.figures(figs, prefix=f"lambda-{mid:.0e}".replace("e-0", "e-"))
 
 
 if __name__ == "__main__":

@@ -155,3 +155,21 @@ def test_figure_family_weights_caption_equals_the_result(pyplot):
     assert len(ims) == 10 and {im.get_clim() for im in ims} == {(-r.vmax, r.vmax)}
     assert sum(ax.get_label() == "<colorbar>" for ax in f.fig.axes) == 1
     _readable(f.fig)
+
+
+def test_weights_caption_says_how_often_the_largest_weights_pixel_is_inked(pyplot):
+    """The caption's pixel and ink share are the data's (hand-placed weight and ink)."""
+    from vizkit.data import Split
+    from vizkit.plot import weights as fam
+
+    model = nn.Sequential(nn.Flatten(), nn.Linear(16, 2))
+    with torch.no_grad():
+        model[1].weight.fill_(0.01)
+        model[1].weight[1, 2 * 4 + 3] = -5.0  # class 1, row 2, column 3
+        model[1].bias.zero_()
+    x = torch.zeros(8, 1, 4, 4)
+    x[:2, 0, 2, 3] = 1.0  # 2 of 8 images ink that pixel
+    y = torch.arange(8) % 2
+    split = Split("tiny", x, y, x, y, x, y, ("a", "b"), (1, 4, 4), "0")
+    cap = fam.figures(model, split)[0].caption
+    assert "class 'b', at row 2, column 3: a pixel above 0.5 in 25.0% of the 8 training" in cap

@@ -152,6 +152,18 @@ def _class_names(split, n):
     return [str(c) for c in classes] if len(classes) == n else None
 
 
+def _ink_note(split, pixel: tuple) -> str:
+    """', at row r, column c: a pixel above 0.5 in p % of the n training images' (empty
+    without training images), so a large weight on a pixel the data hardly inks shows as such."""
+    x = getattr(split, "x_train", None)
+    if x is None or len(x) == 0:
+        return ""
+    img = np.asarray(x, dtype=np.float32).reshape(len(x), -1, *np.shape(x)[-2:])
+    share = float((img[:, :, pixel[0], pixel[1]] > 0.5).any(axis=1).mean())
+    return (f", at row {pixel[0]}, column {pixel[1]}: a pixel above 0.5 in {share:.1%} of the "
+            f"{len(img):,} training images")
+
+
 def figures(model, split, *, meta: dict | None = None, seed: int = 0) -> list[Figure]:
     """Figure family ``weights`` (seed 002): the model's weight images, one per class, on one
     symmetric scale.
@@ -196,7 +208,7 @@ def figures(model, split, *, meta: dict | None = None, seed: int = 0) -> list[Fi
                "normalization folded in: W / std), all on one symmetric scale, |w| <= "
                f"{r.vmax:.3g}: a bright pixel where the weight is red raises the class score, blue "
                "lowers it; white is zero weight. The largest |weight| is in the image of class "
-               f"'{r.labels[top[0]]}'.")
+               f"'{r.labels[top[0]]}'" + _ink_note(split, top[1:]) + ".")
     data = {"images": np.asarray(r.images), "class_names": np.asarray([str(c) for c in r.labels])}
     if r.bias is not None:
         data["bias"] = np.asarray(r.bias)
