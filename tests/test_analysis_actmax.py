@@ -351,3 +351,50 @@ def test_figure_family(pyplot):
     split2 = Split("2d", x2, y[:10], x2, y[:10], x2, y[:10], ("a", "b", "c"), (2,), "0")
     with pytest.raises(NotApplicable, match="input shape"):
         figures(build_default("mlp", (2,), 3), split2)
+
+
+def test_data_prior_equals_the_residual_norm_and_is_computed_once_per_image_set():
+    """Second route: the squared residual after projecting onto an explicitly computed PCA span;
+    the memo returns the same span for equal images and a different one for other images."""
+    from vizkit.analysis.actmax import objectives
+
+    g = torch.Generator().manual_seed(1)
+    x = torch.rand(40, 1, 4, 4, generator=g)
+    probe = torch.rand(5, 1, 4, 4, generator=g)
+    flat = x.flatten(1)
+    mean = flat.mean(0)
+    b = torch.linalg.svd(flat - mean, full_matrices=False).Vh[:3].T
+    d = probe.flatten(1) - mean
+    want = (d - d @ b @ b.T).pow(2).sum(1)
+    got = data_prior(x, n_components=3)({"input": probe})
+    assert torch.allclose(got, want, atol=1e-4)
+    before = len(objectives._SPANS)
+    data_prior(x.clone(), n_components=3)  # same content, another tensor: memoized
+    assert len(objectives._SPANS) == before
+    other = data_prior(x.flip(0) * 0.5, n_components=3)({"input": probe})
+    assert not torch.allclose(other, got)
+
+
+def test_small_batches_run_on_one_thread_and_the_thread_count_is_restored(monkeypatch):
+    from vizkit.analysis.actmax import render
+
+    seen = []
+    real_backward = torch.Tensor.backward
+
+    def spy(self, *a, **k):
+        seen.append(torch.get_num_threads())
+        return real_backward(self, *a, **k)
+
+    before = torch.get_num_threads()
+    torch.set_num_threads(2)
+    try:
+        monkeypatch.setattr(torch.Tensor, "backward", spy)
+        activation_maximization(PTLogreg(16, 3), [0, 1], n_steps=3, input_shape=(1, 4, 4))
+        assert seen == [1, 1, 1]
+        assert torch.get_num_threads() == 2
+        monkeypatch.setattr(render, "SMALL_BATCH", 1)  # a "large" batch keeps its threads
+        seen.clear()
+        activation_maximization(PTLogreg(16, 3), [0, 1], n_steps=2, input_shape=(1, 4, 4))
+        assert seen == [2, 2]
+    finally:
+        torch.set_num_threads(before)

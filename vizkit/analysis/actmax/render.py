@@ -65,6 +65,26 @@ class ActMaxResult:
     settings: dict = field(default_factory=dict)
 
 
+#: Batches of images up to this many input values are optimized on one CPU thread: at this size
+#: every op is microseconds long, and extra threads only wait for each other (on a 2-core
+#: machine shared with another job, two threads made the gallery's actmax run 5x slower).
+SMALL_BATCH = 1_000_000
+
+
+@contextlib.contextmanager
+def _cpu_threads(n_values: int, device) -> Iterator[None]:
+    """One torch CPU thread while optimizing a small batch on the CPU; the count is restored."""
+    before = torch.get_num_threads()
+    one = torch.device(device).type == "cpu" and n_values <= SMALL_BATCH and before > 1
+    if one:
+        torch.set_num_threads(1)
+    try:
+        yield
+    finally:
+        if one:
+            torch.set_num_threads(before)
+
+
 @contextlib.contextmanager
 def _capture(model: nn.Module, names: Sequence[str]) -> Iterator[dict]:
     """A dict ``name -> output`` filled at each forward pass, autograd graph attached (not
@@ -106,7 +126,8 @@ def optimize(model: nn.Module, objs: list[Objective], extra: Objective | None, p
               if n not in ("input", "output")]
     N = len(objs)
     history, grad_norms = torch.empty(n_steps, N), torch.empty(n_steps, N)
-    with frozen_eval(model), _capture(model, layers) as store, torch.enable_grad():
+    with frozen_eval(model), _capture(model, layers) as store, torch.enable_grad(), \
+            _cpu_threads(leaf.numel(), leaf.device):
         for step in range(n_steps):
             opt.zero_grad(set_to_none=True)
             img = param.render(leaf)
