@@ -7,7 +7,7 @@ Shows, for the 784-300-10 MLP and the small CNN, one batch of leaf input images 
 the span of the training images' principal components) to maximize each class logit, beside the
 real test image with the largest logit; three facets per class pushed apart by Lucent's diversity
 term; and a few hidden units plus a whole layer's mean. ``python bench/actmax_judge.py`` checks
-that a classifier that never saw the nets reads each class image as its digit.
+that a classifier that never saw the nets reads each class image as its own class.
 """
 
 ORDER = 60

@@ -1,10 +1,10 @@
-"""CNN views: the first conv layer's filters as images, and what each conv layer computes for a digit.
+"""CNN views: the first conv layer's filters as images, and what each conv layer computes for an input.
 
 Run: ``python recipes/cnn_views.py`` (or ``vizkit gallery --only cnn_views``).
 
-Shows the CNN's 3x3 first-layer filters on one symmetric scale, then, for two test digits of
+Shows the CNN's 3x3 first-layer filters on one symmetric scale, then, for two test images of
 different classes, the feature maps of every conv layer (all channels, numbered, wrapped into
-rows of eight): edges and strokes in the first layer, coarser parts of the digit in the second.
+rows of eight): edges and strokes in the first layer, coarser parts of the image in the second.
 The CNN is the one the errors and embeddings pages use (same key and settings: trained once).
 The same figures come from ``vizkit analyze CHECKPOINT --what feature-maps``.
 """

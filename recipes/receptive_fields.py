@@ -5,7 +5,7 @@ Run: ``python recipes/receptive_fields.py`` (or ``vizkit gallery --only receptiv
 Shows, for each Linear layer (the 360 and 187 hidden units and the 10 outputs), the units
 whose fields lie most on inked pixels, three ways: the product of the weight matrices
 from the input (the seed's "propagating the weights"), the same gated by how often each ReLU is
-active on real digits, and the average input gradient.
+active on real test images, and the average input gradient.
 
 Where this departs from the seed: the seed trained with Adam and no weight decay. Weights on
 pixels the data never inks then get no gradient and keep their random initial values, so the

@@ -308,9 +308,9 @@ def plot_rank_correlation(check, *, ax=None):
         ax.fill_between(steps, lo, hi, color=line.get_color(), alpha=0.12)
         ax.plot(steps, w.mean(1), color=line.get_color(), ls=":", lw=1.2)
     ax.plot([], [], color="0.3", ls=":", lw=1.2, label="same, over the whole map")
-    ax.axhline(check.threshold, color="0.3", ls="--", lw=1)
-    ax.text(steps[-1], check.threshold, f"'barely changes' at ρ ≥ {check.threshold:g}",
-            ha="right", va="bottom", fontsize=_FONT, color="0.3")
+    # the threshold is named in the legend: a label on the line itself sat on the curves
+    ax.axhline(check.threshold, color="0.3", ls="--", lw=1,
+               label=f"'barely changes' at ρ ≥ {check.threshold:g}")
     ax.set_xticks(steps, ["trained"] + [f"+ {n}" for n in check.layers], fontsize=_FONT,
                   rotation=20, ha="right")
     ax.tick_params(axis="y", labelsize=_FONT)

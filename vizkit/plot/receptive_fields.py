@@ -352,7 +352,7 @@ def _class_figure(model, split, xs, ink) -> list[Figure]:
     ratio = ink_ratio(rc.fields, ink)
     cap = (f"Average input gradient of each class logit over {rc.n_examples} test images (one "
            "symmetric scale): the pixels whose ink raises (red) or lowers (blue) the class score "
-           f"around typical digits. Grey line: outside it, pixels inked in fewer than "
+           f"around typical test images. Grey line: outside it, pixels inked in fewer than "
            f"{NEVER_INKED:.0%} of the training images; mean |field| there is {ratio:.2f} of that "
            f"on pixels inked in more than {INKED:.0%}.")
     return [Figure("receptive-fields-classes", out["fig"], cap,
