@@ -161,7 +161,7 @@ def plot_curves(ctx, runs: list, svm_tests: dict):
             style = (0, (3, 3))
         lw = 2.6 if r["who"] == "seed 002" else 1.3
         for ax, key in ((ax_loss, "train_loss"), (ax_acc, "val_acc")):
-            ax.plot(r["epoch"], r[key], style, lw=lw, color=f"C{i % 10}", label=r["what"])
+            ax.plot(r["epoch"], r[key], linestyle=style, lw=lw, color=f"C{i % 10}", label=r["what"])
             data[f"{r['key']}_{key}".replace("-", "_")] = np.asarray(r[key], dtype=float)
         data[f"{r['key']}_epoch".replace("-", "_")] = np.asarray(r["epoch"])
     ax_loss.set_yscale("log"), ax_loss.set_ylabel("train loss")
@@ -177,23 +177,34 @@ def plot_curves(ctx, runs: list, svm_tests: dict):
     fig.legend(*ax_acc.get_legend_handles_labels(), loc="outside lower center", ncols=2, fontsize=9)
     note = "".join(
         f" The curves of {runs[j]['what']} and {runs[i]['what']} lie on top of each other (they "
-        f"differ by at most {np.max(np.abs(np.subtract(runs[i]['train_loss'], runs[j]['train_loss']))):.2g} "
-        f"in loss and {np.max(np.abs(np.subtract(runs[i]['val_acc'], runs[j]['val_acc']))):.2g} "
-        "in accuracy): the second is drawn dashed over the first." for i, j in twins.items())
-    ctx.figure("learning-curves", fig, curves_caption(runs, svm_tests) + note, data=data)
+        f"differ by at most {largest_gap(runs[i], runs[j], 'train_loss'):.2g} in loss and "
+        f"{largest_gap(runs[i], runs[j], 'val_acc'):.2g} in accuracy): the second is drawn "
+        "dashed over the first." for i, j in twins.items())
+    ctx.figure("learning-curves", fig, curves_caption(runs, svm_tests).rstrip() + note, data=data)
+
+
+def largest_gap(a: dict, b: dict, key: str) -> float:
+    """The largest |a[key] - b[key]| over the epochs both have a value for."""
+    x, y = (np.asarray([np.nan if v is None else v for v in r[key]], dtype=float) for r in (a, b))
+    return float(np.nanmax(np.abs(x - y)))
 
 
 def same_curves(runs: list) -> dict[int, int]:
     """{i: j}: run ``i`` draws the same curves as the earlier run ``j`` at the figure's scale
     (training loss within 1 %, validation accuracy within 0.005), so one line would hide the
     other."""
+    def arr(run, key):
+        return np.asarray([np.nan if v is None else v for v in run[key]], dtype=float)
+
     out = {}
     for i, r in enumerate(runs):
         for j in range(i):
-            o = runs[j]
-            if (len(r["epoch"]) == len(o["epoch"]) and np.allclose(r["epoch"], o["epoch"])
-                    and np.allclose(r["train_loss"], o["train_loss"], rtol=0.01, atol=0)
-                    and np.allclose(r["val_acc"], o["val_acc"], rtol=0, atol=0.005)):
+            a, b = ({k: arr(x, k) for k in ("epoch", "train_loss", "val_acc")} for x in (r, runs[j]))
+            if (a["epoch"].shape == b["epoch"].shape and np.array_equal(a["epoch"], b["epoch"])
+                    and np.allclose(a["train_loss"], b["train_loss"], rtol=0.01, atol=0,
+                                    equal_nan=True)
+                    and np.allclose(a["val_acc"], b["val_acc"], rtol=0, atol=0.005,
+                                    equal_nan=True)):
                 out[i] = j
                 break
     return out

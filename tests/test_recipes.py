@@ -227,3 +227,11 @@ def test_search_caption_numbers_come_from_the_rows():
     assert "0.901 to 0.914" in cap and "2 of the 3 candidates" in cap
     rows[1]["mean_score"] = 0.90
     assert "cannot tell" not in hs.search_caption(rows, ["h1"], 3)
+
+
+def test_shootout_same_curves_skip_missing_values():
+    so = _recipe("mnist_shootout")
+    a = {"epoch": [1, 2], "train_loss": [1.0, 0.5], "val_acc": [None, 0.9]}
+    b = {"epoch": [1, 2], "train_loss": [1.001, 0.5], "val_acc": [None, 0.902]}
+    assert so.same_curves([a, b]) == {1: 0}
+    assert abs(so.largest_gap(a, b, "val_acc") - 0.002) < 1e-12
