@@ -116,8 +116,11 @@ def panel(ax, split, fun, offset, special, title):
     """One surface with the training points; returns the drawn DecisionSurface."""
     X, Y = split.x_train.numpy(), split.y_train.numpy()
     rect = (X.min(0) - 0.5, X.max(0) + 0.5)
+    # probabilities on one fixed 0-1 scale, so a nearly flat model (P 0.45..0.55) looks flat
+    # instead of being stretched from black to white; the SVM's score keeps its own scale
+    fixed = {"vmin": 0.0, "vmax": 1.0} if offset == 0.5 else None
     surf = graph_surface(fun, rect, offset=offset, width=200, height=200, ax=ax,
-                         colorbar=True)["surface"]
+                         colorbar=True, pcolormesh_kw=fixed)["surface"]
     graph_data(X, Y, (fun(X) > offset).astype(int), special=special, ax=ax)
     ax.set_title(title, fontsize=10)
     ax.set_xticks([]), ax.set_yticks([])
@@ -150,9 +153,11 @@ def surfaces_caption(opts: dict, n_points: int, n_support: int, lengths: dict) -
     shown = ", ".join(f"{k} {v:.1f}" for k, v in lengths.items())
     return (f"sample_gmm_2d({opts['K']}, 2, {opts['N']}): the {n_points} training points (the "
             "table's 'train' rows) over each model's surface: shading is P(class 1) (for the SVM "
-            "its score), the black line the decision boundary, circles are classified right and "
-            f"squares wrong; the SVM's {n_support} support vectors of {n_points} points are ringed. PTLogreg and PTDeep [2,2] are linear models, so their boundary is a straight "
-            f"line by construction. Boundary length per model (data units): {shown}.")
+            "its score), on one 0-1 grey scale for every probability panel, the black line the "
+            "decision boundary, circles are classified right and squares wrong; the SVM's "
+            f"{n_support} support vectors of {n_points} points are ringed. PTLogreg and PTDeep "
+            "[2,2] are linear models, so their boundary is a straight line by construction. "
+            f"Boundary length per model (data units): {shown}.")
 
 
 def run(ctx):
