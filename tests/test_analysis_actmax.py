@@ -343,6 +343,18 @@ def test_figure_family(pyplot):
     assert f"{len(split.y_train)} training images" in cls.caption
     assert facets.data["images"].shape == (9, 1, 8, 8)
     assert list(facets.data["targets"]) == [0, 0, 0, 1, 1, 1, 2, 2, 2]
+    # the facets' correlation is recomputed from the images, and the caption judges it honestly
+    from vizkit.plot.actmax import SAME_FACETS
+
+    im = torch.from_numpy(facets.data["images"]).flatten(1).view(3, 3, -1)
+    im = im - im.mean(-1, keepdim=True)
+    im = im / im.norm(dim=-1, keepdim=True)
+    pairs = [float(im[c, i] @ im[c, j])
+             for c in range(3) for i in range(3) for j in range(3) if i != j]
+    corr = float(np.mean(pairs))
+    assert float(facets.data["facet_correlation"]) == pytest.approx(corr, abs=1e-5)
+    assert f"class: {corr:.2f} (1: identical)" in facets.caption
+    assert ("barely differ" in facets.caption) == (corr >= SAME_FACETS)
     assert "features.5" in hidden.caption  # the batch norm after the last conv
     assert hidden.data["targets"][-1] == "features.5"  # the whole-layer objective
     n_bad = int(hidden.data["degenerate"].sum())
