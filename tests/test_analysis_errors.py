@@ -322,3 +322,12 @@ def test_figure_family_errors_captions_equal_the_data(pyplot):
                           for im in images)
     curves = figs["learning_curves"]
     assert re.search(r"over 2 epochs; .* epoch 2, .* validation accuracy 35\.0%", curves.caption)
+    assert "weights were kept" in curves.caption and "retrained" not in curves.caption
+    assert int(curves.data["refit_epochs"]) == 0
+    # a refit model (metrics['refit_epochs']): the caption must not say the run's weights were kept
+    refit = {f.id: f for f in make_figures("errors", model, split, meta={
+        "history": hist, "metrics": {"refit_epochs": 2}})}["learning_curves"]
+    assert "whose weights were kept" not in refit.caption
+    assert ("retrained from scratch on the training and validation images for 2 epochs"
+            in refit.caption)
+    assert int(refit.data["refit_epochs"]) == 2

@@ -400,12 +400,14 @@ def figures(model, split, *, meta: dict | None = None, seed: int = 0) -> list[Fi
 
     history = (meta or {}).get("history")
     if history:
-        out.append(_curves_figure(history))
+        refit = int(((meta or {}).get("metrics") or {}).get("refit_epochs") or 0)
+        out.append(_curves_figure(history, refit))
     return out
 
 
-def _curves_figure(history) -> Figure:
-    """The learning curves with the kept epoch and its validation figures in the caption."""
+def _curves_figure(history, refit_epochs: int = 0) -> Figure:
+    """The learning curves with the kept epoch and its validation figures in the caption; with
+    ``refit_epochs`` (``metrics['refit_epochs']``) the caption says the kept model is a refit."""
     import matplotlib.pyplot as plt
 
     from .curves import history_table, plot_learning_curves
@@ -422,10 +424,16 @@ def _curves_figure(history) -> Figure:
         val = ", ".join(([f"validation loss {e['val_loss']:.3f}"] if e.get("val_loss") is not None
                          else []) + ([f"validation accuracy {e['val_acc']:.1%}"]
                                      if e.get("val_acc") is not None else []))
+        kept_how = ("" if refit_epochs else "whose weights were kept")
         caption += (f"; the star and dotted line mark epoch {best}, the best-validation epoch "
-                    f"whose weights were kept" + (f" ({val})" if val else ""))
-    return Figure(id="learning_curves", fig=fig, caption=caption + ".",
-                  data=_history_data(history))
+                    f"{kept_how}".rstrip() + (f" ({val})" if val else ""))
+    if refit_epochs:
+        caption += (f". The model the other figures show is not this run's: it was retrained "
+                    f"from scratch on the training and validation images for {refit_epochs} "
+                    f"epochs and its last weights kept (so it has no validation curve)")
+    data = _history_data(history)
+    data["refit_epochs"] = np.array(refit_epochs)
+    return Figure(id="learning_curves", fig=fig, caption=caption + ".", data=data)
 
 
 def _examples_data(ex: Examples) -> dict[str, np.ndarray]:
