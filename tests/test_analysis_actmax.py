@@ -329,6 +329,10 @@ def test_figure_family(pyplot):
     assert [f.id for f in figs] == ["actmax-classes", "actmax-facets", "actmax-hidden"]
     cls, facets, hidden = figs
     assert cls.fig.axes[0].get_title().startswith("class a\n")
+    bars = [a for a in cls.fig.axes if a.get_label() == "<colorbar>"]
+    assert len(bars) == 1  # one pixel-value bar for both rows, as tall as more than one row
+    cls.fig.canvas.draw()
+    assert bars[0].get_position().height > 1.2 * cls.fig.axes[0].get_position().height
     assert cls.data["images"].shape == (3, 1, 8, 8) and list(cls.data["targets"]) == [0, 1, 2]
     act, p, best = (cls.data[k] for k in ("activations", "probabilities", "best_real_activations"))
     with torch.no_grad():  # the recorded numbers are the network's on the recorded images

@@ -127,12 +127,14 @@ def _class_figure(model, split, common, seed):
     r = activation_maximization(model, list(range(n)), class_names=classes, **common)
     best, idx = dataset_examples(model, [class_logit(c) for c in range(n)], split.x_test)
     fig, axes = image_axes(2 * n, None, None, n)
-    plot_actmax(r, axes=axes[:n], fig=fig)
+    plot_actmax(r, axes=axes[:n], fig=fig, colorbar=False)
     lo, hi = r.settings["value_range"]
     real = split.x_test[idx]
     for k, ax in enumerate(axes[n:]):
-        ax.imshow(real[k, 0].numpy(), cmap="gray", vmin=lo, vmax=hi, interpolation="nearest")
+        im = ax.imshow(real[k, 0].numpy(), cmap="gray", vmin=lo, vmax=hi, interpolation="nearest")
         ax.set_title(f"best real {classes[k]}\nlogit {float(best[k]):.3g}", fontsize=9)
+    # one bar for both rows (same grey scale): a bar beside the top row alone came out squashed
+    fig.colorbar(im, ax=list(axes), shrink=0.9, label="pixel value")
     fig.suptitle("Activation maximization: the input each class logit likes most (top) and the "
                  "real test image with the largest logit (bottom)", fontsize=10)
     act, p = r.activations.numpy(), r.probabilities.numpy()
