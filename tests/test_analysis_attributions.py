@@ -521,7 +521,9 @@ def test_plot_attribution_grad_cam_is_overlay_on_image(pyplot):
     np.testing.assert_allclose(img.get_array(), res.inputs[0, 0].numpy())
     assert heat.get_clim()[0] == 0
     m = res.maps[0, 0].numpy()
-    np.testing.assert_allclose(heat.get_alpha(), 0.5 * m / m.max())  # bare image where zero
+    # bare image where zero: the opacity the colour map gives each pixel is 0.5 * m / max
+    rgba = heat.to_rgba(heat.get_array(), norm=True)
+    np.testing.assert_allclose(rgba[..., 3], 0.5 * m / m.max(), atol=0.005)
 
 
 def test_plot_attributions_grid_has_image_beside_each_method(pyplot):
@@ -664,3 +666,30 @@ def test_layer_choice_helpers_of_actmax_and_receptive_fields():
     assert mlp_field_layers(PTDeep([4, 20, 12, 3])) == [(1, "layers.0", 16), (2, "layers.2", 8),
                                                         (3, "layers.4", 10)]
     assert mlp_field_layers(cnn) == []
+
+
+def test_grad_cam_overlay_opacity_is_in_its_colour_map_so_the_colourbar_shows_it():
+    """The overlay's opacity rises with the map (0 at 0, alpha at the top); it lives in the colour
+    map, so the colourbar (drawn over black, the inputs' background) shows the colours as drawn."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    from vizkit.plot.attributions import plot_attributions
+
+    torch.manual_seed(0)
+    model = nn.Sequential(nn.Conv2d(1, 3, 3, padding=1), nn.ReLU(), nn.Flatten(),
+                          nn.Linear(3 * 64, 4))
+    res = attributions(model, torch.rand(2, 1, 8, 8), target=0, methods="grad_cam")
+    axes = plot_attributions([res], alpha=0.5)
+    fig = np.asarray(axes).ravel()[0].figure
+    overlay = [im for ax in np.asarray(axes).ravel() for im in ax.get_images()
+               if im.cmap.name.endswith("_fading")]
+    assert len(overlay) == 2 and all(im.get_alpha() is None for im in overlay)
+    cm = overlay[0].cmap
+    assert cm(0.0)[3] == pytest.approx(0.0) and cm(1.0)[3] == pytest.approx(0.5)
+    assert cm(0.5)[3] == pytest.approx(0.25, abs=0.01)
+    bars = [a for a in fig.axes if a.get_label() == "<colorbar>"]
+    assert bars and matplotlib.colors.to_hex(bars[-1].get_facecolor()) == "#000000"
+    plt.close(fig)

@@ -128,9 +128,9 @@ def plot_attribution(result, index: int = 0, *, ax=None, cmap=None, alpha: float
         kw.setdefault("extent", (-0.5, img.shape[1] - 0.5, img.shape[0] - 0.5, -0.5))
     if result.method == "grad_cam":
         _draw_input(ax, result.inputs[index])
-        # opacity grows with the map, so where Grad-CAM is zero the bare image shows
-        im = ax.imshow(m, cmap=cmap or "jet", vmin=0.0, vmax=hi,
-                       alpha=alpha * np.clip(m / hi, 0.0, 1.0), **kw)
+        # opacity grows with the map, so where Grad-CAM is zero the bare image shows; the
+        # opacity lives in the colour map, so the colourbar shows the colours as drawn
+        im = ax.imshow(m, cmap=_fading(cmap or "jet", alpha), vmin=0.0, vmax=hi, **kw)
     elif result.signed:
         im = ax.imshow(m, cmap=cmap or diverging_cmap(), vmin=-hi, vmax=hi, **kw)
     else:
@@ -207,10 +207,22 @@ def plot_attributions(results: Sequence | Mapping, *, indices: Sequence[int] | N
     return axes
 
 
+def _fading(cmap, alpha: float):
+    """``cmap`` with opacity rising from 0 to ``alpha`` along the scale (the Grad-CAM overlay)."""
+    import matplotlib.pyplot as plt
+    from matplotlib.colors import ListedColormap
+
+    rgba = plt.get_cmap(cmap)(np.linspace(0.0, 1.0, 256))
+    rgba[:, 3] = alpha * np.linspace(0.0, 1.0, 256)
+    return ListedColormap(rgba, name=f"{getattr(cmap, 'name', cmap)}_fading")
+
+
 def _column_colorbar(column, image) -> None:
     fig = column[0].figure
     cb = fig.colorbar(image, ax=list(column), location="bottom", fraction=0.04, pad=0.02,
                       aspect=12)
+    if image.cmap(1.0)[3] < 1.0:  # a fading overlay: shown over black, the inputs' background
+        cb.ax.set_facecolor("black")
     lo, hi = image.get_clim()
     cb.set_ticks([lo, 0.0, hi] if lo < 0 else [0.0, 0.5, 1.0])
     cb.ax.tick_params(labelsize=_FONT)
