@@ -338,3 +338,52 @@ def test_recipe_docstring_is_rendered_as_markdown_and_escaped():
     out = str(_doc_html("Shows **two** things:\n\n- ``fit`` with <script>alert(1)</script>\n- more"))
     assert "<strong>two</strong>" in out and "<li><code>fit</code>" in out
     assert "<script>" not in out and "&lt;script&gt;" in out
+
+
+@pytest.mark.parametrize("env, expected", [(None, 1), ("2", 2)])
+def test_recipes_run_with_one_torch_thread_unless_told(tmp_path, monkeypatch, env, expected):
+    import json
+
+    import torch
+
+    if env is None:
+        monkeypatch.delenv("VIZKIT_THREADS", raising=False)
+    else:
+        monkeypatch.setenv("VIZKIT_THREADS", env)
+    rdir = _write_recipes(tmp_path / "recipes", threads='''
+        """Threads.
+
+        Run: ``python recipes/threads.py``.
+        """
+
+
+        def run(ctx):
+            import torch
+
+            ctx.metric("threads", torch.get_num_threads())
+        ''')
+    before = torch.get_num_threads()
+    t = {"recipes": rdir, "out": tmp_path / "gallery", "cache": tmp_path / "cache"}
+    assert _build(t) == 0
+    manifest = json.loads((t["out"] / "manifest.json").read_text())
+    (rec,) = [r for r in manifest["recipes"] if r["name"] == "threads"]
+    assert rec["metrics"]["threads"] == expected
+    assert torch.get_num_threads() == before  # the caller's setting is put back
+
+
+def test_a_checkpoint_left_by_an_interrupted_training_is_trained_again(toy, tmp_path):
+    import json
+
+    from vizkit import checkpoint
+
+    assert _build(toy, only="toy_ok") == 0
+    (cached,) = sorted(toy["cache"].rglob("*.pt"))
+    model, meta = checkpoint.load(cached)
+    meta.pop("metrics")  # what a build killed in the middle of fit leaves behind
+    checkpoint.save(cached, model, **{k: v for k, v in meta.items() if k not in ("versions", "path")})
+    again = {**toy, "out": tmp_path / "second"}
+    assert _build(again, only="toy_ok") == 0
+    manifest = json.loads((again["out"] / "manifest.json").read_text())
+    (rec,) = [r for r in manifest["recipes"] if r["name"] == "toy_ok"]
+    assert rec["status"] == "ok" and rec["trained"] == 1 and rec["cached"] == 0
+    assert "accuracy" in checkpoint.load(cached)[1]["metrics"]

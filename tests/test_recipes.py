@@ -9,7 +9,7 @@ import pytest
 from vizkit.gallery import list_recipes
 
 RECIPES = Path(__file__).resolve().parents[1] / "recipes"
-EXPECTED = ["gmm_decision_surfaces", "gmm_training_animation", "linreg_gradients", "png_folder_mlp",
+EXPECTED = ["gmm_decision_surfaces", "gmm_training_animation", "lab_ptdeep_vs_svm", "linreg_gradients", "png_folder_mlp",
             "mnist_weights", "mnist_shootout", "receptive_fields", "cnn_views", "hyperparameter_search",
             "activation_maximization", "rbf_bottleneck", "attributions", "embeddings", "errors"]
 
@@ -235,3 +235,15 @@ def test_shootout_same_curves_skip_missing_values():
     b = {"epoch": [1, 2], "train_loss": [1.001, 0.5], "val_acc": [None, 0.902]}
     assert so.same_curves([a, b]) == {1: 0}
     assert abs(so.largest_gap(a, b, "val_acc") - 0.002) < 1e-12
+
+
+def test_lab_ptdeep_vs_svm_counts_wins_per_seed():
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location("lab_ptdeep_vs_svm", RECIPES / "lab_ptdeep_vs_svm.py")
+    recipe = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(recipe)
+    rows = [{"ptdeep_test_acc": 0.9, "ksvm_test_acc": 0.8, "ptdeep_test_ap": 0.5, "ksvm_test_ap": 0.5},
+            {"ptdeep_test_acc": 0.7, "ksvm_test_acc": 0.8, "ptdeep_test_ap": 0.4, "ksvm_test_ap": 0.6},
+            {"ptdeep_test_acc": 0.9, "ksvm_test_acc": 0.6, "ptdeep_test_ap": 0.9, "ksvm_test_ap": 0.1}]
+    assert recipe.verdict(rows) == {"test_acc": (2, 1, 0), "test_ap": (1, 1, 1)}

@@ -115,15 +115,28 @@ def _select(recipes: dict[str, Path], only) -> list[str]:
     return [n for n in recipes if n in names]
 
 
+def recipe_threads() -> int:
+    """Torch threads per recipe process: ``$VIZKIT_THREADS``, else 1.
+
+    The gallery's models are small: a second intra-op thread mostly adds its start-up to every
+    tiny op (measured on 2 cores: the lab's 10x10 nets 20x slower, the RBF net 1.8x, the CNN no
+    faster), and float rounding then depends on the thread count. One thread per recipe gives
+    the same bytes whatever ``--jobs`` is; use ``--jobs`` to run recipes side by side.
+    """
+    return max(1, int(os.environ.get("VIZKIT_THREADS") or 1))
+
+
 def _run_tasks(tasks: list[dict], choice: DataChoice, jobs: int) -> dict[str, RecipeRecord]:
-    """Run the recipes (in this process, or ``jobs`` processes at once)."""
+    """Run the recipes (in this process, or ``jobs`` processes at once), each with
+    :func:`recipe_threads` torch threads."""
+    for t in tasks:
+        t["threads"] = recipe_threads()
     if tasks and jobs > 1 and len(tasks) > 1:
         resolved = choice.name  # probe once here, not in every worker
         from concurrent.futures import ThreadPoolExecutor
 
-        threads = max(1, (os.cpu_count() or 1) // jobs)
         for t in tasks:
-            t["data"], t["threads"] = resolved, threads
+            t["data"] = resolved
         with ThreadPoolExecutor(max_workers=min(jobs, len(tasks))) as pool:
             results = list(pool.map(run_in_subprocess, tasks))
     else:

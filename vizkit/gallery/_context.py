@@ -224,6 +224,10 @@ class RecipeContext:
         if path.is_file() and not self._retrain:
             try:
                 net, meta = ckpt.load(path)
+                if not isinstance(meta.get("metrics"), dict) or "accuracy" not in meta["metrics"]:
+                    # training writes its best epoch so far as it goes: a build killed then
+                    # leaves a checkpoint with no test metrics, which is no finished model
+                    raise KeyError("no test metrics: its training was interrupted")
                 hist = History.from_dict(meta.get("history", {}))
                 self.n_cached += 1
                 self._log(f"  {self.name}: {key}: cached ({path.name})")

@@ -124,10 +124,20 @@ def run_recipe(task: dict, choice: DataChoice | None = None) -> dict:
     import matplotlib
 
     matplotlib.use("Agg")
-    if task.get("threads"):
-        import torch
+    import torch
 
-        torch.set_num_threads(task["threads"])
+    threads = torch.get_num_threads()
+    try:
+        if task.get("threads"):
+            torch.set_num_threads(task["threads"])
+        return _run_recipe(task, choice)
+    finally:
+        torch.set_num_threads(threads)
+
+
+def _run_recipe(task: dict, choice: DataChoice | None) -> dict:
+    import matplotlib
+
     from .. import __version__
 
     name, path = task["name"], Path(task["path"])
