@@ -25,3 +25,14 @@ def image_split(n=120, seed=0, size=8, classes=3) -> Split:
     a, b = int(n * 0.6), int(n * 0.8)
     return Split("toy-bands", X[:a], Y[:a], X[a:b], Y[a:b], X[b:], Y[b:],
                  tuple(str(c) for c in range(classes)), (1, size, size), fingerprint(X, Y))
+
+
+def readable(fig, max_width=12.7):
+    """Every visible text >= 8 pt and the figure at most ``max_width`` inches wide (the
+    gallery's page shows 110 CSS px per inch on at most ~1400 px)."""
+    from matplotlib.text import Text
+
+    fig.canvas.draw()
+    sizes = [t.get_fontsize() for t in fig.findobj(Text) if t.get_visible() and t.get_text().strip()]
+    assert min(sizes) >= 8, min(sizes)
+    assert fig.get_figwidth() <= max_width

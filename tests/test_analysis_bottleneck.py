@@ -5,6 +5,7 @@ import pytest
 import torch
 from torch import nn
 
+from _toy import readable
 from vizkit.analysis.bottleneck import (bottleneck_features, bottleneck_head, find_bottleneck)
 from vizkit.analysis.decision_surface import decision_surface
 from vizkit.models import PTDeep, RBFLayer, RBFNet
@@ -229,17 +230,6 @@ def test_figure_family_decision_surface_on_2d_inputs(pyplot):
     assert len(figs[0].fig.axes) == 4  # each with its colour bar
 
 
-def _readable(fig, max_width=12.7):
-    """Every visible text >= 8 pt and the figure at most ``max_width`` inches wide (the
-    gallery's page shows 110 CSS px per inch on at most ~1400 px)."""
-    from matplotlib.text import Text
-
-    fig.canvas.draw()
-    sizes = [t.get_fontsize() for t in fig.findobj(Text) if t.get_visible() and t.get_text().strip()]
-    assert min(sizes) >= 8, min(sizes)
-    assert fig.get_figwidth() <= max_width
-
-
 def test_class_separation_hand_worked():
     from vizkit.analysis.bottleneck import class_separation
 
@@ -282,7 +272,7 @@ def test_bottleneck_captions_come_from_each_models_own_result(pyplot):
             assert f"({s.min():.3g} to {s.max():.3g})" in f.caption
         else:
             assert f"all with |sigma| about {s.mean():.3g}" in f.caption
-        _readable(f.fig)
+        readable(f.fig)
         assert "digit" not in f.caption.lower()
         # a colour bar for the shading, a legend naming the classes
         assert any(ax.get_label() == "<colorbar>" for ax in f.fig.axes)

@@ -5,6 +5,7 @@ import pytest
 import torch
 from torch import nn
 
+from _toy import readable
 from vizkit.analysis.decision_surface import DecisionSurface, decision_surface, resolve_rect
 
 
@@ -243,17 +244,6 @@ def test_graph_surface_colorbar_shows_the_shaded_scale(pyplot):
                          ax=pyplot.figure().gca())["colorbar"] is None  # the lab's default
 
 
-def _readable(fig, max_width=12.7):
-    """Every visible text >= 8 pt and the figure at most ``max_width`` inches wide (the
-    gallery's page shows 110 CSS px per inch on at most ~1400 px)."""
-    from matplotlib.text import Text
-
-    fig.canvas.draw()
-    sizes = [t.get_fontsize() for t in fig.findobj(Text) if t.get_visible() and t.get_text().strip()]
-    assert min(sizes) >= 8, min(sizes)
-    assert fig.get_figwidth() <= max_width
-
-
 @pytest.mark.parametrize("n_classes", [2, 3])
 def test_figure_family_decision_surface_caption_equals_its_points(pyplot, n_classes):
     from vizkit.data import Split
@@ -279,7 +269,7 @@ def test_figure_family_decision_surface_caption_equals_its_points(pyplot, n_clas
     texts = [t.get_text() for t in legend.get_texts()]
     assert set(texts) >= {names[c] for c in np.unique(d["labels"])}
     assert {"classified right", "classified wrong"} <= set(texts)
-    _readable(f.fig)
+    readable(f.fig)
 
 
 def test_surface_data_stores_axes_argmax_and_max_and_gives_back_p1():

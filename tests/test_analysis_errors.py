@@ -7,6 +7,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from _toy import readable
 from vizkit.analysis.errors import (Predictions, PredictionExamples, confidence_examples, confusion,
                                    prediction_examples, predictions, worst_examples)
 
@@ -267,17 +268,6 @@ def _fashion_like(n=60, seed=0):
     return Split("fashion-like", x, y, x[:6], y[:6], x, y, names, (1, 6, 6), "0" * 16)
 
 
-def _readable(fig, max_width=12.7):
-    """Every visible text >= 8 pt and the figure at most ``max_width`` inches wide (the
-    gallery's page shows 110 CSS px per inch on at most ~1400 px)."""
-    from matplotlib.text import Text
-
-    fig.canvas.draw()
-    sizes = [t.get_fontsize() for t in fig.findobj(Text) if t.get_visible() and t.get_text().strip()]
-    assert min(sizes) >= 8, min(sizes)
-    assert fig.get_figwidth() <= max_width
-
-
 def test_figure_family_errors_captions_equal_the_data(pyplot):
     import re
 
@@ -293,7 +283,7 @@ def test_figure_family_errors_captions_equal_the_data(pyplot):
     figs = {f.id: f for f in make_figures("errors", model, split, meta={"history": hist})}
     preds = predictions(model, split.x_test, split.y_test)
     for f in figs.values():
-        _readable(f.fig)
+        readable(f.fig)
         assert "digit" not in f.caption.lower()
     conf = figs["confusion"]
     M = conf.data["confusion"]

@@ -5,6 +5,7 @@ import pytest
 import torch
 from torch import nn
 
+from _toy import readable
 from vizkit.analysis.weights import linear_input_map, weight_images
 from vizkit.figures import NotApplicable
 from vizkit.models import PTDeep, PTLogreg, build_default
@@ -106,17 +107,6 @@ def _tiny_split(shape=(1, 28, 28)):
     return Split("tiny", x, y, x, y, x, y, tuple(str(k) for k in range(10)), tuple(shape), "0")
 
 
-def _readable(fig, max_width=12.7):
-    """Every visible text >= 8 pt and the figure at most ``max_width`` inches wide (the
-    gallery's page shows 110 CSS px per inch on at most ~1400 px)."""
-    from matplotlib.text import Text
-
-    fig.canvas.draw()
-    sizes = [t.get_fontsize() for t in fig.findobj(Text) if t.get_visible() and t.get_text().strip()]
-    assert min(sizes) >= 8, min(sizes)
-    assert fig.get_figwidth() <= max_width
-
-
 def test_one_model_wraps_into_a_grid_not_a_strip(pyplot):
     r = weight_images(np.random.default_rng(0).normal(size=(16, 10)), image_shape=(4, 4))
     out = plot_weight_images_grid([r], ["λ=0"])
@@ -125,10 +115,10 @@ def test_one_model_wraps_into_a_grid_not_a_strip(pyplot):
     assert len(out["fig"].axes) == 11  # 10 images + one colour bar, no empty axes left
     assert all(im.get_clim() == (-r.vmax, r.vmax) for im in out["images"][0])
     assert out["colorbar"].mappable.get_clim() == (-r.vmax, r.vmax)
-    _readable(out["fig"])
+    readable(out["fig"])
     three = plot_weight_images_grid([r, r, r], ["a", "b", "c"])  # a column per class
     assert len({round(ax.get_position().x0, 3) for ax in three["axes"][0]}) == 10
-    _readable(three["fig"])
+    readable(three["fig"])
 
 
 def test_figure_family_weights_caption_equals_the_result(pyplot):
@@ -154,7 +144,7 @@ def test_figure_family_weights_caption_equals_the_result(pyplot):
     ims = [im for ax in f.fig.axes for im in ax.get_images()]
     assert len(ims) == 10 and {im.get_clim() for im in ims} == {(-r.vmax, r.vmax)}
     assert sum(ax.get_label() == "<colorbar>" for ax in f.fig.axes) == 1
-    _readable(f.fig)
+    readable(f.fig)
 
 
 def test_weights_caption_says_how_often_the_largest_weights_pixel_is_inked(pyplot):
