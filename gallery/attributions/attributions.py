@@ -1,0 +1,32 @@
+"""Attributions with Captum, and the sanity check of Adebayo et al. (2018).
+
+Run: ``python recipes/attributions.py`` (or ``vizkit gallery --only attributions``).
+
+Shows, for test images of five classes, which pixels each method says the CNN and the MLP used
+for the true class: gradients (saliency, SmoothGrad, guided backprop, input x gradient), methods against a
+black reference (integrated gradients, DeepLIFT, occlusion) and, for the CNN, layer methods
+(Grad-CAM, layer integrated gradients, layer conductance). Beside each group, the same maps with
+the model's layers re-initialized one by one from the top, and how far each map's ranking still
+agrees with the trained model's: a method whose maps barely change is labelled so.
+"""
+
+ORDER = 80
+TOPIC = "Attributions and errors"
+CNN = {"channels": (16, 32)}
+CNN_CONFIG = {"epochs": 6}
+
+
+def run(ctx):
+    split = ctx.data()
+    cnn, _, m_cnn = ctx.train("cnn", "cnn", split, CNN_CONFIG, shared=True, **CNN)
+    mlp, _, m_mlp = ctx.train("mlp-300", "mlp", split, {"epochs": 8}, shared=True)
+    ctx.metric("CNN test accuracy", m_cnn["accuracy"], headline=True)
+    ctx.metric("MLP test accuracy", m_mlp["accuracy"])
+    ctx.family("attributions", cnn, split, prefix="cnn")
+    ctx.family("attributions", mlp, split, prefix="mlp")
+
+
+if __name__ == "__main__":
+    from vizkit.gallery import run_recipe_main
+
+    run_recipe_main(__file__)
