@@ -29,14 +29,7 @@ def verdict(rows):
 
 
 def run(ctx):
-    import torch
-
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)  # 10x10 matrices: a second thread only adds its start-up per op
-    try:
-        rows = ksvm_wrap.compare_on_random_datasets(seeds=[ctx.seed + s for s in SEEDS])
-    finally:
-        torch.set_num_threads(threads)
+    rows = ksvm_wrap.compare_on_random_datasets(seeds=[ctx.seed + s for s in SEEDS])
     columns = list(rows[0])
     mean = ["mean"] + [float(np.mean([r[c] for r in rows])) for c in columns[1:]]
     ctx.table("ptdeep-vs-ksvm", columns, [[r[c] for c in columns] for r in rows] + [mean],
