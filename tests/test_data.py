@@ -604,3 +604,32 @@ def test_image_folder_pickles_for_worker_processes(tmp_path):
     back = pickle.loads(pickle.dumps(ds))
     assert type(back) is type(ds) and isinstance(back, __import__("torchvision").datasets.ImageFolder)
     assert torch.equal(back[2][0], ds[2][0])
+
+
+def test_split_subset_draws_seeded_parts_in_order_and_refingerprints():
+    from _toy import image_split
+
+    split = image_split(n=100)
+    sub = split.subset(train=20, seed=0)
+    assert len(sub.y_train) == 20 and sub.fingerprint != split.fingerprint
+    assert torch.equal(sub.x_val, split.x_val) and torch.equal(sub.x_test, split.x_test)
+    # a second route: the rows kept are the ones numpy's generator picks, in their order
+    idx = np.sort(np.random.default_rng(0).choice(len(split.y_train), 20, replace=False))
+    assert torch.equal(sub.x_train, split.x_train[torch.from_numpy(idx)])
+    both = split.subset(train=20, val=5, seed=0)
+    assert torch.equal(both.x_train, sub.x_train) and len(both.y_val) == 5
+    assert both.fingerprint == D.fingerprint(both.x_train, both.y_train, both.x_val, both.y_val,
+                                           both.x_test, both.y_test)
+    assert torch.equal(split.subset(train=20, val=5, seed=0).x_val, both.x_val)  # same seed
+    assert not torch.equal(split.subset(train=20, val=5, seed=1).x_train, both.x_train)
+    assert split.subset(train=1000, val=1000, test=1000, seed=0) is split
+    assert split.subset(seed=3) is split
+    assert both.info["subset"] == {"train": 20, "val": 5, "test": None, "seed": 0}
+
+
+@pytest.mark.parametrize("bad", [0, -3, 2.5, "10", True])
+def test_split_subset_rejects_bad_caps(bad):
+    from _toy import image_split
+
+    with pytest.raises(ValueError, match="`val` must be a positive integer or None"):
+        image_split(n=30).subset(val=bad)

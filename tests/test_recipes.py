@@ -64,14 +64,15 @@ def test_rbf_caption_states_each_runs_own_budget_and_kept_epoch():
     rbf = _recipe("rbf_bottleneck")
     adam = rbf.run_summary("adam", {"optimizer": "adam", "lr": 1e-2, "batch_size": 64,
                                     "scheduler": "cosine"}, _hist([0.5, 0.9, 0.8]),
-                           {"accuracy": 0.85}, 640, 0.7)
+                           {"accuracy": 0.85}, 640, 300, 0.7)
     sgd = rbf.run_summary("seed-sgd", {"optimizer": "sgd", "lr": 1e-4, "momentum": 0.0,
                                        "batch_size": 64}, _hist([0.1] * 4 + [0.2] + [0.15] * 5),
-                          {"accuracy": 0.19}, 640, 0.05)
+                          {"accuracy": 0.19}, 640, 200, 0.05)
     assert (adam["steps"], sgd["steps"]) == (30, 100)
     text = rbf.curves_caption([adam, sgd])
     assert "3 epochs" in text and "10 epochs" in text and "(30 steps)" in text
     assert "at epoch 2 (kept)" in text and "at epoch 5 (kept)" in text
+    assert "on 300 validation images" in text and "on 200 validation images" in text
     assert "30% of the optimizer steps" in text and "same budget" not in text
     assert "SGD, lr 0.0001, momentum 0" in text
 
@@ -82,10 +83,6 @@ def test_rbf_class_separation_hand_worked():
     assert rbf.class_separation(np.array([[0, 0], [0, 0], [3, 4], [3, 4]]), y) == 1.0
     # the same two points in each class: no variance between the class means
     assert rbf.class_separation(np.array([[0, 0], [1, 1], [0, 0], [1, 1]]), y) == 0.0
-    split = image_split(n=100)
-    sub = rbf.seed_subset(split, 20, seed=0)
-    assert len(sub.y_train) == 20 and sub.fingerprint != split.fingerprint
-    assert rbf.seed_subset(split, 1000, seed=0) is split
 
 
 def test_shootout_describes_each_run_from_its_config():
@@ -185,7 +182,8 @@ def test_png_folder_recipe_reads_back_the_lecture_normalization_and_parses_fits_
     png = _recipe("png_folder_mlp")
     split = image_split(n=60, size=8)
     (train, val, test), n = png.png_loaders(split, tmp_path, seed=0, batch=5)
-    assert n == 36 and train.batch_size == 5 and len(test.dataset) == 12
+    assert n == {"training": 36, "validation": 12, "testing": 12}
+    assert train.batch_size == 5 and len(test.dataset) == 12
     back = torch.cat([xb for xb, _ in val]) * 0.3081 + 0.1307
     labels = torch.cat([yb for _, yb in val])
     # the PNGs hold 8 bits: each class's images read back, un-normalized, within one grey level
@@ -204,8 +202,19 @@ def test_png_folder_recipe_reads_back_the_lecture_normalization_and_parses_fits_
     log = png.parse_log(out.getvalue())
     assert list(log["step"]) == [3, 6, 9, 12, 15]  # 8 batches an epoch, a line every 3
     assert log["epoch"][-1] == 2 and np.all((log["train_err"] >= 0) & (log["train_err"] <= 1))
-    text = png.log_caption(log, hist, 36, 5, 0.25)
-    assert "5 lines over 2 epochs of 8 batches" in text and "test error 25.0%" in text
+    text = png.log_caption(log, hist, n, 5, 0.25)
+    assert "5 lines over 2 epochs of 8 batches" in text and "test error 25.0% on 12 test" in text
+    assert "per epoch (12 images)" in text
+    # full-size data: seeded subsets of at most MAX_IMAGES per folder, the same for the same seed
+    big = image_split(n=60, size=8)
+    old_max = dict(png.MAX_IMAGES)
+    try:
+        png.MAX_IMAGES.update(training=30, validation=10, testing=11)  # every class kept
+        loaders, sizes = png.png_loaders(big, tmp_path / "capped", seed=0, batch=5)
+        assert sizes == {"training": 30, "validation": 10, "testing": 11}
+        assert [len(dl.dataset) for dl in loaders] == [30, 10, 11]
+    finally:
+        png.MAX_IMAGES.clear(), png.MAX_IMAGES.update(old_max)
 
 
 def test_shootout_finds_curves_that_would_hide_each_other():

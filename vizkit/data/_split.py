@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 from dataclasses import dataclass, field
+from typing import Optional
 
+import numpy as np
 import torch
 
 __all__ = ["Split", "fingerprint"]
@@ -74,6 +77,47 @@ class Split:
         if which not in parts:
             raise ValueError(f"`which` must be one of 'train', 'val', 'test'. Got {which!r} instead.")
         return parts[which]
+
+    def subset(self, *, train: Optional[int] = None, val: Optional[int] = None,
+               test: Optional[int] = None, seed: int = 0) -> "Split":
+        """This split with at most ``train`` / ``val`` / ``test`` examples in those parts.
+
+        Each part that is larger than its cap is replaced by a seeded sample of that many
+        examples drawn without replacement, kept in their original order (the parts are drawn
+        in the order train, val, test from one ``numpy.random.default_rng(seed)``); a part
+        without a cap, or within it, is kept whole. The fingerprint is recomputed. Recipes use
+        it to keep full-size data within a time budget and say so.
+
+        Returns
+        -------
+        Split
+            ``self`` itself when no part is over its cap.
+
+        Examples
+        --------
+        >>> from vizkit.data import load
+        >>> load("mnist-5k").subset(train=500, seed=0).x_train.shape[0]
+        500
+        """
+        caps = {"train": train, "val": val, "test": test}
+        for name, cap in caps.items():
+            if cap is not None and (isinstance(cap, bool) or not isinstance(cap, (int, np.integer))
+                                    or cap < 1):
+                raise ValueError(f"`{name}` must be a positive integer or None. Got {cap!r} "
+                                 "instead.")
+        if all(cap is None or len(self.part(name)[1]) <= cap for name, cap in caps.items()):
+            return self
+        rng = np.random.default_rng(seed)
+        parts = {}
+        for name, cap in caps.items():
+            x, y = self.part(name)
+            if cap is not None and len(y) > cap:
+                idx = torch.from_numpy(np.sort(rng.choice(len(y), int(cap), replace=False)))
+                x, y = x[idx], y[idx]
+            parts[f"x_{name}"], parts[f"y_{name}"] = x, y
+        tensors = [parts[f"{v}_{n}"] for n in caps for v in ("x", "y")]
+        return dataclasses.replace(self, **parts, fingerprint=fingerprint(*tensors),
+                                   info={**self.info, "subset": {**caps, "seed": seed}})
 
     def record(self) -> dict:
         """The data record a checkpoint keeps: plain data naming these tensors.

@@ -28,7 +28,6 @@ from __future__ import annotations
 
 from typing import Any, Sequence
 
-import numpy as np
 
 from .. import data as _data
 from ..analysis import weight_images
@@ -124,9 +123,9 @@ def svm(split, kernel: str = "rbf", *, n_train: int | None = 3000, param_svm_c: 
     images drawn with ``seed`` (None: all); returns ``kernel, n_train, support, test_acc``."""
     if kernel not in ("rbf", "linear"):
         raise ValueError(f"`kernel` must be one of 'rbf', 'linear'. Got {kernel!r} instead.")
-    n = len(split.y_train) if n_train is None else min(int(n_train), len(split.y_train))
-    idx = np.sort(np.random.default_rng(seed).choice(len(split.y_train), n, replace=False))
-    X, Y = split.x_train.flatten(1).numpy()[idx], split.y_train.numpy()[idx]
+    small = split.subset(train=None if n_train is None else int(n_train), seed=seed)
+    n = len(small.y_train)
+    X, Y = small.x_train.flatten(1).numpy(), small.y_train.numpy()
     if kernel == "rbf":
         model = KSVMWrap(X, Y, param_svm_c=param_svm_c, param_svm_gamma=param_svm_gamma, seed=seed)
         predict, support = model.predict, model.support
