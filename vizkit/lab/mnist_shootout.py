@@ -28,7 +28,6 @@ from __future__ import annotations
 
 from typing import Any, Sequence
 
-
 from .. import data as _data
 from ..analysis import weight_images
 from ..train import evaluate, fit
