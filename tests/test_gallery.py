@@ -282,6 +282,56 @@ def test_run_recipe_main_builds_just_that_recipe(toy, monkeypatch):
     assert [r["name"] for r in m["recipes"]] == ["toy_second"]
 
 
+SHARED_TRAIN = '''
+"""Trains the model its twin trains too (shared=True)."""
+ORDER = {order}
+
+
+def run(ctx):
+    split = ctx.data("gmm-2d", K=2, C=2, N=20)
+    _, _, m = ctx.train("same", "mlp", split, {{"epochs": 30, "batch_size": 8}}, shared=True,
+                        hidden=(64, 64))
+    ctx.metric("test accuracy", m["accuracy"])
+'''
+
+
+def test_jobs_side_by_side_train_a_shared_model_once(tmp_path):
+    rdir = _write_recipes(tmp_path / "recipes", twin_a=SHARED_TRAIN.format(order=1),
+                          twin_b=SHARED_TRAIN.format(order=2))
+    t = {"recipes": rdir, "out": tmp_path / "gallery", "cache": tmp_path / "cache"}
+    assert _build(t, jobs=2) == 0
+    rec = {r["name"]: r for r in json.loads((t["out"] / "manifest.json").read_text())["recipes"]}
+    # whichever took the lock first trained; the other waited for it and loaded its checkpoint
+    assert sorted(r["trained"] for r in rec.values()) == [0, 1]
+    assert sorted(r["cached"] for r in rec.values()) == [0, 1]
+    assert rec["twin_a"]["metrics"] == rec["twin_b"]["metrics"]
+    assert len(list((t["cache"] / "_shared").glob("*.pt"))) == 1
+
+
+def test_file_lock_makes_a_second_holder_wait(tmp_path):
+    import threading
+    import time
+
+    from vizkit._io import file_lock
+
+    order, waited = [], []
+    lock = tmp_path / "sub" / "x.lock"
+    with file_lock(lock):
+        def other():
+            with file_lock(lock, on_wait=lambda: waited.append(True)):
+                order.append("other")
+
+        th = threading.Thread(target=other)
+        th.start()
+        time.sleep(0.3)
+        order.append("first")
+    th.join(5)
+    assert order == ["first", "other"] and waited == [True]
+    with file_lock(lock, on_wait=lambda: waited.append("again")):  # free again: no wait
+        pass
+    assert waited == [True]
+
+
 def test_jobs_run_recipes_in_processes_with_the_same_result(built, tmp_path):
     crash = '"""Dies without a Python error."""\nORDER = 9\n\n\ndef run(ctx):\n    import os\n    os._exit(3)\n'
     rdir = _write_recipes(tmp_path / "recipes", toy_second=TOY_SECOND, toy_fail=TOY_FAIL,

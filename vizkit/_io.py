@@ -15,10 +15,11 @@ import re
 import struct
 import tempfile
 import zipfile
+from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
+from typing import Any, Callable, Iterator, Optional
 
-__all__ = ["atomic_write_bytes", "write_if_changed", "file_hash", "png_bytes", "png_size", "safe_name",
+__all__ = ["atomic_write_bytes", "file_lock", "write_if_changed", "file_hash", "png_bytes", "png_size", "safe_name",
            "sha256", "stable_hash", "default_cache_dir", "npz_bytes", "SAFE_NAME"]
 
 #: What every file name written by the gallery is made of (plus the ``.png``/``.html`` suffix).
@@ -167,3 +168,35 @@ def default_cache_dir() -> Path:
         return Path(env).expanduser()
     xdg = os.environ.get("XDG_CACHE_HOME")
     return (Path(xdg).expanduser() if xdg else Path.home() / ".cache") / "vizkit" / "gallery"
+
+
+@contextmanager
+def file_lock(path: str | os.PathLike, *,
+              on_wait: Optional[Callable[[], None]] = None) -> Iterator[None]:
+    """Hold an exclusive lock on ``path`` (created if absent) for the ``with`` block.
+
+    Processes (and threads, each with its own open file) that lock the same path take turns:
+    the gallery's recipes, run side by side with ``--jobs``, use it so that a model two recipes
+    need is trained once and loaded by the other. ``on_wait`` is called once when the lock is
+    held by someone else, before waiting for it. The lock goes with the process (a crash never
+    leaves it held); the empty lock file stays. Where ``fcntl`` does not exist (Windows), the
+    block runs unlocked.
+    """
+    try:
+        import fcntl
+    except ImportError:  # pragma: no cover - not POSIX
+        yield
+        return
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with open(path, "a+b") as f:
+        try:
+            fcntl.flock(f.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            if on_wait is not None:
+                on_wait()
+            fcntl.flock(f.fileno(), fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(f.fileno(), fcntl.LOCK_UN)

@@ -7,7 +7,8 @@ import math
 from pathlib import Path
 from typing import Any, Iterable, Sequence
 
-from .._io import npz_bytes, png_bytes, png_size, safe_name, sha256, stable_hash, write_if_changed
+from .._io import (file_lock, npz_bytes, png_bytes, png_size, safe_name, sha256, stable_hash,
+                   write_if_changed)
 
 __all__ = ["RecipeContext", "DataChoice", "load_data"]
 
@@ -217,7 +218,15 @@ class RecipeContext:
 
     def _load_or_train(self, key, name, spec, split, cfg, path: Path, digest: str):
         """The cached checkpoint at ``path``, or a model trained by :func:`vizkit.train.train_model`
-        and written there (atomically: a crash leaves no half file)."""
+        and written there (atomically: a crash leaves no half file). A lock beside the file makes
+        recipes running side by side (``--jobs``) that need the same model train it once."""
+        def waiting() -> None:
+            self._log(f"  {self.name}: {key}: another recipe is training it; waiting")
+
+        with file_lock(path.with_name(path.name + ".lock"), on_wait=waiting):
+            return self._load_or_train_locked(key, name, spec, split, cfg, path, digest)
+
+    def _load_or_train_locked(self, key, name, spec, split, cfg, path: Path, digest: str):
         from .. import checkpoint as ckpt
         from ..train import History, train_model
 
