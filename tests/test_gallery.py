@@ -262,7 +262,8 @@ def test_removed_figures_and_recipes_are_cleaned_up(toy):
 @pytest.mark.parametrize("kwargs, message", [
     ({"only": "nope"}, "`only` must name recipes among 'toy_ok', 'toy_second', 'toy_fail'. Got 'nope'"),
     ({"only": ""}, "`only` must name recipes"),
-    ({"jobs": 0}, "`jobs` must be an integer >= 1. Got 0 instead."),
+    ({"jobs": 0}, "`jobs` must be an integer >= 1 or None (one per CPU, at most 4). Got 0 instead."),
+    ({"jobs": 1.5}, "`jobs` must be an integer >= 1 or None"),
 ])
 def test_bad_arguments(toy, kwargs, message):
     with pytest.raises(ValueError, match=re.escape(message)):
@@ -293,6 +294,26 @@ def run(ctx):
                         hidden=(64, 64))
     ctx.metric("test accuracy", m["accuracy"])
 '''
+
+
+@pytest.mark.parametrize("cpus, jobs", [(None, 1), (1, 1), (2, 2), (3, 3), (64, 4)])
+def test_default_jobs_one_per_cpu_at_most_four(monkeypatch, cpus, jobs):
+    from vizkit.gallery import default_jobs
+
+    monkeypatch.setattr("os.cpu_count", lambda: cpus)
+    assert default_jobs() == jobs
+
+
+def test_cli_gallery_runs_side_by_side_by_default(monkeypatch, tmp_path):
+    from vizkit import cli
+    import vizkit.gallery
+
+    seen = {}
+    monkeypatch.setattr(vizkit.gallery, "build_gallery", lambda out, **kw: seen.update(kw) or 0)
+    assert cli.main(["gallery", "--out", str(tmp_path / "g")]) == 0
+    assert seen["jobs"] is None  # build_gallery then takes default_jobs()
+    assert cli.main(["gallery", "--out", str(tmp_path / "g"), "--jobs", "1"]) == 0
+    assert seen["jobs"] == 1
 
 
 def test_jobs_side_by_side_train_a_shared_model_once(tmp_path):

@@ -403,7 +403,9 @@ def _add_others(sub) -> None:
     _data_args(g)
     g.add_argument("--only", default=None, help="comma list of recipe names")
     g.add_argument("--retrain", action="store_true", help="ignore cached checkpoints")
-    g.add_argument("--jobs", type=int, default=1)
+    g.add_argument("--jobs", type=int, default=None,
+                   help="recipes run side by side (default: one per CPU, at most 4; each recipe "
+                        "uses one torch thread, so the figures are the same whatever the count)")
     g.set_defaults(func=cmd_gallery)
 
     lay = sub.add_parser("layers", help="list a model's layers with output shapes and parameters")

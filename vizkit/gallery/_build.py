@@ -19,7 +19,7 @@ from ._runner import (docstring, failed_record, library_hash, module_constant, p
                       run_in_subprocess, run_recipe)
 from ._store import RECIPE_NAME, GalleryError, Store
 
-__all__ = ["build_gallery", "list_recipes", "run_recipe_main", "default_recipes_dir",
+__all__ = ["build_gallery", "list_recipes", "run_recipe_main", "default_recipes_dir", "default_jobs",
            "default_cache_dir", "MANIFEST_FORMAT", "GalleryError"]
 
 _MAX_MANIFEST = 64 << 20
@@ -124,6 +124,16 @@ def recipe_threads() -> int:
     the same bytes whatever ``--jobs`` is; use ``--jobs`` to run recipes side by side.
     """
     return max(1, int(os.environ.get("VIZKIT_THREADS") or 1))
+
+
+def default_jobs() -> int:
+    """Recipes run side by side by ``vizkit gallery``: one per CPU, at most 4.
+
+    Each recipe runs on one torch thread (:func:`recipe_threads`), so a second CPU is only used
+    by a second recipe; at most 4 keeps memory in bounds (a recipe on full-size data holds up to
+    2 GB). The figures are the same bytes whatever the count.
+    """
+    return max(1, min(4, os.cpu_count() or 1))
 
 
 def _run_tasks(tasks: list[dict], choice: DataChoice, jobs: int) -> dict[str, RecipeRecord]:
@@ -231,7 +241,7 @@ def _finish(store: Store, ordered: list[RecipeRecord], stages: dict[str, Path], 
 
 def build_gallery(out: str | os.PathLike = "gallery", *, data: str | None = None,
                   data_dir: str | os.PathLike | None = None,
-                  only: str | Sequence[str] | None = None, retrain: bool = False, jobs: int = 1,
+                  only: str | Sequence[str] | None = None, retrain: bool = False, jobs: int | None = 1,
                   cache_dir: str | os.PathLike | None = None,
                   recipes_dir: str | os.PathLike | None = None, seed: int = 0,
                   verbose: bool = True) -> int:
@@ -254,8 +264,10 @@ def build_gallery(out: str | os.PathLike = "gallery", *, data: str | None = None
         the other recipes keep what an earlier build wrote.
     retrain : bool, default=False
         Ignore cached checkpoints and up-to-date figures: train and draw everything again.
-    jobs : int, default=1
-        Recipes run in that many processes at once.
+    jobs : int or None, default=1
+        Recipes run in that many processes at once (None: :func:`default_jobs`, what
+        ``vizkit gallery`` uses). Recipes that need the same cached model take turns: it is
+        trained once.
     cache_dir : path, optional
         Trained models, by key; default :func:`default_cache_dir`.
     recipes_dir : path, optional
@@ -281,8 +293,11 @@ def build_gallery(out: str | os.PathLike = "gallery", *, data: str | None = None
     >>> build_gallery("gallery", only="gmm_decision_surfaces")  # doctest: +SKIP
     0
     """
+    if jobs is None:
+        jobs = default_jobs()
     if isinstance(jobs, bool) or not isinstance(jobs, int) or jobs < 1:
-        raise ValueError(f"`jobs` must be an integer >= 1. Got {jobs!r} instead.")
+        raise ValueError(f"`jobs` must be an integer >= 1 or None (one per CPU, at most 4). "
+                         f"Got {jobs!r} instead.")
     recipes = _discover(Path(recipes_dir) if recipes_dir is not None else default_recipes_dir())
     selected = _select(recipes, only)
     store = Store(out)
