@@ -14,7 +14,10 @@ on a busy shared machine; --clock wall for elapsed time):
   forward pass needs new memory;
 - torchvision create_feature_extractor returning the same layers;
 - plain reference hooks (``outputs.append(o)``): fast but corrupted by in-place ops; on the
-  small models the control that keeps the same activations alive with no vizkit code at all.
+  small models the control that keeps the same activations alive with no vizkit code at all;
+- (small models) the same reference hooks inside vizkit's copy-on-write mode: the cost of the
+  in-place guard alone. The ``bound`` line splits the default mode's overhead into keeping the
+  activations alive, the guard, and vizkit's own Python.
 Freed memory that glibc hands back to the system must be faulted in again, which is what
 makes new capture memory expensive; --keep-freed-memory reruns with glibc keeping it, for
 every row alike. The ``bn1 min`` note shows the corruption: a correct record of ``bn1`` has
@@ -184,7 +187,9 @@ def bench_vizkit_models(args: argparse.Namespace) -> None:
         torch.manual_seed(0)
         model = build_default(name, (1, 28, 28), 10).eval()
         leaves = layer_names(model, leaves=True)
-        times = measure(recorders(model, x, leaves), args.rounds * 10, args.warmup * 5)
+        variants = recorders(model, x, leaves)
+        variants["plain reference hooks + copy-on-write mode"] = _refs_in_mode(model, x, leaves)
+        times = measure(variants, args.rounds * 10, args.warmup * 5)
         table(
             f"vizkit {name} (build_default, 1x28x28 -> 10), eval, no_grad, batch 128, "
             f"{len(leaves)} leaf modules recorded, {args.rounds * 10} rounds",
@@ -193,6 +198,28 @@ def bench_vizkit_models(args: argparse.Namespace) -> None:
             "vizkit record, default (copy-on-write) <= 1.10x the plain forward",
         )
         overhead(model, x, leaves, times)
+
+
+def _refs_in_mode(model: torch.nn.Module, x: torch.Tensor, leaves: list[str]) -> Callable[[], object]:
+    """The reference hooks inside vizkit's copy-on-write mode, with no other vizkit code: what
+    any in-place-safe recorder made of forward hooks and a torch function mode pays."""
+    from vizkit.hooks._cow import CopyOnWrite
+
+    def refs_in_mode() -> object:
+        refs: list[torch.Tensor] = []
+        handles = [
+            model.get_submodule(n).register_forward_hook(lambda m, i, o: refs.append(o.detach()))
+            for n in leaves
+        ]
+        try:
+            with torch.no_grad(), CopyOnWrite():
+                model(x)
+        finally:
+            for h in handles:
+                h.remove()
+        return refs
+
+    return refs_in_mode
 
 
 def _per_call(fn: Callable[[], object], n: int = 2000, rounds: int = 7) -> float:
@@ -259,6 +286,12 @@ def overhead(model: torch.nn.Module, x: torch.Tensor, leaves: list[str], times: 
         print(f"  {name:<58}{each * 1e6:>9.2f}{each * n * 1e6:>14.1f}")
     base = statistics.median(times["plain forward"])
     cold = statistics.median(times["vizkit record, cold (default, copy-on-write)"])
+    refs = statistics.median(times["plain reference hooks"])
+    moded_refs = statistics.median(times["plain reference hooks + copy-on-write mode"])
+    print(f"  bound: keeping the activations alive through hooks costs {refs / base - 1:+.1%}; the "
+          f"in-place guard (the mode) {(moded_refs - refs) / base:+.1%}; together "
+          f"{moded_refs / base:.2f}x before any vizkit code; vizkit's own Python (hook bodies, "
+          f"resolve, Recording, exit checks) {(cold - moded_refs) / base:+.1%}")
     print(f"  Python parts together: {total * 1e6:.0f} us = {total / base:.1%} of the plain forward; "
           f"measured difference (default mode): {(cold - base) * 1e6:.0f} us = {cold / base - 1:.1%} "
           "(the rest: the captures stay alive, so later tensors get other, colder memory; "
