@@ -329,6 +329,30 @@ def test_jobs_side_by_side_train_a_shared_model_once(tmp_path):
     assert len(list((t["cache"] / "_shared").glob("*.pt"))) == 1
 
 
+THREADS_SEEN = '''
+"""Says which thread limits its process got."""
+ORDER = {order}
+
+
+def run(ctx):
+    import os
+
+    for k in ("NUMBA_NUM_THREADS", "OMP_NUM_THREADS"):
+        ctx.metric(k, os.environ.get(k, "unset"))
+'''
+
+
+def test_recipes_side_by_side_hold_numba_and_openmp_to_their_torch_threads(tmp_path, monkeypatch):
+    rdir = _write_recipes(tmp_path / "recipes", seen_a=THREADS_SEEN.format(order=1),
+                          seen_b=THREADS_SEEN.format(order=2))
+    t = {"recipes": rdir, "out": tmp_path / "gallery", "cache": tmp_path / "cache"}
+    monkeypatch.delenv("NUMBA_NUM_THREADS", raising=False)
+    monkeypatch.setenv("OMP_NUM_THREADS", "3")  # the user's own setting wins
+    assert _build(t, jobs=2) == 0
+    for r in json.loads((t["out"] / "manifest.json").read_text())["recipes"]:
+        assert r["metrics"] == {"NUMBA_NUM_THREADS": "1", "OMP_NUM_THREADS": "3"}, r["name"]
+
+
 def test_file_lock_makes_a_second_holder_wait(tmp_path):
     import threading
     import time

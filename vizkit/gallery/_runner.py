@@ -192,6 +192,17 @@ def failed_record(task: dict, summary: str, error: str = "") -> dict:
                         provenance=provenance()).to_dict()
 
 
+def _thread_limits(threads: int) -> dict[str, str]:
+    """Thread pools of the other libraries a recipe uses (numba's, under UMAP; OpenMP and BLAS
+    under scikit-learn and numpy), held to the recipe's torch threads: recipes run side by side,
+    and a parallel loop waiting for a thread whose core another recipe holds was measured 7x
+    slower (the embeddings recipe, 20 s alone, 144 s beside another job). A variable the user
+    set wins."""
+    n = str(int(threads))
+    return {k: n for k in ("NUMBA_NUM_THREADS", "OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS",
+                           "MKL_NUM_THREADS")}
+
+
 def run_in_subprocess(task: dict) -> dict:
     """Run one recipe in a fresh Python process; a crash becomes a failed record."""
     import subprocess
@@ -201,8 +212,9 @@ def run_in_subprocess(task: dict) -> dict:
         task_path, result_path = Path(tmp) / "task.json", Path(tmp) / "result.json"
         task_path.write_text(json.dumps(task), encoding="utf-8")
         here = str(Path(__file__).resolve().parents[2])  # the folder that holds this vizkit
-        env = {**os.environ, "PYTHONPATH": os.pathsep.join(
-            [here] + [p for p in os.environ.get("PYTHONPATH", "").split(os.pathsep) if p])}
+        path = [here] + [p for p in os.environ.get("PYTHONPATH", "").split(os.pathsep) if p]
+        env = {**_thread_limits(task.get("threads") or 1), **os.environ,
+               "PYTHONPATH": os.pathsep.join(path)}
         proc = subprocess.run([sys.executable, "-m", "vizkit.gallery._worker", str(task_path),
                                str(result_path)], stderr=subprocess.PIPE, text=True, env=env)
         if proc.stderr:
