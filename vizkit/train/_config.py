@@ -8,10 +8,12 @@ import numbers
 from dataclasses import dataclass, fields
 from typing import Any, Optional, Union, get_args, get_origin, get_type_hints
 
-__all__ = ["TrainConfig", "OPTIMIZERS", "SCHEDULERS", "check_device"]
+__all__ = ["TrainConfig", "OPTIMIZERS", "SCHEDULERS", "AUGMENTS", "AVERAGES", "check_device"]
 
 OPTIMIZERS = ("sgd", "adam", "adamw")
 SCHEDULERS = (None, "exponential", "step", "cosine", "plateau")
+AUGMENTS = (None, "shift", "affine")
+AVERAGES = (None, "ema")
 
 
 @dataclass
@@ -50,10 +52,27 @@ class TrainConfig:
         tqdm bar over epochs; None shows it only on a terminal.
     device : str, default='cpu'
     eval_batch_size : int, default=2048
-    augment : {None, 'shift'}, default=None
+    augment : {None, 'shift', 'affine'}, default=None
         'shift': every training image is moved by a random whole number of pixels, at most
         ``shift_pixels`` in each direction (seeded), a cheap and effective regularizer for digits.
+        'affine': every training image is rotated by up to ``affine_degrees``, scaled by a
+        factor in ``[1 - affine_scale, 1 + affine_scale]`` and moved by up to ``shift_pixels``
+        (not only whole pixels) in each direction, all drawn at random (seeded) and applied in
+        one batched, bilinear ``torch.nn.functional.grid_sample``. Vectors (e.g. flattened
+        images) are never augmented.
     shift_pixels : int, default=2
+    affine_degrees : float, default=10.0
+        Largest rotation of ``augment='affine'``, in degrees (0 to 180).
+    affine_scale : float, default=0.1
+        Largest relative change of size of ``augment='affine'`` (0 to < 1).
+    average : {None, 'ema'}, default=None
+        'ema': keep an exponential moving average of the weights and BatchNorm buffers, updated
+        after every optimizer step (``torch.optim.swa_utils.AveragedModel``); the validation
+        figures, the best-epoch choice, the checkpoint, ``on_epoch_end`` and the returned model
+        all use the averaged weights (training goes on from the raw ones).
+    ema_decay : float, default=0.99
+        The weight of the old average at each step of ``average='ema'`` (0 to < 1; about
+        ``1 / (1 - ema_decay)`` steps are averaged).
     refit : bool, default=False
         Used by :func:`vizkit.train.train_model` (scikit-learn's ``refit``): once the first run
         has chosen the best epoch on the validation part, train a fresh model (same seed) on
@@ -81,12 +100,17 @@ class TrainConfig:
     eval_batch_size: int = 2048
     augment: Optional[str] = None
     shift_pixels: int = 2
+    affine_degrees: float = 10.0
+    affine_scale: float = 0.1
+    average: Optional[str] = None
+    ema_decay: float = 0.99
     refit: bool = False
 
     def __post_init__(self) -> None:
         _coerce_types(self)
         for name, valid in (("optimizer", OPTIMIZERS), ("scheduler", SCHEDULERS),
-                            ("augment", (None, "shift")), ("monitor", ("val_loss", "val_acc"))):
+                            ("augment", AUGMENTS), ("average", AVERAGES),
+                            ("monitor", ("val_loss", "val_acc"))):
             if getattr(self, name) not in valid:
                 raise ValueError(f"`{name}` must be one of {', '.join(map(repr, valid))}. "
                                  f"Got {getattr(self, name)!r} instead.")
@@ -106,6 +130,13 @@ class TrainConfig:
             value = getattr(self, name)
             if not (math.isfinite(value) and value >= 0):
                 raise ValueError(f"`{name}` must be >= 0 and finite. Got {value!r} instead.")
+        for name, low, high, closed in (("affine_degrees", 0.0, 180.0, True),
+                                        ("affine_scale", 0.0, 1.0, False),
+                                        ("ema_decay", 0.0, 1.0, False)):
+            value = getattr(self, name)
+            if not (low <= value <= high and (closed or value < high)):
+                raise ValueError(f"`{name}` must be in [{low:g}, {high:g}{']' if closed else ')'}. "
+                                 f"Got {value!r} instead.")
         if self.patience is not None and self.patience < 1:
             raise ValueError(f"`patience` must be >= 1 or None. Got {self.patience!r} instead.")
         _check_device_name(self.device)

@@ -16,6 +16,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from .._torch import training_mode
+from ._augment import random_affine
 from ._config import TrainConfig
 
 __all__ = ["History", "TrainingDiverged", "TensorBoardUnavailable", "fit", "seed_everything", "predict_logits", "loss_fn",
@@ -307,6 +308,7 @@ class _Run:
     bad_epochs: int = 0
     step: int = 0
     live_state: dict = field(default_factory=dict)
+    ema: Any = None  # torch.optim.swa_utils.AveragedModel with average='ema'
 
     def diverged(self, lv: float, epoch: int) -> TrainingDiverged:
         """Put the best weights back and return the error to raise."""
@@ -350,6 +352,8 @@ def _train_epoch(run: _Run, epoch: int, batches: Iterable, aug_gen: torch.Genera
         xb, yb = xb.to(device, non_blocking=True), yb.to(device, non_blocking=True)
         if cfg.augment == "shift":
             xb = random_shift(xb, cfg.shift_pixels, aug_gen)
+        elif cfg.augment == "affine":
+            xb = random_affine(xb, cfg.affine_degrees, cfg.affine_scale, cfg.shift_pixels, aug_gen)
         logits = net(xb)
         loss = loss_fn(logits, yb)
         if cfg.param_lambda:
@@ -360,6 +364,8 @@ def _train_epoch(run: _Run, epoch: int, batches: Iterable, aug_gen: torch.Genera
         opt.zero_grad(set_to_none=True)
         loss.backward()
         opt.step()
+        if run.ema is not None:
+            run.ema.update_parameters(model)
         run.step += 1
         b = len(yb)
         n_seen += b
@@ -442,7 +448,7 @@ def fit(model: nn.Module, data: Any, config: TrainConfig | dict | None = None, *
     """
     cfg = config if isinstance(config, TrainConfig) else TrainConfig.from_dict(config or {})
     device = torch.device(cfg.device)
-    model.to(device)
+    model.to(device, memory_format=_train_format(model, device))
     rank, world = _dist_info()
     train_iter, val_batches, has_val = _data_batches(data, cfg, rank, world, device)
     tb = _TensorBoardLog(tensorboard) if tensorboard is not None and rank == 0 else None
@@ -455,7 +461,8 @@ def fit(model: nn.Module, data: Any, config: TrainConfig | dict | None = None, *
     sched = _make_scheduler(opt, cfg)
     # the live tensors of the state (parameters and buffers are updated in place), taken once:
     # a snapshot is then one clone per tensor, with no module traversal
-    run = _Run(model, net, opt, cfg, device, rank, checkpoint, meta, live_state=model.state_dict())
+    run = _Run(model, net, opt, cfg, device, rank, checkpoint, meta, live_state=model.state_dict(),
+               ema=_make_average(model, cfg))
     t_start = time.perf_counter()
     bar = _progress_bar(model, cfg, rank)
     aug_gen = torch.Generator().manual_seed(cfg.seed * 7919 + rank)
@@ -465,6 +472,7 @@ def fit(model: nn.Module, data: Any, config: TrainConfig | dict | None = None, *
             if hasattr(train_iter, "epoch"):
                 train_iter.epoch = epoch
             train_loss, train_acc = _train_epoch(run, epoch, train_iter, aug_gen, bar.write)
+            raw = _swap_in_average(run)  # the epoch's figures are of the averaged weights
             val_loss, val_acc = (_evaluate(model, val_batches(), device) if has_val
                                  else (float("nan"),) * 2)
             row = {"epoch": epoch, "train_loss": train_loss, "train_acc": train_acc,
@@ -478,6 +486,7 @@ def fit(model: nn.Module, data: Any, config: TrainConfig | dict | None = None, *
             if on_epoch_end is not None and rank == 0:
                 with training_mode(model, False):
                     on_epoch_end(epoch, model)
+            _swap_back(model, raw)
             bar.set_postfix(loss=f"{train_loss:.4f}", val_acc=f"{val_acc:.4f}")
             if cfg.patience is not None and has_val and run.bad_epochs >= cfg.patience:
                 run.hist.stopped_early = True
@@ -487,9 +496,45 @@ def fit(model: nn.Module, data: Any, config: TrainConfig | dict | None = None, *
         if tb is not None:
             tb.close()
     _restore(model, run.best_state)
-    model.eval()
+    model.to(memory_format=torch.contiguous_format).eval()
     run.hist.seconds = time.perf_counter() - t_start
     return run.hist
+
+
+def _train_format(model: nn.Module, device: torch.device) -> torch.memory_format:
+    """Channels-last for a CPU model with 2-D convolutions (oneDNN's convolutions take it
+    directly: the vizkit ConvNet trains ~1.6x faster on one thread), else the default.
+    :func:`fit` gives the model back in the default (contiguous) format either way."""
+    if device.type == "cpu" and any(isinstance(m, nn.Conv2d) for m in model.modules()):
+        return torch.channels_last
+    return torch.preserve_format
+
+
+def _make_average(model: nn.Module, cfg: TrainConfig):
+    """The weight average of ``cfg.average`` (None without one). BatchNorm's running statistics
+    are averaged with the weights (``use_buffers=True``), so the average needs no extra pass
+    over the data to recompute them."""
+    if cfg.average is None:
+        return None
+    from torch.optim.swa_utils import AveragedModel, get_ema_multi_avg_fn
+
+    return AveragedModel(model, multi_avg_fn=get_ema_multi_avg_fn(cfg.ema_decay),
+                         use_buffers=True)
+
+
+def _swap_in_average(run: _Run) -> dict | None:
+    """Load the averaged weights into the model; return the raw ones (None without averaging)."""
+    if run.ema is None or int(run.ema.n_averaged) == 0:
+        return None
+    raw = {k: v.detach().clone() for k, v in run.live_state.items()}
+    run.model.load_state_dict(run.ema.module.state_dict())
+    return raw
+
+
+def _swap_back(model: nn.Module, raw: dict | None) -> None:
+    """Put the raw training weights back after an epoch's figures (see :func:`_swap_in_average`)."""
+    if raw is not None:
+        model.load_state_dict(raw)
 
 
 def _restore(model: nn.Module, state: dict | None) -> None:

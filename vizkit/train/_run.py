@@ -192,12 +192,12 @@ def check_config_for(cfg: TrainConfig, split) -> None:
     ------
     ValueError
         No training examples; ``shift_pixels`` not smaller than the images with
-        ``augment='shift'``; a ``device`` this machine does not have.
+        ``augment='shift'`` or ``'affine'``; a ``device`` this machine does not have.
     """
     if len(split.y_train) == 0:
         raise ValueError(f"the training part of {split.name!r} has no examples; there is nothing "
                          "to train on (check the data source and its options).")
-    if cfg.augment == "shift" and len(split.input_shape) == 3:  # (vectors are never shifted)
+    if cfg.augment in ("shift", "affine") and len(split.input_shape) == 3:  # (vectors never are)
         side = min(int(s) for s in split.input_shape[1:])
         if cfg.shift_pixels >= side:
             raise ValueError(f"`shift_pixels` must be smaller than the images ({side} pixels). "
