@@ -23,18 +23,17 @@ _INPLACE_DUNDERS = frozenset(
 )
 
 
-def _writes_first_arg(func: Any, cache: dict = {}) -> bool:  # noqa: B006 - a deliberate memo
-    try:
-        return cache[func]
-    except (KeyError, TypeError):
-        pass
+_WRITES: dict = {}  # func -> whether it writes its first argument (a memo)
+
+
+def _writes_first_arg(func: Any) -> bool:
     name = getattr(func, "__name__", "") or ""
     writes = (name.endswith("_") and not name.endswith("__") and name not in _NOT_WRITES) or (
         name in _INPLACE_DUNDERS
     )
     try:
-        cache[func] = writes
-    except TypeError:
+        _WRITES[func] = writes
+    except TypeError:  # an unhashable callable: asked again next time
         pass
     return writes
 
@@ -89,14 +88,18 @@ class CopyOnWrite(TorchFunctionMode):
                 self._copy_out(item)
 
     def __torch_function__(self, func, types, args=(), kwargs=None):
-        if kwargs is None:
-            kwargs = {}
+        # runs for every torch call inside the block: kept to a few dict lookups
         if self.shared:
-            if kwargs.get("out") is not None:
-                self._copy_out(kwargs["out"])
-            if args and (kwargs.get("inplace") is True or _writes_first_arg(func)):
+            writes = _WRITES.get(func)
+            if writes is None:
+                writes = _writes_first_arg(func)
+            if kwargs:
+                if kwargs.get("out") is not None:
+                    self._copy_out(kwargs["out"])
+                writes = writes or kwargs.get("inplace") is True
+            if writes and args:
                 self._copy_out(args[0])
-        return func(*args, **kwargs)
+        return func(*args, **kwargs) if kwargs else func(*args)
 
     def finish(self) -> None:
         """Copy every capture whose memory something outside the recording still holds."""
