@@ -51,7 +51,13 @@ def _deep(input_shape, n_classes, **kw):
 
 
 def _cnn(input_shape, n_classes, **kw):
-    return {**_image_args("cnn", input_shape), "n_classes": n_classes, **kw}
+    # the default: three VGG blocks (issue 15: 0.989 on mnist-5k's test split, 0.987 with seed 1,
+    # vs 0.985 for ConvNet's own (32, 64) layout); an explicit `channels` keeps ConvNet's one-conv
+    # blocks and dropout, and so do images under 8 pixels (too small for three pools)
+    image = _image_args("cnn", input_shape)
+    if "channels" not in kw and image["image_size"] >= 8:
+        kw = {"channels": [16, 32, 64], "block_convs": 2, "dropout": 0.5, **kw}
+    return {**image, "n_classes": n_classes, **kw}
 
 
 def _rbf(input_shape, n_classes, **kw):
@@ -64,7 +70,8 @@ _MODELS: dict[str, tuple[type[nn.Module], Callable[..., dict], str]] = {
     "logreg": (PTLogreg, _logreg, "multinomial logistic regression, PTLogreg(D, C)"),
     "mlp": (PTDeep, _mlp, "PTDeep [D, 300, C], ReLU (seed 001's 784-300-10)"),
     "deep": (PTDeep, _deep, "PTDeep [D, 360, 187, C] with batch norm and dropout (seed 004)"),
-    "cnn": (ConvNet, _cnn, "ConvNet: two conv-BN-ReLU-pool blocks and an MLP head"),
+    "cnn": (ConvNet, _cnn, "ConvNet: three blocks of two conv-BN-ReLU and a pool (16, 32, 64 "
+                           "channels), an MLP head"),
     "rbf": (RBFNet, _rbf, "RBFNet: conv -> FC 128 -> FC to 2 -> RBF (K = 100) -> FC (seed 000)"),
 }
 

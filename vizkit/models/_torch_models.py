@@ -128,21 +128,26 @@ class PTDeep(SpecModule):
         return self.layers(self.flatten(self.norm(x)))
 
 
-def _conv_block(c_in: int, c_out: int, batchnorm: bool) -> list[nn.Module]:
-    block: list[nn.Module] = [nn.Conv2d(c_in, c_out, 3, padding=1, bias=not batchnorm)]
-    if batchnorm:
-        block.append(nn.BatchNorm2d(c_out))
-    block += [nn.ReLU(), nn.MaxPool2d(2)]
+def _conv_block(c_in: int, c_out: int, batchnorm: bool, n_convs: int = 1) -> list[nn.Module]:
+    """``n_convs`` x (3x3 conv, [BN], ReLU), then a 2x2 max pool."""
+    block: list[nn.Module] = []
+    for i in range(n_convs):
+        block.append(nn.Conv2d(c_in if i == 0 else c_out, c_out, 3, padding=1,
+                               bias=not batchnorm))
+        if batchnorm:
+            block.append(nn.BatchNorm2d(c_out))
+        block.append(nn.ReLU())
+    block.append(nn.MaxPool2d(2))
     return block
 
 
 def _conv_stack(in_channels: int, channels: Sequence[int], image_size: int,
-                batchnorm: bool) -> tuple[list[nn.Module], int, int]:
+                batchnorm: bool, n_convs: int = 1) -> tuple[list[nn.Module], int, int]:
     """Conv blocks for ``channels``; returns (modules, output channels, output side length)."""
     blocks: list[nn.Module] = []
     c_in, size = in_channels, image_size
     for c in channels:
-        blocks += _conv_block(c_in, c, batchnorm)
+        blocks += _conv_block(c_in, c, batchnorm, n_convs)
         c_in, size = c, size // 2
     if size < 1:
         raise ValueError(f"`image_size` {image_size} is too small for {len(channels)} pooling "
@@ -164,6 +169,8 @@ class ConvNet(SpecModule):
         Width of the hidden fully connected layer.
     batchnorm : bool, default=True
     dropout : float, default=0.25
+    block_convs : int, default=1
+        3x3 convs (each with BN and ReLU) per block before its pool; 2 is the VGG layout.
 
     Notes
     -----
@@ -173,13 +180,18 @@ class ConvNet(SpecModule):
 
     def __init__(self, in_channels: int = 1, n_classes: int = 10, image_size: int = 28,
                  channels: Sequence[int] = (32, 64), hidden: int = 128, batchnorm: bool = True,
-                 dropout: float = 0.25, *, normalize: Sequence[float] | None = None) -> None:
+                 dropout: float = 0.25, *, block_convs: int = 1,
+                 normalize: Sequence[float] | None = None) -> None:
         super().__init__()
         self.norm = _norm(normalize)
         channels = [int(c) for c in channels]
+        if isinstance(block_convs, bool) or block_convs not in (1, 2, 3):
+            raise ValueError("`block_convs` (3x3 convs per block) must be one of 1, 2, 3. Got "
+                             f"{block_convs!r} instead.")
         _check_pos_int(in_channels=in_channels, n_classes=n_classes, image_size=image_size,
                        hidden=hidden, **{f"channels[{i}]": c for i, c in enumerate(channels)})
-        blocks, c_in, size = _conv_stack(in_channels, channels, image_size, batchnorm)
+        blocks, c_in, size = _conv_stack(in_channels, channels, image_size, batchnorm,
+                                         int(block_convs))
         self.features = nn.Sequential(*blocks)
         self.classifier = nn.Sequential(
             nn.Flatten(), nn.Linear(c_in * size * size, hidden), nn.ReLU(), nn.Dropout(dropout),
