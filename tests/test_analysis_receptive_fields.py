@@ -124,7 +124,7 @@ def test_theoretical_field_by_hand():
     rf = theoretical_receptive_field(strided, "1", input_shape=(1, 16, 16))
     # conv5 s2 p2: r=5, j=2, s=0; conv3 d2 (k_eff 5): r=5+4*2=13, s=0+2*2=4, j=2
     assert (rf.size, rf.jump, rf.start, rf.output_shape) == ((13, 13), (2, 2), (4.0, 4.0), (4, 4))
-    cnn = build_default("cnn", (1, 28, 28), 10)
+    cnn = build_default("cnn", (1, 28, 28), 10, channels=(32, 64))  # the two-block layout worked by hand
     assert theoretical_receptive_field(cnn, "features").size == (10, 10)
     with pytest.raises(ValueError, match="see the whole input"):
         theoretical_receptive_field(cnn, "classifier.1")
@@ -193,7 +193,7 @@ def test_plots(pyplot):
     assert len(out["images"]) == 6 and out["colorbar"] is not None
     assert all(im.get_clim() == (-r.vmax, r.vmax) for im in out["images"])
     assert [ax.get_title() for ax in out["axes"]][:2] == ["unit 0", "unit 1"]
-    cnn = build_default("cnn", (1, 28, 28), 10)
+    cnn = build_default("cnn", (1, 28, 28), 10, channels=(32, 64))
     rf = theoretical_receptive_field(cnn, "features.3")
     drawn = plot_receptive_field_box(rf, torch.rand(1, 28, 28))
     r0, c0, r1, c1 = rf.box()
