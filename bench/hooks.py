@@ -32,6 +32,7 @@ printed next to the measured difference.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import os
 import re
 import statistics
@@ -98,26 +99,34 @@ def recorders(model: torch.nn.Module, x: torch.Tensor, leaves: list[str]) -> dic
             model(x)
         return rec
 
-    def plain_refs() -> object:
+    return {
+        "plain forward": plain,
+        "vizkit record, steady (CaptureBuffers)": steady,
+        "vizkit record, cold (default, copy-on-write)": cold,
+        "plain reference hooks": _reference_hooks(model, x, leaves, contextlib.nullcontext),
+    }
+
+
+def _reference_hooks(model: torch.nn.Module, x: torch.Tensor, leaves: list[str],
+                     mode: Callable[[], object]) -> Callable[[], object]:
+    """A forward pass whose hooks keep a detached reference to every leaf's output, inside
+    ``mode()`` (a context manager)."""
+
+    def refs_pass() -> object:
         refs: list[torch.Tensor] = []
         handles = [
             model.get_submodule(n).register_forward_hook(lambda m, i, o: refs.append(o.detach()))
             for n in leaves
         ]
         try:
-            with torch.no_grad():
+            with torch.no_grad(), mode():
                 model(x)
         finally:
             for h in handles:
                 h.remove()
         return refs
 
-    return {
-        "plain forward": plain,
-        "vizkit record, steady (CaptureBuffers)": steady,
-        "vizkit record, cold (default, copy-on-write)": cold,
-        "plain reference hooks": plain_refs,
-    }
+    return refs_pass
 
 
 def bench_resnet(args: argparse.Namespace) -> None:
@@ -205,21 +214,7 @@ def _refs_in_mode(model: torch.nn.Module, x: torch.Tensor, leaves: list[str]) ->
     any in-place-safe recorder made of forward hooks and a torch function mode pays."""
     from vizkit.hooks._cow import CopyOnWrite
 
-    def refs_in_mode() -> object:
-        refs: list[torch.Tensor] = []
-        handles = [
-            model.get_submodule(n).register_forward_hook(lambda m, i, o: refs.append(o.detach()))
-            for n in leaves
-        ]
-        try:
-            with torch.no_grad(), CopyOnWrite():
-                model(x)
-        finally:
-            for h in handles:
-                h.remove()
-        return refs
-
-    return refs_in_mode
+    return _reference_hooks(model, x, leaves, CopyOnWrite)
 
 
 def _per_call(fn: Callable[[], object], n: int = 2000, rounds: int = 7) -> float:
