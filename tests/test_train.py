@@ -312,6 +312,8 @@ def test_default_config_by_model_and_training_set_size():
     assert small.monitor == large.monitor == "val_acc"
     assert default_config("rbf").scheduler == "cosine"
     assert default_config("mlp", n_train=55_000, augment="shift").augment == "shift"
+    assert small.average == large.average == "ema"  # weight averaging at every size
+    assert default_config("mlp", average=None).average is None
 
 
 def _event_scalars(logdir):

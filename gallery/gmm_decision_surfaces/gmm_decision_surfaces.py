@@ -36,7 +36,7 @@ from vizkit.train import average_precision, eval_perf_multi
 ORDER = 10
 TOPIC = "Classifiers on 2D data"
 LAB = {"epochs": 500, "batch_size": 0, "optimizer": "sgd", "lr": 0.1, "momentum": 0.9,
-       "param_lambda": 1e-4, "patience": None, "monitor": "val_loss"}
+       "param_lambda": 1e-4, "patience": None, "monitor": "val_loss", "average": None}
 FCANN2 = {"hidden": 5, "param_niter": 100_000, "param_delta": 0.05, "param_lambda": 1e-3}  # the lab's
 DATA = {"k4": dict(K=4, C=2, N=40), "k6": dict(K=6, C=2, N=10)}
 

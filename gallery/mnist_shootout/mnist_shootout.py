@@ -35,7 +35,7 @@ from vizkit.train import accuracy
 ORDER = 40
 TOPIC = "Comparing models"
 SGD = {"optimizer": "sgd", "lr": 0.1, "momentum": 0.0, "batch_size": 64, "epochs": 8,
-       "patience": None, "weight_decay": 0.0, "augment": None}
+       "patience": None, "weight_decay": 0.0, "augment": None, "average": None}  # plain weights
 ADAM = {**SGD, "optimizer": "adam", "lr": 1e-3}
 SEED_ADAM = {**ADAM, "lr": 1e-4}                                             # seed 002
 SEED_EXPLR = {**SEED_ADAM, "scheduler": "exponential", "gamma": 1 - 1e-4}    # seed 002

@@ -19,8 +19,9 @@ __all__ = ["train_model", "default_config", "model_spec", "save_trained", "load_
 _DEFAULTS: dict[str, dict] = {
     "logreg": {"epochs": 40, "batch_size": 64, "optimizer": "adam", "lr": 1e-3, "weight_decay": 1e-4,
                "patience": 8, "augment": "shift", "shift_pixels": 1, "refit": True},
+    # weight averaging: full Fashion-MNIST 0.887 -> 0.895, mnist-5k 0.964 -> 0.973 (seed 0)
     "mlp": {"epochs": 40, "batch_size": 64, "optimizer": "adam", "lr": 1e-3, "patience": 8,
-            "augment": "shift", "shift_pixels": 1, "refit": True},
+            "augment": "shift", "shift_pixels": 1, "refit": True, "average": "ema"},
     "deep": {"epochs": 40, "batch_size": 64, "optimizer": "adam", "lr": 1e-3, "patience": 8,
              "augment": "shift", "shift_pixels": 1},
     # no early stop: a refit for an early best epoch is fragile (stopped at 14, refit for 9: 0.977)
