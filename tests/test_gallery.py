@@ -427,6 +427,26 @@ def test_png_bytes_have_no_metadata(pyplot):
     assert a == b and "tEXt" not in _png_chunks(a)
 
 
+def test_png_bytes_are_the_same_pixels_as_matplotlibs_png_in_fewer_bytes(pyplot):
+    import io
+
+    import numpy as np
+    from PIL import Image
+
+    fig, ax = pyplot.subplots()
+    ax.imshow(np.random.default_rng(0).random((30, 30)), cmap="viridis")
+    ax.plot([0, 29], [0, 29], "r-")
+    raw = io.BytesIO()
+    fig.savefig(raw, format="png", dpi=220, metadata={"Software": None}, facecolor="white",
+                bbox_inches="tight", pad_inches=0.1)
+    ours = png_bytes(fig)
+    assert len(ours) < len(raw.getvalue())
+    with Image.open(io.BytesIO(ours)) as a, Image.open(raw) as b:
+        assert a.mode == "RGB" and b.mode == "RGBA"  # the opaque alpha channel dropped
+        assert np.array_equal(np.asarray(a), np.asarray(b.convert("RGB")))
+        assert a.info["dpi"] == pytest.approx((220, 220), abs=0.1)
+
+
 def test_recipe_docstring_is_rendered_as_markdown_and_escaped():
     from vizkit.gallery._html import _doc_html
 
