@@ -221,6 +221,25 @@ def test_copy_on_write_copies_only_what_is_written_or_still_shared():
     torch.testing.assert_close(rec.inputs["fc"], x)
 
 
+def test_copy_on_write_mode_takes_an_unhashable_callable():
+    from vizkit.hooks._cow import CopyOnWrite
+
+    class AddOne:  # named like an in-place op, and unhashable, so it cannot be memoized
+        __hash__ = None
+        __name__ = "add_"
+
+        def __call__(self, t):
+            return t.add_(1)
+
+    t = torch.zeros(3)
+    with torch.no_grad(), CopyOnWrite() as mode:
+        ref = mode.protect(t)
+        for _ in range(2):  # asked again the second time: never memoized
+            mode.__torch_function__(AddOne(), (), (t,))
+    torch.testing.assert_close(t, torch.full((3,), 2.0))
+    torch.testing.assert_close(ref.t, torch.zeros(3))  # copied before the first write
+
+
 @pytest.mark.filterwarnings("ignore:`torch.jit.script` is deprecated")
 def test_torchscript_submodule_is_copied_at_once():
     class Scripted(nn.Module):

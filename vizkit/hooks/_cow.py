@@ -90,8 +90,9 @@ class CopyOnWrite(TorchFunctionMode):
     def __torch_function__(self, func, types, args=(), kwargs=None):
         # runs for every torch call inside the block: kept to a few dict lookups
         if self.shared:
-            writes = _WRITES.get(func)
-            if writes is None:
+            try:
+                writes = _WRITES[func]
+            except (KeyError, TypeError):  # not seen yet, or unhashable (never memoized)
                 writes = _writes_first_arg(func)
             if kwargs:
                 if kwargs.get("out") is not None:
