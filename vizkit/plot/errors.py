@@ -424,9 +424,9 @@ def _curves_figure(history, refit_epochs: int = 0) -> Figure:
         val = ", ".join(([f"validation loss {e['val_loss']:.3f}"] if e.get("val_loss") is not None
                          else []) + ([f"validation accuracy {e['val_acc']:.1%}"]
                                      if e.get("val_acc") is not None else []))
-        kept_how = ("" if refit_epochs else "whose weights were kept")
-        caption += (f"; the star and dotted line mark epoch {best}, the best-validation epoch "
-                    f"{kept_how}".rstrip() + (f" ({val})" if val else ""))
+        kept = "" if refit_epochs else " whose weights were kept"
+        caption += (f"; the star and dotted line mark epoch {best}, the best-validation epoch"
+                    f"{kept}" + (f" ({val})" if val else ""))
     if refit_epochs:
         caption += (f". The model the other figures show is not this run's: it was retrained "
                     f"from scratch on the training and validation images for {refit_epochs} "

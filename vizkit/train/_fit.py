@@ -486,7 +486,7 @@ def fit(model: nn.Module, data: Any, config: TrainConfig | dict | None = None, *
             if on_epoch_end is not None and rank == 0:
                 with training_mode(model, False):
                     on_epoch_end(epoch, model)
-            _swap_back(model, raw)
+            _restore(model, raw)  # the raw training weights back (None: nothing swapped)
             bar.set_postfix(loss=f"{train_loss:.4f}", val_acc=f"{val_acc:.4f}")
             if cfg.patience is not None and has_val and run.bad_epochs >= cfg.patience:
                 run.hist.stopped_early = True
@@ -529,12 +529,6 @@ def _swap_in_average(run: _Run) -> dict | None:
     raw = {k: v.detach().clone() for k, v in run.live_state.items()}
     run.model.load_state_dict(run.ema.module.state_dict())
     return raw
-
-
-def _swap_back(model: nn.Module, raw: dict | None) -> None:
-    """Put the raw training weights back after an epoch's figures (see :func:`_swap_in_average`)."""
-    if raw is not None:
-        model.load_state_dict(raw)
 
 
 def _restore(model: nn.Module, state: dict | None) -> None:
