@@ -159,6 +159,25 @@ def test_plot_examples_bar_colours_and_images(pyplot):
         assert im.get_cmap().name == "gray" and im.get_clim() == (0.0, 1.0)
 
 
+def test_history_arrays_are_the_drawn_series_with_nan_gaps():
+    from vizkit.plot.curves import history_arrays
+    from vizkit.train import History
+
+    hist = History(epochs=[{"epoch": 1, "train_loss": 1.0, "val_acc": None},
+                           {"epoch": 2, "train_loss": 0.5, "val_acc": 0.7}], best_epoch=2)
+    data = history_arrays(hist)
+    assert sorted(data) == ["best_epoch", "epoch", "train_loss", "val_acc"]  # no empty series
+    np.testing.assert_array_equal(data["epoch"], [1.0, 2.0])
+    np.testing.assert_array_equal(data["train_loss"], [1.0, 0.5])
+    assert np.isnan(data["val_acc"][0]) and data["val_acc"][1] == 0.7
+    assert int(data["best_epoch"]) == 2
+    # the dict form and a plain list of epochs (epochs numbered from 1, best unknown: 0)
+    np.testing.assert_array_equal(history_arrays(hist.to_dict())["train_loss"], [1.0, 0.5])
+    plain = history_arrays([{"train_loss": 3.0}, {"train_loss": 2.0}])
+    np.testing.assert_array_equal(plain["epoch"], [1.0, 2.0])
+    assert int(plain["best_epoch"]) == 0
+
+
 def test_learning_curves_carry_history_data(pyplot):
     from vizkit.plot.curves import plot_learning_curves
     from vizkit.train import History

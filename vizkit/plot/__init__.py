@@ -21,7 +21,7 @@ from .actmax import plot_actmax
 from .attributions import (plot_attribution, plot_attributions, plot_randomization,
                            plot_rank_correlation)
 from .bottleneck import BottleneckDisplay, center_marker_sizes, plot_bottleneck
-from .curves import history_table, plot_learning_curves
+from .curves import history_arrays, history_table, plot_learning_curves
 from .decision_surface import (DecisionSurfaceDisplay, class_legend, graph_data, graph_surface,
                                plot_decision_regions, scatter_classes)
 from .embedding import EmbeddingDisplay, plot_embedding
@@ -37,7 +37,8 @@ __all__ = [
     "scatter_classes",
     "class_cmap", "class_colors", "diverging_cmap", "symmetric_limits", "Figure", "NotApplicable",
     "plot_actmax", "plot_attribution", "plot_attributions", "center_marker_sizes", "plot_bottleneck",
-    "history_table", "plot_learning_curves", "plot_embedding", "plot_confusion", "plot_examples",
+    "history_arrays", "history_table", "plot_learning_curves", "plot_embedding", "plot_confusion",
+    "plot_examples",
     "plot_probability_bars", "plot_receptive_field_box", "plot_receptive_fields", "graph_data",
     "graph_surface", "plot_decision_regions", "plot_weight_images", "plot_weight_images_grid",
     "plot_search_scores", "plot_randomization", "plot_rank_correlation", "plot_field_views",

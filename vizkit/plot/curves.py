@@ -19,7 +19,7 @@ from typing import Any, Sequence
 
 import numpy as np
 
-__all__ = ["plot_learning_curves", "history_table"]
+__all__ = ["plot_learning_curves", "history_table", "history_arrays"]
 
 _SERIES = (("train_loss", 0, "train", "-"), ("val_loss", 0, "validation", "--"),
            ("train_acc", 1, "train", "-"), ("val_acc", 1, "validation", "--"))
@@ -40,6 +40,21 @@ def history_table(history: Any) -> tuple[list[dict], int]:
         return list(history), 0
     raise TypeError("`history` must be a vizkit.train.History, its to_dict() or a list of per-epoch "
                     f"dicts. Got {type(history).__name__} instead.")
+
+
+def history_arrays(history: Any) -> dict:
+    """The per-epoch series :func:`plot_learning_curves` draws, as arrays for a figure's data:
+    ``epoch`` and ``best_epoch``, then each of ``train_loss, val_loss, train_acc, val_acc`` that
+    has a value at some epoch (NaN at the epochs without one)."""
+    import numpy as np
+
+    epochs, best = history_table(history)
+    data = {"epoch": np.array([e.get("epoch", i + 1) for i, e in enumerate(epochs)], dtype=float),
+            "best_epoch": np.asarray(best)}
+    for key in ("train_loss", "val_loss", "train_acc", "val_acc"):
+        if any(e.get(key) is not None for e in epochs):
+            data[key] = np.array([np.nan if e.get(key) is None else float(e[key]) for e in epochs])
+    return data
 
 
 def plot_learning_curves(history: Any, *, axes: Sequence | None = None, best_epoch: int | None = None,

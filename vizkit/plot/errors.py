@@ -410,7 +410,7 @@ def _curves_figure(history, refit_epochs: int = 0) -> Figure:
     ``refit_epochs`` (``metrics['refit_epochs']``) the caption says the kept model is a refit."""
     import matplotlib.pyplot as plt
 
-    from .curves import history_table, plot_learning_curves
+    from .curves import history_arrays, history_table, plot_learning_curves
 
     epochs, best = history_table(history)
     fig, axes = plt.subplots(1, 2, figsize=(9.5, 3.6), layout="constrained")
@@ -431,7 +431,7 @@ def _curves_figure(history, refit_epochs: int = 0) -> Figure:
         caption += (f". The model the other figures show is not this run's: it was retrained "
                     f"from scratch on the training and validation images for {refit_epochs} "
                     f"epochs and its last weights kept (so it has no validation curve)")
-    data = _history_data(history)
+    data = history_arrays(history)
     data["refit_epochs"] = np.array(refit_epochs)
     return Figure(id="learning_curves", fig=fig, caption=caption + ".", data=data)
 
@@ -441,17 +441,3 @@ def _examples_data(ex: Examples) -> dict[str, np.ndarray]:
     return {"indices": np.asarray(ex.indices), "inputs": ex.inputs.detach().cpu().numpy(),
             "y": np.asarray(ex.y), "pred": np.asarray(ex.pred), "probs": np.asarray(ex.probs),
             "loss": np.asarray(ex.loss)}
-
-
-def _history_data(history) -> dict[str, np.ndarray]:
-    """The per-epoch series :func:`plot_learning_curves` draws (NaN where an epoch lacks one),
-    with ``epoch`` and ``best_epoch``."""
-    from .curves import history_table
-
-    epochs, best = history_table(history)
-    data = {"epoch": np.array([e.get("epoch", i + 1) for i, e in enumerate(epochs)], dtype=float),
-            "best_epoch": np.asarray(best)}
-    for key in ("train_loss", "val_loss", "train_acc", "val_acc"):
-        if any(e.get(key) is not None for e in epochs):
-            data[key] = np.array([np.nan if e.get(key) is None else float(e[key]) for e in epochs])
-    return data
