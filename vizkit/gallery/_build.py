@@ -139,8 +139,9 @@ def default_jobs() -> int:
 def _run_tasks(tasks: list[dict], choice: DataChoice, jobs: int) -> dict[str, RecipeRecord]:
     """Run the recipes (in this process, or ``jobs`` processes at once), each with
     :func:`recipe_threads` torch threads."""
+    threads = recipe_threads()
     for t in tasks:
-        t["threads"] = recipe_threads()
+        t["threads"] = threads
     if tasks and jobs > 1 and len(tasks) > 1:
         resolved = choice.name  # probe once here, not in every worker
         from concurrent.futures import ThreadPoolExecutor
