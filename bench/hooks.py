@@ -82,11 +82,11 @@ def _time(fn: Callable[[], object], passes: int = 1) -> tuple[float, float]:
 
 
 def measure(variants: dict[str, Callable[[], object]], rounds: int, warmup: int,
-            sample_s: float = 0.0) -> dict[str, list[float]]:
+            sample_s: float = 0.0) -> tuple[dict[str, list[float]], dict[str, float]]:
     """Interleave the variants round by round so drifting load hits them alike. One sample of a
     variant is as many passes in a row as fill ``sample_s`` seconds of the plain forward (at
-    least one): what a loop over batches runs, not one pass among other code. The page faults
-    per pass (median over the rounds) go to ``FAULTS``, by variant."""
+    least one): what a loop over batches runs, not one pass among other code. Returns the times
+    per pass and the page faults per pass (median over the rounds), by variant."""
     plain_s, _ = _time(variants["plain forward"])
     passes = max(1, round(sample_s / max(plain_s, 1e-9)))
     for _ in range(warmup):
@@ -99,21 +99,18 @@ def measure(variants: dict[str, Callable[[], object]], rounds: int, warmup: int,
             t, f = _time(fn, passes)
             times[name].append(t)
             faults[name].append(f)
-    FAULTS.update({k: statistics.median(v) for k, v in faults.items()})
-    return times
+    return times, {k: statistics.median(v) for k, v in faults.items()}
 
 
-FAULTS: dict[str, float] = {}  # variant -> page faults per pass, from the latest ``measure``
-
-
-def table(title: str, times: dict[str, list[float]], notes: dict[str, str], goal: str) -> None:
+def table(title: str, times: dict[str, list[float]], faults: dict[str, float], notes: dict[str, str],
+          goal: str) -> None:
     base = statistics.median(times["plain forward"])
     print(f"\n{title}")
     print(f"{'variant (per forward pass)':<44}{'median ms':>11}{'min ms':>9}{'ratio':>8}{'faults':>8}  {'note'}")
     for name, ts in times.items():
         med = statistics.median(ts)
         print(f"{name:<44}{med * 1e3:>11.1f}{min(ts) * 1e3:>9.1f}{med / base:>7.2f}x"
-              f"{FAULTS.get(name, float('nan')):>8.0f}  {notes.get(name, '')}")
+              f"{faults[name]:>8.0f}  {notes.get(name, '')}")
     print(f"goal: {goal}  (faults: page faults per forward pass, median; each maps in 4 KiB of new memory)")
 
 
@@ -187,7 +184,7 @@ def bench_resnet(args: argparse.Namespace, allocator: str) -> float:
     variants["torchvision create_feature_extractor"] = feature_extractor
     plain_refs = variants.pop("plain reference hooks")
     variants["plain reference hooks"] = plain_refs  # last, as before
-    times = measure(variants, args.rounds, args.warmup)
+    times, faults = measure(variants, args.rounds, args.warmup)
 
     with torch.no_grad():
         bn1_true = model.bn1(model.conv1(x)).min().item()
@@ -217,6 +214,7 @@ def bench_resnet(args: argparse.Namespace, allocator: str) -> float:
         f"resnet18 (weights=None), eval, no_grad, batch {args.batch}x3x224x224, "
         f"{len(leaves)} leaf modules ({len(nodes)} leaf calls) recorded, {args.rounds} rounds; {allocator}",
         times,
+        faults,
         notes,
         f"vizkit steady <= {GOAL_RESNET:.2f}x the plain forward (cold reported for reference)",
     )
@@ -235,11 +233,12 @@ def bench_vizkit_model(args: argparse.Namespace, name: str, allocator: str) -> f
     variants["plain reference hooks + copy-on-write mode"] = _refs_in_mode(model, x, leaves)
     variants["torch forward hooks that do nothing"] = _reference_hooks(
         model, x, leaves, contextlib.nullcontext, keep=False)
-    times = measure(variants, args.rounds * 5, args.warmup * 2, sample_s=args.sample)
+    times, faults = measure(variants, args.rounds * 5, args.warmup * 2, sample_s=args.sample)
     table(
         f"vizkit {name} (build_default, 1x28x28 -> 10), eval, no_grad, batch 128, "
         f"{len(leaves)} leaf modules recorded, {args.rounds * 5} rounds; {allocator}",
         times,
+        faults,
         {},
         f"vizkit record, default (copy-on-write) <= {GOAL_SMALL:.2f}x the plain forward",
     )
