@@ -192,24 +192,25 @@ def plot_curves(ctx, runs: list, svm_tests: dict):
     ctx.figure("learning-curves", fig, curves_caption(runs, svm_tests).rstrip() + note, data=data)
 
 
+def series(run: dict, key: str) -> np.ndarray:
+    """A run's per-epoch ``key`` as floats, NaN where an epoch has no value."""
+    return np.asarray([np.nan if v is None else v for v in run[key]], dtype=float)
+
+
 def largest_gap(a: dict, b: dict, key: str) -> float:
     """The largest |a[key] - b[key]| over the epochs both have a value for."""
-    x, y = (np.asarray([np.nan if v is None else v for v in r[key]], dtype=float) for r in (a, b))
-    return float(np.nanmax(np.abs(x - y)))
+    return float(np.nanmax(np.abs(series(a, key) - series(b, key))))
 
 
 def same_curves(runs: list) -> dict[int, int]:
     """{i: j}: run ``i`` draws the same curves as the earlier run ``j`` at the figure's scale
     (training loss within 1 %, validation accuracy within 0.005), so one line would hide the
     other."""
-    def arr(run, key):
-        return np.asarray([np.nan if v is None else v for v in run[key]], dtype=float)
-
     out = {}
     for i, r in enumerate(runs):
         for j in range(i):
-            a, b = ({k: arr(x, k) for k in ("epoch", "train_loss", "val_acc")} for x in (r, runs[j]))
-            if (a["epoch"].shape == b["epoch"].shape and np.array_equal(a["epoch"], b["epoch"])
+            a, b = ({k: series(x, k) for k in ("epoch", "train_loss", "val_acc")} for x in (r, runs[j]))
+            if (np.array_equal(a["epoch"], b["epoch"])
                     and np.allclose(a["train_loss"], b["train_loss"], rtol=0.01, atol=0,
                                     equal_nan=True)
                     and np.allclose(a["val_acc"], b["val_acc"], rtol=0, atol=0.005,

@@ -27,7 +27,7 @@ features computed into the caption.
 import numpy as np
 
 from vizkit.figures import make_figures
-from vizkit.plot.curves import plot_learning_curves
+from vizkit.plot.curves import history_arrays, plot_learning_curves
 
 ORDER = 70
 TOPIC = "Representations"
@@ -115,10 +115,7 @@ def run(ctx):
         ctx.metric(f"test accuracy, {s['who']}", metrics["accuracy"], headline=True)
         ctx.metric(f"epochs (best kept), {s['who']}", f"{s['epochs']} ({s['best_epoch']})")
         plot_learning_curves(hist, axes=row)
-        for k in ("epoch", "train_loss", "val_loss", "train_acc", "val_acc"):
-            curves[f"{key.replace('-', '_')}_{k}"] = np.asarray(
-                [np.nan if v is None else v for v in hist.series(k)], dtype=float)
-        curves[f"{key.replace('-', '_')}_best_epoch"] = np.asarray(hist.best_epoch)
+        curves.update({f"{key.replace('-', '_')}_{k}": v for k, v in history_arrays(hist).items()})
         row[0].set_title(f"{s['who']}: {s['what']}\nloss", fontsize=10)
         row[1].set_title(f"accuracy (best val {s['best_val']:.1%} at epoch {s['best_epoch']})",
                          fontsize=10)
