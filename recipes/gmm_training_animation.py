@@ -17,7 +17,7 @@ import torch
 from vizkit.analysis.decision_surface import training_surfaces
 from vizkit.data import fingerprint
 from vizkit.models import PTDeep
-from vizkit.plot.decision_surface import surface_animation
+from vizkit.plot.animation import surface_animation
 from vizkit.train import seed_everything
 
 ORDER = 12

@@ -11,7 +11,7 @@ from tests._toy import xor_split
 from vizkit.analysis.decision_surface import (SurfaceRecorder, decision_surface,
                                               training_surfaces)
 from vizkit.models import PTDeep
-from vizkit.plot.decision_surface import plot_surface_frame, surface_animation
+from vizkit.plot.animation import plot_surface_frame, surface_animation
 
 CFG = {"epochs": 12, "batch_size": 0, "optimizer": "sgd", "lr": 0.5, "momentum": 0.9,
        "patience": None, "progress": False, "seed": 0}
