@@ -41,6 +41,7 @@ import torch
 from torch import nn
 
 from .._torch import frozen_eval, layer_name, model_device, resolve_layer
+from ._layers import last_conv_layer
 
 __all__ = ["METHODS", "LAYER_METHODS", "Attribution", "RandomizationCheck", "attributions",
            "attribution_layer", "cascade_layers", "last_conv_layer", "randomization_check",
@@ -369,47 +370,6 @@ def cascade_layers(model: nn.Module) -> list[str]:
     return names[::-1]
 
 
-def last_conv_layer(model: nn.Module, *, rectified: bool = False) -> str:
-    """The dotted name of the last ``nn.Conv2d`` in ``model.named_modules()`` order.
-
-    Parameters
-    ----------
-    model : nn.Module
-    rectified : bool, default=False
-        Return instead the first activation (ReLU, LeakyReLU, ELU, GELU) that follows the last
-        conv (after its BatchNorm, say) when there is one before any other conv or linear layer:
-        the rectified feature maps Selvaraju et al. (2017) use for Grad-CAM. Through a BatchNorm
-        the conv's own output carries a per-channel offset that shows up as background.
-
-    Raises
-    ------
-    ValueError
-        The model has no ``nn.Conv2d`` (the layer methods need a convolutional layer).
-
-    Examples
-    --------
-    >>> from torch import nn
-    >>> net = nn.Sequential(nn.Conv2d(1, 2, 3), nn.ReLU(), nn.Conv2d(2, 2, 3), nn.BatchNorm2d(2),
-    ...                     nn.ReLU(), nn.Flatten())
-    >>> last_conv_layer(net), last_conv_layer(net, rectified=True)
-    ('2', '4')
-    """
-    named = list(model.named_modules())
-    convs = [i for i, (_, m) in enumerate(named) if isinstance(m, nn.Conv2d)]
-    if not convs:
-        raise ValueError(f"grad_cam and the layer methods need a layer: {type(model).__name__} "
-                         "has no nn.Conv2d to default to; pass `layer`, or use 'saliency', "
-                         "'integrated_gradients' or 'occlusion'.")
-    last = convs[-1]
-    if rectified:
-        for name, m in named[last + 1:]:
-            if isinstance(m, (nn.ReLU, nn.LeakyReLU, nn.ELU, nn.GELU)):
-                return name
-            if isinstance(m, (nn.Linear, nn.Conv2d, nn.Flatten)):
-                break
-    return named[last][0]
-
-
 def attribution_layer(model: nn.Module) -> str | None:
     """The layer whose units the layer methods (Grad-CAM, layer integrated gradients, layer
     conductance) explain for ``model``, or ``None`` when it has no ``nn.Conv2d``.
@@ -424,8 +384,6 @@ def attribution_layer(model: nn.Module) -> str | None:
     >>> attribution_layer(net), attribution_layer(nn.Linear(2, 2))
     ('1', None)
     """
-    if not any(isinstance(m, nn.Conv2d) for m in model.modules()):
-        return None
     return last_conv_layer(model, rectified=True)
 
 
@@ -699,6 +657,10 @@ def _with_norms(model, layers, named) -> list[str]:
 def _resolve_layer(model: nn.Module, layer) -> tuple[str, nn.Module]:
     if layer is None:
         name = last_conv_layer(model)
+        if name is None:
+            raise ValueError(f"grad_cam and the layer methods need a layer: {type(model).__name__} "
+                             "has no nn.Conv2d to default to; pass `layer`, or use 'saliency', "
+                             "'integrated_gradients' or 'occlusion'.")
         return name, resolve_layer(model, name)
     module = resolve_layer(model, layer)
     return layer_name(model, module), module

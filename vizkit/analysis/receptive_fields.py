@@ -31,6 +31,7 @@ from torch import nn
 
 from .._torch import frozen_eval, training_mode
 from .._torch import capture, input_normalization, model_input_shape, resolve_named
+from ._layers import ELEMENTWISE, NotMLP, is_input_norm, last_conv_layer, mlp_stack
 
 __all__ = ["ReceptiveFields", "TheoreticalRF", "FieldViews", "propagated_receptive_fields",
            "gradient_receptive_fields", "theoretical_receptive_field", "field_views",
@@ -38,8 +39,6 @@ __all__ = ["ReceptiveFields", "TheoreticalRF", "FieldViews", "propagated_recepti
            "mlp_field_layers", "conv_field_units", "last_conv_layer", "conv_stages", "NEVER_INKED",
            "INKED"]
 
-_ELEMENTWISE = (nn.ReLU, nn.Sigmoid, nn.Tanh, nn.GELU, nn.ELU, nn.LeakyReLU, nn.Softplus,
-                nn.SiLU, nn.Hardtanh, nn.ReLU6, nn.PReLU)
 
 
 @dataclass
@@ -81,29 +80,13 @@ def _vmax(a: np.ndarray) -> float:
 # ----------------------------------------------------------------------------- MLP propagation
 
 def _mlp_stack(model: nn.Module) -> tuple[str, list[tuple[str, nn.Module]]]:
-    """The prefix and the ordered (name, module) list of an MLP: PTDeep's ``layers`` or an
-    ``nn.Sequential`` of Flatten / Linear / BatchNorm1d / activations / Dropout."""
-    if isinstance(getattr(model, "layers", None), nn.Sequential):
-        seq, prefix = model.layers, "layers."
-    elif isinstance(model, nn.Sequential):
-        seq, prefix = model, ""
-    else:
-        raise ValueError(f"propagated receptive fields need an MLP (PTDeep or an nn.Sequential of "
-                         f"Linear layers and activations); {type(model).__name__} is not one. "
-                         "Use gradient_receptive_fields for any model.")
-    items = []
-    for name, m in seq.named_children():
-        if isinstance(m, nn.Identity):
-            continue
-        if isinstance(m, nn.Flatten) or type(m).__name__ == "Normalize":
-            if any(isinstance(mm, nn.Linear) for _, mm in items):
-                raise ValueError(f"unexpected {type(m).__name__} after the first Linear layer.")
-            continue
-        if not isinstance(m, (nn.Linear, nn.BatchNorm1d, nn.Dropout) + _ELEMENTWISE):
-            raise ValueError(f"propagated receptive fields cannot pass layer {prefix}{name} "
-                             f"({type(m).__name__}); use gradient_receptive_fields.")
-        items.append((prefix + name, m))
-    return prefix, items
+    """:func:`~._layers.mlp_stack` without its ``Identity`` layers, with this family's error."""
+    try:
+        prefix, items = mlp_stack(model)
+    except NotMLP as e:
+        raise ValueError(f"propagated receptive fields need an MLP: {e}. Use "
+                         "gradient_receptive_fields for any model.") from None
+    return prefix, [(n, m) for n, m in items if not isinstance(m, nn.Identity)]
 
 
 def _resolve_linear_index(items, layer_index) -> int:
@@ -208,7 +191,7 @@ def _activation_gates(model: nn.Module, chain, gate_data, batch_size: int) -> di
             h = (norm(xb) if norm is not None else xb).flatten(1)
             slopes = {}
             for k, (_, m) in enumerate(chain):
-                if isinstance(m, _ELEMENTWISE):
+                if isinstance(m, ELEMENTWISE):
                     slopes[k] = _slope(m, h)
                 h = m(h)
             parts.append(slopes)
@@ -538,7 +521,7 @@ def theoretical_receptive_field(model: nn.Module, layer: str | nn.Module, *,
                              "units see the whole input, so there is no conv receptive field; "
                              "pick a conv layer (e.g. 'features.0').")
         elif not isinstance(m, (nn.BatchNorm2d, nn.Dropout, nn.Dropout2d, nn.Identity)
-                            + _ELEMENTWISE) and type(m).__name__ != "Normalize":
+                            + ELEMENTWISE) and not is_input_norm(m):
             raise ValueError(f"cannot pass {mname!r} ({type(m).__name__}) in receptive-field "
                              "arithmetic.")
     if not found:
@@ -679,17 +662,6 @@ def conv_field_units(model: nn.Module, layer: str | nn.Module, n: int = 16) -> l
     if not isinstance(module, nn.Conv2d):
         raise ValueError(f"`layer` must name an nn.Conv2d. Got {type(module).__name__} instead.")
     return list(range(min(int(n), module.out_channels)))
-
-
-def last_conv_layer(model: nn.Module) -> str | None:
-    """Name of the last ``Conv2d`` before the model's first ``Flatten``/``Linear`` (None if none)."""
-    last = None
-    for name, m in model.named_modules():
-        if isinstance(m, (nn.Flatten, nn.Linear)) and last is not None:
-            break
-        if isinstance(m, nn.Conv2d):
-            last = name
-    return last
 
 
 def conv_stages(model: nn.Module) -> list[str]:

@@ -23,6 +23,7 @@ import torch
 from torch import nn
 
 from .._torch import input_normalization
+from ._layers import is_input_norm
 
 __all__ = ["WeightImages", "weight_images", "linear_input_map"]
 
@@ -83,7 +84,7 @@ def linear_input_map(model: nn.Module) -> tuple[torch.Tensor, torch.Tensor | Non
         others = [type(m).__name__ for m in model.modules()
                   if m is not model and not isinstance(m, (nn.Linear, nn.Flatten, nn.Identity,
                                                            nn.Sequential, nn.Dropout))
-                  and type(m).__name__ != "Normalize"]
+                  and not is_input_norm(m)]
         if not others:
             return lin.weight.detach().float().t(), (None if lin.bias is None
                                                       else lin.bias.detach().float())
