@@ -4,7 +4,7 @@
   error that points to :func:`vizkit.hooks.layer_names`; :func:`layer_name` is its inverse;
 * :func:`capture` records submodule outputs *with* their autograd graph (for objectives that are
   differentiated), always removing its hooks;
-* :func:`model_input_shape` and :func:`input_normalization` read a model's input convention from
+* :func:`model_input_shape` (:func:`spec_input_shape`) and :func:`input_normalization` read a model's input convention from
   its spec and its ``norm`` module (never guessing ImageNet's);
 * :func:`model_device` is where a model's parameters (or buffers) live;
 * :func:`frozen_eval` puts a model in eval mode with frozen parameters, :func:`training_mode` in
@@ -34,7 +34,7 @@ import torch
 from torch import nn
 
 __all__ = ["resolve_layer", "resolve_named", "layer_name", "model_device", "frozen_eval", "training_mode",
-           "capture", "model_input_shape", "input_normalization"]
+           "capture", "model_input_shape", "spec_input_shape", "input_normalization"]
 
 
 def _check_model(model) -> None:
@@ -193,13 +193,20 @@ def capture(model: nn.Module, names: Sequence[str]) -> Iterator[dict]:
             h.remove()
 
 
+def spec_input_shape(model: nn.Module):
+    """The input shape recorded in ``model.vizkit_spec['input_shape']``, or ``None`` (the one
+    place that reads it; a user's model without a spec gives ``None``)."""
+    spec = getattr(model, "vizkit_spec", None)
+    if isinstance(spec, dict) and spec.get("input_shape"):
+        return spec["input_shape"]
+    return None
+
+
 def model_input_shape(model: nn.Module,
                       input_shape: Sequence[int] | None = None) -> tuple[int, ...]:
     """``input_shape`` if given, else ``model.vizkit_spec['input_shape']``; error if neither."""
     if input_shape is None:
-        spec = getattr(model, "vizkit_spec", None)
-        if isinstance(spec, dict) and spec.get("input_shape"):
-            input_shape = spec["input_shape"]
+        input_shape = spec_input_shape(model)
     if input_shape is None:
         raise ValueError("the model's input shape is unknown: pass `input_shape=(C, H, W)` "
                          "(for example split.input_shape); vizkit never guesses it.")

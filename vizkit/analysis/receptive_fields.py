@@ -30,7 +30,7 @@ import torch
 from torch import nn
 
 from .._torch import frozen_eval, training_mode
-from .._torch import capture, input_normalization, model_input_shape, resolve_named
+from .._torch import capture, input_normalization, model_input_shape, resolve_named, spec_input_shape
 from ._layers import ELEMENTWISE, NotMLP, is_input_norm, last_conv_layer, mlp_stack
 
 __all__ = ["ReceptiveFields", "TheoreticalRF", "FieldViews", "propagated_receptive_fields",
@@ -162,9 +162,7 @@ def _propagate(chain, units, gates) -> torch.Tensor:
 def _image_shape(model: nn.Module, n_inputs: int, image_shape) -> tuple[int, ...]:
     """The input shape to reshape fields to: given, the model's spec, or a square image."""
     if image_shape is None:
-        spec = getattr(model, "vizkit_spec", None)
-        if isinstance(spec, dict) and spec.get("input_shape"):
-            image_shape = spec["input_shape"]
+        image_shape = spec_input_shape(model)
     if image_shape is not None:
         shape = tuple(int(s) for s in image_shape)
     else:

@@ -22,7 +22,7 @@ import numpy as np
 import torch
 from torch import nn
 
-from .._torch import input_normalization
+from .._torch import input_normalization, spec_input_shape
 from ._layers import is_input_norm
 
 __all__ = ["WeightImages", "weight_images", "linear_input_map"]
@@ -147,9 +147,7 @@ def weight_images(model_or_weight, *, image_shape: Sequence[int] | None = None,
         W, b = linear_input_map(model)  # [D, C]
         D = W.shape[0]
         if image_shape is None:
-            spec = getattr(model, "vizkit_spec", None)
-            if isinstance(spec, dict) and spec.get("input_shape"):
-                image_shape = spec["input_shape"]
+            image_shape = spec_input_shape(model)
         shape = _as_tuple(image_shape) if image_shape is not None else _square_shape(D)
         if math.prod(shape) != D:
             raise ValueError(f"`image_shape` {shape} has {math.prod(shape)} pixels, the model has "
