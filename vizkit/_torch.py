@@ -33,11 +33,12 @@ from typing import Iterator, Sequence
 import torch
 from torch import nn
 
-__all__ = ["resolve_layer", "resolve_named", "layer_name", "model_device", "frozen_eval", "training_mode",
+__all__ = ["check_model", "resolve_layer", "resolve_named", "layer_name", "model_device", "frozen_eval", "training_mode",
            "capture", "model_input_shape", "spec_input_shape", "input_normalization"]
 
 
-def _check_model(model) -> None:
+def check_model(model) -> None:
+    """``TypeError`` unless ``model`` is a ``torch.nn.Module`` (the one wording of that check)."""
     if not isinstance(model, nn.Module):
         raise TypeError(f"`model` must be a torch.nn.Module. Got {type(model).__name__} instead.")
 
@@ -67,7 +68,7 @@ def resolve_layer(model: nn.Module, name: str | nn.Module, *, argname: str = "la
     TypeError
         ``name`` is neither a string nor a module.
     """
-    _check_model(model)
+    check_model(model)
     if isinstance(name, nn.Module):
         if any(m is name for m in model.modules()):
             return name
@@ -110,7 +111,7 @@ def layer_name(model: nn.Module, module: nn.Module) -> str:
     ValueError
         ``module`` is not a submodule of ``model``.
     """
-    _check_model(model)
+    check_model(model)
     for n, m in model.named_modules():
         if m is module:
             return n
@@ -150,7 +151,7 @@ def frozen_eval(model: nn.Module) -> Iterator[nn.Module]:
     On exit (also after an exception) every module's ``training`` flag and every parameter's
     ``requires_grad`` are what they were on entry, mixed flags included.
     """
-    _check_model(model)
+    check_model(model)
     with _restoring(model, grads=True):
         model.eval()
         for p in model.parameters():
@@ -162,7 +163,7 @@ def frozen_eval(model: nn.Module) -> Iterator[nn.Module]:
 def training_mode(model: nn.Module, mode: bool) -> Iterator[nn.Module]:
     """``model.train(mode)`` inside the block; every module's ``training`` flag put back on exit
     (also after an exception)."""
-    _check_model(model)
+    check_model(model)
     if not isinstance(mode, bool):
         raise TypeError(f"`mode` must be True (train) or False (eval). Got {mode!r} instead.")
     with _restoring(model, grads=False):

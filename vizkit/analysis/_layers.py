@@ -30,12 +30,14 @@ from __future__ import annotations
 
 from torch import nn
 
-__all__ = ["ELEMENTWISE", "RECTIFIERS", "NotMLP", "is_input_norm", "is_rbf_layer",
+__all__ = ["ACTIVATIONS", "ELEMENTWISE", "RECTIFIERS", "NotMLP", "is_input_norm", "is_rbf_layer",
            "last_conv_layer", "hidden_layer", "mlp_stack"]
 
 #: Element-wise activations: they change no shape and mix no units.
 ELEMENTWISE = (nn.ReLU, nn.Sigmoid, nn.Tanh, nn.GELU, nn.ELU, nn.LeakyReLU, nn.Softplus,
                nn.SiLU, nn.Hardtanh, nn.ReLU6, nn.PReLU)
+#: The activations whose output is a hidden representation worth embedding.
+ACTIVATIONS = (nn.ReLU, nn.LeakyReLU, nn.ELU, nn.GELU, nn.Tanh, nn.Sigmoid)
 #: The rectifying activations whose output Grad-CAM reads (Selvaraju et al., 2017).
 RECTIFIERS = (nn.ReLU, nn.LeakyReLU, nn.ELU, nn.GELU)
 

@@ -29,7 +29,7 @@ import numpy as np
 import torch
 from torch import nn
 
-from .._torch import resolve_layer, training_mode
+from .._torch import check_model, resolve_layer, training_mode
 from ._layers import is_rbf_layer
 from .decision_surface import DecisionSurface, decision_surface
 
@@ -103,8 +103,7 @@ def find_bottleneck(model: nn.Module, *, layer: str | None = None) -> Bottleneck
     ValueError
         ``layer`` is not a submodule name (see :func:`vizkit.hooks.layer_names`).
     """
-    if not isinstance(model, nn.Module):
-        raise TypeError(f"`model` must be a torch.nn.Module. Got {type(model).__name__} instead.")
+    check_model(model)
     modules = dict(model.named_modules())
     if layer is not None:
         if is_rbf_layer(resolve_layer(model, layer)):
@@ -257,8 +256,7 @@ def bottleneck_features(model: nn.Module, x: torch.Tensor, *, y: Any = None, lay
     The model runs in eval mode under ``no_grad``; its ``training`` flag is put back. For an
     ``RBFNet`` the features equal ``model.embed(x)``.
     """
-    if not isinstance(model, nn.Module):
-        raise TypeError(f"`model` must be a torch.nn.Module. Got {type(model).__name__} instead.")
+    check_model(model)
     x = torch.as_tensor(x)
     if len(x) == 0:
         raise ValueError("`x` is empty; the bottleneck view needs at least one input.")

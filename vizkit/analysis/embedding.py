@@ -29,7 +29,8 @@ import numpy as np
 import torch
 from torch import nn
 
-from ._layers import NotMLP, is_rbf_layer, last_conv_layer, mlp_stack
+from .._torch import check_model
+from ._layers import ACTIVATIONS, NotMLP, is_rbf_layer, last_conv_layer, mlp_stack
 
 __all__ = ["METHODS", "Embedding", "embed", "embed_activations", "embedding_layers",
            "layer_activations"]
@@ -130,8 +131,7 @@ def layer_activations(model: nn.Module, x: torch.Tensor, layer: str | None, *,
         raise TypeError(f"`x` must be a torch.Tensor. Got {type(x).__name__} instead.")
     if layer is None:
         return x.detach().reshape(len(x), -1).float().cpu()
-    if not isinstance(model, nn.Module):
-        raise TypeError(f"`model` must be a torch.nn.Module. Got {type(model).__name__} instead.")
+    check_model(model)
     names = [n for n, _ in model.named_modules() if n]
     if not isinstance(layer, str) or layer not in names:
         shown = ", ".join(map(repr, names[:40])) + (", ..." if len(names) > 40 else "")
@@ -338,16 +338,14 @@ def embedding_layers(model: nn.Module) -> list[tuple[str, str]]:
         head = named[_head_start(named, conv):]
         last_linear = max((k for k, (_, m) in enumerate(head) if isinstance(m, nn.Linear)),
                           default=0)
-        acts = [(n, m) for n, m in head[:last_linear] if isinstance(m, _ACTIVATIONS)]
+        acts = [(n, m) for n, m in head[:last_linear] if isinstance(m, ACTIVATIONS)]
         if acts:
             out.append((acts[-1][0], f"hidden {type(acts[-1][1]).__name__} of the classifier"))
     if out:
         return out
-    names = [n for n, m in named if n and isinstance(m, _ACTIVATIONS)]
+    names = [n for n, m in named if n and isinstance(m, ACTIVATIONS)]
     return [(names[-1], f"last activation ({names[-1]})")] if names else []
 
-
-_ACTIVATIONS = (nn.ReLU, nn.LeakyReLU, nn.ELU, nn.GELU, nn.Tanh, nn.Sigmoid)
 
 
 def _mlp_layers(model: nn.Module) -> list[tuple[str, str]] | None:
