@@ -25,6 +25,7 @@ def test_split_packages_keep_their_names_where_they_were():
             obj = getattr(pkg, name)
             # each lives in one submodule of the package (or in analysis._layers)
             home = getattr(obj, "__module__", pkg.__name__) or pkg.__name__
-            assert home.startswith((pkg.__name__, "vizkit.analysis._layers", "builtins")), (name, home)
+            assert home.startswith((pkg.__name__, "vizkit.analysis._layers", "builtins")), \
+                (name, home)
     assert at.randomization_check.__module__ == "vizkit.analysis.attributions.randomization"
     assert rf.theoretical_receptive_field.__module__ == "vizkit.analysis.receptive_fields.geometry"

@@ -4,8 +4,9 @@
   error that points to :func:`vizkit.hooks.layer_names`; :func:`layer_name` is its inverse;
 * :func:`capture` records submodule outputs *with* their autograd graph (for objectives that are
   differentiated), always removing its hooks;
-* :func:`model_input_shape` (:func:`spec_input_shape`) and :func:`input_normalization` read a model's input convention from
-  its spec and its ``norm`` module (never guessing ImageNet's);
+* :func:`model_input_shape` (:func:`spec_input_shape`) and :func:`input_normalization` read a
+  model's input convention from its spec and its ``norm`` module (never guessing ImageNet's);
+* :func:`check_model` is the one wording of "``model`` must be an ``nn.Module``";
 * :func:`model_device` is where a model's parameters (or buffers) live;
 * :func:`frozen_eval` puts a model in eval mode with frozen parameters, :func:`training_mode` in
   train or eval mode; both put every module's ``training`` flag (and every parameter's
@@ -33,8 +34,9 @@ from typing import Iterator, Sequence
 import torch
 from torch import nn
 
-__all__ = ["check_model", "resolve_layer", "resolve_named", "layer_name", "model_device", "frozen_eval", "training_mode",
-           "capture", "model_input_shape", "spec_input_shape", "input_normalization"]
+__all__ = ["check_model", "resolve_layer", "resolve_named", "layer_name", "model_device",
+           "frozen_eval", "training_mode", "capture", "model_input_shape", "spec_input_shape",
+           "input_normalization"]
 
 
 def check_model(model) -> None:

@@ -378,9 +378,11 @@ def _conv_features(model: nn.Module, named: list, conv: str) -> str:
     """The module whose output is the conv features: the top-level child holding the conv
     stack (when it holds no Linear), else the last leaf before the head."""
     top = conv.split(".")[0]
-    if "." in conv and not any(isinstance(m, nn.Linear) for m in model.get_submodule(top).modules()):
+    if "." in conv and not any(isinstance(m, nn.Linear)
+                               for m in model.get_submodule(top).modules()):
         return top
-    before = [n for n, m in named[:_head_start(named, conv)] if n and not any(True for _ in m.children())]
+    before = [n for n, m in named[:_head_start(named, conv)]
+              if n and not any(True for _ in m.children())]
     return before[-1]
 
 

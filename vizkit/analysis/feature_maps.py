@@ -28,6 +28,7 @@ import torch
 from torch import nn
 
 from .._torch import check_model, frozen_eval, model_device, resolve_layer
+from ._arrays import finite_abs_max
 
 __all__ = ["NoConvLayers", "ConvFilters", "FeatureMaps", "conv_layers", "conv_filters",
            "feature_maps"]
@@ -141,9 +142,7 @@ def conv_filters(model: nn.Module, layer: str | None = None) -> ConvFilters:
     """
     name = _conv_layer(model, layer, "conv_filters")
     w = resolve_layer(model, name).weight.detach().cpu().float().numpy().copy()
-    finite = np.abs(w[np.isfinite(w)])
-    vmax = float(finite.max()) if finite.size and finite.max() > 0 else 1.0
-    return ConvFilters(filters=w, layer=name, vmax=vmax)
+    return ConvFilters(filters=w, layer=name, vmax=finite_abs_max(w) or 1.0)
 
 
 def feature_maps(model: nn.Module, x: torch.Tensor, layer: str | None = None, *,

@@ -23,6 +23,7 @@ import torch
 from torch import nn
 
 from .._torch import input_normalization, spec_input_shape
+from ._arrays import finite_abs_max
 from ._layers import is_input_norm
 
 __all__ = ["WeightImages", "weight_images", "linear_input_map"]
@@ -200,6 +201,5 @@ def weight_images(model_or_weight, *, image_shape: Sequence[int] | None = None,
     labels = [str(s) for s in labels]
     if len(labels) != C:
         raise ValueError(f"`labels` has {len(labels)} names for {C} classes.")
-    finite = np.abs(images[np.isfinite(images)])
-    vmax = float(finite.max()) if finite.size else 0.0
-    return WeightImages(images=images, vmax=vmax, bias=bias, labels=labels, space=space)
+    return WeightImages(images=images, vmax=finite_abs_max(images), bias=bias, labels=labels,
+                        space=space)

@@ -9,7 +9,8 @@ import torch
 from torch import nn
 
 from ..._torch import capture, frozen_eval, resolve_named
-from .result import ReceptiveFields, _vmax
+from .._arrays import finite_abs_max
+from .result import ReceptiveFields
 
 __all__ = ["gradient_receptive_fields"]
 
@@ -110,5 +111,5 @@ def gradient_receptive_fields(model: nn.Module, layer: str | nn.Module | None,
         fields = fields[:, 0]
     return ReceptiveFields(fields=fields, units=list(units), layer=name or "output",
                            method="gradient" + (" (absolute)" if absolute else ""),
-                           vmax=_vmax(fields), n_examples=len(x),
+                           vmax=finite_abs_max(fields), n_examples=len(x),
                            info={"reduce": reduce, "conv": conv})

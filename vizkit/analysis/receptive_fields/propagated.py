@@ -16,9 +16,10 @@ import torch
 from torch import nn
 
 from ..._torch import input_normalization, spec_input_shape
+from .._arrays import finite_abs_max
 from .._layers import NotMLP, mlp_stack
 from .gating import _activation_gates
-from .result import ReceptiveFields, _vmax
+from .result import ReceptiveFields
 
 __all__ = ["propagated_receptive_fields"]
 
@@ -215,4 +216,5 @@ def propagated_receptive_fields(model: nn.Module, layer_index: int | str, *,
     fields = M.t().reshape(len(units), *out_shape).numpy().astype(np.float64)
     method = "propagated" if gate_data is None else f"propagated, {gating}-gated"
     return ReceptiveFields(fields=fields, units=units, layer=target_name, method=method,
-                           vmax=_vmax(fields), n_examples=n_examples, info={"layer_index": i})
+                           vmax=finite_abs_max(fields), n_examples=n_examples,
+                           info={"layer_index": i})

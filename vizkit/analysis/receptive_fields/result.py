@@ -39,7 +39,3 @@ class ReceptiveFields:
     n_examples: int = 0
     info: dict = field(default_factory=dict)
 
-
-def _vmax(a: np.ndarray) -> float:
-    finite = np.abs(a[np.isfinite(a)])
-    return float(finite.max()) if finite.size else 0.0
