@@ -202,3 +202,54 @@ def test_class_separation_hand_worked():
     assert class_separation(np.ones((4, 2)), [0, 0, 1, 1]) == 0.0
     with pytest.raises(ValueError, match="one label each"):
         class_separation(f, [0, 1])
+
+
+# --------------------------------------------------------------- a user's own model (structure)
+class _MyRBF(nn.Module):
+    """A user's own RBF layer: not vizkit's RBFLayer, the same parameters."""
+
+    def __init__(self, d, k):
+        super().__init__()
+        g = torch.Generator().manual_seed(3)
+        self.centers = nn.Parameter(torch.randn(k, d, generator=g))
+        self.sigma = nn.Parameter(torch.ones(k))
+
+    def forward(self, z):
+        return torch.exp(-torch.cdist(z, self.centers) ** 2 / (2 * self.sigma ** 2))
+
+
+class _MyNet(nn.Module):
+    def __init__(self, width=2):
+        super().__init__()
+        torch.manual_seed(0)
+        self.encoder = nn.Sequential(nn.Flatten(), nn.Linear(16, 6), nn.ReLU(), nn.Linear(6, width))
+        self.kernel = _MyRBF(width, 5)
+        self.out = nn.Linear(5, 3)
+
+    def forward(self, x):
+        return self.out(self.kernel(self.encoder(x)))
+
+
+def test_a_users_own_rbf_model_is_found_by_structure():
+    net = _MyNet().eval()
+    where = find_bottleneck(net)
+    assert (where.name, where.use_input, where.rbf) == ("kernel", True, "kernel")
+    x = torch.rand(7, 1, 4, 4, generator=torch.Generator().manual_seed(1))
+    res = bottleneck_features(net, x, grid_resolution=6)
+    with torch.no_grad():
+        np.testing.assert_allclose(res.features, net.encoder(x).numpy(), rtol=1e-6)
+    np.testing.assert_array_equal(res.centers, net.kernel.centers.detach().numpy())
+    np.testing.assert_array_equal(res.sigma, net.kernel.sigma.detach().numpy())
+    # the head's regions are the user's head applied to the plane's points
+    z = torch.tensor([[0.1, -0.2], [2.0, 1.5]])
+    head = bottleneck_head(net, example=x[:1])
+    with torch.no_grad():
+        torch.testing.assert_close(head(z), net.out(net.kernel(z)))
+
+
+def test_without_a_2d_layer_the_error_names_what_is_missing():
+    net = _MyNet(width=3)  # its RBF layer reads 3 features: no plane to draw
+    assert find_bottleneck(net) is None
+    with pytest.raises(ValueError, match=r"_MyNet has no 2D layer: the bottleneck view needs a "
+                                         r"layer with 2 outputs.*RBFLayer\(2, K\)"):
+        bottleneck_features(net, torch.rand(3, 1, 4, 4))

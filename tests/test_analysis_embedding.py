@@ -218,3 +218,50 @@ def test_embedding_figures_show_input_and_learned_layers(pyplot, umap_runs):
     assert [t.get_text() for t in axes[1].get_legend().get_texts()] == ["a", "b", "c", "d"]
     only_input = make(PTLogreg(16, 4), split)[-1]
     assert len(only_input.fig.axes) == 1 and "no hidden layer" in only_input.caption
+
+
+# ----------------------------------------------------------- a user's own model (structure)
+def test_embedding_layers_of_a_users_own_models_come_from_their_structure():
+    from vizkit.analysis.embedding import embedding_layers
+
+    class Classifier(nn.Module):  # not a vizkit class: a conv stem, a head with a hidden GELU
+        def __init__(self):
+            super().__init__()
+            self.stem = nn.Sequential(nn.Conv2d(1, 2, 3), nn.ReLU(), nn.MaxPool2d(2))
+            self.head = nn.Sequential(nn.Flatten(), nn.Linear(2, 4), nn.GELU(), nn.Linear(4, 3))
+
+        def forward(self, x):
+            return self.head(self.stem(x))
+
+    assert embedding_layers(Classifier()) == [("stem", "conv features (flattened)"),
+                                              ("head.2", "hidden GELU of the classifier")]
+    mlp = nn.Sequential(nn.Flatten(), nn.Linear(4, 6), nn.Tanh(), nn.Dropout(0.1),
+                        nn.Linear(6, 5), nn.ReLU(), nn.Linear(5, 2))
+    assert embedding_layers(mlp) == [("2", "first hidden Tanh (6 units)"),
+                                     ("5", "last hidden ReLU (5 units)")]
+    # the layers it names are layers the embedding can read
+    x = torch.rand(6, 1, 2, 2, generator=torch.Generator().manual_seed(0))
+    assert layer_activations(mlp, x, "5").shape == (6, 5)
+
+
+def test_embedding_layers_finds_a_users_rbf_bottleneck_and_nothing_in_a_linear_model():
+    from vizkit.analysis.embedding import embedding_layers
+
+    class MyRBF(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.centers = nn.Parameter(torch.zeros(5, 2))
+            self.sigma = nn.Parameter(torch.ones(5))
+
+    class Net(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.conv = nn.Conv2d(1, 2, 3)
+            self.flat = nn.Flatten()
+            self.fc = nn.Linear(8, 2)
+            self.rbf = MyRBF()
+            self.out = nn.Linear(5, 3)
+
+    assert embedding_layers(Net()) == [("conv", "conv features (flattened)"),
+                                       ("fc", "the 2D bottleneck before the RBF layer")]
+    assert embedding_layers(nn.Sequential(nn.Flatten(), nn.Linear(4, 3))) == []

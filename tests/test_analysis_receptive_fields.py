@@ -109,24 +109,6 @@ def test_relu_mask_gating_is_the_average_jacobian():
     assert not np.allclose(plain.fields, grad.fields, atol=1e-4)
 
 
-def test_theoretical_field_by_hand():
-    net = nn.Sequential(nn.Conv2d(1, 2, 3, padding=1), nn.ReLU(), nn.MaxPool2d(2),
-                        nn.Conv2d(2, 2, 3, padding=1), nn.MaxPool2d(2))
-    rf = theoretical_receptive_field(net, "4", input_shape=(1, 28, 28))
-    # conv3: r=3, j=1, s=0; pool2: r=4, j=2, s=0.5; conv3 p1: r=8, s=0.5; pool2: r=10, j=4, s=1.5
-    assert (rf.size, rf.jump, rf.start, rf.output_shape) == ((10, 10), (4, 4), (1.5, 1.5), (7, 7))
-    assert rf.box(3, 3) == (9, 9, 19, 19)  # centre 13.5, 10 pixels
-    assert rf.box(0, 0) == (0, 0, 7, 7) and rf.box(0, 0, clip=False) == (-3, -3, 7, 7)
-    strided = nn.Sequential(nn.Conv2d(1, 1, 5, stride=2, padding=2), nn.Conv2d(1, 1, 3, dilation=2))
-    rf = theoretical_receptive_field(strided, "1", input_shape=(1, 16, 16))
-    # conv5 s2 p2: r=5, j=2, s=0; conv3 d2 (k_eff 5): r=5+4*2=13, s=0+2*2=4, j=2
-    assert (rf.size, rf.jump, rf.start, rf.output_shape) == ((13, 13), (2, 2), (4.0, 4.0), (4, 4))
-    cnn = build_default("cnn", (1, 28, 28), 10, channels=(32, 64))  # the two-block layout worked by hand
-    assert theoretical_receptive_field(cnn, "features").size == (10, 10)
-    with pytest.raises(ValueError, match="see the whole input"):
-        theoretical_receptive_field(cnn, "classifier.1")
-
-
 def test_gradient_support_is_the_theoretical_box():
     torch.manual_seed(0)
     net = nn.Sequential(nn.Conv2d(1, 2, 3, padding=1), nn.AvgPool2d(2),
@@ -208,34 +190,6 @@ def _digit_split(n=40, seed=0):
     x[:, :, 6:22, 6:22] = torch.rand(n, 1, 16, 16, generator=g)
     y = torch.arange(n) % 10
     return Split("tiny", x, y, x, y, x, y, tuple(str(k) for k in range(10)), (1, 28, 28), "0")
-
-
-def test_ink_helpers_by_hand():
-    x = torch.zeros(100, 1, 2, 3)
-    x[:50, 0, 0, 0] = 1.0   # inked in 50 %
-    x[:3, 0, 0, 1] = 0.5    # 3 %: neither never-inked nor inked
-    x[:1, 0, 1, 2] = 0.2    # 1 %: not below 1 %, so not never-inked
-    ink = ink_frequency(x)
-    np.testing.assert_allclose(ink, [[0.5, 0.03, 0.0], [0.0, 0.0, 0.01]])
-    fields = np.array([[[4.0, 9.0, -1.0], [3.0, 9.0, 9.0]], [[-2.0, 9.0, 1.0], [-1.0, 9.0, 9.0]]])
-    # never-inked: (0,2), (1,0), (1,1) -> mean |f| = (1+3+9+1+1+9)/6 = 4; inked: (0,0) -> 3
-    assert ink_ratio(fields, ink) == pytest.approx(4.0 / 3.0)
-    np.testing.assert_allclose(ink_share(fields, ink), [4 / 35, 2 / 31])
-    assert structured_units(fields, ink, 1) == [0]
-    assert np.isnan(ink_ratio(fields, np.full((2, 3), 0.5)))  # no never-inked pixel
-    with pytest.raises(ValueError, match="must end in the ink map's shape"):
-        ink_ratio(fields[:, :, :2], ink)
-    with pytest.raises(ValueError, match="non-empty batch"):
-        ink_frequency(torch.zeros(0, 2, 3))
-
-
-def test_structured_units_pick_fields_on_the_ink():
-    ink = np.zeros((6, 6))
-    ink[2:4, 2:4] = 0.5
-    g = np.random.default_rng(0)
-    fields = g.normal(size=(10, 6, 6))
-    fields[[3, 7], 2:4, 2:4] += 20.0   # two units whose fields lie on the ink
-    assert structured_units(fields, ink, 2) == [3, 7] or structured_units(fields, ink, 2) == [7, 3]
 
 
 def test_layer_choice():

@@ -121,3 +121,14 @@ def test_model_device():
     assert model_device(nn.ReLU(), default=None) is None
     if torch.cuda.is_available():
         assert model_device(nn.Linear(2, 2).cuda()).type == "cuda"
+
+
+def test_spec_input_shape_is_read_in_one_place():
+    from vizkit._torch import model_input_shape, spec_input_shape
+    from vizkit.models import build_default
+
+    model = build_default("mlp", (1, 4, 4), 3)
+    assert tuple(spec_input_shape(model)) == (1, 4, 4) == model_input_shape(model)
+    assert spec_input_shape(nn.Linear(2, 2)) is None  # a user's model without a spec
+    with pytest.raises(ValueError, match="input shape is unknown: pass `input_shape"):
+        model_input_shape(nn.Linear(2, 2))

@@ -4,8 +4,9 @@
   error that points to :func:`vizkit.hooks.layer_names`; :func:`layer_name` is its inverse;
 * :func:`capture` records submodule outputs *with* their autograd graph (for objectives that are
   differentiated), always removing its hooks;
-* :func:`model_input_shape` and :func:`input_normalization` read a model's input convention from
-  its spec and its ``norm`` module (never guessing ImageNet's);
+* :func:`model_input_shape` (:func:`spec_input_shape`) and :func:`input_normalization` read a
+  model's input convention from its spec and its ``norm`` module (never guessing ImageNet's);
+* :func:`check_model` is the one wording of "``model`` must be an ``nn.Module``";
 * :func:`model_device` is where a model's parameters (or buffers) live;
 * :func:`frozen_eval` puts a model in eval mode with frozen parameters, :func:`training_mode` in
   train or eval mode; both put every module's ``training`` flag (and every parameter's
@@ -33,11 +34,13 @@ from typing import Iterator, Sequence
 import torch
 from torch import nn
 
-__all__ = ["resolve_layer", "resolve_named", "layer_name", "model_device", "frozen_eval", "training_mode",
-           "capture", "model_input_shape", "input_normalization"]
+__all__ = ["check_model", "resolve_layer", "resolve_named", "layer_name", "model_device",
+           "frozen_eval", "training_mode", "capture", "model_input_shape", "spec_input_shape",
+           "input_normalization"]
 
 
-def _check_model(model) -> None:
+def check_model(model) -> None:
+    """``TypeError`` unless ``model`` is a ``torch.nn.Module`` (the one wording of that check)."""
     if not isinstance(model, nn.Module):
         raise TypeError(f"`model` must be a torch.nn.Module. Got {type(model).__name__} instead.")
 
@@ -67,7 +70,7 @@ def resolve_layer(model: nn.Module, name: str | nn.Module, *, argname: str = "la
     TypeError
         ``name`` is neither a string nor a module.
     """
-    _check_model(model)
+    check_model(model)
     if isinstance(name, nn.Module):
         if any(m is name for m in model.modules()):
             return name
@@ -110,7 +113,7 @@ def layer_name(model: nn.Module, module: nn.Module) -> str:
     ValueError
         ``module`` is not a submodule of ``model``.
     """
-    _check_model(model)
+    check_model(model)
     for n, m in model.named_modules():
         if m is module:
             return n
@@ -150,7 +153,7 @@ def frozen_eval(model: nn.Module) -> Iterator[nn.Module]:
     On exit (also after an exception) every module's ``training`` flag and every parameter's
     ``requires_grad`` are what they were on entry, mixed flags included.
     """
-    _check_model(model)
+    check_model(model)
     with _restoring(model, grads=True):
         model.eval()
         for p in model.parameters():
@@ -162,7 +165,7 @@ def frozen_eval(model: nn.Module) -> Iterator[nn.Module]:
 def training_mode(model: nn.Module, mode: bool) -> Iterator[nn.Module]:
     """``model.train(mode)`` inside the block; every module's ``training`` flag put back on exit
     (also after an exception)."""
-    _check_model(model)
+    check_model(model)
     if not isinstance(mode, bool):
         raise TypeError(f"`mode` must be True (train) or False (eval). Got {mode!r} instead.")
     with _restoring(model, grads=False):
@@ -193,13 +196,20 @@ def capture(model: nn.Module, names: Sequence[str]) -> Iterator[dict]:
             h.remove()
 
 
+def spec_input_shape(model: nn.Module):
+    """The input shape recorded in ``model.vizkit_spec['input_shape']``, or ``None`` (the one
+    place that reads it; a user's model without a spec gives ``None``)."""
+    spec = getattr(model, "vizkit_spec", None)
+    if isinstance(spec, dict) and spec.get("input_shape"):
+        return spec["input_shape"]
+    return None
+
+
 def model_input_shape(model: nn.Module,
                       input_shape: Sequence[int] | None = None) -> tuple[int, ...]:
     """``input_shape`` if given, else ``model.vizkit_spec['input_shape']``; error if neither."""
     if input_shape is None:
-        spec = getattr(model, "vizkit_spec", None)
-        if isinstance(spec, dict) and spec.get("input_shape"):
-            input_shape = spec["input_shape"]
+        input_shape = spec_input_shape(model)
     if input_shape is None:
         raise ValueError("the model's input shape is unknown: pass `input_shape=(C, H, W)` "
                          "(for example split.input_shape); vizkit never guesses it.")

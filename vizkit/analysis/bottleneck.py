@@ -29,7 +29,8 @@ import numpy as np
 import torch
 from torch import nn
 
-from .._torch import resolve_layer, training_mode
+from .._torch import check_model, resolve_layer, training_mode
+from ._layers import is_rbf_layer
 from .decision_surface import DecisionSurface, decision_surface
 
 __all__ = ["Bottleneck", "BottleneckLayer", "bottleneck_features", "bottleneck_head",
@@ -87,17 +88,13 @@ class Bottleneck:
     layer: BottleneckLayer
 
 
-def _rbf_type():
-    from ..models import RBFLayer
-
-    return RBFLayer
-
-
 def find_bottleneck(model: nn.Module, *, layer: str | None = None) -> BottleneckLayer | None:
     """Find the 2D layer of ``model`` (``None`` when there is none).
 
     Rules, in order: ``layer`` when given (an RBF layer's input, any other module's output);
-    the first :class:`~vizkit.models.RBFLayer` with ``in_features == 2`` (its input); the first
+    the first RBF layer with 2 inputs (its input; an RBF layer is recognized by its parameters,
+    ``centers`` of shape ``(K, 2)`` and ``sigma`` of shape ``(K,)``: vizkit's
+    :class:`~vizkit.models.RBFLayer` or a user's own); the first
     ``nn.Linear`` with ``out_features == 2`` that is not the last ``nn.Linear`` of the model (its
     output: a hidden 2-wide layer, not a 2-class output).
 
@@ -106,16 +103,14 @@ def find_bottleneck(model: nn.Module, *, layer: str | None = None) -> Bottleneck
     ValueError
         ``layer`` is not a submodule name (see :func:`vizkit.hooks.layer_names`).
     """
-    if not isinstance(model, nn.Module):
-        raise TypeError(f"`model` must be a torch.nn.Module. Got {type(model).__name__} instead.")
-    RBFLayer = _rbf_type()
+    check_model(model)
     modules = dict(model.named_modules())
     if layer is not None:
-        if isinstance(resolve_layer(model, layer), RBFLayer):
+        if is_rbf_layer(resolve_layer(model, layer)):
             return BottleneckLayer(layer, True, layer)
         return BottleneckLayer(layer, False, _rbf_after(modules, layer))
     for name, m in modules.items():
-        if isinstance(m, RBFLayer) and m.in_features == 2:
+        if is_rbf_layer(m) and m.centers.shape[1] == 2:
             return BottleneckLayer(name, True, name)
     linears = [(n, m) for n, m in modules.items() if isinstance(m, nn.Linear)]
     for name, m in linears[:-1]:
@@ -126,12 +121,11 @@ def find_bottleneck(model: nn.Module, *, layer: str | None = None) -> Bottleneck
 
 def _rbf_after(modules: dict, name: str) -> str | None:
     """The first RBF layer defined after ``name`` (in ``named_modules`` order)."""
-    RBFLayer = _rbf_type()
     seen = False
     for n, m in modules.items():
         if n == name:
             seen = True
-        elif seen and isinstance(m, RBFLayer):
+        elif seen and is_rbf_layer(m):
             return n
     return None
 
@@ -190,7 +184,7 @@ def bottleneck_head(model: nn.Module, *, layer: str | None = None,
     """
     where = _resolve(model, layer)
     if (where.use_input and where.name == "rbf" and isinstance(getattr(model, "head", None), nn.Module)
-            and isinstance(getattr(model, "rbf", None), _rbf_type()) and hasattr(model, "embed")):
+            and is_rbf_layer(getattr(model, "rbf", None)) and hasattr(model, "embed")):
         return nn.Sequential(model.rbf, model.head).train(model.training)
     if example is None:
         raise ValueError(f"`example` (one input of the model) is needed to evaluate the head of "
@@ -262,8 +256,7 @@ def bottleneck_features(model: nn.Module, x: torch.Tensor, *, y: Any = None, lay
     The model runs in eval mode under ``no_grad``; its ``training`` flag is put back. For an
     ``RBFNet`` the features equal ``model.embed(x)``.
     """
-    if not isinstance(model, nn.Module):
-        raise TypeError(f"`model` must be a torch.nn.Module. Got {type(model).__name__} instead.")
+    check_model(model)
     x = torch.as_tensor(x)
     if len(x) == 0:
         raise ValueError("`x` is empty; the bottleneck view needs at least one input.")

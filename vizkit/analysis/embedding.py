@@ -29,6 +29,9 @@ import numpy as np
 import torch
 from torch import nn
 
+from .._torch import check_model
+from ._layers import ACTIVATIONS, NotMLP, is_rbf_layer, last_conv_layer, mlp_stack
+
 __all__ = ["METHODS", "Embedding", "embed", "embed_activations", "embedding_layers",
            "layer_activations"]
 
@@ -128,8 +131,7 @@ def layer_activations(model: nn.Module, x: torch.Tensor, layer: str | None, *,
         raise TypeError(f"`x` must be a torch.Tensor. Got {type(x).__name__} instead.")
     if layer is None:
         return x.detach().reshape(len(x), -1).float().cpu()
-    if not isinstance(model, nn.Module):
-        raise TypeError(f"`model` must be a torch.nn.Module. Got {type(model).__name__} instead.")
+    check_model(model)
     names = [n for n, _ in model.named_modules() if n]
     if not isinstance(layer, str) or layer not in names:
         shown = ", ".join(map(repr, names[:40])) + (", ..." if len(names) > 40 else "")
@@ -300,42 +302,97 @@ def _tsne(feats: np.ndarray, *, n_neighbors: int, n_components: int, seed: int):
 def embedding_layers(model: nn.Module) -> list[tuple[str, str]]:
     """``(layer name, description)`` of the learned layers worth embedding for ``model``.
 
-    MLP (``PTDeep``): the first and the last hidden activation; ``ConvNet``: the flattened conv
-    features and the hidden ReLU of the classifier; ``RBFNet``: the conv features and the
-    bottleneck; any other model: its last ReLU-like activation, if any. Logistic regression has
-    none (only the input is embedded).
+    Read from the model's structure, so a user's own model is read like a vizkit one:
+
+    * an MLP (an ``nn.Sequential`` of Linear layers and activations, or a model whose ``layers``
+      is one, as ``PTDeep``): its first and its last hidden activation;
+    * a CNN (a ``Conv2d`` before the head): the conv features (the module holding the conv
+      stack, ``features`` in ``ConvNet``; flattened), then the 2D bottleneck when a ``Linear``
+      feeds an RBF layer (``RBFNet``), else the last hidden activation of the classifier;
+    * any other model: the ``Linear`` feeding an RBF layer, if any, else its last ReLU-like
+      activation, if any.
+
+    A model without a hidden layer (logistic regression) has none: only the input is embedded.
 
     Examples
     --------
     >>> from vizkit.models import PTDeep
     >>> embedding_layers(PTDeep([4, 6, 3]))
     [('layers.1', 'last hidden ReLU (6 units)')]
+    >>> embedding_layers(nn.Sequential(nn.Conv2d(1, 2, 3), nn.ReLU(), nn.Flatten(),
+    ...                                nn.Linear(8, 4), nn.Tanh(), nn.Linear(4, 2)))
+    [('1', 'conv features (flattened)'), ('4', 'hidden Tanh of the classifier')]
     """
-    from ..models import ConvNet, PTDeep, PTLogreg, RBFNet
-
-    if isinstance(model, PTLogreg):
-        return []
-    if isinstance(model, PTDeep):
-        mods = list(model.layers)
-        last_linear = max(i for i, m in enumerate(mods) if isinstance(m, nn.Linear))
-        hidden = [i for i, m in enumerate(mods[:last_linear])
-                  if not isinstance(m, (nn.Linear, nn.Dropout, nn.BatchNorm1d))]
-        picks = sorted({hidden[0], hidden[-1]}) if hidden else []
-        out = []
-        for i in picks:
-            which = "last" if i == hidden[-1] else "first"
-            width = [m for m in mods[:i] if isinstance(m, nn.Linear)][-1].out_features
-            out.append((f"layers.{i}", f"{which} hidden {type(mods[i]).__name__} ({width} units)"))
+    mlp = _mlp_layers(model)
+    if mlp is not None:
+        return mlp
+    named = list(model.named_modules())
+    out = []
+    conv = last_conv_layer(model)
+    if conv is not None:
+        out.append((_conv_features(model, named, conv), "conv features (flattened)"))
+    bottleneck = _rbf_bottleneck(named)
+    if bottleneck is not None:
+        out.append(bottleneck)
+    elif conv is not None:
+        head = named[_head_start(named, conv):]
+        last_linear = max((k for k, (_, m) in enumerate(head) if isinstance(m, nn.Linear)),
+                          default=0)
+        acts = [(n, m) for n, m in head[:last_linear] if isinstance(m, ACTIVATIONS)]
+        if acts:
+            out.append((acts[-1][0], f"hidden {type(acts[-1][1]).__name__} of the classifier"))
+    if out:
         return out
-    if isinstance(model, ConvNet):
-        relus = [i for i, m in enumerate(model.classifier) if isinstance(m, nn.ReLU)]
-        out = [("features", "conv features (flattened)")]
-        if relus:
-            out.append((f"classifier.{relus[-1]}", "hidden ReLU of the classifier"))
-        return out
-    if isinstance(model, RBFNet):
-        return [("features", "conv features (flattened)"),
-                ("bottleneck", "the 2D bottleneck before the RBF layer")]
-    acts = (nn.ReLU, nn.LeakyReLU, nn.ELU, nn.GELU, nn.Tanh, nn.Sigmoid)
-    names = [n for n, m in model.named_modules() if n and isinstance(m, acts)]
+    names = [n for n, m in named if n and isinstance(m, ACTIVATIONS)]
     return [(names[-1], f"last activation ({names[-1]})")] if names else []
+
+
+
+def _mlp_layers(model: nn.Module) -> list[tuple[str, str]] | None:
+    """The first and last hidden activation of an MLP; ``None`` for a model that is not one."""
+    try:
+        _, items = mlp_stack(model)
+    except NotMLP:
+        return None
+    linears = [i for i, (_, m) in enumerate(items) if isinstance(m, nn.Linear)]
+    if not linears:
+        return None
+    hidden = [i for i, (_, m) in enumerate(items[:linears[-1]])
+              if not isinstance(m, (nn.Linear, nn.Dropout, nn.BatchNorm1d))]
+    out = []
+    for i in sorted({hidden[0], hidden[-1]}) if hidden else []:
+        which = "last" if i == hidden[-1] else "first"
+        width = [m for _, m in items[:i] if isinstance(m, nn.Linear)][-1].out_features
+        out.append((items[i][0], f"{which} hidden {type(items[i][1]).__name__} ({width} units)"))
+    return out
+
+
+def _head_start(named: list, conv: str) -> int:
+    """Index in ``named`` of the first Flatten/Linear after the conv layer ``conv``."""
+    k = [n for n, _ in named].index(conv)
+    return next((j for j in range(k + 1, len(named))
+                 if isinstance(named[j][1], (nn.Flatten, nn.Linear))), len(named))
+
+
+def _conv_features(model: nn.Module, named: list, conv: str) -> str:
+    """The module whose output is the conv features: the top-level child holding the conv
+    stack (when it holds no Linear), else the last leaf before the head."""
+    top = conv.split(".")[0]
+    if "." in conv and not any(isinstance(m, nn.Linear)
+                               for m in model.get_submodule(top).modules()):
+        return top
+    before = [n for n, m in named[:_head_start(named, conv)]
+              if n and not any(True for _ in m.children())]
+    return before[-1]
+
+
+def _rbf_bottleneck(named: list) -> tuple[str, str] | None:
+    """``(name, description)`` of the last ``Linear`` before the first RBF layer, if any."""
+    for k, (_, m) in enumerate(named):
+        if is_rbf_layer(m):
+            lin = [(n, mm) for n, mm in named[:k] if isinstance(mm, nn.Linear)]
+            if lin:
+                return lin[-1][0], (f"the {lin[-1][1].out_features}D bottleneck before the RBF "
+                                    "layer")
+            return None
+    return None

@@ -26,7 +26,7 @@ import numpy as np
 import torch
 from torch import nn
 
-from .._torch import model_device, training_mode
+from .._torch import check_model, model_device, training_mode
 
 __all__ = ["Predictions", "Examples", "PredictionExamples", "predictions", "confusion",
            "worst_examples", "prediction_examples", "confidence_examples"]
@@ -124,8 +124,7 @@ def predictions(model: nn.Module, x: Any, y: Any, *, batch_size: int | None = No
     -------
     Predictions
     """
-    if not isinstance(model, nn.Module):
-        raise TypeError(f"`model` must be a torch.nn.Module. Got {type(model).__name__} instead.")
+    check_model(model)
     x, y = _check_xy(x, y)
     batch_size = _DEFAULT_BATCH if batch_size is None else int(batch_size)
     if batch_size < 1:

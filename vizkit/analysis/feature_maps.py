@@ -27,7 +27,8 @@ import numpy as np
 import torch
 from torch import nn
 
-from .._torch import frozen_eval, resolve_layer
+from .._torch import check_model, frozen_eval, model_device, resolve_layer
+from ._arrays import finite_abs_max
 
 __all__ = ["NoConvLayers", "ConvFilters", "FeatureMaps", "conv_layers", "conv_filters",
            "feature_maps"]
@@ -85,11 +86,6 @@ class FeatureMaps:
         return int(self.maps.shape[1])
 
 
-def _check_model(model) -> None:
-    if not isinstance(model, nn.Module):
-        raise TypeError(f"`model` must be a torch.nn.Module. Got {type(model).__name__} instead.")
-
-
 def conv_layers(model: nn.Module) -> list[str]:
     """The dotted names of the model's ``nn.Conv2d`` layers, in forward-definition order.
 
@@ -98,7 +94,7 @@ def conv_layers(model: nn.Module) -> list[str]:
     NoConvLayers
         The model has none; the message lists the layers it has.
     """
-    _check_model(model)
+    check_model(model)
     names = [n for n, m in model.named_modules() if n and isinstance(m, nn.Conv2d)]
     if not names:
         have = [n for n, _ in model.named_modules() if n]
@@ -146,9 +142,7 @@ def conv_filters(model: nn.Module, layer: str | None = None) -> ConvFilters:
     """
     name = _conv_layer(model, layer, "conv_filters")
     w = resolve_layer(model, name).weight.detach().cpu().float().numpy().copy()
-    finite = np.abs(w[np.isfinite(w)])
-    vmax = float(finite.max()) if finite.size and finite.max() > 0 else 1.0
-    return ConvFilters(filters=w, layer=name, vmax=vmax)
+    return ConvFilters(filters=w, layer=name, vmax=finite_abs_max(w) or 1.0)
 
 
 def feature_maps(model: nn.Module, x: torch.Tensor, layer: str | None = None, *,
@@ -190,7 +184,7 @@ def feature_maps(model: nn.Module, x: torch.Tensor, layer: str | None = None, *,
                          f"{tuple(x.shape)} instead.")
     name = convs[0] if layer is None else layer
     resolve_layer(model, name)
-    dev = next((p.device for p in model.parameters()), torch.device("cpu"))
+    dev = model_device(model)
     with frozen_eval(model), torch.no_grad(), record(model, [name]) as rec:
         model(x.to(dev))
     out = rec[name]

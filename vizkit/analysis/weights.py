@@ -22,7 +22,9 @@ import numpy as np
 import torch
 from torch import nn
 
-from .._torch import input_normalization
+from .._torch import input_normalization, spec_input_shape
+from ._arrays import finite_abs_max
+from ._layers import is_input_norm
 
 __all__ = ["WeightImages", "weight_images", "linear_input_map"]
 
@@ -83,7 +85,7 @@ def linear_input_map(model: nn.Module) -> tuple[torch.Tensor, torch.Tensor | Non
         others = [type(m).__name__ for m in model.modules()
                   if m is not model and not isinstance(m, (nn.Linear, nn.Flatten, nn.Identity,
                                                            nn.Sequential, nn.Dropout))
-                  and type(m).__name__ != "Normalize"]
+                  and not is_input_norm(m)]
         if not others:
             return lin.weight.detach().float().t(), (None if lin.bias is None
                                                       else lin.bias.detach().float())
@@ -146,9 +148,7 @@ def weight_images(model_or_weight, *, image_shape: Sequence[int] | None = None,
         W, b = linear_input_map(model)  # [D, C]
         D = W.shape[0]
         if image_shape is None:
-            spec = getattr(model, "vizkit_spec", None)
-            if isinstance(spec, dict) and spec.get("input_shape"):
-                image_shape = spec["input_shape"]
+            image_shape = spec_input_shape(model)
         shape = _as_tuple(image_shape) if image_shape is not None else _square_shape(D)
         if math.prod(shape) != D:
             raise ValueError(f"`image_shape` {shape} has {math.prod(shape)} pixels, the model has "
@@ -201,6 +201,5 @@ def weight_images(model_or_weight, *, image_shape: Sequence[int] | None = None,
     labels = [str(s) for s in labels]
     if len(labels) != C:
         raise ValueError(f"`labels` has {len(labels)} names for {C} classes.")
-    finite = np.abs(images[np.isfinite(images)])
-    vmax = float(finite.max()) if finite.size else 0.0
-    return WeightImages(images=images, vmax=vmax, bias=bias, labels=labels, space=space)
+    return WeightImages(images=images, vmax=finite_abs_max(images), bias=bias, labels=labels,
+                        space=space)

@@ -13,13 +13,13 @@ from __future__ import annotations
 import contextlib
 import warnings
 from dataclasses import dataclass, field
-from typing import Iterator, Sequence
+from typing import Iterator
 
 import torch
 from torch import nn
 
-from ..._torch import frozen_eval, model_device, resolve_layer
-from ..._torch import model_input_shape
+from ..._torch import capture, frozen_eval, model_device, model_input_shape
+from .._layers import hidden_layer
 from .objectives import Objective
 from .parametrization import ImageParam
 from .transforms import Transform
@@ -85,24 +85,6 @@ def _cpu_threads(n_values: int, device) -> Iterator[None]:
             torch.set_num_threads(before)
 
 
-@contextlib.contextmanager
-def _capture(model: nn.Module, names: Sequence[str]) -> Iterator[dict]:
-    """A dict ``name -> output`` filled at each forward pass, autograd graph attached (not
-    detached, unlike :func:`vizkit.hooks.record`); hooks removed on exit."""
-    store: dict[str, torch.Tensor] = {}
-    handles = []
-    try:
-        for name in dict.fromkeys(names):
-            def hook(_m, _inp, out, _name=name):
-                store[_name] = out[0] if isinstance(out, (tuple, list)) else out
-
-            handles.append(resolve_layer(model, name).register_forward_hook(hook))
-        yield store
-    finally:
-        for h in handles:
-            h.remove()
-
-
 def _context(model, objs, extra, store, images, fed):
     out = model(fed)
     ctx = {"input": images, "output": out, **store}
@@ -126,7 +108,7 @@ def optimize(model: nn.Module, objs: list[Objective], extra: Objective | None, p
               if n not in ("input", "output")]
     N = len(objs)
     history, grad_norms = torch.empty(n_steps, N), torch.empty(n_steps, N)
-    with frozen_eval(model), _capture(model, layers) as store, torch.enable_grad(), \
+    with frozen_eval(model), capture(model, layers) as store, torch.enable_grad(), \
             _cpu_threads(leaf.numel(), leaf.device):
         for step in range(n_steps):
             opt.zero_grad(set_to_none=True)
@@ -168,7 +150,7 @@ def dataset_examples(model: nn.Module, objs: list[Objective], x: torch.Tensor,
     layers = [n for o in objs for n in o.layers if n not in ("input", "output")]
     dev = model_device(model)
     vals = []
-    with frozen_eval(model), _capture(model, layers) as store:
+    with frozen_eval(model), capture(model, layers) as store:
         for i in range(0, len(x), batch_size):
             xb = x[i:i + batch_size].to(dev)
             ctx = {"input": xb, "output": model(xb), **store}
@@ -213,28 +195,6 @@ def degenerate(images: torch.Tensor, activations: torch.Tensor, value_range) -> 
     span = float(value_range[1]) - float(value_range[0])
     flat = images.flatten(1).float()
     return (flat.std(1) < 0.01 * span) | (activations.abs() < 1e-6)
-
-
-def hidden_layer(model: nn.Module) -> tuple[str, int] | None:
-    """The hidden layer a figure shows: ``(name, n_units)`` of the last Conv2d before the head
-    (or of the batch norm right after it: a bias-free conv feeding a batch norm is read after the
-    norm), else the first hidden Linear; None for a model with neither."""
-    last_conv, prev = None, None
-    for name, m in model.named_modules():
-        if isinstance(m, nn.BatchNorm2d) and prev is not None and isinstance(prev[1], nn.Conv2d):
-            last_conv = (name, m.num_features)
-        elif isinstance(m, nn.Conv2d):
-            last_conv = (name, m.out_channels)
-        if isinstance(m, (nn.Flatten, nn.Linear)) and last_conv is not None:
-            break
-        if not any(True for _ in m.children()):
-            prev = (name, m)
-    if last_conv is not None:
-        return last_conv
-    linears = [(n, m) for n, m in model.named_modules() if isinstance(m, nn.Linear)]
-    if len(linears) >= 2:
-        return linears[0][0], linears[0][1].out_features
-    return None
 
 
 def hidden_targets(model: nn.Module, n_units: int = 9) -> tuple[str, list[str], str] | None:

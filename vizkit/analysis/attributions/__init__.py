@@ -1,0 +1,29 @@
+"""Input attributions with Captum, and the model-randomization sanity check.
+
+* :mod:`.attribute` -- the one verb :func:`attributions` (Captum's ``attribute(inputs,
+  target=...)`` idea: one signature for every method), the :class:`Attribution` it returns and
+  :func:`attribution_layer`, the layer the layer methods use by default;
+* :mod:`.methods` -- the methods as small units (as Captum keeps one class per method): a
+  :class:`Method` per name in :data:`REGISTRY`, each with how it is computed and its baseline
+  handling;
+* :mod:`.randomization` -- the cascading model-randomization check of Adebayo et al. (2018):
+  :func:`randomization_check`, :func:`cascade_layers`, :func:`randomized_copy`,
+  :func:`rank_correlation`.
+
+Examples
+--------
+>>> import torch
+>>> from torch import nn
+>>> model = nn.Sequential(nn.Flatten(), nn.Linear(4, 2))
+>>> attributions(model, torch.rand(3, 1, 2, 2), target=1, methods="saliency").maps.shape
+torch.Size([3, 1, 2, 2])
+"""
+
+from .attribute import Attribution, attribution_layer, attributions, last_conv_layer
+from .methods import LAYER_METHODS, METHODS, REGISTRY, Method, get_method
+from .randomization import (RandomizationCheck, cascade_layers, randomization_check,
+                            randomized_copy, rank_correlation)
+
+__all__ = ["METHODS", "LAYER_METHODS", "REGISTRY", "Method", "get_method", "Attribution",
+           "RandomizationCheck", "attributions", "attribution_layer", "cascade_layers",
+           "last_conv_layer", "randomization_check", "randomized_copy", "rank_correlation"]
