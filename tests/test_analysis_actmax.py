@@ -1,5 +1,5 @@
 """Activation maximization: leaf input, rising objective, hand-worked linear answer, clean-up,
-whole-layer and diversity objectives, data prior, degenerate flags, the figure family."""
+whole-layer and diversity objectives, data prior, degenerate flags."""
 
 import re
 
@@ -310,63 +310,6 @@ def test_degenerate_images_are_flagged(pyplot, mlp):
     r.degenerate = torch.tensor([False, True, False])
     out = plot_actmax(r)
     assert out["flagged"] == [1] and out["axes"][1].get_title().endswith("DEGENERATE")
-
-
-def test_figure_family(pyplot):
-    import numpy as np
-
-    from vizkit.data import Split
-    from vizkit.plot.actmax import figures
-    from vizkit.plot.figure import NotApplicable
-
-    g = torch.Generator().manual_seed(0)
-    x = torch.rand(30, 1, 8, 8, generator=g)
-    y = torch.arange(30) % 3
-    split = Split("tiny", x, y, x, y, x, y, ("a", "b", "c"), (1, 8, 8), "0")
-    torch.manual_seed(0)
-    net = build_default("cnn", (1, 8, 8), 3, channels=(4, 6), hidden=8)
-    figs = figures(net, split)
-    assert [f.id for f in figs] == ["actmax-classes", "actmax-facets", "actmax-hidden"]
-    cls, facets, hidden = figs
-    assert cls.fig.axes[0].get_title().startswith("class a\n")
-    bars = [a for a in cls.fig.axes if a.get_label() == "<colorbar>"]
-    assert len(bars) == 1  # one pixel-value bar for both rows, as tall as more than one row
-    cls.fig.canvas.draw()
-    assert bars[0].get_position().height > 1.2 * cls.fig.axes[0].get_position().height
-    assert cls.data["images"].shape == (3, 1, 8, 8) and list(cls.data["targets"]) == [0, 1, 2]
-    act, p, best = (cls.data[k] for k in ("activations", "probabilities", "best_real_activations"))
-    with torch.no_grad():  # the recorded numbers are the network's on the recorded images
-        logits = net.eval()(torch.from_numpy(cls.data["images"]))
-        real = net(x)
-    np.testing.assert_allclose(act, logits[torch.arange(3), torch.arange(3)].numpy(), rtol=1e-5)
-    np.testing.assert_allclose(best, real.max(0).values.numpy(), rtol=1e-5)
-    # the caption's numbers are the data's
-    assert f"{act.min():.3g} to {act.max():.3g}" in cls.caption
-    assert f"{best.min():.3g} to {best.max():.3g}" in cls.caption
-    assert f"at least {p.min():.3f}" in cls.caption and "24 training images" not in cls.caption
-    assert f"{len(split.y_train)} training images" in cls.caption
-    assert facets.data["images"].shape == (9, 1, 8, 8)
-    assert list(facets.data["targets"]) == [0, 0, 0, 1, 1, 1, 2, 2, 2]
-    # the facets' correlation is recomputed from the images, and the caption judges it honestly
-    from vizkit.plot.actmax import SAME_FACETS
-
-    im = torch.from_numpy(facets.data["images"]).flatten(1).view(3, 3, -1)
-    im = im - im.mean(-1, keepdim=True)
-    im = im / im.norm(dim=-1, keepdim=True)
-    pairs = [float(im[c, i] @ im[c, j])
-             for c in range(3) for i in range(3) for j in range(3) if i != j]
-    corr = float(np.mean(pairs))
-    assert float(facets.data["facet_correlation"]) == pytest.approx(corr, abs=1e-5)
-    assert f"class: {corr:.2f} (1: identical)" in facets.caption
-    assert ("barely differ" in facets.caption) == (corr >= SAME_FACETS)
-    assert "features.5" in hidden.caption  # the batch norm after the last conv
-    assert hidden.data["targets"][-1] == "features.5"  # the whole-layer objective
-    n_bad = int(hidden.data["degenerate"].sum())
-    assert ("No image is degenerate" in hidden.caption) == (n_bad == 0)
-    x2 = torch.rand(10, 2)
-    split2 = Split("2d", x2, y[:10], x2, y[:10], x2, y[:10], ("a", "b", "c"), (2,), "0")
-    with pytest.raises(NotApplicable, match="input shape"):
-        figures(build_default("mlp", (2,), 3), split2)
 
 
 def test_data_prior_equals_the_residual_norm_and_is_computed_once_per_image_set():

@@ -188,11 +188,9 @@ def cmd_analyze(args) -> int:
     import matplotlib
 
     matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
+    from .figures import write_figures
 
-    from ._io import atomic_write_bytes, npz_bytes, png_bytes, safe_name
-
-    status, written = 0, 0
+    status, written, taken = 0, 0, set()
     with _out_dir(args.out) as out:
         for name in names:
             try:
@@ -201,14 +199,8 @@ def cmd_analyze(args) -> int:
                 print(f"{name}: not applicable to this model: {e}", file=sys.stderr)
                 status = EXIT_FAILURE if strict else status
                 continue
-            for f in figs:
-                stem = safe_name(f.id, default="figure")  # a name inside --out, whatever the id
-                try:
-                    png = png_bytes(f.fig, dpi=args.dpi)  # the gallery's deterministic PNG writer
-                finally:
-                    plt.close(f.fig)
-                path = atomic_write_bytes(out / f"{stem}.png", png)
-                atomic_write_bytes(out / f"{stem}.npz", npz_bytes(getattr(f, "data", {}) or {}))
+            # the gallery's write path: safe names unique within --out, PNG + .npz of the arrays
+            for f, path in zip(figs, write_figures(figs, out, taken=taken, dpi=args.dpi)):
                 written += 1
                 print(f"{path}: {f.caption}")
         if not written:
@@ -390,8 +382,10 @@ def _add_others(sub) -> None:
 
     a = sub.add_parser("analyze", help="write figures (PNG + the arrays as .npz) of a checkpoint")
     a.add_argument("checkpoint")
-    a.add_argument("--what", default="all", help="comma list of weights, receptive-fields, actmax, bottleneck, "
-                   "decision-surface, errors, attributions, embedding, or all")
+    from .figures import list_families
+
+    a.add_argument("--what", default="all", metavar="FAMILY,...|all",
+                   help=f"comma list of {', '.join(list_families())}, or all")
     a.add_argument("--out", required=True)
     _data_args(a)
     a.add_argument("--seed", type=int, default=0)

@@ -7,7 +7,7 @@ import math
 from pathlib import Path
 from typing import Any, Iterable, Sequence
 
-from .._io import (file_lock, npz_bytes, png_bytes, png_size, safe_name, sha256, stable_hash,
+from .._io import (file_lock, npz_bytes, png_size, safe_name, sha256, stable_hash,
                    write_if_changed)
 
 __all__ = ["RecipeContext", "DataChoice", "load_data"]
@@ -306,16 +306,18 @@ class RecipeContext:
         str
             The id used.
         """
-        fid = self._new_id(id)
+        from ..figures import Figure, close_figure, write_figure
+
         try:
             min_font = _min_font(fig)
-            png = png_bytes(fig)
-        finally:
-            _close(fig)
-        write_if_changed(self._out / f"{fid}.png", png)
+        except BaseException:
+            close_figure(fig)
+            raise
+        written = write_figure(Figure(str(id), fig, str(caption), data=dict(data or {})),
+                               self._out, taken=self._ids)
+        fid, png = written.stem, written.png_bytes
         keys: list[str] = []
         if data:
-            write_if_changed(self._out / f"{fid}.npz", npz_bytes(data))
             keys = sorted(str(k) for k in data)
             self.figure_data_[fid] = data
         w, h = png_size(png)
@@ -326,13 +328,9 @@ class RecipeContext:
 
     def _new_id(self, id: str) -> str:
         """``id`` as a safe file name stem, made unique within the recipe."""
-        fid = safe_name(id, default="figure")
-        base, n = fid, 2
-        while fid in self._ids:
-            fid = f"{base}-{n}"
-            n += 1
-        self._ids.add(fid)
-        return fid
+        from ..figures import unique_stem
+
+        return unique_stem(id, self._ids)
 
     def animation(self, id: str, gif: bytes, caption: str, *, data: dict | None = None,
                   min_font: float = 0.0) -> str:
@@ -454,11 +452,3 @@ def _min_font(fig) -> float:
              if t.get_visible() and t.get_text().strip()]
     return round(float(min(sizes)), 2) if sizes else 0.0
 
-
-def _close(fig) -> None:
-    try:
-        import matplotlib.pyplot as plt
-
-        plt.close(fig)
-    except Exception:  # noqa: BLE001 - a figure not managed by pyplot needs no closing
-        pass

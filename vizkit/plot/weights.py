@@ -8,10 +8,9 @@ from typing import Sequence
 import numpy as np
 
 from ._axes import image_axes, image_grid_axes
-from .figure import Figure, NotApplicable
 from .style import diverging_cmap
 
-__all__ = ["plot_weight_images", "plot_weight_images_grid", "image_grid_axes", "figures"]
+__all__ = ["plot_weight_images", "plot_weight_images_grid", "image_grid_axes"]
 
 
 def plot_weight_images(result, *, axes=None, fig=None, cmap=None, vmax: float | None = None,
@@ -145,71 +144,3 @@ def plot_weight_images_grid(results: Sequence, labels: Sequence[str], *, fig=Non
         cbar.set_label("weight (one scale for all)", fontsize=9)
         cbar.ax.tick_params(labelsize=9)
     return {"fig": fig, "axes": grid, "images": images, "colorbar": cbar, "vmax": vmax}
-
-
-def _class_names(split, n):
-    classes = list(getattr(split, "classes", []) or [])
-    return [str(c) for c in classes] if len(classes) == n else None
-
-
-def _ink_note(split, pixel: tuple) -> str:
-    """', at row r, column c: a pixel above 0.5 in p % of the n training images' (empty
-    without training images), so a large weight on a pixel the data hardly inks shows as such."""
-    x = getattr(split, "x_train", None)
-    if x is None or len(x) == 0:
-        return ""
-    img = np.asarray(x, dtype=np.float32).reshape(len(x), -1, *np.shape(x)[-2:])
-    share = float((img[:, :, pixel[0], pixel[1]] > 0.5).any(axis=1).mean())
-    return (f", at row {pixel[0]}, column {pixel[1]}: a pixel above 0.5 in {share:.1%} of the "
-            f"{len(img):,} training images")
-
-
-def figures(model, split, *, meta: dict | None = None, seed: int = 0) -> list[Figure]:
-    """Figure family ``weights`` (seed 002): the model's weight images, one per class, on one
-    symmetric scale.
-
-    Fits models whose logits are an affine function of the image pixels: logistic regression
-    (``PTLogreg``, registry name ``'logreg'``) and a ``PTDeep`` with config ``[D, C]`` (no hidden
-    layer). Models with hidden layers have no single weight image per class (see the
-    ``receptive-fields`` family for them).
-
-    Returns
-    -------
-    list of Figure
-        One figure, ``data``: ``images`` [C, H, W], ``class_names``.
-
-    Raises
-    ------
-    NotApplicable
-        Non-image inputs, or a model without a linear input->class map.
-    """
-    from ..analysis.weights import weight_images
-
-    shape = tuple(getattr(split, "input_shape", ()) or ())
-    if len(shape) != 3:
-        raise NotApplicable(f"weight images need image inputs (C, H, W); this data has input "
-                            f"shape {shape}.")
-    try:
-        r = weight_images(model, image_shape=shape)
-    except ValueError as e:
-        raise NotApplicable(str(e)) from None
-    names = _class_names(split, r.n_classes)
-    if names:
-        r.labels = names
-    if r.images.ndim != 3:
-        raise NotApplicable("weight images are drawn for single-channel inputs only.")
-    out = plot_weight_images(r, ncols=5 if r.n_classes == 10 else min(r.n_classes, 8))
-    fig = out["fig"]
-    fig.suptitle(f"{type(model).__name__}: weights per class on raw pixels", fontsize=10)
-    imgs = np.asarray(r.images)
-    top = np.unravel_index(np.abs(imgs).argmax(), imgs.shape)
-    caption = (f"Weights of each of the {r.n_classes} class scores ({', '.join(map(str, r.labels))}) "
-               f"on the {imgs.shape[1]}x{imgs.shape[2]} raw [0, 1] pixels (the model's input "
-               "normalization folded in: W / std), all on one symmetric scale, |w| <= "
-               f"{r.vmax:.3g}: a bright pixel where the weight is red raises the class score, blue "
-               "lowers it; white is zero weight. The largest |weight| is in the image of class "
-               f"'{r.labels[top[0]]}'" + _ink_note(split, top[1:]) + ".")
-    data = {"images": np.asarray(r.images), "class_names": np.asarray([str(c) for c in r.labels])}
-    if r.bias is not None:
-        data["bias"] = np.asarray(r.bias)
-    return [Figure(id="weights", fig=fig, caption=caption, data=data)]

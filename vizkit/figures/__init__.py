@@ -1,0 +1,92 @@
+"""Figure families: one module per family, and the registry that lists them.
+
+A figure family is the unit of vizkit. Family ``decision-surface`` is the module
+:mod:`vizkit.figures.decision_surface` (``-`` in a family name is ``_`` in module names), which
+declares
+
+* ``NAME``: the family's name (``vizkit analyze --what``, ``ctx.family`` in a recipe);
+* ``applies(model, split)``: ``None`` when the family fits the model, else the reason in words a
+  user can act on;
+* ``figures(model, split, *, meta=None, seed=0)``: the composition, asking
+  :mod:`vizkit.analysis` for numbers and :mod:`vizkit.plot` for drawings, into captioned
+  :class:`Figure` objects with the arrays they draw (or :class:`NotApplicable`).
+
+:data:`FAMILIES` is the one list of these modules: the CLI's ``--what`` choices and help, the
+gallery's ``ctx.family``, :func:`list_families` and the README's family table all read it. A new
+family is one new module added to it. :func:`write_figures` is the one way figures become files
+(``vizkit analyze`` and the gallery both use it).
+
+Examples
+--------
+>>> list_families()[:3]
+['weights', 'receptive-fields', 'actmax']
+>>> get_family("decision-surface").__name__
+'vizkit.figures.decision_surface'
+"""
+
+from __future__ import annotations
+
+from types import ModuleType
+
+from ..plot.figure import Figure, NotApplicable
+from . import (actmax, attributions, bottleneck, decision_surface, embedding, errors, feature_maps,
+               receptive_fields, weights)
+from ._write import WrittenFigure, close_figure, unique_stem, write_figure, write_figures
+
+__all__ = ["Figure", "NotApplicable", "FAMILIES", "list_families", "get_family", "make_figures",
+           "write_figures", "write_figure", "WrittenFigure", "unique_stem", "close_figure"]
+
+#: Family name → family module, in the order ``vizkit analyze --what all`` runs them.
+FAMILIES: dict[str, ModuleType] = {m.NAME: m for m in (
+    weights, receptive_fields, actmax, bottleneck, decision_surface, errors, attributions,
+    embedding, feature_maps)}
+
+
+def list_families() -> list[str]:
+    """The figure family names, in the order ``vizkit analyze --what all`` runs them."""
+    return list(FAMILIES)
+
+
+def get_family(name: str) -> ModuleType:
+    """The module of family ``name`` (``NAME``, ``applies``, ``figures``).
+
+    Raises
+    ------
+    ValueError
+        Unknown family (the valid names are listed).
+    """
+    if name not in FAMILIES:
+        raise ValueError(f"figure family must be one of {', '.join(map(repr, FAMILIES))} or 'all'. "
+                         f"Got {name!r} instead.")
+    return FAMILIES[name]
+
+
+def make_figures(name: str, model, split, *, meta: dict | None = None,
+                 seed: int = 0) -> list[Figure]:
+    """Run family ``name`` on ``model`` and ``split``.
+
+    Parameters
+    ----------
+    name : str
+        One of :func:`list_families`.
+    model : nn.Module or estimator
+        The trained model.
+    split : vizkit.data.Split
+        The data it was trained on (its test part is drawn).
+    meta : dict, optional
+        The checkpoint's metadata (``meta['history']`` adds learning curves to ``errors``).
+    seed : int, default=0
+        Seed of every random choice the family makes.
+
+    Returns
+    -------
+    list of Figure
+
+    Raises
+    ------
+    ValueError
+        Unknown family (the valid names are listed).
+    NotApplicable
+        The family does not fit this model.
+    """
+    return get_family(name).figures(model, split, meta=meta, seed=seed)
