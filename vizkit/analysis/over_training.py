@@ -46,25 +46,28 @@ def log_epochs(last: int) -> list[int]:
 
 
 def probe_indices(labels, n: int = 6, *, seed: int = 0) -> np.ndarray:
-    """``n`` indices of ``labels``, stratified: ``n`` different classes (drawn with ``seed`` when
-    there are more), one random example of each, in class order.
+    """``n`` indices of ``labels``, stratified: as many classes as possible, drawn in a seeded
+    order, taking one random example of each in turn until there are ``n``; in class order.
 
     Examples
     --------
-    >>> probe_indices([0, 1, 1, 2, 2, 2], 3).tolist()
-    [0, 2, 5]
+    >>> labels = [0, 0, 1, 1, 2, 2]
+    >>> sorted(labels[i] for i in probe_indices(labels, 3))
+    [0, 1, 2]
     """
     labels = np.asarray(labels.cpu() if hasattr(labels, "cpu") else labels).reshape(-1)
     if isinstance(n, bool) or int(n) != n or int(n) < 1:
         raise ValueError(f"`n` must be a positive integer. Got {n!r} instead.")
-    classes = np.unique(labels)
     if len(labels) < n:
         raise ValueError(f"asked for {n} probe images of {len(labels)}.")
     rng = np.random.default_rng(seed)
-    chosen = np.sort(rng.choice(classes, size=min(int(n), len(classes)), replace=False))
-    picks = [int(rng.choice(np.flatnonzero(labels == c))) for c in chosen]
-    rest = np.setdiff1d(np.arange(len(labels)), picks)
-    picks += rng.choice(rest, size=int(n) - len(picks), replace=False).tolist()
+    classes = rng.permutation(np.unique(labels))
+    pools = {c: list(rng.permutation(np.flatnonzero(labels == c))) for c in classes}
+    picks: list[int] = []
+    while len(picks) < n:
+        for c in classes:
+            if pools[c] and len(picks) < n:
+                picks.append(int(pools[c].pop()))
     return np.asarray(sorted(picks, key=lambda i: (labels[i], i)), dtype=np.int64)
 
 
