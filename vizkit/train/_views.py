@@ -132,7 +132,15 @@ def load_views(checkpoint: str | os.PathLike, recorder: Any = None) -> tuple[dic
     if meta.get("checkpoint") != file_hash(checkpoint):
         raise NoViews(f"{path.name} was recorded for other weights than {name}'s now; train "
                       "again to record its views.")
-    if recorder is not None and meta.get("recorder") != recorder_identity(recorder):
-        raise NoViews(f"{path.name} was recorded by another recorder ({meta.get('recorder')}) "
-                      f"than the one asked for ({recorder_identity(recorder)}).")
+    want = None if recorder is None else recorder_identity(recorder)
+    if want is not None and meta.get("recorder") != want:
+        had = meta.get("recorder") if isinstance(meta.get("recorder"), dict) else {}
+        if had.get("class") != want["class"]:
+            what = f"{had.get('class')}, not {want['class']}"
+        else:
+            old, new = had.get("identity") or {}, want["identity"] or {}
+            keys = sorted(k for k in set(old) | set(new) if old.get(k) != new.get(k)) \
+                if isinstance(old, dict) and isinstance(new, dict) else ["identity"]
+            what = "its " + ", ".join(keys) + " differ"
+        raise NoViews(f"{path.name} was recorded by another recorder ({what}).")
     return arrays, meta.get("recorder", {})
