@@ -17,7 +17,7 @@ import torch
 
 from vizkit.analysis.decision_surface import SurfaceFrames, SurfaceRecorder, snapshot_epochs
 from vizkit.data import fingerprint
-from vizkit.plot.decision_surface import surface_animation
+from vizkit.plot.animation import surface_animation
 from vizkit.train import TrainConfig
 
 ORDER = 12

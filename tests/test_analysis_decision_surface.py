@@ -5,7 +5,6 @@ import pytest
 import torch
 from torch import nn
 
-from _toy import readable
 from vizkit.analysis.decision_surface import DecisionSurface, decision_surface, resolve_rect
 
 
@@ -155,7 +154,7 @@ def test_bad_inputs():
 # --- plotting -----------------------------------------------------------------------------------
 
 def test_graph_surface_shades_field_and_draws_offset_contour(pyplot):
-    from vizkit.plot.decision_surface import graph_surface
+    from vizkit.lab.data import graph_surface
 
     fun = lambda P: 1 / (1 + np.exp(-(P[:, 0] - P[:, 1])))  # P(class 1), 0.5 on the diagonal
     ax = pyplot.figure().gca()
@@ -173,7 +172,7 @@ def test_graph_surface_shades_field_and_draws_offset_contour(pyplot):
 
 def test_graph_data_markers_and_special_points(pyplot):
     from vizkit.plot.style import class_colors
-    from vizkit.plot.decision_surface import graph_data
+    from vizkit.plot.graph import graph_data
 
     X = np.array([[0, 0], [1, 1], [2, 2], [3, 3]], dtype=float)
     Y_ = np.array([0, 1, 1, 0])
@@ -216,7 +215,7 @@ def test_decision_regions_colour_and_confidence_shading(pyplot):
 def test_graph_data_rings_special_points_larger_than_the_point(pyplot):
     from matplotlib.colors import to_rgba
 
-    from vizkit.plot.decision_surface import graph_data
+    from vizkit.plot.graph import graph_data
 
     X = np.array([[0, 0], [1, 1], [2, 2], [3, 3]], dtype=float)
     Y_ = np.array([0, 1, 1, 0])
@@ -231,7 +230,7 @@ def test_graph_data_rings_special_points_larger_than_the_point(pyplot):
 
 
 def test_graph_surface_colorbar_shows_the_shaded_scale(pyplot):
-    from vizkit.plot.decision_surface import graph_surface
+    from vizkit.lab.data import graph_surface
 
     fun = lambda P: 1 / (1 + np.exp(-(P[:, 0] - P[:, 1])))
     ax = pyplot.figure().gca()
@@ -242,49 +241,3 @@ def test_graph_surface_colorbar_shows_the_shaded_scale(pyplot):
     assert cbar.mappable.get_clim() == art["mesh"].get_clim()
     assert graph_surface(fun, ((-2, -2), (2, 2)), width=8, height=8,
                          ax=pyplot.figure().gca())["colorbar"] is None  # the lab's default
-
-
-@pytest.mark.parametrize("n_classes", [2, 3])
-def test_figure_family_decision_surface_caption_equals_its_points(pyplot, n_classes):
-    from vizkit.data import Split
-    from vizkit.figures import make_figures
-    from vizkit.models import PTDeep
-
-    g = torch.Generator().manual_seed(0)
-    x = torch.randn(60, 2, generator=g)
-    y = (torch.atan2(x[:, 1], x[:, 0]) + np.pi).mul(n_classes / (2 * np.pi)).long() % n_classes
-    names = ("Coat", "Bag", "Sandal")[:n_classes]
-    split = Split("gmm-like", x[:40], y[:40], x[:8], y[:8], x[40:], y[40:], names, (2,), "0" * 16)
-    torch.manual_seed(0)
-    f = make_figures("decision-surface", PTDeep([2, 6, n_classes]), split)[0]
-    d = f.data
-    n, wrong = len(d["labels"]), int((d["labels"] != d["predictions"]).sum())
-    np.testing.assert_array_equal(d["points"], split.x_test.numpy())  # the points the accuracy is about
-    assert f"the {n} test examples the accuracy is about" in f.caption
-    assert f"test accuracy {(n - wrong) / n:.1%}, {wrong} wrong" in f.caption
-    assert "digit" not in f.caption.lower()
-    bars = [ax for ax in f.fig.axes if ax.get_label() == "<colorbar>"]
-    assert len(bars) == (2 if n_classes == 2 else 1)  # one per colour scale
-    legend = [ax.get_legend() for ax in f.fig.axes if ax.get_legend()][0]
-    texts = [t.get_text() for t in legend.get_texts()]
-    assert set(texts) >= {names[c] for c in np.unique(d["labels"])}
-    assert {"classified right", "classified wrong"} <= set(texts)
-    readable(f.fig)
-
-
-def test_surface_data_stores_axes_argmax_and_max_and_gives_back_p1():
-    """surface_data keeps 1-D axes and argmax + max; P(class 1) of a binary model follows."""
-    from vizkit.plot.decision_surface import surface_data
-
-    net = nn.Linear(2, 2)
-    with torch.no_grad():
-        net.weight.copy_(torch.tensor([[1.0, -1.0], [-1.0, 2.0]]))
-        net.bias.zero_()
-    surf = decision_surface(net, ((-1, -2), (1, 2)), grid_resolution=(30, 20))
-    data = surface_data(surf)
-    assert set(data) == {"grid_x", "grid_y", "region_labels", "confidence"}
-    assert data["grid_x"].shape == (30,) and data["grid_y"].shape == (20,)
-    assert data["grid_x"][0] == -1 and data["grid_y"][-1] == 2
-    lab, conf = data["region_labels"], data["confidence"].astype(float)
-    p1 = np.where(lab == 1, conf, 1 - conf)
-    assert np.allclose(p1, surf.probs[..., 1], atol=1e-3)

@@ -195,7 +195,7 @@ def test_plot_embedding_without_labels_and_bad_labels(pyplot):
 def test_embedding_figures_show_input_and_learned_layers(pyplot, umap_runs):
     from vizkit.data import Split, fingerprint
     from vizkit.analysis.embedding import embedding_layers
-    from vizkit.plot.embedding import figures as make
+    from vizkit.figures.embedding import figures as make
     from vizkit.models import ConvNet, PTDeep, PTLogreg, RBFNet
 
     assert embedding_layers(PTDeep([4, 6, 5, 3])) == [
@@ -218,32 +218,3 @@ def test_embedding_figures_show_input_and_learned_layers(pyplot, umap_runs):
     assert [t.get_text() for t in axes[1].get_legend().get_texts()] == ["a", "b", "c", "d"]
     only_input = make(PTLogreg(16, 4), split)[-1]
     assert len(only_input.fig.axes) == 1 and "no hidden layer" in only_input.caption
-
-
-def test_figure_family_embedding_caption_equals_the_drawn_points(pyplot):
-    from matplotlib.text import Text
-
-    from vizkit.analysis.bottleneck import class_separation
-    from vizkit.data import Split
-    from vizkit.figures import make_figures
-
-    g = torch.Generator().manual_seed(0)
-    y = torch.arange(60) % 3
-    x = torch.rand(60, 1, 4, 4, generator=g) * 0.3
-    x[:, 0, 0, :] += y[:, None].float() / 2  # the class is in the top row
-    names = ("T-shirt/top", "Ankle boot", "Bag")
-    split = Split("fashion-like", x, y, x[:6], y[:6], x, y, names, (1, 4, 4), "0" * 16)
-    torch.manual_seed(0)
-    model = nn.Sequential(nn.Flatten(), nn.Linear(16, 8), nn.ReLU(), nn.Linear(8, 3)).eval()
-    for f in make_figures("embedding", model, split):
-        seps = [class_separation(c, f.data["labels"]) for c in f.data["panel_coords"]]
-        np.testing.assert_allclose(f.data["panel_separation"], seps)
-        assert "the raw input " + f"{seps[0]:.2f}" in f.caption
-        assert f"of the first 60 test examples (3 classes of fashion-like)" in f.caption
-        assert "the raw input (16 features)" in f.caption and "digit" not in f.caption.lower()
-        legend = [ax.get_legend() for ax in f.fig.axes if ax.get_legend()]
-        assert [t.get_text() for t in legend[0].get_texts()] == list(names)
-        f.fig.canvas.draw()
-        sizes = [t.get_fontsize() for t in f.fig.findobj(Text)
-                 if t.get_visible() and t.get_text().strip()]
-        assert min(sizes) >= 8 and f.fig.get_figwidth() <= 12.7

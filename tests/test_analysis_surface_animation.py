@@ -15,7 +15,7 @@ import vizkit.analysis.decision_surface as ds
 from vizkit.analysis.decision_surface import (SurfaceFrames, SurfaceRecorder, decision_surface,
                                               snapshot_epochs)
 from vizkit.models import PTDeep
-from vizkit.plot.decision_surface import plot_surface_frame, surface_animation
+from vizkit.plot.animation import plot_surface_frame, surface_animation
 from vizkit.train import fit, load_views, save_views
 
 CFG = {"epochs": 12, "batch_size": 0, "optimizer": "sgd", "lr": 0.5, "momentum": 0.9,

@@ -244,3 +244,21 @@ def test_plot_search_scores_draws_each_candidate(pyplot):
     assert out["best"][1].get_xdata()[0] == 300 and out["best"][0].get_xdata()[0] == 0.5
     with pytest.raises(ValueError, match="no candidates"):
         plot_search_scores([])
+
+
+def test_plot_search_scores_of_a_fitted_search_draws_its_rows(pyplot):
+    """The estimator's front door turns a fitted search into rows; the plotter takes rows only
+    (vizkit.plot imports no estimator)."""
+    from vizkit.estimator import plot_search_scores
+    from vizkit.plot.search import plot_search_scores as draw_rows
+
+    class Fitted:  # what RandomizedSearchCV leaves: two candidates, the second ranked first
+        cv_results_ = {"params": [{"dropout": 0.1}, {"dropout": 0.5}], "rank_test_score": [2, 1],
+                       "mean_test_score": [0.7, 0.9], "std_test_score": [0.1, 0.0],
+                       "mean_fit_time": [1.0, 1.0], "mean_score_time": [0.1, 0.1]}
+
+    out = plot_search_scores(Fitted())
+    np.testing.assert_array_equal(out["points"][0].lines[0].get_xdata(), [0.5, 0.1])
+    np.testing.assert_array_equal(out["points"][0].lines[0].get_ydata(), [0.9, 0.7])
+    with pytest.raises(TypeError, match="search_results"):
+        draw_rows(Fitted())

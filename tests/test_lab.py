@@ -46,7 +46,6 @@ def test_data_front_doors_are_vizkits_functions_and_seed_like_the_lab():
     B, YB = data.sample_gmm_2d(6, 2, 10)
     np.testing.assert_array_equal(A, B), np.testing.assert_array_equal(YA, YB)
     assert data.sample_gauss_2d(3, 5, seed=0)[0].shape == (15, 2)
-    assert data.graph_surface is vizkit.plot.graph_surface
     assert data.graph_data is vizkit.plot.graph_data
     assert data.eval_perf_multi is vizkit.train.eval_perf_multi and data.eval_AP is vizkit.train.eval_AP
     assert data.eval_AP([0, 1, 0, 1]) == pytest.approx((1 + 2 / 3) / 2)
@@ -54,6 +53,26 @@ def test_data_front_doors_are_vizkits_functions_and_seed_like_the_lab():
                                   [[1, 0, 0], [0, 0, 1], [0, 1, 0]])
     with pytest.raises(ValueError, match="class indices"):
         data.class_to_onehot(np.array([0.5, 1.0]))
+
+
+def test_graph_surface_evaluates_then_draws_with_plot_field(pyplot):
+    """The lab's graph_surface = analysis' decision_surface on a width x height grid, drawn by
+    plot_field on the current axes; a computed surface is drawn as it is."""
+    from vizkit.analysis.decision_surface import decision_surface
+
+    fun = lambda P: 1 / (1 + np.exp(-(P[:, 0] - 2 * P[:, 1])))  # noqa: E731
+    rect = ((-1, -2), (3, 1))
+    fig, ax = pyplot.subplots()
+    art = data.graph_surface(fun, rect, 0.5, 9, 7)
+    assert pyplot.gca() is ax and art["mesh"].axes is ax and art["surface"].shape == (7, 9)
+    ref = vizkit.plot.plot_field(decision_surface(fun, rect, grid_resolution=(9, 7)), 0.5,
+                                 ax=pyplot.figure().gca())
+    np.testing.assert_array_equal(art["mesh"].get_array(), ref["mesh"].get_array())
+    assert art["mesh"].get_clim() == ref["mesh"].get_clim()
+    again = data.graph_surface(art["surface"], offset=None, ax=pyplot.figure().gca())
+    assert again["surface"] is art["surface"] and again["contour"] is None
+    with pytest.raises(ValueError, match="`rect` is needed"):
+        data.graph_surface(fun)
 
 
 def test_graph_data_special_points_doubled(pyplot):

@@ -13,9 +13,8 @@ True
 """
 
 from ._net import SKIPPED_CHECKS, NetClassifier
-from ..plot.search import plot_search_scores
 from ._search import (HiddenSizes, ProgressSearchCV, default_space, format_results,
-                      plain_params, results_csv, search, search_results)
+                      plain_params, plot_search_scores, results_csv, search, search_results)
 
 __all__ = ["NetClassifier", "SKIPPED_CHECKS", "HiddenSizes", "ProgressSearchCV", "default_space",
            "search", "search_results", "format_results", "plain_params", "results_csv", "plot_search_scores"]

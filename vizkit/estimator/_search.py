@@ -13,7 +13,7 @@ from ._names import did_you_mean
 from ._net import NetClassifier
 
 __all__ = ["HiddenSizes", "default_space", "search", "search_results", "format_results",
-           "plain_params", "results_csv", "ProgressSearchCV"]
+           "plain_params", "results_csv", "ProgressSearchCV", "plot_search_scores"]
 
 
 class HiddenSizes:
@@ -248,6 +248,18 @@ def search_results(rs) -> list[dict]:
         rows.append(row)
     rows.sort(key=lambda r: (r["rank"], -r["mean_score"]))
     return rows
+
+
+def plot_search_scores(results, **kwargs) -> dict:
+    """:func:`vizkit.plot.search.plot_search_scores` of a fitted search (its
+    :func:`search_results`) or of the rows themselves; ``kwargs`` go there.
+
+    Matplotlib and the plotters are imported only when this is called.
+    """
+    from ..plot.search import plot_search_scores as plot
+
+    rows = search_results(results) if hasattr(results, "cv_results_") else results
+    return plot(rows, **kwargs)
 
 
 def format_results(rows: list[dict]) -> str:

@@ -11,6 +11,11 @@ declares
   :mod:`vizkit.analysis` for numbers and :mod:`vizkit.plot` for drawings, into captioned
   :class:`Figure` objects with the arrays they draw (or :class:`NotApplicable`).
 
+The Displays of the expensive views live in their family's module and are re-exported here
+(:class:`DecisionSurfaceDisplay`, :class:`BottleneckDisplay`, :class:`EmbeddingDisplay`,
+scikit-learn's idea): ``from_model(model, data, ...)`` computes once, ``plot(ax=None, ...)``
+draws again.
+
 :data:`FAMILIES` is the one list of these modules: the CLI's ``--what`` choices and help, the
 gallery's ``ctx.family``, :func:`list_families` and the README's family table all read it. A new
 family is one new module added to it. :func:`write_figures` is the one way figures become files
@@ -32,9 +37,13 @@ from ..plot.figure import Figure, NotApplicable
 from . import (actmax, attributions, bottleneck, decision_surface, embedding, errors, feature_maps,
                over_training, receptive_fields, weights)
 from ._write import WrittenFigure, close_figure, unique_stem, write_figure, write_figures
+from .bottleneck import BottleneckDisplay
+from .decision_surface import DecisionSurfaceDisplay
+from .embedding import EmbeddingDisplay
 
 __all__ = ["Figure", "NotApplicable", "FAMILIES", "list_families", "get_family", "make_figures",
-           "write_figures", "write_figure", "WrittenFigure", "unique_stem", "close_figure"]
+           "write_figures", "write_figure", "WrittenFigure", "unique_stem", "close_figure",
+           "DecisionSurfaceDisplay", "BottleneckDisplay", "EmbeddingDisplay"]
 
 #: Family name → family module, in the order ``vizkit analyze --what all`` runs them.
 FAMILIES: dict[str, ModuleType] = {m.NAME: m for m in (

@@ -1,22 +1,33 @@
-"""Figure family ``bottleneck``: the test points in a model's 2D bottleneck layer, with RBF centres and the head's regions.
+"""Figure family ``bottleneck`` (seed 000): the test set in the 2D feature plane before the RBF
+layer (or a hidden 2-wide layer), coloured by class, with the RBF centres (``+`` sized by sigma)
+and the head's decision regions behind; and :class:`BottleneckDisplay`, the view computed once
+and drawn as often as wanted.
 
-:func:`applies` says whether the family fits a model (and why not); :func:`figures` composes
-:mod:`vizkit.analysis` results and :mod:`vizkit.plot.bottleneck` drawings into captioned figures.
+The features come from :mod:`vizkit.analysis.bottleneck`, drawn by
+:mod:`vizkit.plot.bottleneck`.
 """
 
 from __future__ import annotations
 
-from ..plot.figure import Figure, NotApplicable
+from typing import Sequence
 
-__all__ = ["NAME", "applies", "figures"]
+import numpy as np
+
+from ..plot._axes import new_ax
+from ..plot.bottleneck import plot_bottleneck
+from ..plot.decision_surface import confidence_colorbar
+from ..plot.figure import Figure, NotApplicable
+from ._display import DisplayMixin
+from .decision_surface import surface_data
+
+__all__ = ["NAME", "applies", "figures", "bottleneck_caption", "BottleneckDisplay"]
 
 #: The family's name (``vizkit analyze --what``, ``ctx.family``).
 NAME = "bottleneck"
 
 
 def applies(model, split) -> str | None:
-    """``None`` when the family fits ``model`` and ``split``, else the reason, in words a user
-    can act on."""
+    """``None`` for a torch model with a 2D layer before its head, else the reason."""
     from torch import nn
 
     from ..analysis.bottleneck import find_bottleneck
@@ -27,17 +38,201 @@ def applies(model, split) -> str | None:
     return None
 
 
+_MAX_POINTS = 5000  # test points drawn at most (a seeded subset)
+_REGION_ALPHA = {"min_alpha": 0.1, "max_alpha": 0.45}
+
+
+def _training_text(meta: dict | None) -> str:
+    """'trained 20 epochs with ADAM (lr 0.01), epoch 18 kept' from a checkpoint's metadata
+    ('' when it does not say)."""
+    meta = meta or {}
+    config, history = meta.get("config") or {}, meta.get("history") or {}
+    epochs = history.get("epochs") if isinstance(history, dict) else getattr(history, "epochs", None)
+    best = history.get("best_epoch") if isinstance(history, dict) else getattr(history, "best_epoch", None)
+    parts = []
+    if epochs:
+        parts.append(f"{len(epochs)} epochs")
+    if config.get("optimizer"):
+        opt = str(config["optimizer"]).upper().replace("ADAMW", "AdamW").replace("ADAM", "Adam")
+        parts.append(f"{opt}" + (f" (lr {config['lr']:g})" if config.get("lr") is not None else ""))
+    text = "trained " + " with ".join(parts) if parts else ""
+    if best and epochs:
+        text += f", epoch {best} kept"
+    return text
+
+
+def bottleneck_caption(result, *, meta: dict | None = None,
+                       model_name: str = "the model") -> str:
+    """The bottleneck figure's caption, every number read from ``result`` (and the training
+    record ``meta``): epochs and optimizer, accuracy, how spread and how separated the features
+    are, the number of centres and their sigma range."""
+    from ..analysis.bottleneck import class_separation
+
+    f = np.asarray(result.features, dtype=np.float64)
+    text = model_name + (f", {_training_text(meta)}" if _training_text(meta) else "") + ": "
+    text += f"the {len(f)} test inputs at their 2D features"
+    if result.labels is not None:
+        acc = float((result.predictions == result.labels).mean())
+        sep = class_separation(f, result.labels)
+        text += (f", coloured by true class; test accuracy {acc:.1%}, class separation {sep:.2f} "
+                 "(the share of the features' variance between the class means: 0 = one mixed "
+                 "clump, 1 = one point per class)")
+    std = f.std(0) if len(f) else np.zeros(2)
+    text += f"; the features spread with standard deviation {std[0]:.3g} and {std[1]:.3g}."
+    if result.centers is not None:
+        s = np.abs(np.asarray(result.sigma, dtype=np.float64))
+        text += f" '+': the {len(s)} RBF centres, "
+        if len(s) and s.max() - s.min() <= 0.05 * s.max():
+            text += f"all with |sigma| about {s.mean():.3g} (so all crosses are the same size)."
+        else:
+            text += (f"the cross width growing linearly with |sigma| ({s.min():.3g} to "
+                     f"{s.max():.3g}); right: circles of radius |sigma|.")
+    if result.surface is not None:
+        text += (" Shading: the class the rest of the network predicts at each point of the plane, "
+                 "paler where its confidence is lower (colour bar).")
+    return text
+
+
 def figures(model, split, *, meta: dict | None = None, seed: int = 0) -> list[Figure]:
-    """The family's captioned figures (see :mod:`vizkit.plot.bottleneck`).
+    """The family's figure (see the module's description); a second panel adds circles of radius
+    sigma. The caption is computed from this model's own result and training record
+    (:func:`bottleneck_caption`).
+
+    Returns
+    -------
+    list of Figure
+        One figure; ``data`` (:func:`_bottleneck_data`): ``features`` [n, 2], ``labels``,
+        ``predictions``, ``centers`` [K, 2] and ``sigma`` [K] (RBF models), the regions'
+        ``grid_x`` [W], ``grid_y`` [H], ``region_labels`` [H, W] and ``confidence`` [H, W]
+        (float16), and ``class_names``.
 
     Raises
     ------
     NotApplicable
-        :func:`applies` gives a reason.
+        The model has no 2D layer (e.g. an MLP).
     """
+    import matplotlib.pyplot as plt
+    import torch
+
+    from ..analysis.bottleneck import bottleneck_features, find_bottleneck
+
     reason = applies(model, split)
     if reason is not None:
         raise NotApplicable(reason)
-    from ..plot.bottleneck import figures as _figures
+    where = find_bottleneck(model)
+    x, y = split.x_test, split.y_test
+    if len(x) > _MAX_POINTS:  # a seeded subset keeps the scatter readable and the figure fast
+        idx = torch.from_numpy(np.sort(np.random.default_rng(seed).choice(len(x), _MAX_POINTS,
+                                                                           replace=False)))
+        x, y = x[idx], y[idx]
+    res = bottleneck_features(model, x, y=y, grid_resolution=300)
+    acc = float((res.predictions == res.labels).mean())
+    has_rbf = res.centers is not None
+    panels = 2 if has_rbf else 1
+    fig, axes = plt.subplots(1, panels, figsize=(5.2 * panels + 1.8, 5.6), squeeze=False,
+                             layout="constrained")
+    axes = axes[0]
+    plot_bottleneck(res, ax=axes[0], class_names=split.classes, legend=not has_rbf,
+                    regions_kw=_REGION_ALPHA)
+    confidence_colorbar(axes[0], res.surface, location="bottom", shrink=0.7, **_REGION_ALPHA)
+    axes[0].set_title(f"test features at '{where.name}'"
+                      + (" (input of the RBF layer)" if where.use_input else "")
+                      + f"\nshading: the head's class; accuracy {acc:.1%}", fontsize=10)
+    if has_rbf:
+        plot_bottleneck(res, ax=axes[1], class_names=split.classes, regions=False, circles=True)
+        s = np.abs(res.sigma)
+        axes[1].set_title(f"{len(s)} RBF centres, circles of radius |sigma|\n"
+                          f"(|sigma| {s.min():.3g} to {s.max():.3g})", fontsize=10)
+        # keep the view on the data: circles of huge sigma would otherwise zoom out
+        axes[1].set_xlim(axes[0].get_xlim())
+        axes[1].set_ylim(axes[0].get_ylim())
+    caption = bottleneck_caption(res, meta=meta, model_name=type(model).__name__)
+    data = _bottleneck_data(res, class_names=split.classes)
+    return [Figure(id="bottleneck", fig=fig, caption=caption, data=data)]
 
-    return _figures(model, split, meta=meta, seed=seed)
+
+def _bottleneck_data(result, *, class_names: Sequence | None = None
+                     ) -> dict[str, np.ndarray]:
+    """The arrays a bottleneck view draws, compactly (a few hundred KB, not megabytes).
+
+    Keys: ``features`` [n, 2] (the points), ``predictions`` [n] and ``labels`` [n] (true class,
+    when known), ``centers`` [K, 2] and ``sigma`` [K] (RBF models only), the head's regions as
+    :func:`~vizkit.figures.decision_surface.surface_data` gives them (``grid_x`` [W], ``grid_y``
+    [H]: the grid's 1-D axes; ``region_labels`` [H, W]: the head's class; ``confidence``
+    [H, W], float16: its largest probability; the per-class probabilities are not stored), and
+    ``class_names``.
+    """
+    data = {"features": np.asarray(result.features), "predictions": np.asarray(result.predictions)}
+    if result.labels is not None:
+        data["labels"] = np.asarray(result.labels)
+    if result.centers is not None:
+        data["centers"] = np.asarray(result.centers)
+        data["sigma"] = np.asarray(result.sigma)
+    if result.surface is not None:
+        data.update(surface_data(result.surface))
+    if class_names is not None:
+        data["class_names"] = np.asarray([str(c) for c in class_names])
+    return data
+
+
+class BottleneckDisplay(DisplayMixin):
+    """The bottleneck view (seed 000), computed once, drawn as often as wanted.
+
+    Parameters
+    ----------
+    bottleneck : vizkit.analysis.bottleneck.Bottleneck
+        Features, labels, predictions, RBF centres and sigma, regions.
+    class_names : sequence of str, optional
+        Legend names of the classes.
+
+    Attributes
+    ----------
+    ax_ : matplotlib Axes
+        The axes of the last :meth:`plot`.
+    figure_ : matplotlib Figure
+        Its figure.
+
+    Examples
+    --------
+    >>> import torch, matplotlib
+    >>> matplotlib.use("Agg")
+    >>> from vizkit.models import RBFNet
+    >>> net = RBFNet(image_size=8, channels=(4,), n_centers=5).eval()
+    >>> x, y = torch.rand(30, 1, 8, 8), torch.arange(30) % 3
+    >>> disp = BottleneckDisplay.from_model(net, x, y=y, grid_resolution=16)
+    >>> disp.plot(regions=False, circles=True) is disp
+    True
+    """
+
+    def __init__(self, bottleneck, *, class_names: Sequence[str] | None = None
+                 ) -> None:
+        self.bottleneck = bottleneck
+        self.class_names = None if class_names is None else [str(c) for c in class_names]
+
+    @classmethod
+    def from_model(cls, model, data, *, y=None, layer: str | None = None,
+                   grid_resolution: int | Sequence[int] | None = None,
+                   margin: float | None = None, batch_size: int | None = None,
+                   class_names: Sequence[str] | None = None, ax=None,
+                   **plot_kw) -> "BottleneckDisplay":
+        """Run :func:`~vizkit.analysis.bottleneck.bottleneck_features` once on the inputs
+        ``data`` (labels ``y``), then :meth:`plot` (``plot_kw`` go there)."""
+        from ..analysis.bottleneck import bottleneck_features
+
+        res = bottleneck_features(model, data, y=y, layer=layer, batch_size=batch_size,
+                                  grid_resolution=grid_resolution, margin=margin)
+        return cls(res, class_names=class_names).plot(ax=ax, **plot_kw)
+
+    def plot(self, ax=None, **kwargs) -> "BottleneckDisplay":
+        """Draw with :func:`~vizkit.plot.bottleneck.plot_bottleneck` on ``ax`` (``None``: a new
+        figure); ``kwargs``
+        (``regions``, ``centers``, ``circles``, ``legend``, ``*_kw``, ...) go there.
+
+        Returns
+        -------
+        BottleneckDisplay
+            ``self``, with ``ax_`` and ``figure_`` set.
+        """
+        ax = new_ax(ax)
+        plot_bottleneck(self.bottleneck, ax=ax, class_names=self.class_names, **kwargs)
+        return self._drawn(ax)

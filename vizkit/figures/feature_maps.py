@@ -1,11 +1,17 @@
-"""Figure family ``feature-maps``: a CNN's filters and the feature maps of test images.
+"""Figure family ``feature-maps``: a CNN's first-layer filters as images, and for each conv layer
+(up to four) its feature maps for two test images of different classes.
 
-:func:`applies` says whether the family fits a model (and why not); :func:`figures` composes
-:mod:`vizkit.analysis` results and :mod:`vizkit.plot.feature_maps` drawings into captioned figures.
+The filters and maps come from :mod:`vizkit.analysis.feature_maps`, drawn by
+:mod:`vizkit.plot.feature_maps`.
 """
 
 from __future__ import annotations
 
+import math
+
+import numpy as np
+
+from ..plot.feature_maps import FONT, MAX_CHANNELS, PANEL, plot_feature_maps, plot_filters
 from ..plot.figure import Figure, NotApplicable
 
 __all__ = ["NAME", "applies", "figures"]
@@ -15,8 +21,8 @@ NAME = "feature-maps"
 
 
 def applies(model, split) -> str | None:
-    """``None`` when the family fits ``model`` and ``split``, else the reason, in words a user
-    can act on."""
+    """``None`` for a torch model with a Conv2d layer and image data, else the reason (the
+    model's layers named)."""
     from torch import nn
 
     from ..analysis.feature_maps import NoConvLayers, conv_layers
@@ -33,17 +39,112 @@ def applies(model, split) -> str | None:
     return None
 
 
+_N_INPUTS = 2  # test images shown
+_MAX_LAYERS = 4  # conv layers shown
+
+
+def _pick_inputs(split, n: int, seed: int) -> np.ndarray:
+    """``n`` test indices of different classes where possible, chosen by ``seed``."""
+    y = np.asarray(split.y_test)
+    order = np.random.default_rng(seed).permutation(len(y))
+    picked, seen = [], set()
+    for i in order:
+        if int(y[i]) not in seen:
+            picked.append(int(i))
+            seen.add(int(y[i]))
+        if len(picked) == n:
+            break
+    return np.asarray(picked or order[:n].tolist(), dtype=np.int64)
+
+
+def _next_module(model, layer: str) -> str:
+    """The type of the module run after ``layer`` in its parent Sequential ('' if unknown)."""
+    from torch import nn
+
+    parent, _, last = layer.rpartition(".")
+    mod = dict(model.named_modules()).get(parent) if parent else model
+    if isinstance(mod, nn.Sequential) and last.isdigit() and int(last) + 1 < len(mod):
+        return type(mod[int(last) + 1]).__name__
+    return ""
+
+
+def _filters_figure(model, filt) -> Figure:
+    out = plot_filters(filt)
+    c_out, c_in, kh, kw = filt.filters.shape
+    pos = float((filt.filters > 0).mean())
+    out["fig"].suptitle(f"{filt.layer}: {c_out} filters of {kh}x{kw} weights", fontsize=FONT + 1)
+    looks = ("each looks straight at the input pixels" if c_in in (1, 3)
+             else f"each drawn as its mean over {c_in} input channels")
+    caption = (f"The {c_out} filters ({kh}x{kw}, {c_in} input channel{'s' * (c_in > 1)}) of "
+               f"{type(model).__name__}'s first conv layer {filt.layer!r}; {looks}. One symmetric "
+               f"scale for all (|w| up to {filt.vmax:.3g}): red weights add the pixel, blue ones "
+               f"subtract it, white is zero; {pos:.0%} of the weights are positive.")
+    return Figure("feature-maps-filters", out["fig"], caption,
+                  data={"filters": filt.filters, "layer": np.array(filt.layer)})
+
+
+def _maps_figure(model, res, class_names: list[str]) -> Figure:
+    import matplotlib.pyplot as plt
+
+    n, c, h, w = res.maps.shape
+    shown = min(c, MAX_CHANNELS)
+    ncols = min(shown, 8)
+    nrows = math.ceil(shown / ncols)
+    fig = plt.figure(figsize=(PANEL * (ncols + 1.6) + 1.4, n * (PANEL * nrows + 0.9)),
+                     layout="constrained")
+    subfigs = np.atleast_1d(fig.subfigures(n, 1))
+    for i, sub in enumerate(subfigs):
+        out = plot_feature_maps(res, i, fig=sub, ncols=ncols)
+        cls = int(res.labels[i])
+        out["input_ax"].set_title(f"input: {class_names[cls] if cls < len(class_names) else cls}",
+                                  fontsize=FONT)
+    nxt = _next_module(model, res.layer)
+    which = f"all {c} channels" if shown == c else f"the first {shown} of its {c} channels"
+    fig.suptitle(f"{res.layer}: {which} ({h}x{w}) per input", fontsize=FONT + 1)
+    after = f" (what the next layer, {nxt}, receives)" if nxt else ""
+    pos = float((res.maps[:, :shown] > 0).mean())
+    dead = int(((res.maps[:, :shown] <= 0).reshape(n, shown, -1).all(-1)).sum())
+    relu = (f"; {dead} of the {n * shown} maps have no positive value, so the ReLU after "
+            "them passes nothing" if nxt == "ReLU" else "")
+    names = ", ".join(class_names[int(k)] if int(k) < len(class_names) else str(int(k))
+                      for k in res.labels)
+    caption = (f"The output of {type(model).__name__}'s layer {res.layer!r}{after} for {n} test "
+               f"images (classes {names}, white on black): {which}, {h}x{w} each, numbered; each "
+               f"input's maps share one symmetric scale (its colourbar: red positive, blue "
+               f"negative, white zero). {pos:.0%} of the values are positive{relu}.")
+    return Figure(f"feature-maps-{res.layer.replace('.', '-')}", fig, caption,
+                  data={"maps": res.maps[:, :shown], "inputs": res.inputs,
+                        "layer": np.array(res.layer), "labels": res.labels,
+                        "channels": np.arange(shown)})
+
+
 def figures(model, split, *, meta: dict | None = None, seed: int = 0) -> list[Figure]:
-    """The family's captioned figures (see :mod:`vizkit.plot.feature_maps`).
+    """The first conv layer's filters, and the feature maps of up to four conv layers.
+
+    Returns
+    -------
+    list of Figure
+        ``feature-maps-filters`` (``data``: ``filters`` [C_out, C_in, kH, kW], ``layer``) and one
+        ``feature-maps-<layer>`` per conv layer (``data``: ``maps`` [2, C, H', W'], ``inputs``
+        [2, C_in, H, W], ``layer``, ``labels``, ``channels``).
 
     Raises
     ------
     NotApplicable
-        :func:`applies` gives a reason.
+        The model has no Conv2d layer (its layers are named), or the data are not images.
     """
+    import torch
+
+    from ..analysis.feature_maps import conv_filters, conv_layers, feature_maps
+
     reason = applies(model, split)
     if reason is not None:
         raise NotApplicable(reason)
-    from ..plot.feature_maps import figures as _figures
-
-    return _figures(model, split, meta=meta, seed=seed)
+    layers = conv_layers(model)
+    idx = _pick_inputs(split, _N_INPUTS, seed)
+    x, y = split.x_test[torch.as_tensor(idx)], split.y_test[torch.as_tensor(idx)]
+    names = [str(c) for c in getattr(split, "classes", []) or []]
+    figs = [_filters_figure(model, conv_filters(model))]
+    for layer in layers[:_MAX_LAYERS]:
+        figs.append(_maps_figure(model, feature_maps(model, x, layer, labels=y), names))
+    return figs

@@ -1,12 +1,23 @@
-"""Figure family ``receptive-fields``: what each hidden unit of an MLP or a CNN responds to in the input image.
+"""Figure family ``receptive-fields`` (seed 004): which pixels drive the units of a network.
 
-:func:`applies` says whether the family fits a model (and why not); :func:`figures` composes
-:mod:`vizkit.analysis` results and :mod:`vizkit.plot.receptive_fields` drawings into captioned figures.
+* MLPs (``PTDeep``): one figure per Linear layer (every hidden layer and the output), each
+  showing the units whose fields lie most on inked pixels (all units of the output), as the
+  seed's propagated product, ReLU-gated, and as the mean input gradient.
+* CNNs (``ConvNet``, ``RBFNet``'s conv stack): input-gradient fields of the last conv layer's
+  channels with the theoretical field drawn as a box, and the field of each conv/pool stage.
+* Other image models (logistic regression, CNNs): the input-gradient field of each class.
+
+The fields come from :mod:`vizkit.analysis.receptive_fields`, drawn by
+:mod:`vizkit.plot.receptive_fields`.
 """
 
 from __future__ import annotations
 
+import numpy as np
+
 from ..plot.figure import Figure, NotApplicable
+from ..plot.receptive_fields import (plot_field_views, plot_receptive_field_box,
+                                     plot_receptive_fields)
 
 __all__ = ["NAME", "applies", "figures"]
 
@@ -15,8 +26,8 @@ NAME = "receptive-fields"
 
 
 def applies(model, split) -> str | None:
-    """``None`` when the family fits ``model`` and ``split``, else the reason, in words a user
-    can act on."""
+    """``None`` for a torch model of single-channel images, else the reason (a field of two
+    numbers is not a picture)."""
     from torch import nn
 
     shape = tuple(getattr(split, "input_shape", ()) or ())
@@ -30,17 +41,183 @@ def applies(model, split) -> str | None:
     return None
 
 
+_N_EXAMPLES = 500
+
+
+def _training_note(meta: dict | None) -> str:
+    """What the checkpoint's config says about weight decay (it decides the never-inked part)."""
+    cfg = (meta or {}).get("config") or {}
+    wd, lam = cfg.get("weight_decay") or 0, cfg.get("param_lambda") or 0
+    if wd or lam:
+        term = f"weight decay {wd:g}" if wd else f"an L2 term (param_lambda {lam:g})"
+        return (f" The net was trained with {term}: weights that no image's gradient holds up "
+                "decay toward 0, so what is left is what the data taught.")
+    if cfg:
+        return (" The net was trained without weight decay: weights on pixels the data never "
+                "inks keep much of their random initial values.")
+    return ""
+
+
+def _views_caption(views, n_train: int, meta: dict | None) -> str:
+    """The caption of one layer's figure, every number taken from ``views``."""
+    from ..analysis.receptive_fields import INKED, NEVER_INKED
+
+    never = int((views.ink < NEVER_INKED).sum())
+    inked = int((views.ink > INKED).sum())
+    U, N = len(views.units), views.n_layer_units
+    which = (f"all {N} units" if U == N else
+             f"the {U} of {N} units whose fields put the largest share of their |weight| on "
+             f"inked pixels ({views.share.min():.0%} to {views.share.max():.0%})")
+    cap = f"Receptive fields of {views.layer} (Linear layer {views.layer_index}): {which}, on raw pixels."
+    if len(views.views) == 1:
+        cap += (" Each field is a column of W1 (input normalization folded in); at layer 1 the "
+                "ReLU-gated and gradient views are the same numbers.")
+    else:
+        cap += (" Rows: 'propagated', the seed's product of the weight matrices (with batch "
+                "norm's scale) ignoring the ReLUs; 'ReLU-gated', each hidden unit weighted by "
+                f"the fraction of {views.n_examples} test images on which it is active; "
+                "'gradient', the mean over those images of d unit / d pixel (= the mean of "
+                "each image's ReLU-masked product). Each row on its own symmetric scale.")
+    ratios = " / ".join(f"{r:.2f}" for r in views.ratios)
+    cap += (" Red: ink there raises the unit; blue: lowers it. Grey line: outside it lie the "
+            f"{never} pixels inked in fewer than {NEVER_INKED:.0%} of the {n_train} training "
+            f"images; mean |field| there is {ratios} of that on the {inked} pixels inked in "
+            f"more than {INKED:.0%}.")
+    return cap + _training_note(meta)
+
+
+def _views_data(views) -> dict[str, np.ndarray]:
+    return {"fields": views.fields, "layer": np.array(views.layer), "units": np.array(views.units),
+            "views": np.array(views.views), "ink": views.ink, "ratios": views.ratios,
+            "share": views.share}
+
+
+def _mlp_figures(model, split, xs, ink, meta) -> list[Figure]:
+    """One figure per Linear layer of an MLP: the hidden layers and the output."""
+    from ..analysis.receptive_fields import NEVER_INKED, field_views, mlp_field_layers
+
+    layers = mlp_field_layers(model)
+    classes = [str(c) for c in split.classes]
+    figs = []
+    for i, name, n_shown in layers:
+        is_out = i == len(layers)
+        views = field_views(model, i, xs, ink, n_units=n_shown, image_shape=split.input_shape)
+        titles = classes if is_out and len(classes) == len(views.units) else None
+        out = plot_field_views(views, titles=titles, contour=NEVER_INKED)
+        fid = "receptive-fields-output" if is_out else f"receptive-fields-layer{i}"
+        figs.append(Figure(fid, out["fig"], _views_caption(views, len(split.y_train), meta),
+                           data=_views_data(views)))
+    return figs
+
+
+def _conv_figures(model, xs, shape) -> list[Figure]:
+    """The last conv layer's gradient fields with their theoretical box, and the box of every
+    conv/pool stage on one test image."""
+    import matplotlib.pyplot as plt
+
+    from ..analysis.receptive_fields import (conv_field_units, conv_stages,
+                                             gradient_receptive_fields, last_conv_layer,
+                                             theoretical_receptive_field)
+
+    conv = last_conv_layer(model)
+    if conv is None:
+        return []
+    try:
+        theo = theoretical_receptive_field(model, conv, input_shape=shape)
+    except ValueError:
+        theo = None
+    rg = gradient_receptive_fields(model, conv, conv_field_units(model, conv), xs[:200])
+    out = plot_receptive_fields(rg, ncols=8, box=theo)
+    out["fig"].suptitle(f"{conv}: input gradient of each channel's centre unit", fontsize=10)
+    cap = (f"Gradient receptive fields of the centre unit of {len(rg.units)} channels of {conv}, "
+           f"averaged over {rg.n_examples} test images, on one symmetric scale.")
+    if theo is not None:
+        cap += (f" Dashed box: the theoretical field ({theo.size[0]}x{theo.size[1]} pixels, "
+                f"jump {theo.jump[0]}); the gradient is zero outside it.")
+    figs = [Figure("receptive-fields-conv", out["fig"], cap,
+                   data={"fields": np.asarray(rg.fields), "layer": np.array(rg.layer),
+                         "units": np.asarray([str(u) for u in rg.units])})]
+    theos = []
+    for name in conv_stages(model):
+        try:
+            theos.append(theoretical_receptive_field(model, name, input_shape=shape))
+        except ValueError:
+            break
+    if theos:
+        fig, axes = plt.subplots(1, len(theos), figsize=(2.4 * len(theos), 2.8),
+                                 layout="constrained", squeeze=False)
+        for ax, t in zip(axes[0], theos):
+            plot_receptive_field_box(t, xs[0], ax=ax, cmap="gray")
+        figs.append(Figure("receptive-fields-theory", fig,
+                           "The input region seen by the centre unit of each conv/pool stage "
+                           "(red box, from kernel sizes, strides and padding); dots: field "
+                           "centres of all units of the stage (their spacing is the jump).",
+                           data={"size": np.array([t.size for t in theos]),
+                                 "jump": np.array([t.jump for t in theos]),
+                                 "start": np.array([t.start for t in theos]),
+                                 "layer": np.array([t.layer for t in theos]),
+                                 "image": np.asarray(xs[0])}))
+    return figs
+
+
+def _class_figure(model, split, xs, ink) -> list[Figure]:
+    """The mean input gradient of each class score, for models that are not MLPs (for an MLP it
+    is the 'gradient' row of the output figure)."""
+    from ..analysis.receptive_fields import (INKED, NEVER_INKED, gradient_receptive_fields,
+                                             ink_ratio)
+
+    rc = gradient_receptive_fields(model, None, None, xs[:200])
+    if rc.fields.ndim != 3:
+        return []
+    n = rc.fields.shape[0]
+    classes = [str(c) for c in split.classes]
+    out = plot_receptive_fields(rc, ncols=min(n, 10), titles=classes if len(classes) == n else None)
+    for ax in out["axes"]:
+        ax.contour(ink, levels=[NEVER_INKED], colors="0.45", linewidths=0.8)
+    out["fig"].suptitle("Input gradient of each class score, averaged over test images",
+                        fontsize=10)
+    ratio = ink_ratio(rc.fields, ink)
+    cap = (f"Average input gradient of each class logit over {rc.n_examples} test images (one "
+           "symmetric scale): the pixels whose ink raises (red) or lowers (blue) the class score "
+           f"around typical test images. Grey line: outside it, pixels inked in fewer than "
+           f"{NEVER_INKED:.0%} of the training images; mean |field| there is {ratio:.2f} of that "
+           f"on pixels inked in more than {INKED:.0%}.")
+    return [Figure("receptive-fields-classes", out["fig"], cap,
+                   data={"fields": np.asarray(rc.fields), "layer": np.array(rc.layer),
+                         "units": np.asarray([str(u) for u in rc.units]), "ink": ink,
+                         "ratios": np.array([ratio])})]
+
+
 def figures(model, split, *, meta: dict | None = None, seed: int = 0) -> list[Figure]:
-    """The family's captioned figures (see :mod:`vizkit.plot.receptive_fields`).
+    """The family's figures (see the module's description): which pixels drive the units.
+
+    Every field figure outlines the pixels the training images (almost) never ink; ``data``
+    holds the drawn ``fields``, their ``layer``, ``units``, the ``ink`` frequency map and the
+    never-inked / inked ``ratios`` the caption quotes.
 
     Raises
     ------
     NotApplicable
-        :func:`applies` gives a reason.
+        Non-image inputs (a field of two numbers is not a picture), more than one channel, or
+        not a torch model.
     """
+    import torch
+
+    from ..analysis.receptive_fields import ink_frequency, mlp_layers
+
     reason = applies(model, split)
     if reason is not None:
         raise NotApplicable(reason)
-    from ..plot.receptive_fields import figures as _figures
-
-    return _figures(model, split, meta=meta, seed=seed)
+    shape = tuple(split.input_shape)
+    g = torch.Generator().manual_seed(int(seed))
+    xs = split.x_test[torch.randperm(len(split.x_test), generator=g)[:_N_EXAMPLES]]
+    ink = ink_frequency(split.x_train)
+    if mlp_layers(model):
+        return _mlp_figures(model, split, xs, ink, meta)
+    figs = _conv_figures(model, xs, shape)
+    try:
+        figs += _class_figure(model, split, xs, ink)
+    except (ValueError, RuntimeError) as e:  # a model whose output is not [N, classes]
+        if not figs:
+            raise NotApplicable(f"no receptive field applies to this model: {e}") from None
+    return figs

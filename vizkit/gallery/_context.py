@@ -343,7 +343,7 @@ class RecipeContext:
             Made a safe file name, unique within the recipe (figures and animations share ids).
         gif : bytes
             A GIF file of more than one frame, drawn at the gallery's display scale (110 pixels
-            per figure inch), e.g. :func:`vizkit.plot.decision_surface.surface_animation`.
+            per figure inch), e.g. :func:`vizkit.plot.animation.surface_animation`.
         caption : str
         data : dict of str to array-like, optional
             The arrays behind it, written as ``<recipe>/<id>.npz``.

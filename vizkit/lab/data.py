@@ -3,7 +3,8 @@
 In the lab's order: ``Random2DGaussian``, ``sample_gauss_2d``, ``sample_gmm_2d`` (data),
 ``graph_surface``, ``graph_data`` (drawing), ``class_to_onehot``, ``eval_perf_binary``,
 ``eval_perf_multi``, ``eval_AP`` (measures). All are vizkit's own functions
-(:mod:`vizkit.data`, :mod:`vizkit.plot`, :mod:`vizkit.train`) under the lab's names.
+(:mod:`vizkit.data`, :mod:`vizkit.analysis`, :mod:`vizkit.plot`, :mod:`vizkit.train`) under the
+lab's names.
 
 The lab seeds NumPy's global generator (``np.random.seed(100)``) before sampling; here
 ``seed=None`` draws the seed from that generator, so the lab's habit gives the same data every
@@ -26,7 +27,7 @@ from __future__ import annotations
 import numpy as np
 
 from .. import data as _data
-from ..plot import graph_data, graph_surface
+from ..plot.graph import graph_data, plot_field
 from ..train import eval_AP, eval_perf_binary, eval_perf_multi
 
 __all__ = ["Random2DGaussian", "sample_gauss_2d", "sample_gmm_2d", "graph_surface", "graph_data",
@@ -55,6 +56,42 @@ def sample_gmm_2d(K: int, C: int, N: int, seed=None) -> tuple[np.ndarray, np.nda
     generator, so ``np.random.seed(100)`` before the call makes it reproducible.
     """
     return _data.sample_gmm_2d(K, C, N, seed=_seed(seed))
+
+
+def graph_surface(fun, rect=None, offset: float | None = 0.5, width: int = 256,
+                  height: int = 256, **plot_kw) -> dict:
+    """The lab's ``graph_surface``: shade a function of the plane over ``rect`` and draw its
+    ``offset`` level line, on the current axes.
+
+    ``fun`` (a function of ``(N, 2)`` points, an ``nn.Module`` or an estimator) is evaluated on a
+    ``width`` x ``height`` grid by :func:`vizkit.analysis.decision_surface.decision_surface`
+    (a computed ``DecisionSurface`` is drawn as it is, without ``rect``), then drawn by
+    :func:`vizkit.plot.graph.plot_field`, whose keywords (``ax``, ``cmap``, ``colorbar``,
+    ``colorbar_kw``, ``pcolormesh_kw``, ``contour_kw``) ``plot_kw`` passes on.
+
+    Returns
+    -------
+    dict
+        ``'mesh'``, ``'contour'``, ``'surface'`` (the ``DecisionSurface`` drawn), ``'colorbar'``.
+
+    Examples
+    --------
+    >>> import matplotlib
+    >>> matplotlib.use("Agg")
+    >>> art = graph_surface(lambda P: P[:, 0] - P[:, 1], ((-1, -1), (1, 1)), offset=0, width=8,
+    ...                     height=8)
+    >>> art["surface"].shape
+    (8, 8)
+    """
+    from ..analysis.decision_surface import DecisionSurface, decision_surface
+
+    if isinstance(fun, DecisionSurface):
+        surf = fun
+    else:
+        if rect is None:
+            raise ValueError("`rect` is needed unless `fun` is a DecisionSurface.")
+        surf = decision_surface(fun, rect, grid_resolution=(width, height))
+    return plot_field(surf, offset, **plot_kw)
 
 
 def class_to_onehot(Y) -> np.ndarray:

@@ -1,12 +1,12 @@
 """Where a plotter draws: the one rule for ``ax=None`` and the image grids (private to plot/).
 
-The rule, for every ``plot_*`` function and every ``*Display.plot`` of :mod:`vizkit.plot`:
-``ax=None`` draws on a NEW figure (one ``Axes``, or a new grid for the image plotters); pass
-``ax=`` (or ``axes=``/``fig=``) to draw somewhere else. The two functions of the lab's ``data``
-module, :func:`~vizkit.plot.decision_surface.graph_surface` and
-:func:`~vizkit.plot.decision_surface.graph_data`, keep the lab's pyplot contract instead: they
-draw on the current axes (``plt.gca()``), so ``graph_surface(...); graph_data(...)`` overlay as
-the lab's code expects.
+The rule, for every ``plot_*`` function of :mod:`vizkit.plot` and every ``*Display.plot`` of
+:mod:`vizkit.figures`: ``ax=None`` draws on a NEW figure (one ``Axes``, or a new grid for the
+image plotters); pass ``ax=`` (or ``axes=``/``fig=``) to draw somewhere else. The lab's drawing,
+:func:`~vizkit.plot.graph.plot_field` (behind the lab's ``graph_surface``) and
+:func:`~vizkit.plot.graph.graph_data`, keeps the lab's pyplot contract instead: it draws on the
+current axes (``plt.gca()``), so ``graph_surface(...); graph_data(...)`` overlay as the lab's
+code expects.
 """
 
 from __future__ import annotations
@@ -28,7 +28,7 @@ def new_ax(ax=None):
 
 
 def current_ax(ax=None):
-    """``ax`` if given, else ``plt.gca()`` (only the lab's ``graph_surface``/``graph_data``)."""
+    """``ax`` if given, else ``plt.gca()`` (only the lab's drawing, :mod:`vizkit.plot.graph`)."""
     if ax is None:
         import matplotlib.pyplot as plt
 

@@ -1,5 +1,5 @@
-"""Figure family ``attributions``: attribution maps beside the images they explain, and the
-model-randomization sanity check drawn beside them.
+"""Attribution maps drawn beside the images they explain, and the model-randomization sanity
+check drawn beside them (figure family ``attributions``).
 
 Every map is drawn on its own scale, divided by its largest absolute value, so one colourbar per
 method says what the colours mean: signed maps on the diverging map from -1 to 1 (zero is white),
@@ -26,10 +26,9 @@ from typing import Mapping, Sequence
 import numpy as np
 
 from .style import diverging_cmap
-from .figure import Figure, NotApplicable
 
 __all__ = ["plot_attribution", "plot_attributions", "plot_randomization", "plot_rank_correlation",
-           "figures", "example_indices", "METHOD_TITLES", "GROUPS"]
+           "METHOD_TITLES", "FONT"]
 
 #: Column titles of the methods.
 METHOD_TITLES = {"saliency": "saliency", "smoothgrad": "SmoothGrad",
@@ -38,12 +37,8 @@ METHOD_TITLES = {"saliency": "saliency", "smoothgrad": "SmoothGrad",
                  "occlusion": "occlusion", "grad_cam": "Grad-CAM",
                  "layer_integrated_gradients": "layer int. gradients",
                  "layer_conductance": "layer conductance"}
-#: The figures of the family: name -> methods drawn together (the layer group needs a conv layer).
-GROUPS = {"gradients": ("saliency", "smoothgrad", "guided_backprop", "input_x_gradient"),
-          "references": ("integrated_gradients", "deeplift", "occlusion"),
-          "layers": ("grad_cam", "layer_integrated_gradients", "layer_conductance")}
-_FONT = 10  # points; figures stay under 11.4 in wide, so text shows at >= 9 pt on a 1140 px page
-_N_EXAMPLES = 5
+#: Font size (points): figures stay under 11.4 in wide, so text shows at >= 9 pt on a 1140 px page.
+FONT = 10
 
 
 def _image(t) -> tuple[np.ndarray, str | None]:
@@ -194,14 +189,14 @@ def plot_attributions(results: Sequence | Mapping, *, indices: Sequence[int] | N
             p = int(predictions[i])
             label += f"\npred: {class_names[p] if class_names is not None else p}"
         if not axes[r, 0].get_ylabel():
-            axes[r, 0].set_ylabel(label, fontsize=_FONT)
+            axes[r, 0].set_ylabel(label, fontsize=FONT)
         for c, result in enumerate(res, start=1):
             plot_attribution(result, i, ax=axes[r, c], alpha=alpha, normalize=colorbar)
     if not axes[0, 0].get_title():
-        axes[0, 0].set_title("input", fontsize=_FONT)
+        axes[0, 0].set_title("input", fontsize=FONT)
     for c, result in enumerate(res, start=1):
         if not axes[0, c].get_title():
-            axes[0, c].set_title(METHOD_TITLES.get(result.method, result.method), fontsize=_FONT)
+            axes[0, c].set_title(METHOD_TITLES.get(result.method, result.method), fontsize=FONT)
         if colorbar:
             _column_colorbar(axes[:, c], axes[-1, c].images[-1])
     return axes
@@ -225,8 +220,8 @@ def _column_colorbar(column, image) -> None:
         cb.ax.set_facecolor("black")
     lo, hi = image.get_clim()
     cb.set_ticks([lo, 0.0, hi] if lo < 0 else [0.0, 0.5, 1.0])
-    cb.ax.tick_params(labelsize=_FONT)
-    cb.set_label("÷ max |map|", fontsize=_FONT)
+    cb.ax.tick_params(labelsize=FONT)
+    cb.set_label("÷ max |map|", fontsize=FONT)
 
 
 def _row_colorbar(row, image) -> None:
@@ -234,7 +229,7 @@ def _row_colorbar(row, image) -> None:
                                 aspect=10)
     lo, hi = image.get_clim()
     cb.set_ticks([lo, 0.0, hi] if lo < 0 else [0.0, 0.5, 1.0])
-    cb.ax.tick_params(labelsize=_FONT)
+    cb.ax.tick_params(labelsize=FONT)
 
 
 def plot_randomization(check, index: int = 0, *, axes=None):
@@ -267,7 +262,7 @@ def plot_randomization(check, index: int = 0, *, axes=None):
     for r, m in enumerate(check.methods):
         _draw_input(axes[r, 0], check.inputs[index])
         label = METHOD_TITLES.get(m, m) + ("\n(barely changes)" if m in unchanged else "")
-        axes[r, 0].set_ylabel(label, fontsize=_FONT, color="#b2182b" if m in unchanged else "k")
+        axes[r, 0].set_ylabel(label, fontsize=FONT, color="#b2182b" if m in unchanged else "k")
         for k in range(1 + len(check.layers)):
             res = replace(check.trained[m], maps=check.maps[m][k], delta=None)
             plot_attribution(res, index, ax=axes[r, k + 1], normalize=True)
@@ -276,11 +271,11 @@ def plot_randomization(check, index: int = 0, *, axes=None):
             if k:
                 axes[r, k + 1].set_xlabel(
                     f"ρ = {check.correlations[r, k - 1, index]:.2f}\n"
-                    f"whole {check.whole_correlations[r, k - 1, index]:.2f}", fontsize=_FONT)
-    axes[0, 0].set_title("input", fontsize=_FONT)
-    axes[0, 1].set_title("trained", fontsize=_FONT)
+                    f"whole {check.whole_correlations[r, k - 1, index]:.2f}", fontsize=FONT)
+    axes[0, 0].set_title("input", fontsize=FONT)
+    axes[0, 1].set_title("trained", fontsize=FONT)
     for k, name in enumerate(check.layers):
-        axes[0, k + 2].set_title(f"+ {name}", fontsize=_FONT)
+        axes[0, k + 2].set_title(f"+ {name}", fontsize=FONT)
     return axes
 
 
@@ -323,163 +318,16 @@ def plot_rank_correlation(check, *, ax=None):
     # the threshold is named in the legend: a label on the line itself sat on the curves
     ax.axhline(check.threshold, color="0.3", ls="--", lw=1,
                label=f"'barely changes' at ρ ≥ {check.threshold:g}")
-    ax.set_xticks(steps, ["trained"] + [f"+ {n}" for n in check.layers], fontsize=_FONT,
+    ax.set_xticks(steps, ["trained"] + [f"+ {n}" for n in check.layers], fontsize=FONT,
                   rotation=20, ha="right")
-    ax.tick_params(axis="y", labelsize=_FONT)
+    ax.tick_params(axis="y", labelsize=FONT)
     vals = np.concatenate([check.correlations.ravel(), check.whole_correlations.ravel()])
     low = float(np.nanmin(vals)) if np.isfinite(vals).any() else 0.0
     ax.set_ylim(min(-0.1, low - 0.05), 1.05)
     if not ax.get_ylabel():
         ax.set_ylabel("rank correlation of |map|\nwith trained, where\neither is non-zero",
-                      fontsize=_FONT)
+                      fontsize=FONT)
     if not ax.get_xlabel():
-        ax.set_xlabel("layers re-initialized, from the top (cumulative)", fontsize=_FONT)
-    ax.legend(fontsize=_FONT, loc="center left", bbox_to_anchor=(1.01, 0.5), frameon=False)
+        ax.set_xlabel("layers re-initialized, from the top (cumulative)", fontsize=FONT)
+    ax.legend(fontsize=FONT, loc="center left", bbox_to_anchor=(1.01, 0.5), frameon=False)
     return ax
-
-
-def example_indices(y, n: int = _N_EXAMPLES) -> list[int]:
-    """The index of the first test example of each of the first ``n`` classes present (fixed, so
-    the same images appear in every run and for every model)."""
-    seen: dict[int, int] = {}
-    for i, c in enumerate(y.tolist()):
-        if c not in seen:
-            seen[c] = i
-    return [seen[c] for c in sorted(seen)[:n]]
-
-
-def figures(model, split, *, meta: dict | None = None, seed: int = 0) -> list[Figure]:
-    """Figure family ``attributions``: for the first test example of each of 5 classes, each group
-    of methods (:data:`GROUPS`; the layer group for models with a conv layer) beside the images,
-    then the same maps for the model re-initialized layer by layer from the top, with the rank
-    correlations (the sanity check of Adebayo et al., 2018).
-
-    Per group two figures: ``attributions-<group>`` (``data``: ``inputs``, ``targets``,
-    ``predictions``, ``class_names``, ``maps_<method>``, ``delta_<method>``) and
-    ``attributions-<group>-randomized`` (``data``: ``maps_<method>`` of shape
-    ``(1 + n_layers, N, ...)``, ``correlations``, ``methods``, ``layers``, ``threshold``,
-    ``unchanged``, ``inputs``, ``targets``).
-
-    Raises
-    ------
-    NotApplicable
-        Not a torch model, or inputs that are not [C, H, W] images.
-    """
-    import torch
-    from torch import nn
-
-    from .._torch import frozen_eval, model_device
-    from ..analysis.attributions import attribution_layer, randomization_check
-
-    if not isinstance(model, nn.Module):
-        raise NotApplicable(f"attributions need a differentiable torch model; "
-                            f"{type(model).__name__} is not an nn.Module.")
-    if len(split.input_shape) != 3:
-        raise NotApplicable(f"attributions are drawn as images and need [C, H, W] inputs; "
-                            f"{split.name!r} has input shape {tuple(split.input_shape)}.")
-    idx = example_indices(split.y_test)
-    x, y = split.x_test[idx], split.y_test[idx]
-    layer = attribution_layer(model)
-    with frozen_eval(model), torch.no_grad():
-        pred = model(x.to(model_device(model))).argmax(1).cpu().numpy()
-    classes = [str(c) for c in split.classes]
-    out = []
-    for group, methods in GROUPS.items():
-        if group == "layers" and layer is None:
-            continue
-        check = randomization_check(model, x, target=y, methods=methods, layer=layer, n_steps=64,
-                                    seed=seed)
-        out.append(_group_figure(group, check, classes, pred))
-        out.append(_randomized_figure(group, check, classes))
-    return out
-
-
-def _group_figure(group, check, classes, pred) -> Figure:
-    import matplotlib.pyplot as plt
-
-    res = check.trained
-    rows, cols = len(check.targets), 1 + len(res)
-    fig, axes = plt.subplots(rows, cols, figsize=(1.75 * cols + 0.4, 1.75 * rows + 0.9),
-                             squeeze=False, layout="constrained")
-    plot_attributions(res, axes=axes, class_names=classes, predictions=pred)
-    fig.suptitle(f"{', '.join(METHOD_TITLES[m] for m in res)}: which pixels each method credits "
-                 "for the true class", fontsize=_FONT)
-    data = {"inputs": check.inputs.numpy(), "targets": check.targets.numpy(),
-            "predictions": np.asarray(pred), "class_names": np.asarray(classes)}
-    for m, r in res.items():
-        data[f"maps_{m}"] = r.maps.numpy()
-        if r.delta is not None:
-            data[f"delta_{m}"] = r.delta.numpy()
-    return Figure(id=f"attributions-{group}", fig=fig, caption=_group_caption(check, classes),
-                  data=data)
-
-
-def _group_caption(check, classes) -> str:
-    names = [classes[int(t)] for t in check.targets]
-    parts = [f"Test images of classes {', '.join(names)} (white on black), then each method's "
-             "attribution of the true class's logit, every map divided by its own largest "
-             "absolute value (colourbars: red raises the logit, blue lowers it; unsigned maps "
-             "dark to bright)."]
-    for m, r in check.trained.items():
-        s, title = r.settings, METHOD_TITLES[m]
-        if m == "smoothgrad":
-            parts.append(f"{title}: |gradient| averaged over {s['n_samples']} copies with "
-                         f"Gaussian noise of s.d. {s['noise']:.2f} (seed {s['seed']}).")
-        if m == "occlusion":
-            parts.append(f"{title}: {'x'.join(map(str, s['window'][1:]))} patches set to "
-                         f"{s['baseline']:g}, stride {s['stride'][1]}.")
-        if m == "grad_cam" or (r.layer is not None and m != "grad_cam"):
-            parts.append(f"{title} on layer {r.layer!r}, stretched over the image.")
-        if r.delta is not None:
-            total = r.maps.flatten(1).sum(1)
-            rel = float((r.delta.abs() / (total - r.delta).abs().clamp_min(1e-8)).max())
-            steps = f"{s['n_steps']} steps, " if "n_steps" in s else ""
-            parts.append(f"{title} ({steps}baseline {s['baseline']:g}): the map sums to "
-                         f"f(x) - f(baseline) within {rel:.1%}.")
-    return " ".join(parts)
-
-
-def _randomized_figure(group, check, classes) -> Figure:
-    import matplotlib.pyplot as plt
-
-    rows, cols = len(check.methods), 2 + len(check.layers)
-    fig = plt.figure(figsize=(max(1.5 * cols, 6.5), 1.5 * rows + 3.6), layout="constrained")
-    top, bottom = fig.subfigures(2, 1, height_ratios=[1.5 * rows + 0.4, 3.2])
-    plot_randomization(check, 0, axes=top.subplots(rows, cols, squeeze=False))
-    plot_rank_correlation(check, ax=bottom.subplots())
-    data = {"correlations": check.correlations,
-            "whole_correlations": check.whole_correlations, "methods": np.asarray(check.methods),
-            "layers": np.asarray(check.layers), "threshold": np.asarray(check.threshold),
-            "unchanged": np.asarray(check.unchanged, dtype=str), "inputs": check.inputs.numpy(),
-            "targets": check.targets.numpy(), "seed": np.asarray(check.seed)}
-    for m in check.methods:
-        data[f"maps_{m}"] = check.maps[m].numpy()
-    return Figure(id=f"attributions-{group}-randomized", fig=fig,
-                  caption=_randomized_caption(check, classes), data=data)
-
-
-def _randomized_caption(check, classes) -> str:
-    final = ", ".join(f"{METHOD_TITLES[m]} {c:.2f} (whole map {w:.2f})"
-                      for m, c, w in zip(check.methods, check.final, check.final_whole))
-    un = check.unchanged
-    verdict = (f"Maps that barely change (mean ρ ≥ {check.threshold:g} with every layer "
-               f"re-initialized): {', '.join(METHOD_TITLES[m] for m in un)}; such a map cannot be "
-               "showing what the model learned." if un else
-               f"Every method's maps change (mean ρ < {check.threshold:g} once every layer is "
-               "re-initialized).")
-    return (f"Sanity check (Adebayo et al., 2018): the maps of the first image (class "
-            f"{classes[int(check.targets[0])]}) for the trained model, then with its layers "
-            f"re-initialized one by one from the top ({', '.join(check.layers)}; seed "
-            f"{check.seed}). ρ: Spearman rank correlation of the absolute map with the trained "
-            "model's over the elements where either map is non-zero (elements zero in both, "
-            "such as the black background under input x gradient or ReLU units that stay off, "
-            "would tie and hold a whole-map ρ up); 'whole': the same over the whole map, "
-            f"{_zero_share(check)}. Below: mean over the {len(check.targets)} images (band: their "
-            f"range; dotted: whole map). Mean ρ with every layer re-initialized: {final}. "
-            + verdict)
-
-
-def _zero_share(check) -> str:
-    shares = ", ".join(f"{METHOD_TITLES[m]} {z:.0%}" for m, z in zip(check.methods,
-                                                                      check.shared_zeros))
-    return f"with these shares of elements zero in both maps at the last step: {shares}"

@@ -28,15 +28,11 @@ from typing import Any, Sequence
 
 import numpy as np
 
-from ..analysis.bottleneck import Bottleneck
 from ._axes import new_ax
-from ._display import DisplayMixin
-from .decision_surface import plot_decision_regions, surface_data
-from .figure import Figure, NotApplicable
+from .decision_surface import plot_decision_regions
 from .style import class_colors
 
-__all__ = ["plot_bottleneck", "center_marker_sizes", "bottleneck_caption", "BottleneckDisplay",
-           "figures"]
+__all__ = ["plot_bottleneck", "center_marker_sizes"]
 
 
 def center_marker_sizes(sigma: Any, *, min_size: float = 4.0, max_size: float = 22.0) -> np.ndarray:
@@ -57,7 +53,7 @@ def center_marker_sizes(sigma: Any, *, min_size: float = 4.0, max_size: float = 
     return width ** 2
 
 
-def plot_bottleneck(result: Bottleneck, *, ax=None, class_names: Sequence[str] | None = None,
+def plot_bottleneck(result, *, ax=None, class_names: Sequence[str] | None = None,
                     color_by: str = "labels", regions: bool = True, centers: bool = True,
                     circles: bool = False, legend: bool = True, min_size: float = 4.0,
                     max_size: float = 22.0, scatter_kw: dict | None = None,
@@ -93,7 +89,8 @@ def plot_bottleneck(result: Bottleneck, *, ax=None, class_names: Sequence[str] |
         ``'features'`` (PathCollection), ``'centers'`` (PathCollection or None), ``'circles'``
         (PatchCollection or None), ``'regions'`` (dict from ``plot_decision_regions`` or None).
     """
-    if not isinstance(result, Bottleneck):
+    if not all(hasattr(result, k) for k in ("features", "labels", "predictions", "centers",
+                                            "sigma", "surface")):
         raise TypeError("`result` must be a Bottleneck (see vizkit.analysis.bottleneck."
                         f"bottleneck_features). Got {type(result).__name__} instead.")
     if color_by not in ("labels", "predictions"):
@@ -148,205 +145,3 @@ def plot_bottleneck(result: Bottleneck, *, ax=None, class_names: Sequence[str] |
         ax.legend(handles=handles, loc="upper left", bbox_to_anchor=(1.01, 1.0), fontsize=9,
                   frameon=False, borderaxespad=0.0, title="true class", title_fontsize=9)
     return out
-
-
-_MAX_POINTS = 5000
-_REGION_ALPHA = {"min_alpha": 0.1, "max_alpha": 0.45}
-
-
-def _training_text(meta: dict | None) -> str:
-    """'trained 20 epochs with ADAM (lr 0.01), epoch 18 kept' from a checkpoint's metadata
-    ('' when it does not say)."""
-    meta = meta or {}
-    config, history = meta.get("config") or {}, meta.get("history") or {}
-    epochs = history.get("epochs") if isinstance(history, dict) else getattr(history, "epochs", None)
-    best = history.get("best_epoch") if isinstance(history, dict) else getattr(history, "best_epoch", None)
-    parts = []
-    if epochs:
-        parts.append(f"{len(epochs)} epochs")
-    if config.get("optimizer"):
-        opt = str(config["optimizer"]).upper().replace("ADAMW", "AdamW").replace("ADAM", "Adam")
-        parts.append(f"{opt}" + (f" (lr {config['lr']:g})" if config.get("lr") is not None else ""))
-    text = "trained " + " with ".join(parts) if parts else ""
-    if best and epochs:
-        text += f", epoch {best} kept"
-    return text
-
-
-def bottleneck_caption(result: Bottleneck, *, meta: dict | None = None,
-                       model_name: str = "the model") -> str:
-    """The bottleneck figure's caption, every number read from ``result`` (and the training
-    record ``meta``): epochs and optimizer, accuracy, how spread and how separated the features
-    are, the number of centres and their sigma range."""
-    from ..analysis.bottleneck import class_separation
-
-    f = np.asarray(result.features, dtype=np.float64)
-    text = model_name + (f", {_training_text(meta)}" if _training_text(meta) else "") + ": "
-    text += f"the {len(f)} test inputs at their 2D features"
-    if result.labels is not None:
-        acc = float((result.predictions == result.labels).mean())
-        sep = class_separation(f, result.labels)
-        text += (f", coloured by true class; test accuracy {acc:.1%}, class separation {sep:.2f} "
-                 "(the share of the features' variance between the class means: 0 = one mixed "
-                 "clump, 1 = one point per class)")
-    std = f.std(0) if len(f) else np.zeros(2)
-    text += f"; the features spread with standard deviation {std[0]:.3g} and {std[1]:.3g}."
-    if result.centers is not None:
-        s = np.abs(np.asarray(result.sigma, dtype=np.float64))
-        text += f" '+': the {len(s)} RBF centres, "
-        if len(s) and s.max() - s.min() <= 0.05 * s.max():
-            text += f"all with |sigma| about {s.mean():.3g} (so all crosses are the same size)."
-        else:
-            text += (f"the cross width growing linearly with |sigma| ({s.min():.3g} to "
-                     f"{s.max():.3g}); right: circles of radius |sigma|.")
-    if result.surface is not None:
-        text += (" Shading: the class the rest of the network predicts at each point of the plane, "
-                 "paler where its confidence is lower (colour bar).")
-    return text
-
-
-def figures(model, split, *, meta: dict | None = None, seed: int = 0) -> list[Figure]:
-    """Figure family ``bottleneck`` (seed 000): the test set in the 2D feature plane before the RBF
-    layer, coloured by class, with the RBF centres (``+`` sized by sigma) and the head's decision
-    regions behind; a second panel adds circles of radius sigma. The caption is computed from
-    this model's own result and training record (:func:`bottleneck_caption`).
-
-    Returns
-    -------
-    list of Figure
-        One figure; ``data`` (:func:`_bottleneck_data`): ``features`` [n, 2], ``labels``,
-        ``predictions``, ``centers`` [K, 2] and ``sigma`` [K] (RBF models), the regions'
-        ``grid_x`` [W], ``grid_y`` [H], ``region_labels`` [H, W] and ``confidence`` [H, W]
-        (float16), and ``class_names``.
-
-    Raises
-    ------
-    NotApplicable
-        The model has no 2D layer (e.g. an MLP).
-    """
-    import matplotlib.pyplot as plt
-    import torch
-
-    from ..analysis.bottleneck import bottleneck_features, find_bottleneck
-    from .decision_surface import confidence_colorbar
-
-    where = find_bottleneck(model)
-    if where is None:
-        raise NotApplicable(f"bottleneck needs a 2D layer before the classifier head (an "
-                            f"RBFLayer(2, K) or a hidden Linear(_, 2)), such as --model rbf; "
-                            f"{type(model).__name__} has none.")
-    x, y = split.x_test, split.y_test
-    if len(x) > _MAX_POINTS:  # a seeded subset keeps the scatter readable and the figure fast
-        idx = torch.from_numpy(np.sort(np.random.default_rng(seed).choice(len(x), _MAX_POINTS,
-                                                                           replace=False)))
-        x, y = x[idx], y[idx]
-    res = bottleneck_features(model, x, y=y, grid_resolution=300)
-    acc = float((res.predictions == res.labels).mean())
-    has_rbf = res.centers is not None
-    panels = 2 if has_rbf else 1
-    fig, axes = plt.subplots(1, panels, figsize=(5.2 * panels + 1.8, 5.6), squeeze=False,
-                             layout="constrained")
-    axes = axes[0]
-    plot_bottleneck(res, ax=axes[0], class_names=split.classes, legend=not has_rbf,
-                    regions_kw=_REGION_ALPHA)
-    confidence_colorbar(axes[0], res.surface, location="bottom", shrink=0.7, **_REGION_ALPHA)
-    axes[0].set_title(f"test features at '{where.name}'"
-                      + (" (input of the RBF layer)" if where.use_input else "")
-                      + f"\nshading: the head's class; accuracy {acc:.1%}", fontsize=10)
-    if has_rbf:
-        plot_bottleneck(res, ax=axes[1], class_names=split.classes, regions=False, circles=True)
-        s = np.abs(res.sigma)
-        axes[1].set_title(f"{len(s)} RBF centres, circles of radius |sigma|\n"
-                          f"(|sigma| {s.min():.3g} to {s.max():.3g})", fontsize=10)
-        # keep the view on the data: circles of huge sigma would otherwise zoom out
-        axes[1].set_xlim(axes[0].get_xlim())
-        axes[1].set_ylim(axes[0].get_ylim())
-    caption = bottleneck_caption(res, meta=meta, model_name=type(model).__name__)
-    data = _bottleneck_data(res, class_names=split.classes)
-    return [Figure(id="bottleneck", fig=fig, caption=caption, data=data)]
-
-
-def _bottleneck_data(result: Bottleneck, *, class_names: Sequence | None = None
-                     ) -> dict[str, np.ndarray]:
-    """The arrays a bottleneck view draws, compactly (a few hundred KB, not megabytes).
-
-    Keys: ``features`` [n, 2] (the points), ``predictions`` [n] and ``labels`` [n] (true class,
-    when known), ``centers`` [K, 2] and ``sigma`` [K] (RBF models only), the head's regions as
-    :func:`~vizkit.plot.decision_surface.surface_data` gives them (``grid_x`` [W], ``grid_y``
-    [H]: the grid's 1-D axes; ``region_labels`` [H, W]: the head's class; ``confidence``
-    [H, W], float16: its largest probability; the per-class probabilities are not stored), and
-    ``class_names``.
-    """
-    data = {"features": np.asarray(result.features), "predictions": np.asarray(result.predictions)}
-    if result.labels is not None:
-        data["labels"] = np.asarray(result.labels)
-    if result.centers is not None:
-        data["centers"] = np.asarray(result.centers)
-        data["sigma"] = np.asarray(result.sigma)
-    if result.surface is not None:
-        data.update(surface_data(result.surface))
-    if class_names is not None:
-        data["class_names"] = np.asarray([str(c) for c in class_names])
-    return data
-
-
-class BottleneckDisplay(DisplayMixin):
-    """The bottleneck view (seed 000), computed once, drawn as often as wanted.
-
-    Parameters
-    ----------
-    bottleneck : vizkit.analysis.bottleneck.Bottleneck
-        Features, labels, predictions, RBF centres and sigma, regions.
-    class_names : sequence of str, optional
-        Legend names of the classes.
-
-    Attributes
-    ----------
-    ax_ : matplotlib Axes
-        The axes of the last :meth:`plot`.
-    figure_ : matplotlib Figure
-        Its figure.
-
-    Examples
-    --------
-    >>> import torch, matplotlib
-    >>> matplotlib.use("Agg")
-    >>> from vizkit.models import RBFNet
-    >>> net = RBFNet(image_size=8, channels=(4,), n_centers=5).eval()
-    >>> x, y = torch.rand(30, 1, 8, 8), torch.arange(30) % 3
-    >>> disp = BottleneckDisplay.from_model(net, x, y=y, grid_resolution=16)
-    >>> disp.plot(regions=False, circles=True) is disp
-    True
-    """
-
-    def __init__(self, bottleneck: Bottleneck, *, class_names: Sequence[str] | None = None
-                 ) -> None:
-        self.bottleneck = bottleneck
-        self.class_names = None if class_names is None else [str(c) for c in class_names]
-
-    @classmethod
-    def from_model(cls, model, data, *, y=None, layer: str | None = None,
-                   grid_resolution: int | Sequence[int] | None = None,
-                   margin: float | None = None, batch_size: int | None = None,
-                   class_names: Sequence[str] | None = None, ax=None,
-                   **plot_kw) -> "BottleneckDisplay":
-        """Run :func:`~vizkit.analysis.bottleneck.bottleneck_features` once on the inputs
-        ``data`` (labels ``y``), then :meth:`plot` (``plot_kw`` go there)."""
-        from ..analysis.bottleneck import bottleneck_features
-
-        res = bottleneck_features(model, data, y=y, layer=layer, batch_size=batch_size,
-                                  grid_resolution=grid_resolution, margin=margin)
-        return cls(res, class_names=class_names).plot(ax=ax, **plot_kw)
-
-    def plot(self, ax=None, **kwargs) -> "BottleneckDisplay":
-        """Draw with :func:`plot_bottleneck` on ``ax`` (``None``: a new figure); ``kwargs``
-        (``regions``, ``centers``, ``circles``, ``legend``, ``*_kw``, ...) go there.
-
-        Returns
-        -------
-        BottleneckDisplay
-            ``self``, with ``ax_`` and ``figure_`` set.
-        """
-        ax = new_ax(ax)
-        plot_bottleneck(self.bottleneck, ax=ax, class_names=self.class_names, **kwargs)
-        return self._drawn(ax)

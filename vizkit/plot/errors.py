@@ -12,18 +12,16 @@ Examples
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import Any, Sequence
 
 import numpy as np
 
-from ..analysis.errors import Examples, PredictionExamples, Predictions
 from ._axes import new_ax
-from .figure import Figure
 from .style import SEQUENTIAL
 
-__all__ = ["plot_confusion", "plot_probability_bars", "plot_examples", "prediction_bars_caption",
-           "confusion_caption", "worst_caption", "TRUE_COLOR", "WRONG_COLOR", "OTHER_COLOR",
-           "CONFIDENT", "figures"]
+__all__ = ["plot_confusion", "plot_probability_bars", "plot_examples", "plot_example_rows",
+           "TRUE_COLOR", "WRONG_COLOR", "OTHER_COLOR"]
 
 #: Bar colour of the true class (also when it is the predicted one).
 TRUE_COLOR = "#1b7837"
@@ -136,7 +134,7 @@ def _is_image(x) -> bool:
     return x.ndim == 3 and x.shape[-1] > 1 and x.shape[-2] > 1 or x.ndim == 2 and min(x.shape) > 1
 
 
-def plot_examples(examples: Examples, *, axes: Any = None, class_names: Sequence[str] | None = None,
+def plot_examples(examples, *, axes: Any = None, class_names: Sequence[str] | None = None,
                   title: str | None = None, image_kw: dict | None = None,
                   bar_kw: dict | None = None, legend: bool = True) -> dict:
     """Each example's image above its probability bars.
@@ -163,7 +161,7 @@ def plot_examples(examples: Examples, *, axes: Any = None, class_names: Sequence
         ``'images'`` (list of AxesImage), ``'bars'`` (list of BarContainer), ``'axes'``, and
         ``'legend'`` (on the figure) when drawn.
     """
-    if not isinstance(examples, Examples):
+    if not all(hasattr(examples, k) for k in ("inputs", "y", "pred", "probs")):
         raise TypeError("`examples` must be an Examples result (see vizkit.analysis.errors). "
                         f"Got {type(examples).__name__} instead.")
     k = len(examples)
@@ -230,92 +228,16 @@ def plot_examples(examples: Examples, *, axes: Any = None, class_names: Sequence
     return out
 
 
-_N_WORST = 10
-_N_EACH = 5
-#: A prediction made with at least this probability is called "confident" in the captions.
-CONFIDENT = 0.9
+def plot_example_rows(parts: Sequence, titles: Sequence[str], class_names: Sequence[str], *,
+                      per_row: int = 5):
+    """One new figure of examples in rows of at most ``per_row``: a subfigure per part (an
+    :class:`~vizkit.analysis.errors.Examples` result, drawn by :func:`plot_examples`), each part
+    cut into rows under its title; the colour legend under the last.
 
-
-def _confidence(ex: Examples) -> np.ndarray:
-    """Probability of the predicted class of each example."""
-    return np.asarray(ex.probs)[np.arange(len(ex)), np.asarray(ex.pred)] if len(ex) else np.zeros(0)
-
-
-def _span(values: np.ndarray) -> str:
-    """'0.65' or '0.99 to 0.65' (first to last, as shown)."""
-    a, b = f"{values[0]:.2f}", f"{values[-1]:.2f}"
-    return a if a == b else f"{a} to {b}"
-
-
-def prediction_bars_caption(examples: PredictionExamples, preds: Predictions) -> str:
-    """The caption of the prediction-bars figure, every number and claim read from the chosen
-    ``examples`` and all test ``preds`` (it calls a mistake confident only when one exists).
-
-    Examples
-    --------
-    >>> import numpy as np, torch
-    >>> from vizkit.analysis.errors import Predictions, _select
-    >>> p = Predictions(probs=np.array([[0.4, 0.6], [0.8, 0.2]]), pred=np.array([1, 0]),
-    ...                 y=np.array([0, 0]), loss=np.zeros(2))
-    >>> ex = PredictionExamples(right=_select(p, torch.zeros(2, 1), [1]),
-    ...                         wrong=_select(p, torch.zeros(2, 1), [0]))
-    >>> "confidently wrong" in prediction_bars_caption(ex, p)
-    False
+    Returns
+    -------
+    matplotlib.figure.Figure
     """
-    n, n_wrong = len(preds.y), int((~preds.correct).sum())
-    conf_all = preds.probs[np.arange(n), preds.pred]
-    n_sure_wrong = int(((~preds.correct) & (conf_all >= CONFIDENT)).sum())
-    parts = []
-    if len(examples.wrong):
-        parts.append(f"the {len(examples.wrong)} wrong test predictions the model was surest of "
-                     f"(of its {n_wrong} mistakes on {n} test examples; probability of the "
-                     f"predicted class {_span(_confidence(examples.wrong))})")
-    if len(examples.right):
-        parts.append(f"the {len(examples.right)} right test predictions the model was least "
-                     f"sure of (probability {_span(_confidence(examples.right))})")
-    text = ("Top to bottom: " + " and ".join(reversed(parts)) if parts else
-            "No test predictions") + (", each with its class probabilities: green bar = true "
-                                      "class, red bar = the wrongly predicted class. ")
-    if n_wrong == 0:
-        text += f"The model made no mistake on the {n} test examples."
-    elif n_sure_wrong:
-        text += (f"{n_sure_wrong} of the {n_wrong} mistakes were made with probability >= "
-                 f"{CONFIDENT:g} (confidently wrong).")
-    else:
-        text += (f"No mistake was made with probability >= {CONFIDENT:g}: the surest wrong "
-                 f"prediction had {conf_all[~preds.correct].max():.2f}.")
-    return text
-
-
-def confusion_caption(matrix: np.ndarray, class_names: Sequence[str]) -> str:
-    """The confusion matrix's caption: its count, accuracy and most frequent mistake."""
-    M = np.asarray(matrix)
-    n, right = int(M.sum()), int(np.trace(M))
-    text = (f"Confusion matrix of the {n} test examples (accuracy {right / max(n, 1):.1%}): row = "
-            "true class, column = predicted class, counts in the cells; off-diagonal cells are "
-            "the mistakes. ")
-    off = M - np.diag(np.diag(M))
-    if off.max(initial=0) == 0:
-        return text + "There are none."
-    i, j = np.unravel_index(np.argmax(off), off.shape)
-    return text + (f"The most frequent mistake: {int(off[i, j])} of class '{class_names[i]}' "
-                   f"predicted as '{class_names[j]}'.")
-
-
-def worst_caption(worst: Examples) -> str:
-    """The worst examples' caption: how many, their losses, how many are misclassified."""
-    k = len(worst)
-    n_wrong = int((np.asarray(worst.y) != np.asarray(worst.pred)).sum())
-    loss = np.asarray(worst.loss)
-    span = _span(loss) if k else "-"
-    return (f"The {k} test examples with the highest cross-entropy (loss {span}; {n_wrong} of "
-            f"them misclassified), each with its class probabilities: green bar = true class, red "
-            f"bar = the wrongly predicted class.")
-
-
-def _rows_figure(parts, titles, classes, *, per_row: int = 5):
-    """One figure of examples in rows of at most ``per_row``: subfigure per part, each part cut
-    into rows; the colour legend under the last."""
     import matplotlib.pyplot as plt
 
     images = any(len(p) and _is_image(p.inputs[0].detach().cpu().float().numpy()) for p in parts)
@@ -333,111 +255,14 @@ def _rows_figure(parts, titles, classes, *, per_row: int = 5):
             continue
         axes = sub.subplots(rows_each, per_row if len(part) > per_row else b - a, squeeze=False,
                             gridspec_kw={"height_ratios": [1.1, 1] if images else [1]})
-        plot_examples(_slice(part, a, b), axes=axes, class_names=classes,
+        plot_examples(_slice(part, a, b), axes=axes, class_names=class_names,
                       legend=n == len(flat) - 1)
         if a == 0:
             sub.suptitle(title, fontsize=10)
     return fig
 
 
-def _slice(ex: Examples, a: int, b: int) -> Examples:
-    return Examples(indices=ex.indices[a:b], inputs=ex.inputs[a:b], y=ex.y[a:b], pred=ex.pred[a:b],
-                    probs=ex.probs[a:b], loss=ex.loss[a:b])
-
-
-def figures(model, split, *, meta: dict | None = None, seed: int = 0) -> list[Figure]:
-    """Figure family ``errors``: confusion matrix, the worst-classified test examples with their
-    probability bars, the surest wrong and least sure right predictions with their bars (seed
-    004), and the learning curves (seed 003) when ``meta['history']`` holds the training history.
-
-    Every caption's numbers and claims are computed from the examples drawn (no "confidently
-    wrong" unless such a mistake exists). Digits are drawn white on black (``'gray'``, 0 to 1).
-
-    Returns
-    -------
-    list of Figure
-        ``confusion`` (``data``: ``confusion`` [C, C], ``class_names``), ``worst_examples`` and
-        ``prediction_bars`` (``indices``, ``inputs``, ``y``, ``pred``, ``probs``, ``loss`` of the
-        examples shown; ``right_``/``wrong_`` prefixed for the bars), ``learning_curves`` when
-        there is a history.
-    """
-    import matplotlib.pyplot as plt
-
-    from ..analysis.errors import confidence_examples, predictions, worst_examples
-    from ..train.metrics import confusion_matrix
-
-    x, y = split.x_test, split.y_test
-    preds = predictions(model, x, y)
-    C = max(preds.n_classes, split.n_classes)
-    classes = list(split.classes) if len(split.classes) >= C else [str(i) for i in range(C)]
-    names = np.asarray([str(c) for c in classes])
-    out = []
-
-    M = confusion_matrix(preds.y, preds.pred, C)
-    side = 1.4 + 0.55 * C
-    fig, ax = plt.subplots(figsize=(max(4.2, side + 1.4), max(3.6, side)), layout="constrained")
-    plot_confusion(M, class_names=classes, ax=ax)
-    ax.set_title(f"confusion on the test set\n{len(y)} examples, accuracy "
-                 f"{float(preds.correct.mean()):.1%}", fontsize=10)
-    out.append(Figure(id="confusion", fig=fig, caption=confusion_caption(M, classes),
-                      data={"confusion": np.asarray(M), "class_names": names}))
-
-    worst = worst_examples(model, x, y, k=_N_WORST, preds=preds)
-    fig = _rows_figure([worst], ["the test examples with the highest loss (worst first)"], classes)
-    out.append(Figure(id="worst_examples", fig=fig, caption=worst_caption(worst),
-                      data=dict(_examples_data(worst), class_names=names)))
-
-    ex = confidence_examples(model, x, y, n_right=_N_EACH, n_wrong=_N_EACH, preds=preds)
-    titles = [f"right predictions it was least sure of (p {_span(_confidence(ex.right))})"
-              if len(ex.right) else "no right predictions on the test set",
-              f"wrong predictions it was surest of (p {_span(_confidence(ex.wrong))})"
-              if len(ex.wrong) else "no wrong predictions on the test set"]
-    fig = _rows_figure([ex.right, ex.wrong], titles, classes)
-    data = {f"{part}_{key}": v for part, e in (("right", ex.right), ("wrong", ex.wrong))
-            for key, v in _examples_data(e).items()}
-    out.append(Figure(id="prediction_bars", fig=fig, caption=prediction_bars_caption(ex, preds),
-                      data=dict(data, class_names=names)))
-
-    history = (meta or {}).get("history")
-    if history:
-        refit = int(((meta or {}).get("metrics") or {}).get("refit_epochs") or 0)
-        out.append(_curves_figure(history, refit))
-    return out
-
-
-def _curves_figure(history, refit_epochs: int = 0) -> Figure:
-    """The learning curves with the kept epoch and its validation figures in the caption; with
-    ``refit_epochs`` (``metrics['refit_epochs']``) the caption says the kept model is a refit."""
-    import matplotlib.pyplot as plt
-
-    from .curves import history_arrays, history_table, plot_learning_curves
-
-    epochs, best = history_table(history)
-    fig, axes = plt.subplots(1, 2, figsize=(9.5, 3.6), layout="constrained")
-    plot_learning_curves(history, axes=axes)
-    axes[0].set_title("loss per epoch", fontsize=10)
-    axes[1].set_title("accuracy per epoch", fontsize=10)
-    caption = f"Training and validation loss and accuracy over {len(epochs)} epochs"
-    kept = [e for i, e in enumerate(epochs) if e.get("epoch", i + 1) == best]
-    if kept:
-        e = kept[0]
-        val = ", ".join(([f"validation loss {e['val_loss']:.3f}"] if e.get("val_loss") is not None
-                         else []) + ([f"validation accuracy {e['val_acc']:.1%}"]
-                                     if e.get("val_acc") is not None else []))
-        kept = "" if refit_epochs else " whose weights were kept"
-        caption += (f"; the star and dotted line mark epoch {best}, the best-validation epoch"
-                    f"{kept}" + (f" ({val})" if val else ""))
-    if refit_epochs:
-        caption += (f". The model the other figures show is not this run's: it was retrained "
-                    f"from scratch on the training and validation images for {refit_epochs} "
-                    f"epochs and its last weights kept (so it has no validation curve)")
-    data = history_arrays(history)
-    data["refit_epochs"] = np.array(refit_epochs)
-    return Figure(id="learning_curves", fig=fig, caption=caption + ".", data=data)
-
-
-def _examples_data(ex: Examples) -> dict[str, np.ndarray]:
-    """The arrays of an :class:`~vizkit.analysis.errors.Examples` drawn by :func:`plot_examples`."""
-    return {"indices": np.asarray(ex.indices), "inputs": ex.inputs.detach().cpu().numpy(),
-            "y": np.asarray(ex.y), "pred": np.asarray(ex.pred), "probs": np.asarray(ex.probs),
-            "loss": np.asarray(ex.loss)}
+def _slice(ex, a: int, b: int):
+    """Examples ``a`` to ``b`` of a result of per-example arrays (the same result type)."""
+    return replace(ex, **{k: getattr(ex, k)[a:b]
+                          for k in ("indices", "inputs", "y", "pred", "probs", "loss")})

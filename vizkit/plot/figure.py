@@ -1,7 +1,9 @@
 """What a figure family returns: captioned figures with the arrays they draw.
 
-Every ``vizkit.plot.<family>.figures(model, split, *, meta=None, seed=0)`` returns a list of
-:class:`Figure`; a family that does not fit the model or the data raises :class:`NotApplicable`.
+Every ``vizkit.figures.<family>.figures(model, split, *, meta=None, seed=0)`` returns a list of
+:class:`Figure`; a family that does not fit the model or the data raises :class:`NotApplicable`
+(its ``applies(model, split)`` gives the same reason without drawing). Both are defined here, in
+the drawing layer, so that plotters can build them; :mod:`vizkit.figures` re-exports them.
 
 Examples
 --------

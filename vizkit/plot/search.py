@@ -1,6 +1,6 @@
 """The hyper-parameter search's figure: mean CV score against each hyper-parameter (one panel
-each). Drawn here, computed by :mod:`vizkit.estimator`; also exported as
-``vizkit.estimator.plot_search_scores``."""
+each). Drawn here from the rows :func:`vizkit.estimator.search_results` computes;
+``vizkit.estimator.plot_search_scores`` also takes the fitted search itself."""
 
 from __future__ import annotations
 
@@ -19,8 +19,8 @@ def plot_search_scores(results: Any, *, params: Sequence[str] | None = None,
 
     Parameters
     ----------
-    results : list of dict or fitted search
-        Rows of :func:`vizkit.estimator.search_results`, or the search itself.
+    results : list of dict
+        Rows of :func:`vizkit.estimator.search_results`.
     params : list of str, optional
         Which columns to plot; default every numeric hyper-parameter column (``h1``, ``h2``,
         ``dropout``...).
@@ -40,9 +40,8 @@ def plot_search_scores(results: Any, *, params: Sequence[str] | None = None,
     >>> out = plot_search_scores(search_results(rs))  # doctest: +SKIP
     """
     if hasattr(results, "cv_results_"):
-        from ..estimator import search_results
-
-        results = search_results(results)
+        raise TypeError("`results` must be the rows of vizkit.estimator.search_results(search); "
+                        "vizkit.estimator.plot_search_scores takes the fitted search itself.")
     rows = list(results)
     if not rows:
         raise ValueError("`results` has no candidates to plot.")

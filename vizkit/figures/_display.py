@@ -1,8 +1,9 @@
-"""What the Displays share (private to plot/): scikit-learn's compute-once, plot-many contract.
+"""What the Displays share (private to figures/): scikit-learn's compute-once, plot-many contract.
 
-A ``*Display`` keeps the computed result; ``from_model(model, data, ...)`` computes it once and
-draws, ``plot(ax=None, ...)`` draws it again as often as wanted (``ax=None``: a new figure),
-sets ``ax_`` and ``figure_`` and returns the display itself.
+A ``*Display`` lives in its family's module: it computes with :mod:`vizkit.analysis` and draws
+with :mod:`vizkit.plot`. It keeps the computed result; ``from_model(model, data, ...)`` computes
+it once and draws, ``plot(ax=None, ...)`` draws it again as often as wanted (``ax=None``: a new
+figure), sets ``ax_`` and ``figure_`` and returns the display itself.
 """
 
 from __future__ import annotations

@@ -5,7 +5,8 @@ import pytest
 import torch
 from torch import nn
 
-from vizkit.plot import BottleneckDisplay, DecisionSurfaceDisplay, EmbeddingDisplay, class_colors
+from vizkit.figures import BottleneckDisplay, DecisionSurfaceDisplay, EmbeddingDisplay
+from vizkit.plot import class_colors
 
 
 class _Counting(nn.Module):

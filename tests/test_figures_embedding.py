@@ -1,0 +1,34 @@
+"""Figure family embedding (vizkit.figures.embedding): the caption quotes the separation of the
+points drawn, one legend of the class names, readable text."""
+
+import numpy as np
+import torch
+from matplotlib.text import Text
+from torch import nn
+
+from vizkit.analysis.bottleneck import class_separation
+from vizkit.data import Split
+from vizkit.figures import make_figures
+
+
+def test_figure_family_embedding_caption_equals_the_drawn_points(pyplot):
+    g = torch.Generator().manual_seed(0)
+    y = torch.arange(60) % 3
+    x = torch.rand(60, 1, 4, 4, generator=g) * 0.3
+    x[:, 0, 0, :] += y[:, None].float() / 2  # the class is in the top row
+    names = ("T-shirt/top", "Ankle boot", "Bag")
+    split = Split("fashion-like", x, y, x[:6], y[:6], x, y, names, (1, 4, 4), "0" * 16)
+    torch.manual_seed(0)
+    model = nn.Sequential(nn.Flatten(), nn.Linear(16, 8), nn.ReLU(), nn.Linear(8, 3)).eval()
+    for f in make_figures("embedding", model, split):
+        seps = [class_separation(c, f.data["labels"]) for c in f.data["panel_coords"]]
+        np.testing.assert_allclose(f.data["panel_separation"], seps)
+        assert "the raw input " + f"{seps[0]:.2f}" in f.caption
+        assert f"of the first 60 test examples (3 classes of fashion-like)" in f.caption
+        assert "the raw input (16 features)" in f.caption and "digit" not in f.caption.lower()
+        legend = [ax.get_legend() for ax in f.fig.axes if ax.get_legend()]
+        assert [t.get_text() for t in legend[0].get_texts()] == list(names)
+        f.fig.canvas.draw()
+        sizes = [t.get_fontsize() for t in f.fig.findobj(Text)
+                 if t.get_visible() and t.get_text().strip()]
+        assert min(sizes) >= 8 and f.fig.get_figwidth() <= 12.7

@@ -1,0 +1,46 @@
+"""Figure family feature-maps (vizkit.figures.feature_maps): filters and maps figures, their data
+and captions, and why a model without conv layers does not fit."""
+
+import numpy as np
+import pytest
+import torch
+from torch import nn
+
+from test_analysis_feature_maps import _cnn
+from _toy import image_split
+from vizkit.analysis.feature_maps import feature_maps
+from vizkit.figures import NotApplicable, list_families, make_figures
+from vizkit.plot.feature_maps import FONT
+
+
+def test_family_figures_data_captions_and_fonts(pyplot):
+    from matplotlib.text import Text
+
+    assert "feature-maps" in list_families()
+    split = image_split(size=8)
+    model = _cnn()
+    figs = make_figures("feature-maps", model, split, seed=0)
+    assert [f.id for f in figs] == ["feature-maps-filters", "feature-maps-0", "feature-maps-2"]
+    np.testing.assert_array_equal(figs[0].data["filters"], model[0].weight.detach().numpy())
+    assert str(figs[0].data["layer"]) == "0"
+    for f in figs[1:]:
+        x = torch.as_tensor(f.data["inputs"])
+        np.testing.assert_allclose(f.data["maps"], feature_maps(model, x, str(f.data["layer"])).maps)
+        assert len(set(f.data["labels"].tolist())) == 2  # two different classes
+        assert f"for 2 test images (classes" in f.caption
+    assert "The 3 filters (3x3, 1 input channel)" in figs[0].caption
+    assert "the ReLU after them passes nothing" in figs[1].caption  # '0' is followed by a ReLU
+    for f in figs:
+        sizes = [t.get_fontsize() for t in f.fig.findobj(Text) if t.get_visible()
+                 and t.get_text().strip()]
+        assert min(sizes) >= FONT
+        assert f.fig.get_size_inches()[0] <= 10.4  # shown at ~1:1, no shrinking of the text
+    again = make_figures("feature-maps", model, split, seed=0)
+    np.testing.assert_array_equal(again[1].data["inputs"], figs[1].data["inputs"])
+
+
+def test_family_not_applicable_names_the_layers():
+    split = image_split(size=8)
+    mlp = nn.Sequential(nn.Flatten(), nn.Linear(64, 3))
+    with pytest.raises(NotApplicable, match=r"no Conv2d layer.*'0', '1'"):
+        make_figures("feature-maps", mlp, split)
