@@ -325,3 +325,30 @@ def test_analysis_trains_nothing_and_plot_computes_nothing():
         called = {n.func.id for n in ast.walk(tree) if isinstance(n, ast.Call)
                   and isinstance(n.func, ast.Name)}
         assert not called & {"fit", "train_model"}
+
+
+def test_cli_records_views_beside_the_checkpoint_and_analyze_replays_them(tmp_path, capsys):
+    from vizkit.cli import main
+
+    run = tmp_path / "run"
+    assert main(["train", "--model", "mlp", "--data", "digits", "--out", str(run), "--hidden",
+                 "16", "--log-every", "0", "--record-views", "epochs=2", "refit=false"]) == 0
+    views, who = load_views(run / "model.pt")
+    assert views["epochs"].tolist() == [0, 1, 2] and who["identity"]["at"] == [0, 1, 2]
+    assert main(["analyze", str(run / "model.pt"), "--what", "over-training", "--out",
+                 str(tmp_path / "figs")]) == 0
+    written = sorted(p.name for p in (tmp_path / "figs").iterdir())
+    assert written == [f"over-training-{v}.{e}" for v in ("actmax", "attributions", "embedding")
+                       for e in ("npz", "png")]
+    with np.load(tmp_path / "figs" / "over-training-attributions.npz") as z:
+        np.testing.assert_array_equal(z["maps"], views["maps"])  # replayed as recorded
+
+    plain = tmp_path / "plain"
+    assert main(["train", "--model", "mlp", "--data", "digits", "--out", str(plain), "--hidden",
+                 "8", "--log-every", "0", "epochs=1", "refit=false"]) == 0
+    capsys.readouterr()
+    assert main(["analyze", str(plain / "model.pt"), "--what", "over-training", "--out",
+                 str(tmp_path / "none")]) != 0
+    err = capsys.readouterr().err.strip().splitlines()
+    assert any("model.pt has no recorded views (model.views.npz is missing): train it with "
+               "`vizkit train ... --record-views`" in line for line in err), err
