@@ -80,7 +80,7 @@ def _changes(epochs, rho) -> str:
     return ", ".join(f"{a}->{b} {m:.2f}" for a, b, m in zip(epochs[:-1], epochs[1:], mean))
 
 
-def _stable_words(what: str, stable, result, rho) -> str:
+def _stable_words(what: str, stable, result) -> str:
     e = result.epochs
     if stable is None:
         return (f"the {what} still change at the last snapshot (mean Spearman rank correlation "
@@ -133,7 +133,7 @@ def figures(model, split, *, meta: dict | None = None, seed: int = 0) -> list[Fi
         f"Where the network looks, epoch by epoch: {res.method.replace('_', ' ')} maps of "
         f"{len(res.labels)} fixed test images for their true class, at epochs {shown} (red "
         f"raises the class's logit, blue lowers it; each map scaled to its own largest value); "
-        f"{_stable_words('attribution maps', res.maps_stable_after, res, res.map_rho)}. Mean "
+        f"{_stable_words('attribution maps', res.maps_stable_after, res)}. Mean "
         f"Spearman per pair of snapshots: {_changes(ep, res.map_rho)}. Images classified right: "
         f"{right[0]} of {len(res.labels)} at epoch {ep[0]}, {right[-1]} at epoch {ep[-1]}.{acc}"),
         data={**common, "images": res.images, "labels": res.labels, "maps": res.maps,
@@ -144,7 +144,7 @@ def figures(model, split, *, meta: dict | None = None, seed: int = 0) -> list[Fi
         f"What each class's logit wants to see, epoch by epoch: activation-maximization images "
         f"of classes {', '.join(names[int(c)] for c in res.actmax_classes)} at epochs {shown} "
         f"(the same seed and budget at every epoch); "
-        f"{_stable_words('images', res.actmax_stable_after, res, res.actmax_rho)}. Mean Spearman "
+        f"{_stable_words('images', res.actmax_stable_after, res)}. Mean Spearman "
         f"per pair of snapshots: {_changes(ep, res.actmax_rho)}."),
         data={**common, "actmax": res.actmax, "classes": res.actmax_classes,
               "spearman": res.actmax_rho}))
