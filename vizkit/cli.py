@@ -118,11 +118,17 @@ def cmd_train(args) -> int:
         model_kw["dropout"] = args.dropout
     split = _load_data(args.data, args.data_dir, opts["seed"])
     cfg = default_config(args.model, n_train=len(split.y_train), **opts)
+    recorder = None
+    if args.record_views:  # the over-training family's views, stored beside model.pt
+        from .figures import get_family
+
+        recorder = get_family("over-training").recorder(split, seed=cfg.seed, epochs=cfg.epochs)
     with _out_dir(args.out) as out:
         ckpt = out / "model.pt"
         print(f"training {args.model} on {split!r}")
         model, hist, metrics = train_model(args.model, split, cfg, checkpoint=ckpt,
-                                           tensorboard=args.tensorboard, **model_kw)
+                                           tensorboard=args.tensorboard, recorder=recorder,
+                                           **model_kw)
         summary = {"checkpoint": str(ckpt), "test_accuracy": metrics["accuracy"],
                    "val_accuracy": metrics["val_acc"], "best_epoch": hist.best_epoch,
                    "epochs_run": len(hist.epochs), "seconds": round(hist.seconds, 2)}
@@ -185,6 +191,12 @@ def cmd_analyze(args) -> int:
     if Path(args.out).exists() and not Path(args.out).is_dir():
         raise ValueError(f"--out {args.out} exists and is not a folder; give a folder path.")
     model, meta, split = _checkpoint_and_data(args)
+    from .train import NoViews, load_views
+
+    try:  # views recorded while it trained (`vizkit train --record-views`), replayed as they are
+        meta["views"], _ = load_views(args.checkpoint)
+    except NoViews as e:
+        meta["views_missing"] = str(e)
     import matplotlib
 
     matplotlib.use("Agg")
@@ -364,6 +376,10 @@ def _add_train(sub) -> None:
                    help="print train-loss/train-err every N batches (0: off; default 100)")
     t.add_argument("--tensorboard", default=None, metavar="DIR",
                    help="write per-epoch TensorBoard logs there (pip install 'vizkit[tensorboard]')")
+    t.add_argument("--record-views", action="store_true",
+                   help="record views over training (attribution maps, activation-maximization "
+                        "images, penultimate embedding at epochs 0, 1, 2, 4, ...) beside model.pt, "
+                        "for `vizkit analyze model.pt --what over-training`")
     t.add_argument("set", nargs="*", metavar="KEY=VALUE", help="training options, e.g. lr=0.01 epochs=5 optimizer=sgd")
     t.set_defaults(func=cmd_train)
 

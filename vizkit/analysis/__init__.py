@@ -30,6 +30,7 @@ from .receptive_fields import (ReceptiveFields, TheoreticalRF, conv_field_units,
                                propagated_receptive_fields, theoretical_receptive_field)
 from .decision_surface import DecisionSurface, decision_surface
 from .weights import WeightImages, linear_input_map, weight_images
+from .over_training import OverTraining, OverTrainingRecorder  # the module keeps over_training()
 
 __all__ = [
     "ActMaxResult", "Objective", "activation_maximization", "channel", "class_logit", "diversity",
@@ -45,4 +46,5 @@ __all__ = [
     "theoretical_receptive_field", "conv_field_units", "mlp_field_layers",
     "DecisionSurface", "decision_surface",
     "WeightImages", "linear_input_map", "weight_images",
+    "OverTraining", "OverTrainingRecorder",
 ]

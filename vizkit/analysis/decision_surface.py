@@ -18,6 +18,7 @@ Examples
 
 from __future__ import annotations
 
+import hashlib
 from contextlib import nullcontext
 from dataclasses import dataclass
 from typing import Any, Callable, Sequence
@@ -29,7 +30,7 @@ from torch import nn
 from .._torch import training_mode
 
 __all__ = ["DecisionSurface", "decision_surface", "resolve_rect", "RESPONSE_METHODS",
-           "SurfaceFrames", "SurfaceRecorder", "training_surfaces"]
+           "SurfaceFrames", "SurfaceRecorder", "snapshot_epochs"]
 
 #: Accepted values of ``response_method``.
 RESPONSE_METHODS = ("auto", "proba", "logits", "scores", "labels")
@@ -311,6 +312,12 @@ def decision_surface(predict: Any, X_or_rect: Any, *, grid_resolution: int | Seq
     R = np.concatenate(chunks, axis=0)
     if R.shape[0] != len(points):
         raise ValueError(f"the predictor returned {R.shape[0]} rows for {len(points)} points.")
+    return _surface(xx, yy, R, kind, rect)
+
+
+def _surface(xx: np.ndarray, yy: np.ndarray, R: np.ndarray, kind: str, rect: tuple) -> DecisionSurface:
+    """The :class:`DecisionSurface` of a flat response ``R`` (one row per grid point, row-major)."""
+    H, W = xx.shape
     kind, probs, labels, C = _interpret(R, kind)
     response = R[:, 0] if R.ndim == 2 and R.shape[1] == 1 else R
     response = response.reshape(H, W, *response.shape[1:])
@@ -321,6 +328,33 @@ def decision_surface(predict: Any, X_or_rect: Any, *, grid_resolution: int | Seq
 
 
 # -------------------------------------------------------------------------- over training
+def snapshot_epochs(last: int, n: int, *, spacing: str = "log") -> list[int]:
+    """Epoch 0 (the initial weights) and up to ``n`` epochs from 1 to ``last``, ``last`` included.
+
+    Parameters
+    ----------
+    last : int
+        The last epoch of the training (``config.epochs``).
+    n : int
+        Snapshots after epoch 0 (fewer when rounding makes epochs coincide).
+    spacing : {'log', 'linear'}, default='log'
+        ``'log'``: geometrically from 1 to ``last`` (dense early, where a model moves most);
+        ``'linear'``: evenly.
+
+    Examples
+    --------
+    >>> snapshot_epochs(12, 4)
+    [0, 1, 2, 5, 12]
+    """
+    if spacing not in ("log", "linear"):
+        raise ValueError(f"`spacing` must be one of 'log', 'linear'. Got {spacing!r} instead.")
+    for name, v in (("last", last), ("n", n)):
+        if isinstance(v, bool) or int(v) != v or int(v) < 1:
+            raise ValueError(f"`{name}` must be a positive integer. Got {v!r} instead.")
+    space = np.geomspace if spacing == "log" else np.linspace
+    return [0] + np.unique(np.round(space(1, int(last), int(n))).astype(int)).tolist()
+
+
 @dataclass
 class SurfaceFrames:
     """A model's decision surface over its training: one snapshot every few epochs.
@@ -356,9 +390,36 @@ class SurfaceFrames:
         """Share of the points classified right at each snapshot, shape (F,)."""
         return (self.predictions == self.labels[None, :]).mean(axis=1)
 
+    @classmethod
+    def from_snapshots(cls, snapshots: dict) -> "SurfaceFrames":
+        """The frames of :meth:`SurfaceRecorder.snapshots` (e.g. replayed from a cached model's
+        views): the very surfaces the recorder computed."""
+        missing = [k for k in _SNAPSHOT_KEYS if k not in snapshots]
+        if missing:
+            raise ValueError(f"these snapshots are not a SurfaceRecorder's: no {', '.join(missing)}.")
+        xx, yy = np.meshgrid(snapshots["x"], snapshots["y"])
+        rect = tuple(tuple(float(v) for v in corner) for corner in np.asarray(snapshots["rect"]))
+        kind = str(snapshots["response_method"])
+        surfaces = []
+        for R in snapshots["response"]:
+            flat = R.reshape(xx.size, *R.shape[2:])
+            surfaces.append(_surface(xx, yy, flat, kind, rect))
+        return cls(epochs=np.asarray(snapshots["epochs"]), surfaces=surfaces,
+                   points=np.asarray(snapshots["points"]), labels=np.asarray(snapshots["labels"]),
+                   predictions=np.asarray(snapshots["predictions"]),
+                   loss=np.asarray(snapshots["loss"]))
+
+
+_SNAPSHOT_KEYS = ("epochs", "x", "y", "rect", "response", "response_method", "points", "labels",
+                  "predictions", "loss")
+
 
 class SurfaceRecorder:
-    """A ``fit(..., on_epoch_end=recorder)`` callback that snapshots the decision surface.
+    """Views over training: snapshots of the decision surface, taken by a training's epoch callback.
+
+    Pass it as ``recorder=`` to :func:`vizkit.train.train_model` or ``ctx.train`` (which call
+    :meth:`on_epoch_end` at epoch 0 and after every epoch, and store :meth:`snapshots` beside the
+    checkpoint), or call it yourself from ``fit(..., on_epoch_end=recorder)``; it never trains.
 
     Parameters
     ----------
@@ -368,7 +429,7 @@ class SurfaceRecorder:
     every : int, default=1
         Snapshot every ``every`` epochs (and whenever :meth:`snapshot` is called).
     at : sequence of int, optional
-        Snapshot exactly at these epochs instead (e.g. denser early, where training moves).
+        Snapshot exactly at these epochs instead (e.g. :func:`snapshot_epochs`, denser early).
     rect : ((x_min, y_min), (x_max, y_max)) or array-like of shape (N, 2), optional
         The rectangle of every frame (default: the points' box with a 5 % margin).
     grid_resolution : int or (int, int), default=100
@@ -379,9 +440,8 @@ class SurfaceRecorder:
     >>> X = torch.randn(40, 2, generator=torch.Generator().manual_seed(0)); y = (X[:, 0] > 0).long()
     >>> rec = SurfaceRecorder(X, y, every=5, grid_resolution=8)
     >>> model = torch.nn.Linear(2, 2)
-    >>> rec.snapshot(model, 0)
-    >>> for epoch in range(1, 11):  # what fit(model, split, cfg, on_epoch_end=rec) does
-    ...     rec(epoch, model)
+    >>> for epoch in range(0, 11):  # what train_model(..., recorder=rec) does
+    ...     rec.on_epoch_end(epoch, model)
     >>> rec.result().epochs.tolist(), rec.result().predictions.shape
     ([0, 5, 10], (3, 40))
     """
@@ -396,14 +456,24 @@ class SurfaceRecorder:
             raise ValueError(f"`points` must have shape (n, 2) and `labels` shape (n,). Got "
                              f"{self.points.shape} and {self.labels.shape} instead.")
         self.every = int(every)
-        self.at = None if at is None else {int(e) for e in at}
+        self.at = None if at is None else sorted({int(e) for e in at})
         self.rect = resolve_rect(self.points if rect is None else rect)
         self.grid_resolution = grid_resolution
         self._frames: list[tuple] = []
 
-    def __call__(self, epoch: int, model: nn.Module) -> None:
+    def on_epoch_end(self, epoch: int, model: nn.Module) -> None:
+        """Snapshot ``model`` when ``epoch`` is one of the recorder's epochs."""
         if (epoch in self.at) if self.at is not None else (epoch % self.every == 0):
             self.snapshot(model, epoch)
+
+    __call__ = on_epoch_end
+
+    def identity(self) -> dict:
+        """What decides the snapshots (epochs, rectangle, grid, a hash of the points followed)."""
+        h = hashlib.sha256(self.points.tobytes() + self.labels.tobytes()).hexdigest()[:16]
+        res = self.grid_resolution
+        return {"every": self.every, "at": self.at, "rect": self.rect, "points": h,
+                "grid_resolution": res if res is None or np.ndim(res) == 0 else list(res)}
 
     def snapshot(self, model: nn.Module, epoch: int) -> None:
         """Evaluate ``model`` now and keep it as the frame of ``epoch`` (once per epoch)."""
@@ -422,60 +492,24 @@ class SurfaceRecorder:
             loss = torch.nn.functional.cross_entropy(logits, y)
         self._frames.append((int(epoch), surf, pred.numpy(), float(loss)))
 
+    def snapshots(self) -> dict:
+        """The snapshots as plain arrays (what a views file stores); :meth:`SurfaceFrames.
+        from_snapshots` turns them back into the frames."""
+        frames = self.result()
+        first = frames.surfaces[0]
+        return {"epochs": frames.epochs, "x": first.xx[0], "y": first.yy[:, 0],
+                "rect": np.asarray(first.rect, dtype=np.float64),
+                "response": np.stack([s.response for s in frames.surfaces]),
+                "response_method": np.asarray(first.response_method), "points": frames.points,
+                "labels": frames.labels, "predictions": frames.predictions, "loss": frames.loss}
+
     def result(self) -> SurfaceFrames:
         """The snapshots taken so far, in order."""
         if not self._frames:
-            raise ValueError("no snapshot yet: call snapshot(model, 0) or pass the recorder to "
-                             "fit(..., on_epoch_end=recorder).")
+            raise ValueError("no snapshot yet: pass the recorder to train_model(..., recorder=...) "
+                             "or call on_epoch_end(0, model).")
         return SurfaceFrames(epochs=np.array([f[0] for f in self._frames], dtype=np.int64),
                              surfaces=[f[1] for f in self._frames], points=self.points,
                              labels=self.labels,
                              predictions=np.stack([f[2] for f in self._frames]).astype(np.int64),
                              loss=np.array([f[3] for f in self._frames], dtype=np.float64))
-
-
-def training_surfaces(model: nn.Module, split, config=None, *, n_frames: int = 40,
-                      spacing: str = "log", grid_resolution: int | Sequence[int] | None = 100):
-    """Train ``model`` on ``split`` with :func:`vizkit.train.fit`, snapshotting its decision
-    surface over the plane of the training points every few epochs.
-
-    Parameters
-    ----------
-    model : nn.Module
-        A classifier of 2D inputs (trained in place).
-    split : vizkit.data.Split
-        Its ``x_train`` / ``y_train`` are followed; the rectangle covers train and test points.
-    config : dict or TrainConfig, optional
-        As :func:`vizkit.train.fit` (its ``seed`` makes the frames reproducible).
-    n_frames : int, default=40
-        Snapshots after epoch 0 (fewer when there are fewer epochs).
-    spacing : {'log', 'linear'}, default='log'
-        ``'log'``: epochs spaced geometrically from 1 to the last (dense early, where the surface
-        moves most); ``'linear'``: evenly.
-    grid_resolution : int or (int, int), default=100
-
-    Returns
-    -------
-    frames : SurfaceFrames
-        The initial surface (epoch 0), then up to ``n_frames`` epochs ending at the last one,
-        each with that epoch's weights (early stopping ends the frames where it stopped).
-    history : vizkit.train.History
-    """
-    from ..train import TrainConfig, fit
-
-    cfg = config if isinstance(config, TrainConfig) else TrainConfig(**dict(config or {}))
-    if tuple(split.input_shape) != (2,):
-        raise ValueError(f"training_surfaces needs 2D inputs (e.g. data 'gmm-2d'). Got input "
-                         f"shape {tuple(split.input_shape)} instead.")
-    if spacing not in ("log", "linear"):
-        raise ValueError(f"`spacing` must be one of 'log', 'linear'. Got {spacing!r} instead.")
-    if isinstance(n_frames, bool) or int(n_frames) != n_frames or int(n_frames) < 1:
-        raise ValueError(f"`n_frames` must be a positive integer. Got {n_frames!r} instead.")
-    space = np.geomspace if spacing == "log" else np.linspace
-    at = np.unique(np.round(space(1, cfg.epochs, int(n_frames))).astype(int))
-    pts = torch.cat([split.x_train, split.x_test])
-    rec = SurfaceRecorder(split.x_train, split.y_train, at=at.tolist(), rect=pts.numpy(),
-                          grid_resolution=grid_resolution)
-    rec.snapshot(model, 0)
-    hist = fit(model, split, cfg, on_epoch_end=rec)
-    return rec.result(), hist

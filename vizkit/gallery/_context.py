@@ -143,7 +143,7 @@ class RecipeContext:
 
     # ------------------------------------------------------------------ training
     def train(self, key: str, model: str | dict, split, config: Any = None, *, shared: bool = False,
-              **overrides: Any):
+              recorder: Any = None, **overrides: Any):
         """Train a model, or load it when an identical run is cached.
 
         Parameters
@@ -159,6 +159,13 @@ class RecipeContext:
         shared : bool, default=False
             Leave the recipe's source out of the cache key, so that recipes asking for the very
             same model (key, spec, config, seed, data) share one training run.
+        recorder : object, optional
+            Views over training (``on_epoch_end(epoch, model)``, ``snapshots()``,
+            ``identity()``; e.g. a figure family's ``recorder(split, seed=...)``): called at
+            epoch 0 and after every epoch. Its snapshots are stored beside the cached checkpoint
+            and replayed, without training, when the model is loaded from the cache; a cached
+            model without them (or with another recorder's) is trained again. Read them with
+            :meth:`views`.
         **overrides
             Model constructor arguments for a registry name (``hidden=(100,)``...).
 
@@ -201,7 +208,8 @@ class RecipeContext:
                               "data": [split.name, split.fingerprint]})
         stem = safe_name(key, default="model")
         path = self._cache / ("_shared" if shared else self.name) / f"{stem}-{digest}.pt"
-        net, hist, metrics, meta = self._load_or_train(key, name, spec, split, cfg, path, digest)
+        net, hist, metrics, meta = self._load_or_train(key, name, spec, split, cfg, path, digest,
+                                                       recorder)
         self._meta[id(net)] = meta
         conf = meta.get("config", {})
         self.checkpoints_.append({
@@ -216,7 +224,7 @@ class RecipeContext:
         })
         return net, hist, metrics
 
-    def _load_or_train(self, key, name, spec, split, cfg, path: Path, digest: str):
+    def _load_or_train(self, key, name, spec, split, cfg, path: Path, digest: str, recorder=None):
         """The cached checkpoint at ``path``, or a model trained by :func:`vizkit.train.train_model`
         and written there (atomically: a crash leaves no half file). A lock beside the file makes
         recipes running side by side (``--jobs``) that need the same model train it once."""
@@ -224,11 +232,12 @@ class RecipeContext:
             self._log(f"  {self.name}: {key}: another recipe is training it; waiting")
 
         with file_lock(path.with_name(path.name + ".lock"), on_wait=waiting):
-            return self._load_or_train_locked(key, name, spec, split, cfg, path, digest)
+            return self._load_or_train_locked(key, name, spec, split, cfg, path, digest, recorder)
 
-    def _load_or_train_locked(self, key, name, spec, split, cfg, path: Path, digest: str):
+    def _load_or_train_locked(self, key, name, spec, split, cfg, path: Path, digest: str,
+                              recorder=None):
         from .. import checkpoint as ckpt
-        from ..train import History, train_model
+        from ..train import History, NoViews, load_views, train_model
 
         if path.is_file() and not self._retrain:
             try:
@@ -238,25 +247,46 @@ class RecipeContext:
                     # leaves a checkpoint with no test metrics, which is no finished model
                     raise KeyError("no test metrics: its training was interrupted")
                 hist = History.from_dict(meta.get("history", {}))
+                if recorder is not None:  # NoViews when missing or from another recorder
+                    meta["views"], _ = load_views(path, recorder)
                 self.n_cached += 1
                 self._log(f"  {self.name}: {key}: cached ({path.name})")
                 return net, hist, meta.get("metrics", {}), meta
+            except NoViews as e:
+                self._log(f"  {self.name}: {key}: cached views unusable ({e}); training again")
             except (ckpt.CheckpointError, OSError, KeyError) as e:
                 self._log(f"  {self.name}: {key}: cached checkpoint unreadable ({e}); training again")
         self._log(f"  {self.name}: {key}: training {spec.get('class', name)} "
                   f"({cfg.epochs} epochs max)")
         net, hist, metrics = train_model(spec, split, cfg, checkpoint=path,
-                                         meta={"gallery_key": digest})
+                                         meta={"gallery_key": digest}, recorder=recorder)
         net.eval()
         self.n_trained += 1
         meta = {"config": cfg.to_dict(), "history": hist.to_dict(), "metrics": metrics,
                 "seed": cfg.seed, "model_name": name, "gallery_key": digest, "spec": spec,
                 "data": split.record()}
+        if recorder is not None:
+            meta["views"] = recorder.snapshots()
         return net, hist, metrics, meta
 
     def meta(self, model) -> dict:
-        """The checkpoint meta (config, history, metrics, spec, data) of a model from :meth:`train`."""
+        """The checkpoint meta (config, history, metrics, spec, data) of a model from :meth:`train`,
+        and ``views``, its recorded snapshots, when it was trained with a recorder."""
         return self._meta.get(id(model), {})
+
+    def views(self, model) -> dict:
+        """The snapshots recorded while ``model`` (from :meth:`train` with a ``recorder``) trained,
+        as ``recorder.snapshots()`` gave them (replayed from the cache when it was cached).
+
+        Raises
+        ------
+        ValueError
+            ``model`` was not trained by :meth:`train` with a ``recorder``.
+        """
+        views = self.meta(model).get("views")
+        if views is None:
+            raise ValueError("this model has no recorded views: pass recorder=... to ctx.train.")
+        return views
 
     # ------------------------------------------------------------------ outputs
     def figure(self, id: str, fig, caption: str, *, data: dict | None = None) -> str:

@@ -37,6 +37,7 @@ from .receptive_fields import plot_field_views, plot_receptive_field_box, plot_r
 from .search import plot_search_scores
 from .style import class_cmap, class_colors, diverging_cmap, symmetric_limits
 from .weights import plot_weight_images, plot_weight_images_grid
+from .over_training import over_training_figure
 
 __all__ = [
     "class_legend", "scatter_classes", "points_legend", "confidence_colorbar",
@@ -47,5 +48,5 @@ __all__ = [
     "plot_probability_bars", "plot_receptive_field_box", "plot_receptive_fields", "graph_data",
     "plot_field", "plot_decision_regions", "plot_weight_images", "plot_weight_images_grid",
     "plot_search_scores", "plot_randomization", "plot_rank_correlation", "plot_field_views",
-    "plot_surface_frame", "surface_animation",
+    "plot_surface_frame", "surface_animation", "over_training_figure",
 ]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import copy
 import math
 import os
@@ -20,7 +21,7 @@ from ._augment import random_affine
 from ._config import TrainConfig
 
 __all__ = ["History", "TrainingDiverged", "TensorBoardUnavailable", "fit", "seed_everything", "predict_logits", "loss_fn",
-           "random_shift"]
+           "random_shift", "isolated_rng"]
 
 
 class TrainingDiverged(RuntimeError):
@@ -71,6 +72,26 @@ def seed_everything(seed: int) -> None:
     random.seed(seed)
     np.random.seed(seed % 2**32)
     torch.manual_seed(seed)
+
+
+@contextlib.contextmanager
+def isolated_rng(device: str | torch.device = "cpu"):
+    """A block whose random draws leave the global generators (Python, NumPy, torch) as they were.
+
+    An epoch callback runs inside one, so that recording views during training (an
+    activation-maximization image started from noise, say) never changes the training itself:
+    the next epoch's dropout masks are the ones it would have had without the callback.
+    """
+    device = torch.device(device)
+    py, np_state = random.getstate(), np.random.get_state()
+    cuda = [device.index if device.index is not None else torch.cuda.current_device()] \
+        if device.type == "cuda" else []
+    try:
+        with torch.random.fork_rng(devices=cuda):
+            yield
+    finally:
+        random.setstate(py)
+        np.random.set_state(np_state)
 
 
 def loss_fn(logits: torch.Tensor, y: torch.Tensor, reduction: str = "mean") -> torch.Tensor:
@@ -428,7 +449,9 @@ def fit(model: nn.Module, data: Any, config: TrainConfig | dict | None = None, *
         Called as ``on_epoch_end(epoch, model)`` after each epoch (1-based) with that epoch's
         weights and the model in eval mode, before early stopping is decided, e.g. to draw a
         frame of a training animation. Its return value is ignored; under torchrun only rank 0
-        calls it.
+        calls it. Its random draws do not reach the training (:func:`isolated_rng`). The
+        initial weights (epoch 0) are not passed here: call it once before ``fit`` for them, as
+        :func:`vizkit.train.train_model` does for a ``recorder``.
 
     Returns
     -------
@@ -484,7 +507,7 @@ def fit(model: nn.Module, data: Any, config: TrainConfig | dict | None = None, *
             _step_scheduler(sched, cfg, row, has_val)
             run.keep_if_best(row, has_val)
             if on_epoch_end is not None and rank == 0:
-                with training_mode(model, False):
+                with training_mode(model, False), isolated_rng(device):
                     on_epoch_end(epoch, model)
             _restore(model, raw)  # the raw training weights back (None: nothing swapped)
             bar.set_postfix(loss=f"{train_loss:.4f}", val_acc=f"{val_acc:.4f}")

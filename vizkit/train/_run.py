@@ -8,8 +8,10 @@ from typing import Any
 
 from torch import nn
 
+from .._torch import training_mode
 from ._config import TrainConfig, check_device
-from ._fit import History, fit, seed_everything
+from ._fit import History, fit, isolated_rng, seed_everything
+from ._views import recorder_identity, save_views
 from .metrics import evaluate
 
 __all__ = ["train_model", "default_config", "model_spec", "save_trained", "load_trained",
@@ -74,7 +76,7 @@ def model_spec(name: str, split, **overrides: Any) -> dict:
 def train_model(model: str | dict, split, config: TrainConfig | dict | None = None, *,
                 checkpoint: str | os.PathLike | None = None, seed: int | None = None,
                 meta: dict | None = None, tensorboard: str | os.PathLike | None = None,
-                **model_overrides: Any) -> tuple[nn.Module, History, dict]:
+                recorder: Any = None, **model_overrides: Any) -> tuple[nn.Module, History, dict]:
     """Build a model (by registry name or spec), train it on ``split``, evaluate it on the test part.
 
     This is the one way vizkit writes a trained model (the CLI, the gallery and recipes call it).
@@ -96,6 +98,12 @@ def train_model(model: str | dict, split, config: TrainConfig | dict | None = No
         More plain data for the checkpoint (e.g. the gallery's cache key).
     tensorboard : path, optional
         A TensorBoard log folder for :func:`fit`'s per-epoch scalars and histograms.
+    recorder : object, optional
+        Views over training (see :mod:`vizkit.train._views`): its ``on_epoch_end(epoch, model)``
+        is called with epoch 0 on the initial weights, then after every epoch of the first run
+        (not of the refit), model in eval mode, its random draws kept apart from the training's
+        (the model trains exactly as it would without it). With ``checkpoint``, its
+        ``snapshots()`` are written beside it (:func:`vizkit.train.save_views`).
     **model_overrides
         Constructor arguments for a model given by name. Image models get
         ``normalize=(mean, std)`` of the training images unless given here.
@@ -116,10 +124,16 @@ def train_model(model: str | dict, split, config: TrainConfig | dict | None = No
 
     name, spec = _resolve_model(model, split, model_overrides)
     cfg = _resolve_config(config, name, split, seed)
+    if recorder is not None:
+        recorder_identity(recorder)  # a recorder that cannot be stored fails before training
     seed_everything(cfg.seed)
     net = build(spec)
+    if recorder is not None:
+        with training_mode(net, False), isolated_rng(cfg.device):
+            recorder.on_epoch_end(0, net)
     extra = {"data": split.record(), "seed": cfg.seed, "model_name": name, **(meta or {})}
-    hist = fit(net, split, cfg, checkpoint=checkpoint, meta=extra, tensorboard=tensorboard)
+    hist = fit(net, split, cfg, checkpoint=checkpoint, meta=extra, tensorboard=tensorboard,
+               on_epoch_end=None if recorder is None else recorder.on_epoch_end)
     refit_epochs, refit_seconds = 0, 0.0
     if cfg.refit and len(split.y_val) and hist.best_epoch:
         t0 = time.perf_counter()
@@ -133,6 +147,8 @@ def train_model(model: str | dict, split, config: TrainConfig | dict | None = No
     if checkpoint is not None:
         save_trained(checkpoint, net, split, cfg, hist, metrics, **{k: v for k, v in extra.items()
                                                                    if k != "data"})
+        if recorder is not None:
+            save_views(checkpoint, recorder)
     return net, hist, metrics
 
 

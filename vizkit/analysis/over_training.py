@@ -1,0 +1,356 @@
+"""What a network looks at, over its training: snapshots taken while it trains, and their measures.
+
+:class:`OverTrainingRecorder` is a recorder for :func:`vizkit.train.train_model` (``recorder=``)
+or ``ctx.train``: at chosen epochs (log-spaced, epoch 0 included) it takes, for a fixed set of test
+images, the attribution maps of their true class (:func:`vizkit.analysis.attributions`), the
+class activation-maximization images (:func:`vizkit.analysis.activation_maximization`, a small
+budget) and the penultimate-layer features of a fixed sample of test points. It never trains.
+
+:func:`over_training` turns those snapshots into an :class:`OverTraining` result: the Spearman
+rank correlation of each map (and image) with the same one at the previous snapshot, the epoch
+after which they stop changing, and the penultimate embedding (PCA 2D) aligned between
+consecutive snapshots by Procrustes (``scipy.spatial.procrustes``) with its disparity.
+
+Examples
+--------
+>>> log_epochs(20)
+[0, 1, 2, 4, 8, 16, 20]
+"""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass
+from typing import Sequence
+
+import numpy as np
+import torch
+from torch import nn
+
+from .._torch import model_device, training_mode
+
+__all__ = ["log_epochs", "probe_indices", "penultimate_features", "OverTrainingRecorder",
+           "OverTraining", "over_training", "stable_after", "aligned_pca", "SNAPSHOT_KEYS"]
+
+#: The arrays an :class:`OverTrainingRecorder` records (its ``snapshots()`` keys).
+SNAPSHOT_KEYS = ("epochs", "images", "labels", "maps", "predictions", "actmax", "actmax_classes",
+                 "features", "feature_labels", "method")
+
+
+def log_epochs(last: int) -> list[int]:
+    """Epoch 0, the powers of two up to ``last``, and ``last``: log-spaced snapshot epochs."""
+    if isinstance(last, bool) or int(last) != last or int(last) < 1:
+        raise ValueError(f"`last` must be a positive integer. Got {last!r} instead.")
+    last = int(last)
+    return sorted({0, last, *(2 ** k for k in range(int(np.log2(last)) + 1))})
+
+
+def probe_indices(labels, n: int = 6, *, seed: int = 0) -> np.ndarray:
+    """``n`` indices of ``labels``, stratified: as many classes as possible, drawn in a seeded
+    order, taking one random example of each in turn until there are ``n``; in class order.
+
+    Examples
+    --------
+    >>> labels = [0, 0, 1, 1, 2, 2]
+    >>> sorted(labels[i] for i in probe_indices(labels, 3))
+    [0, 1, 2]
+    """
+    labels = np.asarray(labels.cpu() if hasattr(labels, "cpu") else labels).reshape(-1)
+    if isinstance(n, bool) or int(n) != n or int(n) < 1:
+        raise ValueError(f"`n` must be a positive integer. Got {n!r} instead.")
+    if len(labels) < n:
+        raise ValueError(f"asked for {n} probe images of {len(labels)}.")
+    rng = np.random.default_rng(seed)
+    classes = rng.permutation(np.unique(labels))
+    pools = {c: list(rng.permutation(np.flatnonzero(labels == c))) for c in classes}
+    picks: list[int] = []
+    while len(picks) < n:
+        for c in classes:
+            if pools[c] and len(picks) < n:
+                picks.append(int(pools[c].pop()))
+    return np.asarray(sorted(picks, key=lambda i: (labels[i], i)), dtype=np.int64)
+
+
+def _last_linear(model: nn.Module) -> nn.Linear:
+    last = None
+    for m in model.modules():
+        if isinstance(m, nn.Linear):
+            last = m
+    if last is None:
+        raise ValueError(f"{type(model).__name__} has no nn.Linear layer: the penultimate "
+                         "features are the input of the last linear layer.")
+    return last
+
+
+@torch.no_grad()
+def penultimate_features(model: nn.Module, x: torch.Tensor, *, batch_size: int = 512) -> np.ndarray:
+    """What the last ``nn.Linear`` of ``model`` receives for inputs ``x``: ``(N, D)`` float32.
+
+    Examples
+    --------
+    >>> net = nn.Sequential(nn.Linear(3, 4), nn.ReLU(), nn.Linear(4, 2))
+    >>> penultimate_features(net, torch.ones(5, 3)).shape
+    (5, 4)
+    """
+    store: list = []
+    handle = _last_linear(model).register_forward_pre_hook(
+        lambda _m, inputs: store.append(inputs[0].detach().reshape(len(inputs[0]), -1).float().cpu()))
+    dev = model_device(model)
+    try:
+        with training_mode(model, False):
+            for i in range(0, len(x), batch_size):
+                model(x[i:i + batch_size].to(dev))
+    finally:
+        handle.remove()
+    return torch.cat(store).numpy()
+
+
+def _digest(*arrays) -> str:
+    h = hashlib.sha256()
+    for a in arrays:
+        h.update(np.ascontiguousarray(np.asarray(a)).tobytes())
+    return h.hexdigest()[:16]
+
+
+class OverTrainingRecorder:
+    """Views over training of an image classifier: attribution maps, class activation-maximization
+    images and penultimate features, snapshotted at chosen epochs (a recorder: it never trains).
+
+    Parameters
+    ----------
+    images : Tensor of shape (n, C, H, W)
+        The fixed probe images (e.g. :func:`probe_indices` of the test part).
+    labels : Tensor of int of shape (n,)
+        Their classes: the attribution target and the activation-maximization classes.
+    points : Tensor of shape (m, ...)
+        The inputs whose penultimate features are recorded (the embedding's points).
+    point_labels : Tensor of int of shape (m,)
+    at : sequence of int, optional
+        The epochs to snapshot; default epoch 0 and the powers of two.
+    method : str, default='integrated_gradients'
+        The attribution method (:data:`vizkit.analysis.attributions.METHODS`).
+    n_steps : int, default=16
+        Integration steps of a path method.
+    actmax_steps : int, default=48
+        Optimization steps of each activation-maximization image (a small budget).
+    seed : int, default=0
+        Seeds activation maximization (and any noisy attribution method).
+    """
+
+    def __init__(self, images: torch.Tensor, labels, points: torch.Tensor, point_labels, *,
+                 at: Sequence[int] | None = None, method: str = "integrated_gradients",
+                 n_steps: int = 16, actmax_steps: int = 48, seed: int = 0) -> None:
+        if not isinstance(images, torch.Tensor) or images.dim() != 4:
+            raise ValueError("`images` must be a tensor of shape (n, C, H, W). Got "
+                             f"{getattr(images, 'shape', type(images).__name__)} instead.")
+        self.images = images.detach().float().cpu()
+        self.labels = torch.as_tensor(labels).long().reshape(-1).cpu()
+        self.points = points.detach().float().cpu()
+        self.point_labels = torch.as_tensor(point_labels).long().reshape(-1).cpu()
+        if len(self.labels) != len(self.images) or len(self.point_labels) != len(self.points):
+            raise ValueError(f"one label per image and per point: got {len(self.images)} images, "
+                             f"{len(self.labels)} labels, {len(self.points)} points, "
+                             f"{len(self.point_labels)} point labels.")
+        self.at = None if at is None else sorted({int(e) for e in at})
+        self.method, self.n_steps, self.actmax_steps = str(method), int(n_steps), int(actmax_steps)
+        self.seed = int(seed)
+        self.classes = sorted(set(self.labels.tolist()))
+        self._rows: list[dict] = []
+
+    def wants(self, epoch: int) -> bool:
+        """Whether ``epoch`` is one of the recorder's epochs."""
+        if self.at is not None:
+            return int(epoch) in self.at
+        return epoch == 0 or (epoch > 0 and epoch & (epoch - 1) == 0)
+
+    def on_epoch_end(self, epoch: int, model: nn.Module) -> None:
+        """Snapshot ``model`` at ``epoch`` when it is one of the recorder's epochs."""
+        if self.wants(epoch) and not (self._rows and self._rows[-1]["epoch"] == int(epoch)):
+            self._rows.append(self.snapshot(model, int(epoch)))
+
+    def snapshot(self, model: nn.Module, epoch: int) -> dict:
+        """The arrays of one snapshot of ``model`` (not kept; :meth:`on_epoch_end` keeps it)."""
+        from .actmax import activation_maximization
+        from .attributions import attributions
+
+        att = attributions(model, self.images, target=self.labels, methods=self.method,
+                           n_steps=self.n_steps if self.method in _PATH_METHODS else None,
+                           seed=self.seed)
+        maps = att.maps.detach().float().cpu().numpy()
+        maps = maps.sum(axis=1) if maps.ndim == 4 else maps  # channels summed: one map per image
+        dev = model_device(model)
+        with torch.no_grad(), training_mode(model, False):
+            preds = model(self.images.to(dev)).argmax(1).cpu().numpy()
+        am = activation_maximization(model, self.classes, n_steps=self.actmax_steps,
+                                     seed=self.seed).images.detach().float().cpu().numpy()
+        return {"epoch": int(epoch), "maps": maps.astype(np.float32), "predictions": preds,
+                "actmax": am.mean(axis=1).astype(np.float32),
+                "features": penultimate_features(model, self.points).astype(np.float32)}
+
+    def identity(self) -> dict:
+        """What decides the snapshots: epochs, method, budgets, seed and hashes of the inputs."""
+        return {"at": self.at, "method": self.method, "n_steps": self.n_steps,
+                "actmax_steps": self.actmax_steps, "seed": self.seed,
+                "images": _digest(self.images.numpy(), self.labels.numpy()),
+                "points": _digest(self.points.numpy(), self.point_labels.numpy())}
+
+    def snapshots(self) -> dict:
+        """The snapshots as plain arrays (``SNAPSHOT_KEYS``), stacked over epochs."""
+        if not self._rows:
+            raise ValueError("no snapshot yet: pass the recorder to train_model(..., recorder=...) "
+                             "or call on_epoch_end(0, model).")
+        stack = lambda key: np.stack([r[key] for r in self._rows])  # noqa: E731
+        return {"epochs": np.asarray([r["epoch"] for r in self._rows], dtype=np.int64),
+                "images": self.images.numpy().mean(axis=1), "labels": self.labels.numpy(),
+                "maps": stack("maps"), "predictions": stack("predictions").astype(np.int64),
+                "actmax": stack("actmax"), "actmax_classes": np.asarray(self.classes, dtype=np.int64),
+                "features": stack("features"), "feature_labels": self.point_labels.numpy(),
+                "method": np.asarray(self.method)}
+
+
+_PATH_METHODS = ("integrated_gradients", "layer_integrated_gradients", "layer_conductance")
+
+
+@dataclass
+class OverTraining:
+    """What a network looked at, snapshot by snapshot (see :func:`over_training`).
+
+    Attributes
+    ----------
+    epochs : ndarray of int of shape (E,)
+    images : ndarray of shape (n, H, W)
+        The probe images; ``labels`` (n,) their classes, ``predictions`` (E, n) the model's.
+    maps : ndarray of shape (E, n, H, W)
+        Attribution maps of each probe's true class; ``method`` names the method.
+    map_rho : ndarray of shape (E - 1, n)
+        Spearman rank correlation of each map with the same image's at the previous snapshot.
+    maps_stable_after : int or None
+        The epoch from which the mean ``map_rho`` stays >= ``threshold`` (None: never).
+    actmax : ndarray of shape (E, k, H, W)
+        Activation-maximization images of the classes ``actmax_classes`` (k,).
+    actmax_rho : ndarray of shape (E - 1, k)
+    actmax_stable_after : int or None
+    embedding : ndarray of shape (E, m, 2)
+        PCA 2D of the penultimate features, each snapshot Procrustes-aligned to the previous one
+        (standardized: centred, unit Frobenius norm); ``feature_labels`` (m,) the points' classes.
+    disparity : ndarray of shape (E - 1,)
+        Procrustes disparity (sum of squared differences after alignment, 0 to 1) of each
+        snapshot's embedding with the previous one.
+    threshold : float
+    """
+
+    epochs: np.ndarray
+    images: np.ndarray
+    labels: np.ndarray
+    predictions: np.ndarray
+    maps: np.ndarray
+    method: str
+    map_rho: np.ndarray
+    maps_stable_after: int | None
+    actmax: np.ndarray
+    actmax_classes: np.ndarray
+    actmax_rho: np.ndarray
+    actmax_stable_after: int | None
+    embedding: np.ndarray
+    feature_labels: np.ndarray
+    disparity: np.ndarray
+    threshold: float
+
+
+def stable_after(epochs, rho, threshold: float = 0.9) -> int | None:
+    """The first snapshot epoch from which every later transition's mean correlation is at least
+    ``threshold``: ``rho[i]`` (one value per item) compares snapshot ``i`` with ``i + 1``.
+
+    Returns None when the last transition is still below ``threshold`` (or there is none).
+
+    Examples
+    --------
+    >>> stable_after([0, 1, 2, 4], [[0.2], [0.95], [0.92]])
+    1
+    >>> stable_after([0, 1, 2], [[0.95], [0.5]]) is None
+    True
+    """
+    rho = np.asarray(rho, dtype=np.float64)
+    if rho.ndim == 1:
+        rho = rho[:, None]
+    mean = np.nanmean(rho, axis=1) if rho.size else np.zeros(0)
+    start = None
+    for i in range(len(mean) - 1, -1, -1):
+        if not mean[i] >= threshold:
+            break
+        start = i
+    return None if start is None else int(np.asarray(epochs)[start])
+
+
+def aligned_pca(features: Sequence[np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
+    """PCA 2D of each snapshot's features, each aligned to the previous by Procrustes.
+
+    Returns
+    -------
+    embedding : ndarray of shape (E, m, 2)
+        Standardized coordinates (centred, unit Frobenius norm), rotated/reflected onto the
+        previous snapshot's.
+    disparity : ndarray of shape (E - 1,)
+        ``scipy.spatial.procrustes`` disparity with the previous snapshot (NaN where a snapshot
+        has a single distinct point).
+    """
+    from scipy.spatial import procrustes
+    from sklearn.decomposition import PCA
+
+    out, disp = [], []
+    for f in features:
+        f = np.asarray(f, dtype=np.float64)
+        if np.ptp(f, axis=0).max(initial=0.0) == 0:  # all points equal: nothing to project
+            p = np.zeros((len(f), 2))
+        else:
+            p = PCA(n_components=min(2, f.shape[1]), svd_solver="full").fit_transform(f)
+            p = np.pad(p, ((0, 0), (0, 2 - p.shape[1])))
+        norm = np.linalg.norm(p - p.mean(0))
+        p = (p - p.mean(0)) / norm if norm > 0 else p - p.mean(0)
+        if out:
+            try:
+                _, p, d = procrustes(out[-1], p)
+            except ValueError:  # a snapshot with a single distinct point
+                d = np.nan
+            disp.append(d)
+        out.append(p)
+    return np.stack(out), np.asarray(disp, dtype=np.float64)
+
+
+def over_training(snapshots: dict, *, threshold: float = 0.9) -> OverTraining:
+    """Measure an :class:`OverTrainingRecorder`'s snapshots (e.g. replayed from a views file).
+
+    Parameters
+    ----------
+    snapshots : dict of str to ndarray
+        ``recorder.snapshots()`` (or :func:`vizkit.train.load_views`).
+    threshold : float, default=0.9
+        The mean Spearman rank correlation between consecutive snapshots above which maps (and
+        images) count as no longer changing.
+
+    Returns
+    -------
+    OverTraining
+    """
+    from .attributions import rank_correlation
+
+    missing = [k for k in SNAPSHOT_KEYS if k not in snapshots]
+    if missing:
+        raise ValueError("these snapshots are not an OverTrainingRecorder's: no "
+                         f"{', '.join(missing)}.")
+    epochs = np.asarray(snapshots["epochs"], dtype=np.int64)
+    if len(epochs) < 2:
+        raise ValueError(f"over-training views need at least 2 snapshots. Got {len(epochs)}.")
+    maps, am = np.asarray(snapshots["maps"]), np.asarray(snapshots["actmax"])
+    map_rho = np.stack([rank_correlation(maps[i], maps[i + 1]) for i in range(len(epochs) - 1)])
+    am_rho = np.stack([rank_correlation(am[i], am[i + 1]) for i in range(len(epochs) - 1)])
+    emb, disp = aligned_pca(np.asarray(snapshots["features"]))
+    return OverTraining(
+        epochs=epochs, images=np.asarray(snapshots["images"]), labels=np.asarray(snapshots["labels"]),
+        predictions=np.asarray(snapshots["predictions"]), maps=maps,
+        method=str(snapshots["method"]), map_rho=map_rho,
+        maps_stable_after=stable_after(epochs, map_rho, threshold), actmax=am,
+        actmax_classes=np.asarray(snapshots["actmax_classes"]), actmax_rho=am_rho,
+        actmax_stable_after=stable_after(epochs, am_rho, threshold), embedding=emb,
+        feature_labels=np.asarray(snapshots["feature_labels"]), disparity=disp,
+        threshold=float(threshold))

@@ -1,0 +1,164 @@
+"""Figure family ``over-training``: what the network looks at over its training.
+
+Views over training: the family's :func:`recorder` goes to the training (``ctx.train(...,
+recorder=...)`` in a recipe, ``vizkit train --record-views`` on the command line), which calls
+it at epoch 0 and after each epoch and stores its snapshots beside the checkpoint; :func:`figures`
+draws those snapshots (``meta['views']``, replayed from the views file, nothing trained): for a
+fixed set of test images, their attribution maps and the class activation-maximization images at
+log-spaced epochs, and the penultimate-layer embedding (PCA 2D, Procrustes-aligned between
+snapshots), each beside the learning curve, with captions computed from the snapshots.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from ..plot.figure import Figure, NotApplicable
+
+__all__ = ["NAME", "applies", "figures", "recorder"]
+
+#: The family's name (``vizkit analyze --what``, ``ctx.family``).
+NAME = "over-training"
+
+_HOW = ("record them by training with `vizkit train ... --record-views` (in a recipe: "
+        "ctx.train(..., recorder=get_family('over-training').recorder(split)))")
+
+
+def applies(model, split) -> str | None:
+    """``None`` when the family fits ``model`` and ``split``, else the reason, in words a user
+    can act on."""
+    from torch import nn
+
+    if not isinstance(model, nn.Module):
+        return (f"views over training need a differentiable torch model; {type(model).__name__} "
+                "is not an nn.Module.")
+    if len(split.input_shape) != 3:
+        return (f"views over training are drawn as images and need [C, H, W] inputs; "
+                f"{split.name!r} has input shape {tuple(split.input_shape)}.")
+    if not any(isinstance(m, nn.Linear) for m in model.modules()):
+        return "the embedding is the input of the model's last nn.Linear layer; it has none."
+    return None
+
+
+def recorder(split, *, seed: int = 0, epochs: int | None = None, n_images: int = 6,
+             n_points: int = 300):
+    """The family's recorder for training on ``split``.
+
+    Parameters
+    ----------
+    split : vizkit.data.Split
+    seed : int, default=0
+        Picks the probe images and points and seeds activation maximization.
+    epochs : int, optional
+        The training's last epoch: snapshots at 0, the powers of two and ``epochs``; default 0
+        and the powers of two.
+    n_images : int, default=6
+        Test images followed (different classes, stratified).
+    n_points : int, default=300
+        Test points of the embedding (seeded sample).
+
+    Returns
+    -------
+    vizkit.analysis.over_training.OverTrainingRecorder
+    """
+    from ..analysis.over_training import OverTrainingRecorder, log_epochs, probe_indices
+
+    if len(split.input_shape) != 3:
+        raise ValueError(f"the over-training recorder needs image data [C, H, W]; {split.name!r} "
+                         f"has input shape {tuple(split.input_shape)}.")
+    probes = probe_indices(split.y_test, n_images, seed=seed)
+    rng = np.random.default_rng(seed)
+    points = np.sort(rng.choice(len(split.y_test), size=min(n_points, len(split.y_test)),
+                                replace=False))
+    return OverTrainingRecorder(split.x_test[probes], split.y_test[probes], split.x_test[points],
+                                split.y_test[points],
+                                at=None if epochs is None else log_epochs(epochs), seed=seed)
+
+
+def _changes(epochs, rho) -> str:
+    mean = np.nanmean(np.asarray(rho, dtype=np.float64).reshape(len(epochs) - 1, -1), axis=1)
+    return ", ".join(f"{a}->{b} {m:.2f}" for a, b, m in zip(epochs[:-1], epochs[1:], mean))
+
+
+def _stable_words(what: str, stable, result) -> str:
+    e = result.epochs
+    if stable is None:
+        return (f"the {what} still change at the last snapshot (mean Spearman rank correlation "
+                f"between epochs {e[-2]} and {e[-1]} below {result.threshold:g})")
+    if stable == e[0]:
+        return (f"the {what} barely change from epoch {stable} on (mean Spearman rank correlation "
+                f"between consecutive snapshots >= {result.threshold:g} throughout)")
+    return (f"the {what} stop changing after epoch {stable} (mean Spearman rank correlation "
+            f"between consecutive snapshots >= {result.threshold:g} from then on)")
+
+
+def figures(model, split, *, meta: dict | None = None, seed: int = 0) -> list[Figure]:
+    """Three captioned figures from the snapshots in ``meta['views']`` (see the module docstring).
+
+    Raises
+    ------
+    NotApplicable
+        :func:`applies` gives a reason, or the model has no recorded views (the reason says how
+        to record them).
+    """
+    reason = applies(model, split)
+    if reason is not None:
+        raise NotApplicable(reason)
+    meta = meta or {}
+    views = meta.get("views")
+    if views is None:
+        raise NotApplicable(meta.get("views_missing") or f"this model has no recorded views; {_HOW}.")
+    from ..analysis.over_training import over_training
+    from ..plot.curves import history_arrays
+    from ..plot.over_training import over_training_figure
+
+    try:
+        res = over_training(views)
+    except ValueError as e:
+        raise NotApplicable(f"its recorded views are not over-training snapshots ({e}); {_HOW}.") from None
+    hist = history_arrays(meta["history"]) if meta.get("history") else {"epoch": np.zeros(0)}
+    names = list(split.classes)
+    ep = res.epochs.tolist()
+    shown = ", ".join(map(str, ep))
+    right = (res.predictions == res.labels[None, :]).sum(axis=1)
+    acc = ""
+    if "val_acc" in hist and len(hist["val_acc"]):
+        acc = f" Validation accuracy goes from {hist['val_acc'][0]:.1%} after epoch 1 to " \
+              f"{hist['val_acc'][-1]:.1%} after epoch {int(hist['epoch'][-1])}."
+    common = {"epochs": res.epochs, **{f"history_{k}": v for k, v in hist.items()}}
+    out = []
+
+    fig = over_training_figure(res, hist, view="attributions", class_names=names)["fig"]
+    out.append(Figure("over-training-attributions", fig, (
+        f"Where the network looks, epoch by epoch: {res.method.replace('_', ' ')} maps of "
+        f"{len(res.labels)} fixed test images for their true class, at epochs {shown} (red "
+        f"raises the class's logit, blue lowers it; each map scaled to its own largest value); "
+        f"{_stable_words('attribution maps', res.maps_stable_after, res)}. Mean "
+        f"Spearman per pair of snapshots: {_changes(ep, res.map_rho)}. Images classified right: "
+        f"{right[0]} of {len(res.labels)} at epoch {ep[0]}, {right[-1]} at epoch {ep[-1]}.{acc}"),
+        data={**common, "images": res.images, "labels": res.labels, "maps": res.maps,
+              "spearman": res.map_rho, "predictions": res.predictions}))
+
+    fig = over_training_figure(res, hist, view="actmax", class_names=names)["fig"]
+    out.append(Figure("over-training-actmax", fig, (
+        f"What each class's logit wants to see, epoch by epoch: activation-maximization images "
+        f"of classes {', '.join(names[int(c)] for c in res.actmax_classes)} at epochs {shown} "
+        f"(the same seed and budget at every epoch); "
+        f"{_stable_words('images', res.actmax_stable_after, res)}. Mean Spearman "
+        f"per pair of snapshots: {_changes(ep, res.actmax_rho)}."),
+        data={**common, "actmax": res.actmax, "classes": res.actmax_classes,
+              "spearman": res.actmax_rho}))
+
+    fig = over_training_figure(res, hist, view="embedding", class_names=names)["fig"]
+    d = res.disparity
+    out.append(Figure("over-training-embedding", fig, (
+        f"How the penultimate layer sorts the classes, epoch by epoch: {len(res.feature_labels)} "
+        f"test points, PCA 2D of what the last linear layer receives, each snapshot rotated onto "
+        f"the previous one (scipy.spatial.procrustes). Procrustes disparity with the previous "
+        f"snapshot (0: the same shape, 1: unrelated): "
+        + ", ".join(f"{a}->{b} {v:.3f}" for a, b, v in zip(ep[:-1], ep[1:], d))
+        + (f"; largest between epochs {ep[int(np.nanargmax(d))]} and {ep[int(np.nanargmax(d)) + 1]}."
+           if np.isfinite(d).any() else ".")),
+        data={**common, "embedding": res.embedding, "labels": res.feature_labels,
+              "disparity": res.disparity}))
+    return out
