@@ -7,11 +7,13 @@ Every file vizkit writes (checkpoints, metrics, figures, gallery pages) goes thr
 
 from __future__ import annotations
 
+import errno
 import hashlib
 import io
 import json
 import os
 import re
+import stat
 import struct
 import tempfile
 import zipfile
@@ -19,7 +21,8 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, Callable, Iterator, Optional
 
-__all__ = ["atomic_write_bytes", "file_lock", "write_if_changed", "file_hash", "png_bytes", "png_size", "safe_name",
+__all__ = ["atomic_write_bytes", "file_lock", "try_file_lock", "open_no_follow", "read_no_follow",
+           "UnsafePathError", "write_if_changed", "file_hash", "png_bytes", "png_size", "safe_name",
            "sha256", "stable_hash", "default_cache_dir", "npz_bytes", "SAFE_NAME"]
 
 #: What every file name written by the gallery is made of (plus the ``.png``/``.html`` suffix).
@@ -45,7 +48,10 @@ def atomic_write_bytes(path: str | os.PathLike, data: bytes) -> Path:
     """Write ``data`` to ``path`` so that readers see the old file or the new one, never half.
 
     The file gets the permissions a plainly created one would (``0o666`` less the umask), not
-    the ``0o600`` of a temporary file.
+    the ``0o600`` of a temporary file. The temporary file ``.<name>.<8 random characters>.tmp``
+    is created new (``O_EXCL``, ``O_NOFOLLOW``: never through a link planted at its name) and its
+    permissions set through its descriptor; ``os.replace`` then replaces a link at ``path``
+    itself, never the file it points to.
     """
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -55,7 +61,7 @@ def atomic_write_bytes(path: str | os.PathLike, data: bytes) -> Path:
             f.write(data)
             f.flush()
             os.fsync(f.fileno())
-        os.chmod(tmp, 0o666 & ~_umask())
+            os.fchmod(f.fileno(), 0o666 & ~_umask())
         os.replace(tmp, path)
     except BaseException:
         try:
@@ -187,6 +193,68 @@ def default_cache_dir() -> Path:
     return (Path(xdg).expanduser() if xdg else Path.home() / ".cache") / "vizkit" / "gallery"
 
 
+class UnsafePathError(OSError):
+    """A file vizkit keeps for itself (a lock, a cache record) is a symbolic link or not a regular
+    file: vizkit refuses to follow it (the message names the path and what to do)."""
+
+
+def open_no_follow(path: str | os.PathLike, *, create: bool = False) -> int:
+    """A read-write (``create``: created when absent) or read-only descriptor of the regular file
+    ``path``, opened without following a symbolic link at its name (``O_NOFOLLOW``) and without
+    blocking on a FIFO.
+
+    Raises
+    ------
+    UnsafePathError
+        ``path`` is a symbolic link, or not a regular file.
+    FileNotFoundError
+        ``path`` does not exist (and ``create`` is False).
+    """
+    flags = (os.O_RDWR | os.O_CREAT) if create else os.O_RDONLY
+    flags |= getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_CLOEXEC", 0) | getattr(os, "O_NONBLOCK", 0)
+    try:
+        fd = os.open(path, flags, 0o666)
+    except OSError as e:
+        if e.errno == errno.ELOOP:
+            raise UnsafePathError(f"{path} is a symbolic link; vizkit does not follow links to its "
+                                  "own files. Remove the link and run again.") from None
+        raise
+    if not stat.S_ISREG(os.fstat(fd).st_mode):
+        os.close(fd)
+        raise UnsafePathError(f"{path} is not a regular file; vizkit keeps its own file there. "
+                              "Remove it and run again.")
+    return fd
+
+
+def read_no_follow(path: str | os.PathLike) -> bytes:
+    """The bytes of the regular file ``path``, never read through a symbolic link
+    (:func:`open_no_follow`)."""
+    with os.fdopen(open_no_follow(path), "rb") as f:
+        return f.read()
+
+
+@contextmanager
+def try_file_lock(path: str | os.PathLike) -> Iterator[bool]:
+    """Take the lock of :func:`file_lock` on ``path`` if it is free: yields True when held for
+    the ``with`` block, False (at once) when another process holds it. Where ``fcntl`` does not
+    exist (Windows), yields True unlocked."""
+    try:
+        import fcntl
+    except ImportError:  # pragma: no cover - not POSIX
+        yield True
+        return
+    fd = open_no_follow(path, create=True)
+    try:
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            held = True
+        except BlockingIOError:
+            held = False
+        yield held
+    finally:
+        os.close(fd)  # (closing the last descriptor releases the lock)
+
+
 @contextmanager
 def file_lock(path: str | os.PathLike, *,
               on_wait: Optional[Callable[[], None]] = None) -> Iterator[None]:
@@ -196,8 +264,10 @@ def file_lock(path: str | os.PathLike, *,
     the gallery's recipes, run side by side with ``--jobs``, use it so that a model two recipes
     need is trained once and loaded by the other. ``on_wait`` is called once when the lock is
     held by someone else, before waiting for it. The lock goes with the process (a crash never
-    leaves it held); the empty lock file stays. Where ``fcntl`` does not exist (Windows), the
-    block runs unlocked.
+    leaves it held); the empty lock file stays. The lock file is opened without following a link
+    at its name (:func:`open_no_follow`: a planted link raises :class:`UnsafePathError`, and no
+    file is created at its target). Where ``fcntl`` does not exist (Windows), the block runs
+    unlocked.
     """
     try:
         import fcntl
@@ -206,7 +276,7 @@ def file_lock(path: str | os.PathLike, *,
         return
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    with open(path, "a+b") as f:
+    with os.fdopen(open_no_follow(path, create=True), "r+b") as f:
         try:
             fcntl.flock(f.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:

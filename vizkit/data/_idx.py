@@ -21,7 +21,7 @@ import numpy as np
 from .._io import atomic_write_bytes
 from ._errors import DataFileError
 
-__all__ = ["IDX_DTYPES", "read_idx", "read_idx_header", "write_idx"]
+__all__ = ["IDX_DTYPES", "MAX_IDX_BYTES", "read_idx", "read_idx_header", "write_idx"]
 
 #: IDX dtype code -> big-endian numpy dtype.
 IDX_DTYPES = {
@@ -35,6 +35,10 @@ IDX_DTYPES = {
 _CODE_OF_KIND = {(dt.kind, dt.itemsize): code for code, dt in IDX_DTYPES.items()}
 _GZIP_MAGIC = b"\x1f\x8b"
 _CHUNK_MIN, _CHUNK_MAX = 1 << 16, 1 << 24  # bytes per read of a gzip stream
+#: The most data bytes :func:`read_idx` reads from one file by default (256 MiB; the largest file
+#: of MNIST and Fashion-MNIST holds 47 MB): a header that promises more is refused before anything
+#: is read, so memory stays bounded whatever a (gzip) file claims or expands to.
+MAX_IDX_BYTES = 1 << 28
 
 
 def _describe_codes() -> str:
@@ -62,8 +66,19 @@ def _open_idx(path: Path) -> Iterator[tuple[BinaryIO, Optional[int]]]:
             ) from e
 
 
-def _read_header(f: BinaryIO, path: Path) -> tuple[tuple[int, ...], np.dtype, int]:
-    """Read and check the magic number and the dimension sizes: ``(shape, dtype, header bytes)``."""
+def _check_cap(max_bytes) -> int:
+    if max_bytes is None:
+        return MAX_IDX_BYTES
+    if isinstance(max_bytes, bool) or not isinstance(max_bytes, int):
+        raise TypeError(f"`max_bytes` must be an int or None. Got {type(max_bytes).__name__} instead.")
+    if max_bytes < 0:
+        raise ValueError(f"`max_bytes` must be >= 0. Got {max_bytes} instead.")
+    return max_bytes
+
+
+def _read_header(f: BinaryIO, path: Path, cap: int) -> tuple[tuple[int, ...], np.dtype, int]:
+    """Read and check the magic number and the dimension sizes: ``(shape, dtype, header bytes)``;
+    a header promising more than ``cap`` data bytes is refused before any data is read."""
     head = f.read(4)
     if len(head) < 4:
         raise DataFileError(
@@ -94,6 +109,13 @@ def _read_header(f: BinaryIO, path: Path) -> tuple[tuple[int, ...], np.dtype, in
             f"IDX file '{path}' is damaged: its header's dimension sizes "
             f"{' x '.join(map(str, shape))} are too large for any array."
         )
+    expected = math.prod(shape) * IDX_DTYPES[code].itemsize
+    if expected > cap:
+        raise DataFileError(
+            f"IDX file '{path}' is refused: its header says {' x '.join(map(str, shape))} "
+            f"{IDX_DTYPES[code].name} values = {expected} data bytes, more than read_idx's "
+            f"limit of {cap} bytes (max_bytes); the file is damaged or not an IDX data set."
+        )
     return shape, IDX_DTYPES[code], header
 
 
@@ -112,7 +134,8 @@ def _size_error(path: Path, shape: tuple, dtype: np.dtype, header: int, found: O
 def _read_data(f: BinaryIO, size: Optional[int], path: Path, shape: tuple, dtype: np.dtype,
                header: int) -> bytes | bytearray:
     """The data bytes, never more than the file holds: a plain file's size is checked before
-    reading; a gzip stream is read in chunks and abandoned once it exceeds the header's count."""
+    reading; a gzip stream is read in chunks and abandoned once it exceeds the header's count
+    (which :func:`_read_header` bounded), so nothing is allocated from the header's word alone."""
     expected = math.prod(shape) * dtype.itemsize  # exact: Python ints do not overflow
     if size is not None:
         if size - header != expected:
@@ -133,36 +156,42 @@ def _read_data(f: BinaryIO, size: Optional[int], path: Path, shape: tuple, dtype
     return buf
 
 
-def read_idx_header(path: str | os.PathLike) -> tuple[tuple[int, ...], np.dtype]:
+def read_idx_header(path: str | os.PathLike, *, max_bytes: int | None = None
+                    ) -> tuple[tuple[int, ...], np.dtype]:
     """Shape and dtype of an IDX file, checked without reading its values.
 
     For a plain file the size is checked against the header too, so that a damaged file
     is reported (naming it) before any reader allocates memory for it; a gzipped file
-    is only checked when it is read (:func:`read_idx`).
+    is only checked when it is read (:func:`read_idx`). A header promising more than
+    ``max_bytes`` (default :data:`MAX_IDX_BYTES`) data bytes is refused.
 
     Raises
     ------
     DataFileError
         As :func:`read_idx`.
     """
-    path = Path(path)
+    path, cap = Path(path), _check_cap(max_bytes)
     with _open_idx(path) as (f, size):
-        shape, dtype, header = _read_header(f, path)
+        shape, dtype, header = _read_header(f, path, cap)
         if size is not None and size - header != math.prod(shape) * dtype.itemsize:
             raise _size_error(path, shape, dtype, header, size - header)
     return shape, dtype.newbyteorder("=")
 
 
-def read_idx(path: str | os.PathLike) -> np.ndarray:
+def read_idx(path: str | os.PathLike, *, max_bytes: int | None = None) -> np.ndarray:
     """Read one IDX file (plain or gzip-compressed) into a native-endian array.
 
-    Memory is only ever allocated for bytes the file really holds: a header that promises
-    more values than follow is reported, not believed.
+    Memory is only ever allocated for bytes the file really holds, and never for more than
+    ``max_bytes``: a header that promises more values than follow is reported, not believed,
+    and one that promises more than ``max_bytes`` is refused before any value is read (a gzip
+    stream is read in bounded chunks and abandoned as soon as it runs past the header's count).
 
     Parameters
     ----------
     path : str or path-like
         The file, e.g. ``train-images-idx3-ubyte`` or ``train-images-idx3-ubyte.gz``.
+    max_bytes : int, optional
+        The most data bytes to accept; default :data:`MAX_IDX_BYTES` (256 MiB).
 
     Returns
     -------
@@ -173,8 +202,8 @@ def read_idx(path: str | os.PathLike) -> np.ndarray:
     ------
     DataFileError
         (a ``ValueError``) Wrong magic number, unsupported dtype code, a gzip stream that
-        cannot be decompressed, or a file shorter (or longer) than its header promises; the
-        message names the file and both byte counts.
+        cannot be decompressed, a header promising more than ``max_bytes``, or a file shorter
+        (or longer) than its header promises; the message names the file and both byte counts.
 
     Examples
     --------
@@ -184,12 +213,13 @@ def read_idx(path: str | os.PathLike) -> np.ndarray:
     >>> read_idx(p)
     array([0, 1, 2], dtype=uint8)
     """
-    path = Path(path)
+    path, cap = Path(path), _check_cap(max_bytes)
     with _open_idx(path) as (f, size):
-        shape, dtype, header = _read_header(f, path)
+        shape, dtype, header = _read_header(f, path, cap)
         data = _read_data(f, size, path, shape, dtype, header)
     arr = np.frombuffer(data, dtype=dtype).reshape(shape)
-    return arr.astype(dtype.newbyteorder("="), copy=True)
+    # a gzip stream's bytearray is ours: one-byte values need no second copy of it
+    return arr.astype(dtype.newbyteorder("="), copy=not arr.flags.writeable)
 
 
 def write_idx(path: str | os.PathLike, array, *, compress: bool | None = None) -> None:

@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Sequence
 
 from .._io import default_cache_dir, sha256, stable_hash, write_if_changed
+from ._cache import sweep_stale_temporaries
 from ._context import DataChoice, load_data
 from ._html import render_index, render_page
 from ._record import MANIFEST_FORMAT, MANIFEST_VERSION, RecipeRecord, parse_manifest, removed_names
@@ -306,8 +307,9 @@ def build_gallery(out: str | os.PathLike = "gallery", *, data: str | None = None
     prev = {n: r for n, r in parse_manifest(raw_prev).items() if n in recipes}
     choice = DataChoice(data, data_dir)
     t0 = time.perf_counter()
-    tasks, kept = _plan(selected, recipes, prev, store, choice,
-                        cache=Path(cache_dir) if cache_dir is not None else default_cache_dir(),
+    cache = Path(cache_dir) if cache_dir is not None else default_cache_dir()
+    sweep_stale_temporaries(cache)  # what a run killed while writing a checkpoint left
+    tasks, kept = _plan(selected, recipes, prev, store, choice, cache=cache,
                         data=data, data_dir=data_dir, seed=seed, retrain=retrain, verbose=verbose)
     ran = _run_tasks(tasks, choice, jobs)
     for name, rec in ran.items():  # the same failure again: keep the page as it was

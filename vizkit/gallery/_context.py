@@ -7,8 +7,8 @@ import math
 from pathlib import Path
 from typing import Any, Iterable, Sequence
 
-from .._io import (file_lock, npz_bytes, png_size, safe_name, sha256, stable_hash,
-                   write_if_changed)
+from .._io import file_lock, npz_bytes, png_size, safe_name, sha256, write_if_changed
+from ._cache import CacheMiss, cache_key, check_folder, forget_entry, load_entry, record_entry
 
 __all__ = ["RecipeContext", "DataChoice", "load_data"]
 
@@ -176,9 +176,11 @@ class RecipeContext:
 
         Notes
         -----
-        The cache key hashes the recipe's source, the vizkit version, the spec, the training
-        config, the seed and the data fingerprint: change any of them and the model is trained
-        again; change none and nothing is trained or written.
+        The cache key hashes the recipe's source, the vizkit version, the source of the code that
+        trains, the spec, the training config, the seed and the data fingerprint: change any of
+        them and the model is trained again; change none and nothing is trained or written. A
+        cached checkpoint is used only when its bytes are those vizkit recorded writing for this
+        very key (:mod:`vizkit.gallery._cache`); anything else is trained again.
         """
         from ..train import TrainConfig, default_config, model_spec
 
@@ -202,10 +204,9 @@ class RecipeContext:
             cfg = default_config(name, n_train=len(split.y_train), **cfg_dict)
         hashed_cfg = {k: v for k, v in cfg.to_dict().items()
                       if k not in ("progress", "log_every", "eval_batch_size")}
-        recipe = "shared" if shared else sha256(self._source.encode())
-        digest = stable_hash({"recipe": recipe, "vizkit": self._version,
-                              "key": key, "spec": spec, "config": hashed_cfg, "seed": cfg.seed,
-                              "data": [split.name, split.fingerprint]})
+        digest = cache_key(recipe="shared" if shared else sha256(self._source.encode()),
+                           version=self._version, key=key, spec=spec, config=hashed_cfg,
+                           seed=cfg.seed, data=(split.name, split.fingerprint))
         stem = safe_name(key, default="model")
         path = self._cache / ("_shared" if shared else self.name) / f"{stem}-{digest}.pt"
         net, hist, metrics, meta = self._load_or_train(key, name, spec, split, cfg, path, digest,
@@ -231,35 +232,34 @@ class RecipeContext:
         def waiting() -> None:
             self._log(f"  {self.name}: {key}: another recipe is training it; waiting")
 
+        check_folder(path)
         with file_lock(path.with_name(path.name + ".lock"), on_wait=waiting):
             return self._load_or_train_locked(key, name, spec, split, cfg, path, digest, recorder)
 
     def _load_or_train_locked(self, key, name, spec, split, cfg, path: Path, digest: str,
                               recorder=None):
-        from .. import checkpoint as ckpt
         from ..train import History, NoViews, load_views, train_model
 
-        if path.is_file() and not self._retrain:
+        if not self._retrain:
             try:
-                net, meta = ckpt.load(path)
-                if not isinstance(meta.get("metrics"), dict) or "accuracy" not in meta["metrics"]:
-                    # training writes its best epoch so far as it goes: a build killed then
-                    # leaves a checkpoint with no test metrics, which is no finished model
-                    raise KeyError("no test metrics: its training was interrupted")
-                hist = History.from_dict(meta.get("history", {}))
+                net, meta = load_entry(path, digest, fingerprint=split.fingerprint)
                 if recorder is not None:  # NoViews when missing or from another recorder
                     meta["views"], _ = load_views(path, recorder)
                 self.n_cached += 1
                 self._log(f"  {self.name}: {key}: cached ({path.name})")
-                return net, hist, meta.get("metrics", {}), meta
+                return net, History.from_dict(meta.get("history", {})), meta["metrics"], meta
             except NoViews as e:
                 self._log(f"  {self.name}: {key}: cached views unusable ({e}); training again")
-            except (ckpt.CheckpointError, OSError, KeyError) as e:
-                self._log(f"  {self.name}: {key}: cached checkpoint unreadable ({e}); training again")
+            except CacheMiss as miss:
+                if not miss.missing:
+                    self._log(f"  {self.name}: {key}: cached checkpoint not used ({miss}); "
+                              "training again")
+        forget_entry(path)
         self._log(f"  {self.name}: {key}: training {spec.get('class', name)} "
                   f"({cfg.epochs} epochs max)")
         net, hist, metrics = train_model(spec, split, cfg, checkpoint=path,
                                          meta={"gallery_key": digest}, recorder=recorder)
+        record_entry(path, digest)
         net.eval()
         self.n_trained += 1
         meta = {"config": cfg.to_dict(), "history": hist.to_dict(), "metrics": metrics,

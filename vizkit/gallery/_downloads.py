@@ -49,16 +49,23 @@ def _cells(source: str) -> list[str]:
 
 def notebook_bytes(name: str, source: str) -> bytes:
     """The recipe as a valid nbformat 4 notebook: its docstring as text, its code as cells, and a
-    last cell that runs it (with vizkit installed, the notebook runs top to bottom)."""
+    last cell that runs it (with vizkit installed, the notebook runs top to bottom).
+
+    The first (Markdown) cell holds the docstring as the page shows it, rendered and sanitized by
+    :func:`vizkit.gallery._html.docstring_html`: Jupyter renders a Markdown cell's HTML, so the
+    raw docstring would carry its links and markup into the reader's notebook.
+    """
     import nbformat
     from nbformat import v4
+
+    from ._html import docstring_html
 
     doc = ast.get_docstring(ast.parse(source)) or ""
     nb = v4.new_notebook()
     nb.metadata = {"kernelspec": {"name": "python3", "display_name": "Python 3",
                                   "language": "python"},
                    "language_info": {"name": "python"}}
-    cells = [v4.new_markdown_cell(f"# {name}\n\n" + doc.replace("``", "`"))]
+    cells = [v4.new_markdown_cell(f"# {name}\n\n" + docstring_html(doc))]
     cells += [v4.new_code_cell(c) for c in _cells(source)]
     cells.append(v4.new_code_cell(_RUN_CELL.format(name=name)))
     for i, cell in enumerate(cells):  # stable ids: the same recipe gives the same bytes

@@ -18,7 +18,8 @@ from typing import Any
 
 from ._record import FigureRecord, RecipeRecord
 
-__all__ = ["render_index", "render_page", "fmt", "code_blocks", "DISPLAY_DPI", "PNG_DPI"]
+__all__ = ["render_index", "render_page", "fmt", "code_blocks", "docstring_html", "DISPLAY_DPI",
+           "PNG_DPI"]
 
 #: PNGs are rendered at ``PNG_DPI`` (2x) and shown at ``DISPLAY_DPI`` CSS px per figure inch, so a
 #: matplotlib font of 8 pt is 8/72 * 110 = 12.2 CSS px (> 9 CSS pt) on the page; a figure with
@@ -79,17 +80,39 @@ def _plain_doc(doc: str) -> str:
     return doc.strip().replace("``", "")
 
 
-def _doc_html(doc: str) -> Markup:
-    """A recipe's docstring rendered as Markdown (paragraphs, lists, ``code``, **bold**).
+#: What a docstring's Markdown may become on a page or in a notebook: the tags Markdown writes
+#: (no image: a page loads nothing from outside the gallery), links with a title, and only
+#: ``http(s):``, ``mailto:``, relative and ``#anchor`` targets.
+_DOC_TAGS = frozenset({"p", "a", "code", "pre", "em", "strong", "b", "i", "ul", "ol", "li",
+                       "blockquote", "h1", "h2", "h3", "h4", "h5", "h6", "hr", "br", "dl", "dt",
+                       "dd", "table", "thead", "tbody", "tr", "th", "td", "del", "sub", "sup"})
+_DOC_ATTRIBUTES = {"a": {"href", "title"}, "ol": {"start"}, "th": {"align"}, "td": {"align"}}
+_DOC_URL_SCHEMES = frozenset({"http", "https", "mailto"})
 
-    The text is HTML-escaped first, so a docstring can never inject markup into the page.
+
+def docstring_html(doc: str) -> str:
+    """A recipe's docstring as safe HTML: rendered as Markdown (paragraphs, lists, ``code``,
+    **bold**, links), then sanitized by ``nh3`` (Rust's ammonia).
+
+    Raw HTML in the docstring is kept as text (Markdown's HTML passthrough is off); what Markdown
+    writes keeps only :data:`_DOC_TAGS` and links whose target is ``http(s):``, ``mailto:``,
+    relative or an ``#anchor`` (``javascript:``, ``data:``... in any case, spelled with entities
+    or with whitespace inside, lose their ``href``). The page and the notebook both show this.
     """
-    import html
-
     import markdown
-    from markupsafe import Markup
+    import nh3
 
-    return Markup(markdown.markdown(html.escape(doc.strip(), quote=False), output_format="html"))
+    md = markdown.Markdown(output_format="html")
+    md.preprocessors.deregister("html_block")  # raw HTML stays text
+    md.inlinePatterns.deregister("html")
+    return nh3.clean(md.convert(str(doc).strip()), tags=set(_DOC_TAGS),
+                     attributes={k: set(v) for k, v in _DOC_ATTRIBUTES.items()},
+                     url_schemes=set(_DOC_URL_SCHEMES), link_rel="noopener noreferrer")
+
+
+def _doc_html(doc: str):
+    """:func:`docstring_html` as markup for the page template."""
+    return _markup(docstring_html(doc))
 
 
 def _summary_line(doc: str) -> str:
