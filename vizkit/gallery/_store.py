@@ -202,8 +202,8 @@ class Store:
         folder = self.recipe_dir(name)
         if not folder.is_dir():
             return gone
-        for p in recipe_files(name, folder):
-            p.unlink()
+        for p in sorted(recipe_files(name, folder), key=lambda p: p.name != "index.html"):
+            p.unlink()  # the page first: no page names a deleted file
             gone.append(f"{name}/{p.name}")
         try:
             folder.rmdir()
