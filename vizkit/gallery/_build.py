@@ -234,6 +234,7 @@ def _own_files(rec: RecipeRecord) -> set[str]:
     and thumbnail."""
     return ({"index.html", f"{rec.name}.py", f"{rec.name}.ipynb"} | {f.name for f in rec.figures}
             | {f"{f.id}.npz" for f in rec.figures if f.data}
+            | {a["file"] for a in getattr(rec, "assets", ())}  # pages of its own, where recorded
             | ({"thumbnail.jpg"} if choose_thumbnail(rec.figures) is not None else set()))
 
 
