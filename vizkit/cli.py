@@ -13,9 +13,13 @@ import errno
 import json
 import math
 import os
+import signal
 import sys
+import threading
 from pathlib import Path
 from typing import Any, Iterator
+
+from ._runs import ENVIRONMENT_ERRNOS, LOCK_NAME
 
 __all__ = ["main", "build_parser"]
 
@@ -23,16 +27,32 @@ __all__ = ["main", "build_parser"]
 EXIT_FAILURE = 2
 
 # OS errors that are the user's situation, not a bug: reported in one line
-_EXPECTED_ERRNOS = {errno.ENOSPC, errno.EACCES, errno.EPERM, errno.EROFS, errno.ENOTDIR,
-                    errno.EISDIR, errno.EEXIST, errno.ENAMETOOLONG, errno.ENOENT,
-                    getattr(errno, "EDQUOT", errno.ENOSPC)}
+_EXPECTED_ERRNOS = {errno.ENOTDIR, errno.EISDIR, errno.EEXIST, errno.ENAMETOOLONG,
+                    errno.ENOENT} | ENVIRONMENT_ERRNOS
 
 
 def _threads() -> None:
     import torch
 
-    n = int(os.environ.get("VIZKIT_THREADS", "0")) or max(1, min(os.cpu_count() or 1, 8))
-    torch.set_num_threads(n)
+    from ._runs import env_threads
+
+    torch.set_num_threads(env_threads(max(1, min(os.cpu_count() or 1, 8))))
+
+
+def _check_out(args) -> None:
+    """Refuse an empty ``--out`` (an unset shell variable) before any work: it would write into
+    the current folder."""
+    if isinstance(getattr(args, "out", None), str) and not args.out.strip():
+        raise ValueError(f"--out is empty (an unset shell variable?); give the output folder, "
+                         f"e.g. vizkit {args.command} ... --out {args.command}-out.")
+
+
+class _Terminated(KeyboardInterrupt):
+    """SIGTERM (``timeout``, ``kill``), raised like Ctrl-C so that every cleanup runs."""
+
+
+def _terminate(signum, frame) -> None:
+    raise _Terminated
 
 
 def _load_data(name: str | None, data_dir: str | None, seed: int, download=None):
@@ -72,6 +92,9 @@ def _out_dir(path: str, flag: str = "--out") -> Iterator[Path]:
         ok = True
     finally:
         if not ok:
+            if out in made:  # the lock of a run that failed in the folder it made
+                with contextlib.suppress(OSError):
+                    (out / LOCK_NAME).unlink()
             for p in made:  # deepest first
                 with contextlib.suppress(OSError):
                     p.rmdir()  # only succeeds on an empty folder
@@ -123,7 +146,9 @@ def cmd_train(args) -> int:
         from .figures import get_family
 
         recorder = get_family("over-training").recorder(split, seed=cfg.seed, epochs=cfg.epochs)
-    with _out_dir(args.out) as out:
+    from ._runs import run_lock
+
+    with _out_dir(args.out) as out, run_lock(out, "vizkit train", wait=False):
         ckpt = out / "model.pt"
         print(f"training {args.model} on {split!r}")
         model, hist, metrics = train_model(args.model, split, cfg, checkpoint=ckpt,
@@ -472,16 +497,20 @@ def _expected(e: BaseException) -> str | None:
 def main(argv: list[str] | None = None) -> int:
     """Run the ``vizkit`` command; returns the exit status."""
     command = "vizkit"
+    on_term = threading.current_thread() is threading.main_thread()
+    previous = signal.signal(signal.SIGTERM, _terminate) if on_term else None
     try:
         parser = build_parser()
         args, extra = parser.parse_known_args(argv)
         if extra:  # the verb's usage, not the top-level one
             parser.verbs[args.command].error(f"unrecognized arguments: {' '.join(extra)}")
         command = f"vizkit {args.command}"
+        _check_out(args)
         _threads()
         return int(args.func(args) or 0)
-    except KeyboardInterrupt:
-        print(f"{command}: interrupted", file=sys.stderr)
+    except KeyboardInterrupt as e:
+        print(f"{command}: {'terminated' if isinstance(e, _Terminated) else 'interrupted'}",
+              file=sys.stderr)
         return EXIT_FAILURE
     except BrokenPipeError:  # `vizkit layers ... | head`
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
@@ -492,6 +521,9 @@ def main(argv: list[str] | None = None) -> int:
             raise
         print(f"{command}: error: {' '.join(message.split())}", file=sys.stderr)
         return EXIT_FAILURE
+    finally:
+        if on_term:
+            signal.signal(signal.SIGTERM, signal.SIG_DFL if previous is None else previous)
 
 
 if __name__ == "__main__":

@@ -3,27 +3,35 @@
 from __future__ import annotations
 
 import argparse
+import errno
 import json
 import os
+import re
 import sys
 import time
+import zipfile
+from functools import partial
 from pathlib import Path
 from typing import Sequence
 
 from .._io import default_cache_dir, sha256, stable_hash, write_if_changed
+from .._runs import env_threads, run_lock
 from ._cache import sweep_stale_temporaries
 from ._context import DataChoice, load_data
 from ._html import render_index, render_page
 from ._record import MANIFEST_FORMAT, MANIFEST_VERSION, RecipeRecord, parse_manifest, removed_names
 from ._downloads import choose_thumbnail, notebook_bytes, recipes_zip, thumbnail_bytes
-from ._runner import (docstring, failed_record, library_hash, module_constant, provenance,
-                      run_in_subprocess, run_recipe)
-from ._store import RECIPE_NAME, GalleryError, Store
+from ._runner import (Workers, docstring, failed_record, library_hash, module_constant,
+                      provenance, run_in_subprocess, run_recipe)
+from ._store import RECIPE_NAME, TOP_FILES, GalleryError, Store
 
 __all__ = ["build_gallery", "list_recipes", "run_recipe_main", "default_recipes_dir", "default_jobs",
            "default_cache_dir", "MANIFEST_FORMAT", "GalleryError"]
 
 _MAX_MANIFEST = 64 << 20
+#: What the gallery's own ``index.html`` says near its top.
+_GENERATOR = b'<meta name="generator" content="vizkit gallery">'
+_ZIP_MEMBER = re.compile(r"^recipes/[a-z0-9][a-z0-9_]*\.py$")
 
 
 # ---------------------------------------------------------------------------- locations
@@ -77,6 +85,36 @@ def _read_previous(store: Store) -> bytes:
         return b""
 
 
+def _is_ours(name: str, path: Path, manifest: bytes) -> bool:
+    """Did vizkit gallery write ``OUT/<name>`` (one of :data:`TOP_FILES`)? A link is not ours."""
+    if path.is_symlink() or not path.is_file():
+        return False
+    if name == "manifest.json":
+        try:
+            m = json.loads(manifest.decode("utf-8"))
+        except (ValueError, RecursionError):
+            return False
+        return isinstance(m, dict) and m.get("format") == MANIFEST_FORMAT
+    try:
+        if name == "index.html":
+            with open(path, "rb") as f:
+                return _GENERATOR in f.read(4096)
+        with zipfile.ZipFile(path) as zf:
+            return all(_ZIP_MEMBER.match(n) for n in zf.namelist())
+    except (OSError, zipfile.BadZipFile):
+        return False
+
+
+def _check_top_files(store: Store, manifest: bytes) -> None:
+    """Refuse to overwrite a top file of ``--out`` that vizkit did not write (the user's own
+    ``index.html``, say), as recipe folders that vizkit did not write are refused."""
+    for name in TOP_FILES:
+        path = store.top(name)
+        if os.path.lexists(path) and not _is_ours(name, path, manifest):
+            raise GalleryError(f"{path} was not written by vizkit gallery; move it away or "
+                               "choose another --out.")
+
+
 def _up_to_date(prev: RecipeRecord | None, key: str, store: Store, data: DataChoice) -> bool:
     """A previous record can be reused: same recipe key, built fine, files intact, same data."""
     if prev is None or prev.key != key or prev.status != "ok":
@@ -117,14 +155,15 @@ def _select(recipes: dict[str, Path], only) -> list[str]:
 
 
 def recipe_threads() -> int:
-    """Torch threads per recipe process: ``$VIZKIT_THREADS``, else 1.
+    """Torch threads per recipe process: ``$VIZKIT_THREADS``, else 1 (a ValueError when it is
+    not an integer from 1 to 4 per CPU: :func:`vizkit._runs.env_threads`).
 
     The gallery's models are small: a second intra-op thread mostly adds its start-up to every
     tiny op (measured on 2 cores: the lab's 10x10 nets 20x slower, the RBF net 1.8x, the CNN no
     faster), and float rounding then depends on the thread count. One thread per recipe gives
     the same bytes whatever ``--jobs`` is; use ``--jobs`` to run recipes side by side.
     """
-    return max(1, int(os.environ.get("VIZKIT_THREADS") or 1))
+    return env_threads(1)
 
 
 def default_jobs() -> int:
@@ -137,10 +176,11 @@ def default_jobs() -> int:
     return max(1, min(4, os.cpu_count() or 1))
 
 
-def _run_tasks(tasks: list[dict], choice: DataChoice, jobs: int) -> dict[str, RecipeRecord]:
-    """Run the recipes (in this process, or ``jobs`` processes at once), each with
-    :func:`recipe_threads` torch threads."""
-    threads = recipe_threads()
+def _run_tasks(tasks: list[dict], choice: DataChoice, jobs: int,
+               threads: int) -> tuple[dict[str, RecipeRecord], dict[str, str]]:
+    """Run the recipes (in this process, or ``jobs`` processes at once), each with ``threads``
+    torch threads. Returns their records, and apart from them the recipes that the machine
+    stopped (a full or read-only disk), with what it said."""
     for t in tasks:
         t["threads"] = threads
     if tasks and jobs > 1 and len(tasks) > 1:
@@ -149,17 +189,25 @@ def _run_tasks(tasks: list[dict], choice: DataChoice, jobs: int) -> dict[str, Re
 
         for t in tasks:
             t["data"] = resolved
+        workers = Workers()
         with ThreadPoolExecutor(max_workers=min(jobs, len(tasks))) as pool:
-            results = list(pool.map(run_in_subprocess, tasks))
+            try:
+                results = list(pool.map(partial(run_in_subprocess, workers=workers), tasks))
+            except BaseException:  # Ctrl-C, SIGTERM: no recipe goes on without us
+                workers.stop()
+                raise
     else:
         results = [run_recipe(t, choice) for t in tasks]
-    records = {}
+    records, machine = {}, {}
     for t, res in zip(tasks, results):
+        if "environment" in res:
+            machine[t["name"]] = str(res["environment"])
+            continue
         try:
             records[t["name"]] = RecipeRecord.from_dict(res)
         except GalleryError as e:
             records[t["name"]] = RecipeRecord.from_dict(failed_record(t, f"bad record: {e}"))
-    return records
+    return records, machine
 
 
 def _plan(selected, recipes, prev, store, choice, *, cache, data, data_dir, seed, retrain,
@@ -176,22 +224,31 @@ def _plan(selected, recipes, prev, store, choice, *, cache, data, data_dir, seed
                 print(f"[gallery] {name}: up to date", flush=True)
             continue
         tasks.append({"name": name, "path": str(path), "stage": str(store.stage(name)),
-                      "cache": str(cache), "data": data,
+                      "out": str(store.out), "cache": str(cache), "data": data,
                       "data_root": None if data_dir is None else str(data_dir), "seed": seed,
                       "retrain": retrain, "key": key, "verbose": verbose})
     return tasks, kept
 
 
+def _own_files(rec: RecipeRecord) -> set[str]:
+    """The files of the recipe's folder that its record names: page, figures, data, downloads
+    and thumbnail."""
+    return ({"index.html", f"{rec.name}.py", f"{rec.name}.ipynb"} | {f.name for f in rec.figures}
+            | {f"{f.id}.npz" for f in rec.figures if f.data}
+            | {a["file"] for a in getattr(rec, "assets", ())}  # pages of its own, where recorded
+            | ({"thumbnail.jpg"} if choose_thumbnail(rec.figures) is not None else set()))
+
+
 def _write_recipe(store: Store, rec: RecipeRecord, source: str, stage: Path | None,
                   nav: dict, footer: str) -> None:
-    """The recipe's page (and, for a recipe that ran, its whole folder at once: figures, data,
-    downloads, thumbnail and page)."""
+    """The recipe's page (and, for a recipe that ran, its folder's new files: figures, data,
+    downloads, thumbnail and page, moved in by :meth:`Store.commit`)."""
     folder = stage if stage is not None else store.recipe_dir(rec.name)
     page = render_page(rec, source=source, folder=folder, footer=footer, **nav).encode()
     if stage is None:  # kept: only the page can change (its neighbours, the footer)
         write_if_changed(folder / "index.html", page)
         return
-    expected = {f.name for f in rec.figures} | {f"{f.id}.npz" for f in rec.figures if f.data}
+    expected = _own_files(rec)
     for p in list(stage.iterdir()):
         if p.name not in expected:
             p.unlink()
@@ -233,6 +290,8 @@ def _finish(store: Store, ordered: list[RecipeRecord], stages: dict[str, Path], 
                      render_index(ordered, thumbs=thumbs, footer=footer).encode())
     write_if_changed(store.top("recipes.zip"), recipes_zip(list(recipes.values())))
     write_if_changed(store.top("manifest.json"), _manifest(ordered, seed))
+    for rec in ordered:  # what no page and no manifest names any more
+        store.prune(rec.name, _own_files(rec))
     for name in sorted(recipes):
         store.remove_legacy_page(name)
     for name in removed_names(raw_prev):
@@ -283,12 +342,24 @@ def build_gallery(out: str | os.PathLike = "gallery", *, data: str | None = None
     int
         0 when every recipe run built, 1 when any failed (its page shows the error).
 
+    Raises
+    ------
+    OSError
+        When the machine stopped a recipe (a full, read-only or forbidden disk: not the
+        recipe's own error), after the others were written; that recipe keeps the pages of
+        the previous build.
+    GalleryError
+        When ``out`` cannot be used: a file, not writable, or holding files vizkit did not
+        write (an ``index.html`` of your own, say).
+
     Notes
     -----
-    A recipe whose source, vizkit's code, seed and data are unchanged since the last build, and
-    whose figures are intact, is not run again; unchanged files are never rewritten. Each recipe
-    that runs is built in a scratch folder and swapped in whole: its figures, data and page
-    change together or not at all.
+    One build at a time per ``out``: a second waits for the first (saying so on stderr), then
+    starts from what the first wrote. A recipe whose source, vizkit's code, seed and data are
+    unchanged since the last build, and whose figures are intact, is not run again; unchanged
+    files are never rewritten. Each recipe that runs is built in a scratch folder and moved in;
+    at every instant each file that the manifest and the pages name exists, and what an
+    interrupted build left is cleaned up by the next one.
 
     Examples
     --------
@@ -300,10 +371,34 @@ def build_gallery(out: str | os.PathLike = "gallery", *, data: str | None = None
     if isinstance(jobs, bool) or not isinstance(jobs, int) or jobs < 1:
         raise ValueError(f"`jobs` must be an integer >= 1 or None (one per CPU, at most 4). "
                          f"Got {jobs!r} instead.")
+    if not str(os.fspath(out)).strip():
+        raise ValueError("`out` is empty (an unset shell variable?); give the gallery folder, "
+                         "e.g. --out gallery.")
+    threads = recipe_threads()
     recipes = _discover(Path(recipes_dir) if recipes_dir is not None else default_recipes_dir())
     selected = _select(recipes, only)
     store = Store(out)
+    with run_lock(store.out, "vizkit gallery", wait=True):
+        try:
+            status, machine = _build(store, recipes, selected, data=data, data_dir=data_dir,
+                                     retrain=retrain, jobs=jobs, threads=threads,
+                                     cache_dir=cache_dir, seed=seed, verbose=verbose)
+        finally:
+            store.cleanup()
+    if machine:
+        raise OSError(errno.EIO, "the machine stopped " + "; ".join(
+            f"{name} ({said})" for name, said in machine.items()) + ". Free space or fix the "
+            "permissions and build again.")
+    return status
+
+
+def _build(store: Store, recipes: dict[str, Path], selected: list[str], *, data, data_dir,
+           retrain: bool, jobs: int, threads: int, cache_dir, seed: int,
+           verbose: bool) -> tuple[int, dict[str, str]]:
+    """:func:`build_gallery` once it owns ``store``: (status, the recipes the machine stopped)."""
+    store.recover()
     raw_prev = _read_previous(store)
+    _check_top_files(store, raw_prev)
     prev = {n: r for n, r in parse_manifest(raw_prev).items() if n in recipes}
     choice = DataChoice(data, data_dir)
     t0 = time.perf_counter()
@@ -311,21 +406,25 @@ def build_gallery(out: str | os.PathLike = "gallery", *, data: str | None = None
     sweep_stale_temporaries(cache)  # what a run killed while writing a checkpoint left
     tasks, kept = _plan(selected, recipes, prev, store, choice, cache=cache,
                         data=data, data_dir=data_dir, seed=seed, retrain=retrain, verbose=verbose)
-    ran = _run_tasks(tasks, choice, jobs)
+    ran, machine = _run_tasks(tasks, choice, jobs, threads)
+    machine = {name: f"{said}; " + ("its previous pages were kept" if name in prev
+                                    else "it is left out of the gallery")
+               for name, said in machine.items()}
     for name, rec in ran.items():  # the same failure again: keep the page as it was
         old = prev.get(name)
         if rec.status == "failed" and old and old.status == "failed" and old.key == rec.key \
                 and old.error == rec.error:
             rec.seconds = old.seconds
-    records = {**prev, **kept, **ran}
+    records = {**prev, **kept, **ran}  # a recipe the machine stopped keeps its previous record
     ordered = [records[n] for n in recipes if n in records]
-    _finish(store, ordered, {t["name"]: Path(t["stage"]) for t in tasks}, raw_prev, recipes, seed)
-    failed = [n for n, r in ran.items() if r.status != "ok"]
+    _finish(store, ordered, {t["name"]: Path(t["stage"]) for t in tasks if t["name"] in ran},
+            raw_prev, recipes, seed)
+    failed = [n for n, r in ran.items() if r.status != "ok"] + list(machine)
     if verbose:
         print(f"[gallery] {len(ran)} run, {len(ordered) - len(ran)} kept, {len(failed)} failed"
               + (f" ({', '.join(failed)})" if failed else "")
               + f"; {time.perf_counter() - t0:.1f} s; open {store.top('index.html')}", flush=True)
-    return 1 if failed else 0
+    return (1 if failed else 0), machine
 
 
 # ---------------------------------------------------------------------------- one recipe

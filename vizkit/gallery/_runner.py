@@ -2,7 +2,10 @@
 
 A recipe runs in this process (:func:`run_recipe`) or in a fresh one (:func:`run_in_subprocess`,
 ``vizkit gallery --jobs N``); either way it never raises: a failure becomes the record's error,
-with this machine's folders scrubbed from the traceback (the gallery is published).
+with this machine's folders replaced by the names of their roots (``$VIZKIT_DATA/...``,
+``$VIZKIT_CACHE/...``, ``<out>/...``, ``~/...``: the gallery is published). A failure of the
+machine rather than the recipe (a full or read-only disk) is reported apart, under the key
+``"environment"``: the gallery keeps the recipe's previous pages then.
 """
 
 from __future__ import annotations
@@ -14,17 +17,20 @@ import io
 import json
 import os
 import re
+import subprocess
 import sys
+import tempfile
+import threading
 import time
 import traceback
 from pathlib import Path
-from typing import Iterable
 
+from .._runs import environment_error
 from ._context import DataChoice, RecipeContext
 from ._record import RecipeRecord
 
-__all__ = ["run_recipe", "run_in_subprocess", "docstring", "module_constant", "library_hash",
-           "provenance", "failed_record"]
+__all__ = ["run_recipe", "run_in_subprocess", "Workers", "docstring", "module_constant",
+           "library_hash", "provenance", "failed_record", "scrub_paths"]
 
 _MAX_OUTPUT = 20_000
 
@@ -82,23 +88,48 @@ def provenance() -> dict:
     return out
 
 
-def _scrub(text: str, roots: Iterable[Path]) -> str:
-    """Remove this machine's folders from a traceback."""
-    for r in sorted({str(p) for p in roots if str(p) not in ("", "/", ".")}, key=len, reverse=True):
-        text = text.replace(r + os.sep, "").replace(r, "")
+_PATH_END = r"(?![\w.~-])"  # a root ends at a '/' or where a path cannot go on
+
+
+def scrub_paths(text: str, task: dict) -> str:
+    """``text`` with this machine's folders replaced by the names of their roots.
+
+    Files under the data root become ``$VIZKIT_DATA/...``, under the model cache
+    ``$VIZKIT_CACHE/...``, under the gallery folder ``<out>/...``, under the temporary folder
+    ``$TMPDIR/...``, under the home folder ``~/...``; vizkit's own sources, the recipes and the
+    Python installation are named relative to their folders; the current folder is ``.``.
+    The longest root wins (the data root inside the home folder is still ``$VIZKIT_DATA``).
+    """
+    for root, label in _roots(task):
+        if not label:
+            text = re.sub(re.escape(root + os.sep) + "+", "", text)
+        text = re.sub(re.escape(root) + _PATH_END, lambda m: label or ".", text)
     return text
 
 
-def _scrub_roots(recipes_dir: Path) -> list[Path]:
+def _roots(task: dict) -> list[tuple[str, str]]:
+    """(folder, label) pairs, longest folder first; label '' means "drop the folder"."""
     import site
 
-    roots = [recipes_dir.resolve().parent, Path(__file__).resolve().parents[2], Path(sys.prefix),
-             Path(sys.base_prefix), Path.home()]
+    from ..data import default_root
+
+    plain = [Path(task["path"]).parent.parent, Path(__file__).resolve().parents[2],
+             Path(sys.prefix), Path(sys.base_prefix)]
     try:
-        roots += [Path(p) for p in site.getsitepackages()]
+        plain += [Path(p) for p in site.getsitepackages()]
     except AttributeError:  # pragma: no cover - virtualenv's old site module
         pass
-    return roots
+    data_root = Path(task["data_root"]).expanduser() if task.get("data_root") else default_root()
+    named = [(Path(task["out"]), "<out>") if task.get("out") else None,
+             (Path(task["cache"]), "$VIZKIT_CACHE"), (data_root, "$VIZKIT_DATA"),
+             (Path(tempfile.gettempdir()), "$TMPDIR"), (Path.home(), "~"), (Path.cwd(), ".")]
+    found: dict[str, str] = {}
+    for folder, label in [(p, "") for p in plain] + [n for n in named if n is not None]:
+        for form in (Path(os.path.abspath(folder)), folder.resolve()):
+            text = str(form).rstrip(os.sep)
+            if text and text != str(form.anchor).rstrip(os.sep):
+                found.setdefault(text, label)
+    return sorted(found.items(), key=lambda kv: len(kv[0]), reverse=True)
 
 
 def _exec_recipe(name: str, path: Path, ctx: RecipeContext, seed: int) -> None:
@@ -148,24 +179,24 @@ def _run_recipe(task: dict, choice: DataChoice | None) -> dict:
     ctx = RecipeContext(name, source=source, out=Path(task["stage"]), cache_dir=Path(task["cache"]),
                         data=data, seed=task["seed"], retrain=task["retrain"],
                         lib_version=__version__, log=log, path=str(path))
-    status, error, summary = "ok", "", ""
+    status, error, summary, machine = "ok", "", "", None
     printed = io.StringIO()
     t0 = time.perf_counter()
     with matplotlib.rc_context(), contextlib.redirect_stdout(printed):
         try:
             _exec_recipe(name, path, ctx, task["seed"])
         except (Exception, SystemExit) as e:  # noqa: BLE001 - one failing recipe must not stop the rest
-            roots = _scrub_roots(path.parent)
             status = "failed"
-            error = _scrub(traceback.format_exc(), roots)
+            error = scrub_paths(traceback.format_exc(), task)
             first = (str(e).strip().splitlines() or [""])[0]
-            summary = _scrub(f"{type(e).__name__}: {first}"[:300], roots)
+            summary = scrub_paths(f"{type(e).__name__}: {first}", task)[:300]
+            machine = environment_error(e)
         finally:
             import matplotlib.pyplot as plt
 
             plt.close("all")
     seconds = round(time.perf_counter() - t0, 1)
-    output = _scrub(printed.getvalue(), _scrub_roots(path.parent))[-_MAX_OUTPUT:]
+    output = scrub_paths(printed.getvalue(), task)[-_MAX_OUTPUT:]
     rec = RecipeRecord.from_dict({
         "name": name, "key": task["key"], "status": status, "error": error,
         "error_summary": summary, "seconds": seconds,
@@ -180,7 +211,12 @@ def _run_recipe(task: dict, choice: DataChoice | None) -> dict:
         what = f"{len(ctx.figures_)} figures, {ctx.n_trained} trained, {ctx.n_cached} cached"
         print(f"[gallery] {name}: {'built' if status == 'ok' else 'FAILED'} in {seconds} s ({what})"
               + (f": {summary}" if summary else ""), flush=True)
-    return rec.to_dict()
+    result = rec.to_dict()
+    if machine is not None:
+        result["environment"] = scrub_paths(
+            f"{machine.strerror or machine}" + (f": {machine.filename}" if machine.filename else ""),
+            task)
+    return result
 
 
 def failed_record(task: dict, summary: str, error: str = "") -> dict:
@@ -203,23 +239,64 @@ def _thread_limits(threads: int) -> dict[str, str]:
                            "MKL_NUM_THREADS")}
 
 
-def run_in_subprocess(task: dict) -> dict:
-    """Run one recipe in a fresh Python process; a crash becomes a failed record."""
-    import subprocess
-    import tempfile
+class Workers:
+    """The recipe processes of one build: started here, all stopped at once by :meth:`stop`
+    (a build interrupted by Ctrl-C or SIGTERM), after which none starts."""
 
-    with tempfile.TemporaryDirectory(prefix="vizkit-gallery-") as tmp:
-        task_path, result_path = Path(tmp) / "task.json", Path(tmp) / "result.json"
-        task_path.write_text(json.dumps(task), encoding="utf-8")
-        here = str(Path(__file__).resolve().parents[2])  # the folder that holds this vizkit
-        path = [here] + [p for p in os.environ.get("PYTHONPATH", "").split(os.pathsep) if p]
-        env = {**_thread_limits(task.get("threads") or 1), **os.environ,
-               "PYTHONPATH": os.pathsep.join(path)}
-        proc = subprocess.run([sys.executable, "-m", "vizkit.gallery._worker", str(task_path),
-                               str(result_path)], stderr=subprocess.PIPE, text=True, env=env)
-        if proc.stderr:
-            sys.stderr.write(proc.stderr)
-        if proc.returncode == 0 and result_path.is_file():
-            return json.loads(result_path.read_text(encoding="utf-8"))
-    tail = _scrub("\n".join(proc.stderr.splitlines()[-30:]), _scrub_roots(Path(task["path"]).parent))
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._live: set[subprocess.Popen] = set()
+        self._stopped = False
+
+    def start(self, cmd: list[str], env: dict) -> subprocess.Popen | None:
+        """A started process, or None once the build is stopping."""
+        with self._lock:
+            if self._stopped:
+                return None
+            proc = subprocess.Popen(cmd, stderr=subprocess.PIPE, text=True, env=env)
+            self._live.add(proc)
+            return proc
+
+    def done(self, proc: subprocess.Popen) -> None:
+        with self._lock:
+            self._live.discard(proc)
+
+    def stop(self) -> None:
+        """Kill the running recipe processes; start no other."""
+        with self._lock:
+            self._stopped = True
+            for proc in self._live:
+                proc.kill()
+
+
+def run_in_subprocess(task: dict, workers: Workers | None = None) -> dict:
+    """Run one recipe in a fresh Python process; a crash becomes a failed record.
+
+    The task and its record pass through ``<stage>.job/`` beside the recipe's staging folder
+    (inside the gallery's scratch folder, which the next build removes whatever happened);
+    the process stops by itself within seconds when this one dies (see ``_worker``).
+    """
+    job = Path(task["stage"]).with_suffix(".job")
+    job.mkdir(parents=True, exist_ok=True)
+    task_path, result_path = job / "task.json", job / "result.json"
+    task_path.write_text(json.dumps(task), encoding="utf-8")
+    here = str(Path(__file__).resolve().parents[2])  # the folder that holds this vizkit
+    path = [here] + [p for p in os.environ.get("PYTHONPATH", "").split(os.pathsep) if p]
+    env = {**_thread_limits(task.get("threads") or 1), **os.environ,
+           "PYTHONPATH": os.pathsep.join(path)}
+    cmd = [sys.executable, "-m", "vizkit.gallery._worker", str(task_path), str(result_path),
+           str(os.getpid())]
+    workers = workers if workers is not None else Workers()
+    proc = workers.start(cmd, env)
+    if proc is None:
+        return failed_record(task, "the build was stopped before the recipe ran")
+    try:
+        _, stderr = proc.communicate()
+    finally:
+        workers.done(proc)
+    if stderr:
+        sys.stderr.write(stderr)
+    if proc.returncode == 0 and result_path.is_file():
+        return json.loads(result_path.read_text(encoding="utf-8"))
+    tail = scrub_paths("\n".join(stderr.splitlines()[-30:]), task)
     return failed_record(task, f"the recipe's process ended with exit code {proc.returncode}", tail)

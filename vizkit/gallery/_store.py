@@ -4,8 +4,11 @@ Every path the gallery writes or deletes is derived here from a recipe name (che
 :data:`RECIPE_NAME`) and a figure id (checked against :data:`vizkit._io.SAFE_NAME`); nothing is
 ever taken from a path or URL stored in ``manifest.json``. A recipe's files live in one folder,
 ``OUT/<recipe>/`` (page ``index.html``, figures, data, downloads, thumbnail), so a recipe named
-``index`` cannot collide with ``OUT/index.html``; the folder is built aside and swapped in, so its
-figures, data files and page change together or not at all.
+``index`` cannot collide with ``OUT/index.html``. The folder is built aside, then its files are
+moved in one by one (each replace atomic, the page last), and the files that the new record no
+longer names are deleted only after the new manifest is written: at every instant, every file
+that the manifest and the pages on disk name exists. A build killed half way leaves figures whose
+bytes differ from the manifest's hashes; the next build sees that and runs the recipe again.
 """
 
 from __future__ import annotations
@@ -18,13 +21,17 @@ from pathlib import Path
 
 from .._io import SAFE_NAME
 
-__all__ = ["GalleryError", "RECIPE_NAME", "TOP_FILES", "Store"]
+__all__ = ["GalleryError", "RECIPE_NAME", "TOP_FILES", "STALE_TMP", "Store"]
 
 #: A recipe's name: its file's stem, and the name of its folder in the gallery.
 RECIPE_NAME = re.compile(r"^[a-z0-9][a-z0-9_]{0,63}$")
 #: The files the gallery writes at the top of ``--out``.
 TOP_FILES = ("index.html", "manifest.json", "recipes.zip")
 _TMP = ".vizkit-tmp"
+#: The temporary file of an interrupted atomic write (:func:`vizkit._io.atomic_write_bytes`
+#: names it ``.<name>.<8 random characters>.tmp``) of a file the gallery writes in place.
+STALE_TMP = re.compile(r"^\.(index\.html|manifest\.json|recipes\.zip|\.vizkit\.run)"
+                       r"\.[a-z0-9_]{8}\.tmp$")
 _SUFFIXES = (".png", ".gif", ".npz")
 _FIXED = ("index.html", "thumbnail.jpg")
 
@@ -59,7 +66,7 @@ class Store:
     ----------
     out : path
         Created when missing; must be a folder (a file there is an error, raised before any
-        recipe runs).
+        recipe runs). Call :meth:`recover` (under the run's lock) before building.
     """
 
     def __init__(self, out: str | os.PathLike) -> None:
@@ -73,7 +80,6 @@ class Store:
             raise GalleryError(f"cannot create the gallery folder {self.out}: {e.strerror}.") from e
         if not os.access(self.out, os.W_OK | os.X_OK):
             raise GalleryError(f"the gallery folder {self.out} is not writable.")
-        self._recover()
 
     # ------------------------------------------------------------------ paths
     def recipe_dir(self, name: str) -> Path:
@@ -110,56 +116,66 @@ class Store:
         return stage
 
     def commit(self, name: str, stage: Path) -> bool:
-        """Make ``stage`` recipe ``name``'s folder, all at once.
+        """Move the files of ``stage`` into recipe ``name``'s folder, its page last.
 
-        Files whose bytes did not change keep the old file (and its modification time); when
-        nothing changed at all, nothing is touched. Returns True when the folder changed.
+        Each file is replaced atomically and none is deleted here: the manifest and every page
+        on disk name only files that exist at every instant (the page names the new files once
+        they are in place; the old manifest's files are still there). Files that the new
+        record no longer names go in :meth:`prune`, after the new manifest is written. Files
+        whose bytes did not change are not touched (they keep their modification time).
+        Returns True when a file changed.
         """
         final = self.recipe_dir(name)
-        old_files = {p.name: p for p in recipe_files(name, final)} if final.is_dir() else {}
-        new_names = sorted(p.name for p in stage.iterdir())
-        same = True
-        for fname in new_names:
-            old, new = old_files.get(fname), stage / fname
-            if old is not None and old.stat().st_size == new.stat().st_size \
-                    and old.read_bytes() == new.read_bytes():
-                _keep_old(old, new)
-            else:
-                same = False
-        if same and sorted(old_files) == new_names:
-            shutil.rmtree(stage)
-            return False
-        if final.is_dir():
-            foreign = sorted(set(p.name for p in final.iterdir()) - set(old_files))
-            if foreign:
-                raise GalleryError(f"{final} holds files the gallery did not write "
-                                   f"({', '.join(foreign[:5])}); move them away and build again.")
-            old_dir = self._tmp_root() / f"{name}.old"
-            if old_dir.exists():
-                shutil.rmtree(old_dir)
-            os.replace(final, old_dir)
+        if not final.is_dir():
             os.replace(stage, final)
-            self._drop_old(name, old_dir)
-        else:
-            os.replace(stage, final)
-        return True
+            return True
+        old_files = {p.name: p for p in recipe_files(name, final)}
+        foreign = sorted(set(p.name for p in final.iterdir()) - set(old_files))
+        if foreign:
+            raise GalleryError(f"{final} holds files the gallery did not write "
+                               f"({', '.join(foreign[:5])}); move them away and build again.")
+        changed = []
+        for new in sorted(stage.iterdir(), key=lambda p: p.name == "index.html"):
+            old = old_files.get(new.name)
+            if old is None or old.stat().st_size != new.stat().st_size \
+                    or old.read_bytes() != new.read_bytes():
+                os.replace(new, final / new.name)
+                changed.append(new.name)
+        shutil.rmtree(stage)
+        return bool(changed)
 
-    def _drop_old(self, name: str, old_dir: Path) -> None:
-        for p in recipe_files(name, old_dir):
+    def prune(self, name: str, keep: set[str]) -> list[str]:
+        """Delete the gallery's files of recipe ``name`` that are not in ``keep`` (call it once
+        the manifest and pages that named them are replaced). Returns the deleted names."""
+        folder = self.recipe_dir(name)
+        if not folder.is_dir():
+            return []
+        gone = [p for p in recipe_files(name, folder) if p.name not in keep]
+        for p in gone:
             p.unlink()
-        old_dir.rmdir()
+        return [p.name for p in gone]
 
-    def _recover(self) -> None:
-        """Undo what an interrupted build left: an old folder moved aside is put back."""
+    def recover(self) -> list[str]:
+        """Undo what an interrupted build left (call it holding the run's lock): an old folder
+        moved aside by an earlier vizkit is put back, the scratch folder goes, and so do the
+        temporary files of an interrupted atomic write (only vizkit's own names:
+        :data:`STALE_TMP`). Returns the stale files removed, relative to ``OUT``."""
         tmp = self._tmp_root()
-        if not tmp.is_dir():
-            return
-        for p in sorted(tmp.iterdir()):
-            name = p.name.rsplit(".", 1)[0]
-            if p.name.endswith(".old") and RECIPE_NAME.match(name) and p.is_dir() \
-                    and not _is_link(p) and not os.path.lexists(self.out / name):
-                os.replace(p, self.out / name)
-        shutil.rmtree(tmp)
+        if tmp.is_dir():
+            for p in sorted(tmp.iterdir()):
+                name = p.name.rsplit(".", 1)[0]
+                if p.name.endswith(".old") and RECIPE_NAME.match(name) and p.is_dir() \
+                        and not _is_link(p) and not os.path.lexists(self.out / name):
+                    os.replace(p, self.out / name)
+            shutil.rmtree(tmp)
+        gone = []
+        for folder in [self.out] + [p for p in sorted(self.out.iterdir()) if RECIPE_NAME.match(p.name)
+                                    and p.is_dir() and not _is_link(p)]:
+            for p in sorted(folder.iterdir()):
+                if STALE_TMP.match(p.name) and (_is_link(p) or p.is_file()):
+                    p.unlink()
+                    gone.append(p.relative_to(self.out).as_posix())
+        return gone
 
     def cleanup(self) -> None:
         """Remove the scratch folder."""
@@ -186,8 +202,8 @@ class Store:
         folder = self.recipe_dir(name)
         if not folder.is_dir():
             return gone
-        for p in recipe_files(name, folder):
-            p.unlink()
+        for p in sorted(recipe_files(name, folder), key=lambda p: p.name != "index.html"):
+            p.unlink()  # the page first: no page names a deleted file
             gone.append(f"{name}/{p.name}")
         try:
             folder.rmdir()
