@@ -242,3 +242,17 @@ def test_config_edges_that_are_valid():
     assert cfg.epochs == 3 and type(cfg.epochs) is int and type(cfg.lr) is float
     assert TrainConfig.parse_overrides(["epochs=2.0", "refit=yes", "scheduler=none"]) == {
         "epochs": 2, "refit": True, "scheduler": None}
+
+
+def test_validation_runs_in_eval_mode_and_puts_train_mode_back():
+    """A model with heavy dropout, handed over in train mode: the validation figures are those
+    of eval mode (no dropout), and the model is in train mode again afterwards."""
+    torch.manual_seed(0)
+    model = nn.Sequential(nn.Linear(2, 32), nn.Dropout(0.9), nn.Linear(32, 2)).train()
+    x, y = torch.randn(50, 2), torch.randint(0, 2, (50,))
+    with torch.no_grad():
+        expected = float(loss_fn(model.eval()(x), y))
+    model.train()
+    loss, _ = _evaluate(model, [(x[:20], y[:20]), (x[20:], y[20:])], torch.device("cpu"))
+    assert loss == pytest.approx(expected, rel=1e-6)
+    assert model.training and model[1].training
