@@ -35,6 +35,17 @@ def test_stratified_holdout_exact_total_and_proportions(counts, n_hold):
     assert np.all(np.abs(held - exact) < 1)  # every class within one of its share
 
 
+@pytest.mark.parametrize("counts, n_hold, expected", [
+    ([70, 20, 10], 7, [5, 1, 1]),  # shares 4.9, 1.4, 0.7: the two spare places go to .9 and .7
+    ([1, 1, 98], 5, [0, 0, 5]),    # shares .05, .05, 4.9
+    ([10, 10, 10], 2, [1, 1, 0]),  # equal remainders: the lower class labels first
+])
+def test_stratified_holdout_gives_spare_places_to_the_largest_remainders(counts, n_hold, expected):
+    y = np.repeat(np.arange(len(counts)), counts)
+    _, hold = stratified_holdout(y, n_hold, np.random.default_rng(0))
+    assert np.bincount(y[hold], minlength=len(counts)).tolist() == expected
+
+
 def test_stratified_holdout_labels_that_are_not_0_to_c():
     y = np.array([7] * 30 + [3] * 10)  # two classes with gaps in the label values
     keep, hold = stratified_holdout(y, 8, np.random.default_rng(0))
