@@ -65,6 +65,10 @@ MUTANTS = [
     ("batches of a split: one batch too few when they do not divide it", "vizkit/train/_fit.py",
      "return math.ceil(self.n / self.bs)", "return self.n // self.bs", TRAIN,
      "tests/test_train_uncommon.py"),
+    ("logreg's input gradient only when the weights require grad (frozen in actmax)",
+     "vizkit/models/_torch_models.py", "gx = g @ W.t() if ctx.needs_input_grad[0] else None",
+     "gx = g @ W.t() if ctx.needs_input_grad[1] else None", ["tests/test_models.py"],
+     "tests/test_models_uncommon.py"),
 ]
 
 
