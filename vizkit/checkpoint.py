@@ -79,6 +79,12 @@ def save(path: str | os.PathLike, model: nn.Module, **meta: Any) -> Path:
     -------
     Path
 
+    Raises
+    ------
+    ValueError
+        The spec does not rebuild the model, or a weight is NaN or infinite (which :func:`load`
+        would refuse); nothing is written then.
+
     Examples
     --------
     >>> from vizkit.models import PTDeep
@@ -97,6 +103,12 @@ def save(path: str | os.PathLike, model: nn.Module, **meta: Any) -> Path:
     if problems:
         raise ValueError(f"the spec does not rebuild this model ({problems}); pass the spec it was "
                          "built from.")
+    # load() refuses such weights: refuse them here, before a file nobody can load is written
+    bad = next((k for k, v in state.items() if v.is_floating_point() and not bool(torch.isfinite(v).all())),
+               None)
+    if bad is not None:
+        raise ValueError(f"tensor {bad!r} of the model holds NaN or infinite values: a diverged model "
+                         "is not saved (vizkit.train.fit keeps the last good weights).")
     payload = {
         "format": FORMAT,
         "format_version": FORMAT_VERSION,
