@@ -105,5 +105,10 @@ def test_the_site_loads_nothing_from_outside_and_its_links_resolve(site):
     from vizkit.cli import build_parser
 
     cli = (site / "guide" / "cli.html").read_text()
-    for verb in build_parser().verbs:
-        assert f"vizkit {verb}" in cli, verb
+    parser = build_parser()
+    for verb, sub in parser.verbs.items():
+        assert f'href="#vizkit-{verb}"' in cli, verb  # a section per verb
+        for action in sub._actions:
+            for flag in action.option_strings:
+                if flag.startswith("--"):
+                    assert flag in cli, (verb, flag)
