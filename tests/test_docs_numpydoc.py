@@ -260,15 +260,6 @@ KNOWN_GAPS = {
     "vizkit.lab.mnist_shootout.svm": "EX01 PR01 RA01 RT01",
     "vizkit.lab.mnist_shootout.train_config": "EX01 PR01 RT01",
     "vizkit.lab.mnist_shootout.weights_per_digit": "EX01 PR01 RT01",
-    "vizkit.lab.pt_deep.PTDeep": "EX01 PR01",
-    "vizkit.lab.pt_deep.count_params": "EX01 PR01 RT01",
-    "vizkit.lab.pt_deep.eval": "EX01 PR01 RT01",
-    "vizkit.lab.pt_deep.train": "EX01 PR01 RT01",
-    "vizkit.lab.pt_deep.train_mb": "EX01 PR01 RA01 RT01",
-    "vizkit.lab.pt_linreg.train": "EX01",
-    "vizkit.lab.pt_logreg.PTLogreg": "EX01 PR01",
-    "vizkit.lab.pt_logreg.eval": "EX01 PR01 RT01",
-    "vizkit.lab.pt_logreg.train": "EX01",
 }
 
 OBJECTS = documented_objects()
