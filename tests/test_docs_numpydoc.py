@@ -241,17 +241,6 @@ KNOWN_GAPS = {
     "vizkit.train.save_trained": "EX01 PR01",
     "vizkit.train.seed_everything": "EX01 PR01",
     "vizkit.train.train_model": "EX01",
-    # modules this branch may edit, not finished in its time
-    "vizkit.lab.mnist_shootout.adam": "EX01 PR01 RT01",
-    "vizkit.lab.mnist_shootout.adam_exponential_lr": "EX01 PR01 RT01",
-    "vizkit.lab.mnist_shootout.batchnorm": "EX01 PR01 RT01",
-    "vizkit.lab.mnist_shootout.deeper_configs": "EX01 PR01 RT01",
-    "vizkit.lab.mnist_shootout.early_stopping": "EX01 PR01 RT01",
-    "vizkit.lab.mnist_shootout.load": "EX01 PR01 RT01",
-    "vizkit.lab.mnist_shootout.minibatches": "EX01 PR01 RT01",
-    "vizkit.lab.mnist_shootout.svm": "EX01 PR01 RA01 RT01",
-    "vizkit.lab.mnist_shootout.train_config": "EX01 PR01 RT01",
-    "vizkit.lab.mnist_shootout.weights_per_digit": "EX01 PR01 RT01",
 }
 
 OBJECTS = documented_objects()
