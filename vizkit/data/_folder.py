@@ -162,6 +162,22 @@ def write_image_folder(x, y, root: str | os.PathLike, *, classes=None) -> list[s
     -------
     list of str
         The class folder names, index ``i`` for label ``i``.
+
+    Raises
+    ------
+    ValueError
+        ``x`` is not a stack of single-channel images, ``y`` does not match it, or ``classes``
+        names fewer labels than ``y`` has.
+
+    Examples
+    --------
+    >>> import tempfile, torch
+    >>> with tempfile.TemporaryDirectory() as root:
+    ...     names = write_image_folder(torch.rand(4, 1, 8, 8), torch.tensor([0, 1, 0, 1]), root,
+    ...                                classes=["even", "odd"])
+    ...     n_images = len(image_folder(root))
+    >>> names, n_images
+    (['0-even', '1-odd'], 4)
     """
     from PIL import Image
 

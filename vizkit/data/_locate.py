@@ -48,6 +48,11 @@ _FASHION_CLASSES = ("T-shirt/top", "Trouser", "Pullover", "Dress", "Coat", "Sand
 def default_root() -> Path:
     """The data root: ``$VIZKIT_DATA``, else ``$XDG_CACHE_HOME/vizkit``, else ``~/.cache/vizkit``.
 
+    Returns
+    -------
+    pathlib.Path
+        The folder (not created).
+
     Examples
     --------
     >>> import os

@@ -41,8 +41,22 @@ _GMM_DEFAULTS = {"K": 6, "C": 2, "N": 100}
 SourceInfo = namedtuple("SourceInfo", ["name", "description", "available_offline", "where"])
 SourceInfo.__doc__ = """One row of :func:`list_sources`.
 
-name : str, the name for :func:`load`; description : str; available_offline : bool, True when
-loading needs no network; where : str, the folder or package the data comes from (or would go).
+Parameters
+----------
+name : str
+    The name for :func:`load`.
+description : str
+    What the data is.
+available_offline : bool
+    True when loading needs no network.
+where : str
+    The folder or package the data comes from (or would go).
+
+Examples
+--------
+>>> row = SourceInfo("digits", "8x8 digits", True, "sklearn")
+>>> row.available_offline
+True
 """
 
 
@@ -230,6 +244,19 @@ def default_source(root=None, download: bool | None = None) -> str:
 
     Downloads nothing: when MNIST is missing this only probes the mirrors, for a few seconds
     at most (``download=False`` skips the probe).
+
+    Parameters
+    ----------
+    root : path-like, optional
+        The data root; default :func:`default_root`.
+    download : bool, optional
+        True: MNIST counts as available (it will be downloaded); False: only files on disk
+        count; None: probe whether a mirror answers.
+
+    Returns
+    -------
+    str
+        ``'mnist'`` or ``'mnist-5k'``.
 
     Examples
     --------

@@ -14,7 +14,26 @@ __all__ = ["Split", "fingerprint"]
 
 
 def fingerprint(*tensors: torch.Tensor) -> str:
-    """Return a short, stable SHA-256 hex digest of the given tensors' bytes, shapes and dtypes."""
+    """A short, stable SHA-256 hex digest of the given tensors' bytes, shapes and dtypes.
+
+    Parameters
+    ----------
+    *tensors : Tensor
+        Any number of tensors, on any device.
+
+    Returns
+    -------
+    str
+        16 hex digits; equal tensors (values, shapes, dtypes, order) give equal digests.
+
+    Examples
+    --------
+    >>> import torch
+    >>> fingerprint(torch.zeros(3)) == fingerprint(torch.zeros(3))
+    True
+    >>> fingerprint(torch.zeros(3)) == fingerprint(torch.zeros(3, dtype=torch.float64))
+    False
+    """
     h = hashlib.sha256()
     for t in tensors:
         t = t.detach().cpu().contiguous()
@@ -37,6 +56,7 @@ class Split:
     name : str
         The source name given to :func:`vizkit.data.load`.
     x_train, y_train, x_val, y_val, x_test, y_test : torch.Tensor
+        Inputs and labels of the three parts.
     classes : tuple of str
         Class names, index ``i`` names label ``i``.
     input_shape : tuple of int

@@ -122,6 +122,11 @@ def sample_gmm_2d(K: int, C: int, N: int, seed=None) -> tuple[np.ndarray, np.nda
     Y : ndarray of shape (K*N,), int64
         Class of the component that produced each row.
 
+    Raises
+    ------
+    ValueError
+        ``K``, ``C`` or ``N`` is not a positive integer, or ``K < C``.
+
     Examples
     --------
     >>> X, Y = sample_gmm_2d(4, 2, 30, seed=0)

@@ -28,7 +28,14 @@ class HiddenSizes:
     low, high : int
         Bounds of the first hidden layer (both included).
     n_layers : int, default=2
+        Number of hidden layers drawn.
     ratio : float, default=0.5
+        Each layer's bounds are the previous layer's times ``ratio``.
+
+    Raises
+    ------
+    ValueError
+        Not ``1 <= low <= high``, ``n_layers < 1`` or ``ratio <= 0``.
 
     Examples
     --------
@@ -69,6 +76,22 @@ def default_space(low: int = 100, high: int = 500) -> dict:
     ``h2 ~ U(low/2, high/2)``, and ``dropout ~ U(0, 0.8)``.
 
     100..500 brackets the seed's 360-187 for 784 inputs.
+
+    Parameters
+    ----------
+    low, high : int, default=100, 500
+        Bounds of the first hidden layer.
+
+    Returns
+    -------
+    dict
+        ``{"hidden": HiddenSizes, "dropout": scipy.stats.uniform}``, for :func:`search`.
+
+    Examples
+    --------
+    >>> space = default_space()
+    >>> space["hidden"]
+    HiddenSizes(100, 500, n_layers=2, ratio=0.5)
     """
     from scipy.stats import uniform
 
@@ -84,8 +107,22 @@ class ProgressSearchCV(RandomizedSearchCV):
 
     Parameters
     ----------
+    estimator, param_distributions, n_iter, scoring, n_jobs, refit, cv, verbose : object
+        As for :class:`~sklearn.model_selection.RandomizedSearchCV`.
+    pre_dispatch, random_state, error_score, return_train_score : object
+        As for :class:`~sklearn.model_selection.RandomizedSearchCV`.
     progress : bool or None, default=None
         None: show the bar only on a terminal.
+
+    Examples
+    --------
+    >>> from sklearn.datasets import load_iris
+    >>> from sklearn.linear_model import LogisticRegression
+    >>> X, y = load_iris(return_X_y=True)
+    >>> rs = ProgressSearchCV(LogisticRegression(max_iter=500), {"C": [0.1, 1.0]}, n_iter=2,
+    ...                       cv=2, random_state=0, progress=False).fit(X, y)
+    >>> rs.best_params_
+    {'C': 1.0}
     """
 
     def __init__(self, estimator, param_distributions, *, n_iter=10, scoring=None, n_jobs=None,
@@ -184,6 +221,12 @@ def search(X, y, *, n_iter: int = 20, cv: int | Any = 3, n_jobs: int | None = 1,
         Fitted: ``cv_results_``, ``best_params_``, ``best_score_`` and ``best_estimator_`` (refit
         on all of ``X``). :func:`search_results` turns it into rows.
 
+    Raises
+    ------
+    ValueError
+        An unknown :class:`NetClassifier` parameter, a bad ``space``, a parameter both searched
+        and fixed, ``n_iter < 1``, ``cv < 2``, or no default space for the model.
+
     Examples
     --------
     >>> rs = search(X, y, n_iter=4, cv=3, epochs=5)  # doctest: +SKIP
@@ -230,7 +273,29 @@ def _plain(v):
 def search_results(rs) -> list[dict]:
     """One dict per candidate, best first: ``rank``, the parameters (``hidden`` also split into
     ``h1``, ``h2``...), ``mean_score``, ``std_score``, ``fit_seconds`` (mean per fold),
-    ``score_seconds``."""
+    ``score_seconds``.
+
+    Parameters
+    ----------
+    rs : ProgressSearchCV
+        A fitted search (what :func:`search` returns).
+
+    Returns
+    -------
+    list of dict
+        One row per candidate, plain Python values.
+
+    Examples
+    --------
+    >>> from sklearn.datasets import load_iris
+    >>> from sklearn.linear_model import LogisticRegression
+    >>> X, y = load_iris(return_X_y=True)
+    >>> rs = ProgressSearchCV(LogisticRegression(max_iter=500), {"C": [0.01, 1.0]}, n_iter=2,
+    ...                       cv=2, random_state=0, progress=False).fit(X, y)
+    >>> rows = search_results(rs)
+    >>> [(r["rank"], r["C"]) for r in rows]
+    [(1, 1.0), (2, 0.01)]
+    """
     res = rs.cv_results_
     rows = []
     for i, params in enumerate(res["params"]):
@@ -263,7 +328,26 @@ def plot_search_scores(results, **kwargs) -> dict:
 
 
 def format_results(rows: list[dict]) -> str:
-    """The results table as aligned text (one line per candidate)."""
+    """The results table as aligned text (one line per candidate).
+
+    Parameters
+    ----------
+    rows : list of dict
+        What :func:`search_results` returned.
+
+    Returns
+    -------
+    str
+        A header of the keys, then one right-aligned line per row; ``'(no candidates)'`` for
+        no rows.
+
+    Examples
+    --------
+    >>> print(format_results([{"rank": 1, "mean_score": 0.9}, {"rank": 2, "mean_score": 0.85}]))
+    rank  mean_score
+       1      0.9000
+       2      0.8500
+    """
     if not rows:
         return "(no candidates)"
     cols = list(rows[0])
@@ -283,7 +367,23 @@ def format_results(rows: list[dict]) -> str:
 
 
 def results_csv(rows: list[dict]) -> bytes:
-    """The rows of :func:`search_results` as CSV bytes (one column per key seen)."""
+    """The rows of :func:`search_results` as CSV bytes (one column per key seen).
+
+    Parameters
+    ----------
+    rows : list of dict
+        What :func:`search_results` returned.
+
+    Returns
+    -------
+    bytes
+        UTF-8 CSV with a header line.
+
+    Examples
+    --------
+    >>> results_csv([{"rank": 1, "h1": 300}, {"rank": 2, "h1": 120, "dropout": 0.5}]).split()
+    [b'rank,h1,dropout', b'1,300,', b'2,120,0.5']
+    """
     cols = []
     for r in rows:
         cols += [c for c in r if c not in cols]
@@ -295,5 +395,22 @@ def results_csv(rows: list[dict]) -> bytes:
 
 
 def plain_params(params: dict) -> dict:
-    """Parameters as plain JSON data (NumPy numbers as Python numbers, tuples as lists)."""
+    """Parameters as plain JSON data (NumPy numbers as Python numbers, tuples as lists).
+
+    Parameters
+    ----------
+    params : dict
+        Parameter name to value (e.g. ``best_params_``).
+
+    Returns
+    -------
+    dict
+        The same keys with plain values.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> plain_params({"hidden": (np.int64(300), np.int64(150)), "dropout": np.float64(0.5)})
+    {'hidden': [300, 150], 'dropout': 0.5}
+    """
     return {k: _plain(v) for k, v in params.items()}

@@ -186,6 +186,18 @@ def collect(
         Layer name → tensor of shape ``[N, ...]`` (or the layer's tuple/dict structure
         with each tensor concatenated).
 
+    Raises
+    ------
+    ValueError
+        An unknown layer (with the closest names), a bad ``batch_size``, data that yields no
+        samples or more than it announced, a layer that runs twice in one pass, or outputs that
+        do not stack along the batch.
+    TypeError
+        ``data`` is not tensors, a dataset or batches of them, or ``reduce`` is not callable or
+        does not return a tensor.
+    LayersNotRunError
+        A requested layer never ran.
+
     Examples
     --------
     >>> import torch

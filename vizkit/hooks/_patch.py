@@ -43,6 +43,18 @@ class patch:
     strict : bool, default=True
         On a normal exit, raise :class:`LayersNotRunError` if a patched layer never ran.
 
+    Raises
+    ------
+    TypeError
+        ``replacements`` is not a mapping, or a replacement is not callable.
+    ValueError
+        An unknown layer (with the closest names), a layer patched twice, or a replacement that
+        changes the output's shape, dtype or device.
+    RuntimeError
+        The same ``patch(...)`` object is entered a second time.
+    LayersNotRunError
+        With ``strict``, a patched layer never ran.
+
     Examples
     --------
     >>> import torch

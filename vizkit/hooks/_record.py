@@ -76,6 +76,18 @@ class record:
         Mapping layer name → output; ``rec[name, i]`` or ``rec[name][i]`` for call
         ``i`` of a layer that ran several times; ``rec.inputs``, ``rec.grads``.
 
+    Raises
+    ------
+    ValueError
+        An unknown layer (with the closest names), nothing to record (``inputs``, ``outputs``
+        and ``grads`` all False), or ``grads=True`` where gradients are disabled.
+    TypeError
+        ``reduce`` is not callable or ``buffers`` is not a :class:`CaptureBuffers`.
+    RuntimeError
+        The same ``record(...)`` object is entered a second time.
+    LayersNotRunError
+        With ``strict``, a requested layer never ran (or no gradient reached one).
+
     Examples
     --------
     >>> import torch

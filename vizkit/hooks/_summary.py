@@ -23,6 +23,24 @@ class LayerRow(NamedTuple):
     name, ``output_shape`` the shape of the first call's output (a tuple of ints, the
     same nesting as a tuple/dict output, or ``None`` if the module did not run), and
     ``n_params`` the parameters of the module and its children.
+
+    Parameters
+    ----------
+    name : str
+        Dotted layer name.
+    type : str
+        Class name.
+    output_shape : tuple or None
+        Shape of the first call's output.
+    n_params : int
+        Parameters of the module and its children.
+
+    Examples
+    --------
+    >>> from torch import nn
+    >>> from vizkit.hooks import summary
+    >>> summary(nn.Sequential(nn.Linear(2, 3)), (1, 2))[1]
+    LayerRow(name='0', type='Linear', output_shape=(1, 3), n_params=9)
     """
 
     name: str
@@ -138,6 +156,17 @@ def _fmt_shape(shape: Any) -> str:
 def format_summary(rows: Sequence[LayerRow]) -> str:
     """A text table of :func:`summary` rows (for ``vizkit layers``).
 
+    Parameters
+    ----------
+    rows : sequence of LayerRow
+        What :func:`summary` returned.
+
+    Returns
+    -------
+    str
+        One line per layer (indented by depth: name, type, output shape, parameters), then the
+        total.
+
     Examples
     --------
     >>> from torch import nn
@@ -175,6 +204,15 @@ def resolve_model_ref(ref: str) -> nn.Module:
     Returns
     -------
     nn.Module
+        The model, with random weights.
+
+    Raises
+    ------
+    TypeError
+        ``ref`` is not a string.
+    ValueError
+        ``ref`` is not ``"torchvision:NAME"``, or torchvision has no model ``NAME`` (the message
+        lists the close and the valid names).
 
     Examples
     --------
@@ -199,6 +237,16 @@ def resolve_model_ref(ref: str) -> nn.Module:
 
 def example_input_shape(ref: str) -> tuple:
     """An input shape that torchvision model ``ref`` accepts (for :func:`summary`).
+
+    Parameters
+    ----------
+    ref : str
+        ``"torchvision:NAME"``.
+
+    Returns
+    -------
+    tuple of int
+        ``(1, 3, 16, 112, 112)`` for a video model, else ``(1, 3, 224, 224)``.
 
     Examples
     --------

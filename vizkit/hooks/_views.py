@@ -35,6 +35,28 @@ class Calls(Sequence):
     Returned by ``rec[name]`` when the layer ran more than once: index it
     (``rec["act"][1]``) or iterate. Using it as if it were one tensor raises
     :class:`MultipleCallsError` instead of silently picking a call.
+
+    Parameters
+    ----------
+    name : str
+        The layer's name.
+    kind : str
+        What was captured: ``'output'``, ``'input'`` or ``'grad'``.
+    values : list
+        One captured value per call.
+
+    Examples
+    --------
+    >>> import torch
+    >>> from torch import nn
+    >>> from vizkit.hooks import record
+    >>> act = nn.ReLU()
+    >>> model = nn.Sequential(nn.Linear(2, 2), act, nn.Linear(2, 2), act)
+    >>> with record(model, ["1"]) as rec:
+    ...     _ = model(torch.ones(1, 2))
+    >>> calls = rec["1"]
+    >>> type(calls).__name__, len(calls)
+    ('Calls', 2)
     """
 
     def __init__(self, name: str, kind: str, values: list):
@@ -123,6 +145,24 @@ class Recording(_KindView):
     and ``rec.grads`` are the same kind of mapping for inputs and gradients (when
     recorded). Iterating gives the layers that ran; ``rec.counts`` has every
     requested layer with its number of calls.
+
+    Parameters
+    ----------
+    names : iterable of str
+        The requested layers.
+    inputs, outputs, grads : bool
+        What the block records.
+
+    Examples
+    --------
+    >>> import torch
+    >>> from torch import nn
+    >>> from vizkit.hooks import record
+    >>> model = nn.Sequential(nn.Linear(2, 3), nn.ReLU())
+    >>> with record(model, ["0"]) as rec:
+    ...     _ = model(torch.ones(4, 2))
+    >>> rec["0"].shape, rec.counts["0"]
+    (torch.Size([4, 3]), 1)
     """
 
     def __init__(self, names: Iterable[str], *, inputs: bool, outputs: bool, grads: bool):

@@ -44,6 +44,28 @@ def sample_gauss_2d(C: int, N: int, seed=None) -> tuple[np.ndarray, np.ndarray]:
     """``N`` points from each of ``C`` random Gaussians (:func:`vizkit.data.sample_gauss_2d`).
 
     ``seed=None`` takes the seed from NumPy's global generator (the lab's ``np.random.seed``).
+
+    Parameters
+    ----------
+    C : int
+        Number of Gaussians, one per class.
+    N : int
+        Points per Gaussian.
+    seed : int, optional
+        Seeds the sampling; None: drawn from NumPy's global generator.
+
+    Returns
+    -------
+    X : ndarray of shape (C*N, 2)
+        The points.
+    Y_ : ndarray of int of shape (C*N,)
+        Their classes.
+
+    Examples
+    --------
+    >>> X, Y_ = sample_gauss_2d(3, 10, seed=0)
+    >>> X.shape, sorted(set(Y_.tolist()))
+    ((30, 2), [0, 1, 2])
     """
     return _data.sample_gauss_2d(C, N, seed=_seed(seed))
 
@@ -54,6 +76,34 @@ def sample_gmm_2d(K: int, C: int, N: int, seed=None) -> tuple[np.ndarray, np.nda
     ``K`` random Gaussians, each given a random class of ``0 .. C-1``, ``N`` points from each
     (:func:`vizkit.data.sample_gmm_2d`). ``seed=None`` takes the seed from NumPy's global
     generator, so ``np.random.seed(100)`` before the call makes it reproducible.
+
+    Parameters
+    ----------
+    K : int
+        Number of Gaussians.
+    C : int
+        Number of classes (``K >= C``).
+    N : int
+        Points per Gaussian.
+    seed : int, optional
+        Seeds the sampling; None: drawn from NumPy's global generator.
+
+    Returns
+    -------
+    X : ndarray of shape (K*N, 2)
+        The points.
+    Y_ : ndarray of int of shape (K*N,)
+        Their classes.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> np.random.seed(100)
+    >>> X1, _ = sample_gmm_2d(6, 2, 10)
+    >>> np.random.seed(100)
+    >>> X2, _ = sample_gmm_2d(6, 2, 10)
+    >>> X1.shape, bool((X1 == X2).all())
+    ((60, 2), True)
     """
     return _data.sample_gmm_2d(K, C, N, seed=_seed(seed))
 
@@ -96,6 +146,21 @@ def graph_surface(fun, rect=None, offset: float | None = 0.5, width: int = 256,
 
 def class_to_onehot(Y) -> np.ndarray:
     """Class indices ``[N]`` to the lab's one-hot matrix ``Yoh_`` ``[N, C]``, ``C = max(Y) + 1``.
+
+    Parameters
+    ----------
+    Y : array-like of int of shape (N,)
+        Class indices, >= 0.
+
+    Returns
+    -------
+    ndarray of float of shape (N, C)
+        One 1 per row, at the row's class.
+
+    Raises
+    ------
+    ValueError
+        ``Y`` is not a 1D array of non-negative integers.
 
     Examples
     --------

@@ -32,8 +32,11 @@ def fcann2_train(X, Y_, param_niter: int = 100_000, param_delta: float = 0.05,
     Parameters
     ----------
     X : ndarray of shape (N, D)
+        Data points.
     Y_ : ndarray of int of shape (N,)
+        Their classes.
     param_niter : int, default=100000
+        Iterations of full-batch gradient descent.
     param_delta : float, default=0.05
         Step of gradient descent.
     param_lambda : float, default=1e-3
@@ -48,9 +51,21 @@ def fcann2_train(X, Y_, param_niter: int = 100_000, param_delta: float = 0.05,
     Returns
     -------
     W1 : ndarray of shape (D, hidden)
+        Input to hidden weights.
     b1 : ndarray of shape (hidden,)
+        Hidden biases.
     W2 : ndarray of shape (hidden, C)
+        Hidden to output weights.
     b2 : ndarray of shape (C,)
+        Output biases.
+
+    Examples
+    --------
+    >>> from vizkit.lab import data
+    >>> X, Y_ = data.sample_gmm_2d(4, 2, 20, seed=1)
+    >>> W1, b1, W2, b2 = fcann2_train(X, Y_, param_niter=200, hidden=4)
+    >>> W1.shape, W2.shape
+    ((2, 4), (4, 2))
     """
     m = _models.fcann2_train(X, Y_, hidden=hidden, param_niter=param_niter,
                              param_delta=param_delta, param_lambda=param_lambda, seed=seed,
@@ -59,10 +74,48 @@ def fcann2_train(X, Y_, param_niter: int = 100_000, param_delta: float = 0.05,
 
 
 def fcann2_classify(X, W1, b1, W2, b2) -> np.ndarray:
-    """Class probabilities ``[N, C]`` of the net with parameters ``W1, b1, W2, b2``."""
+    """Class probabilities of the net with parameters ``W1, b1, W2, b2``.
+
+    Parameters
+    ----------
+    X : ndarray of shape (N, D)
+        Data points.
+    W1, b1, W2, b2 : ndarray
+        What :func:`fcann2_train` returned.
+
+    Returns
+    -------
+    ndarray of shape (N, C)
+        Softmax probabilities.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> fcann2_classify(np.ones((1, 2)), np.zeros((2, 3)), np.zeros(3), np.zeros((3, 2)),
+    ...                 np.zeros(2))
+    array([[0.5, 0.5]])
+    """
     return _models.fcann2_classify(_models.FCANN2(W1, b1, W2, b2), X)
 
 
 def fcann2_decfun(W1, b1, W2, b2):
-    """``lambda X: P(class 1 | X)``, the function ``data.graph_surface`` shades (two classes)."""
+    """``lambda X: P(class 1 | X)``, the function ``data.graph_surface`` shades (two classes).
+
+    Parameters
+    ----------
+    W1, b1, W2, b2 : ndarray
+        What :func:`fcann2_train` returned.
+
+    Returns
+    -------
+    callable
+        ``X [N, 2] -> ndarray [N]`` of probabilities of class 1.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> f = fcann2_decfun(np.zeros((2, 3)), np.zeros(3), np.zeros((3, 2)), np.zeros(2))
+    >>> f(np.zeros((3, 2)))
+    array([0.5, 0.5, 0.5])
+    """
     return lambda X: fcann2_classify(X, W1, b1, W2, b2)[:, 1]

@@ -43,7 +43,28 @@ SGD = {"optimizer": "sgd", "lr": 0.1, "momentum": 0.0, "batch_size": 100, "patie
 
 
 def load(name: str | None = None, root=None, seed: int = 0):
-    """The data: ``name`` or vizkit's default (full MNIST if available, else 'mnist-5k')."""
+    """The data: ``name`` or vizkit's default (full MNIST if available, else 'mnist-5k').
+
+    Parameters
+    ----------
+    name : str, optional
+        A :func:`vizkit.data.load` name; None: :func:`vizkit.data.default_source`.
+    root : path-like, optional
+        The data root.
+    seed : int, default=0
+        Seeds the validation hold-out.
+
+    Returns
+    -------
+    vizkit.data.Split
+        Train, validation and test tensors.
+
+    Examples
+    --------
+    >>> split = load("digits")
+    >>> split.input_shape
+    (1, 8, 8)
+    """
     if name is None:
         name = _data.default_source(root=root)
     return _data.load(name, root=root, seed=seed)
@@ -53,9 +74,35 @@ def train_config(split, hidden: Sequence[int] = (), *, epochs: int = 10, seed: i
                  batchnorm: bool = False, on_epoch_end=None, **options: Any) -> dict:
     """Train PTDeep ``[D, *hidden, C]`` (ReLU) on ``split`` and report it.
 
-    ``options`` are :class:`vizkit.train.TrainConfig` keys over :data:`SGD`. Returns a dict:
-    ``config``, ``model``, ``history``, ``params``, ``train_acc``, ``val_acc`` (best epoch),
-    ``test_acc``, ``best_epoch``.
+    Parameters
+    ----------
+    split : vizkit.data.Split
+        The data (e.g. from :func:`load`).
+    hidden : sequence of int, default=()
+        Hidden layer sizes (``()``: logistic regression).
+    epochs : int, default=10
+        Training epochs.
+    seed : int, default=0
+        Seeds the weights and the batches.
+    batchnorm : bool, default=False
+        Batch norm after every hidden affine layer.
+    on_epoch_end : callable, optional
+        ``f(epoch, model)`` after each epoch.
+    **options
+        :class:`vizkit.train.TrainConfig` keys over :data:`SGD`.
+
+    Returns
+    -------
+    dict
+        ``config``, ``model``, ``history``, ``params``, ``train_acc``, ``val_acc`` (best epoch),
+        ``test_acc``, ``best_epoch``.
+
+    Examples
+    --------
+    >>> split = load("digits")
+    >>> r = train_config(split, (16,), epochs=1)
+    >>> r["config"], r["params"]
+    ([64, 16, 10], 1210)
     """
     config = [split.n_features, *[int(h) for h in hidden], split.n_classes]
     model = pt_deep.PTDeep(config, "relu", batchnorm=batchnorm, seed=seed)
@@ -70,7 +117,28 @@ def train_config(split, hidden: Sequence[int] = (), *, epochs: int = 10, seed: i
 
 def weights_per_digit(split, param_lambdas: Sequence[float] = (0.0, 1e-3, 1e-1), **kw) -> dict:
     """Assignment 1: ``[D, C]`` at each ``param_lambda``; ``{lambda: result}`` where each result
-    of :func:`train_config` also holds ``images``, the ``WeightImages`` (one per class)."""
+    of :func:`train_config` also holds ``images``, the ``WeightImages`` (one per class).
+
+    Parameters
+    ----------
+    split : vizkit.data.Split
+        The data (e.g. from :func:`load`).
+    param_lambdas : sequence of float, default=(0.0, 1e-3, 1e-1)
+        The L2 coefficients tried.
+    **kw
+        Passed to :func:`train_config` (``epochs``, ``seed``, TrainConfig keys).
+
+    Returns
+    -------
+    dict
+        The :func:`train_config` report of each ``param_lambda``, with ``images``.
+
+    Examples
+    --------
+    >>> split = load("digits")
+    >>> sorted(weights_per_digit(split, (0.0, 0.1), epochs=1))
+    [0.0, 0.1]
+    """
     out = {}
     for lam in param_lambdas:
         r = train_config(split, (), param_lambda=float(lam), **kw)
@@ -82,14 +150,58 @@ def weights_per_digit(split, param_lambdas: Sequence[float] = (0.0, 1e-3, 1e-1),
 
 def deeper_configs(split, hiddens: Sequence[Sequence[int]] = ((), (100,), (100, 100),
                                                                 (100, 100, 100)), **kw) -> list:
-    """Assignment 2: one :func:`train_config` result per hidden-layer tuple."""
+    """Assignment 2: one :func:`train_config` result per hidden-layer tuple.
+
+    Parameters
+    ----------
+    split : vizkit.data.Split
+        The data (e.g. from :func:`load`).
+    hiddens : sequence of sequence of int
+        The hidden layer sizes of each configuration.
+    **kw
+        Passed to :func:`train_config` (``epochs``, ``seed``, TrainConfig keys).
+
+    Returns
+    -------
+    list of dict
+        One :func:`train_config` report per configuration.
+
+    Examples
+    --------
+    >>> split = load("digits")
+    >>> [r["config"] for r in deeper_configs(split, [(), (8,)], epochs=1)]
+    [[64, 10], [64, 8, 10]]
+    """
     return [train_config(split, h, **kw) for h in hiddens]
 
 
 def early_stopping(split, hidden: Sequence[int] = (100,), *, patience: int | None = None,
                    **kw) -> dict:
     """Assignment 3: keep the best-validation epoch; ``test_acc_per_epoch`` shows what the last
-    epoch (``last_test_acc``) would have given instead."""
+    epoch (``last_test_acc``) would have given instead.
+
+    Parameters
+    ----------
+    split : vizkit.data.Split
+        The data (e.g. from :func:`load`).
+    hidden : sequence of int, default=(100,)
+        Hidden layer sizes.
+    patience : int, optional
+        Stop after that many epochs without a better validation accuracy.
+    **kw
+        Passed to :func:`train_config` (``epochs``, ``seed``, TrainConfig keys).
+
+    Returns
+    -------
+    dict
+        The :func:`train_config` report, with ``test_acc_per_epoch`` and ``last_test_acc``.
+
+    Examples
+    --------
+    >>> split = load("digits")
+    >>> len(early_stopping(split, (8,), epochs=2)["test_acc_per_epoch"])
+    2
+    """
     per_epoch = []
     r = train_config(split, hidden, patience=patience, on_epoch_end=lambda e, m: per_epoch.append(
         evaluate(m, split.x_test, split.y_test)["accuracy"]), **kw)
@@ -99,19 +211,90 @@ def early_stopping(split, hidden: Sequence[int] = (100,), *, patience: int | Non
 
 
 def minibatches(split, hidden: Sequence[int] = (100,), n_batches: int = 100, **kw) -> dict:
-    """Assignment 4: ``train_mb``'s scheme, ``n_batches`` shuffled mini-batches per epoch."""
+    """Assignment 4: ``train_mb``'s scheme, ``n_batches`` shuffled mini-batches per epoch.
+
+    Parameters
+    ----------
+    split : vizkit.data.Split
+        The data (e.g. from :func:`load`).
+    hidden : sequence of int, default=(100,)
+        Hidden layer sizes.
+    n_batches : int, default=100
+        Mini-batches per epoch.
+    **kw
+        Passed to :func:`train_config` (``epochs``, ``seed``, TrainConfig keys).
+
+    Returns
+    -------
+    dict
+        The :func:`train_config` report.
+
+    Examples
+    --------
+    >>> split = load("digits")
+    >>> minibatches(split, (8,), n_batches=10, epochs=1)["config"]
+    [64, 8, 10]
+    """
     n = len(split.y_train)
     return train_config(split, hidden, batch_size=-(-n // int(n_batches)), **kw)
 
 
 def adam(split, hidden: Sequence[int] = (100,), lr: float = 1e-4, **kw) -> dict:
-    """Assignment 5: Adam with the lab's fixed step 1e-4."""
+    """Assignment 5: Adam with the lab's fixed step 1e-4.
+
+    Parameters
+    ----------
+    split : vizkit.data.Split
+        The data (e.g. from :func:`load`).
+    hidden : sequence of int, default=(100,)
+        Hidden layer sizes.
+    lr : float, default=1e-4
+        Adam's step.
+    **kw
+        Passed to :func:`train_config` (``epochs``, ``seed``, TrainConfig keys).
+
+    Returns
+    -------
+    dict
+        The :func:`train_config` report.
+
+    Examples
+    --------
+    >>> split = load("digits")
+    >>> adam(split, (8,), epochs=1)["best_epoch"]
+    1
+    """
     return train_config(split, hidden, optimizer="adam", lr=lr, **kw)
 
 
 def adam_exponential_lr(split, hidden: Sequence[int] = (100,), lr: float = 1e-4,
                         gamma: float = 1 - 1e-4, **kw) -> dict:
-    """Assignment 6: Adam 1e-4 with ``ExponentialLR(gamma)``, stepped after each epoch."""
+    """Assignment 6: Adam 1e-4 with ``ExponentialLR(gamma)``, stepped after each epoch.
+
+    Parameters
+    ----------
+    split : vizkit.data.Split
+        The data (e.g. from :func:`load`).
+    hidden : sequence of int, default=(100,)
+        Hidden layer sizes.
+    lr : float, default=1e-4
+        Adam's first step.
+    gamma : float, default=1 - 1e-4
+        The step is multiplied by it after each epoch.
+    **kw
+        Passed to :func:`train_config` (``epochs``, ``seed``, TrainConfig keys).
+
+    Returns
+    -------
+    dict
+        The :func:`train_config` report.
+
+    Examples
+    --------
+    >>> split = load("digits")
+    >>> adam_exponential_lr(split, (8,), epochs=1)["config"]
+    [64, 8, 10]
+    """
     return train_config(split, hidden, optimizer="adam", lr=lr, scheduler="exponential",
                         gamma=gamma, **kw)
 
@@ -119,7 +302,40 @@ def adam_exponential_lr(split, hidden: Sequence[int] = (100,), lr: float = 1e-4,
 def svm(split, kernel: str = "rbf", *, n_train: int | None = 3000, param_svm_c: float = 1,
         param_svm_gamma="scale", seed: int = 0) -> dict:
     """Assignment 7: a one-vs-one SVC (RBF through KSVMWrap, or linear) on ``n_train`` training
-    images drawn with ``seed`` (None: all); returns ``kernel, n_train, support, test_acc``."""
+    images drawn with ``seed`` (None: all).
+
+    Parameters
+    ----------
+    split : vizkit.data.Split
+        The data (e.g. from :func:`load`).
+    kernel : {'rbf', 'linear'}, default='rbf'
+        The SVM's kernel.
+    n_train : int or None, default=3000
+        Training images used.
+    param_svm_c : float, default=1
+        The SVM's C.
+    param_svm_gamma : float or {'scale', 'auto'}, default='scale'
+        The RBF kernel's gamma.
+    seed : int, default=0
+        Seeds the choice of training images.
+
+    Returns
+    -------
+    dict
+        ``kernel``, ``n_train``, ``support`` (number of support vectors), ``test_acc``.
+
+    Raises
+    ------
+    ValueError
+        An unknown ``kernel``.
+
+    Examples
+    --------
+    >>> split = load("digits")
+    >>> r = svm(split, "linear", n_train=200)
+    >>> r["n_train"], r["test_acc"] > 0.5
+    (200, True)
+    """
     if kernel not in ("rbf", "linear"):
         raise ValueError(f"`kernel` must be one of 'rbf', 'linear'. Got {kernel!r} instead.")
     small = split.subset(train=None if n_train is None else int(n_train), seed=seed)
@@ -140,5 +356,26 @@ def svm(split, kernel: str = "rbf", *, n_train: int | None = 3000, param_svm_c: 
 
 def batchnorm(split, hidden: Sequence[int] = (100,), **kw) -> dict:
     """Assignment 8: batch norm after every hidden affine layer (training statistics only in
-    training mode; fit evaluates in eval mode)."""
+    training mode; fit evaluates in eval mode).
+
+    Parameters
+    ----------
+    split : vizkit.data.Split
+        The data (e.g. from :func:`load`).
+    hidden : sequence of int, default=(100,)
+        Hidden layer sizes.
+    **kw
+        Passed to :func:`train_config` (``epochs``, ``seed``, TrainConfig keys).
+
+    Returns
+    -------
+    dict
+        The :func:`train_config` report.
+
+    Examples
+    --------
+    >>> split = load("digits")
+    >>> batchnorm(split, (8,), epochs=1)["params"]
+    626
+    """
     return train_config(split, hidden, batchnorm=True, **kw)

@@ -69,9 +69,20 @@ class PTDeep(LabLoss, _models.PTDeep):
         ``torch.relu``, ``torch.sigmoid``, ``torch.tanh`` (and the functions and classes in
         :data:`FUNCTIONS`), or vizkit's name for one (``'relu'``...).
     batchnorm : bool, default=False
+        ``BatchNorm1d`` after every hidden affine layer.
     dropout : float, default=0.0
+        Dropout probability after every hidden activation.
     seed : int, optional
         Seeds the initial weights (default: torch's generator as it is).
+    **kwargs
+        Further :class:`vizkit.models.PTDeep` arguments (``normalize``).
+
+    Examples
+    --------
+    >>> import torch
+    >>> model = PTDeep([2, 5, 3], torch.tanh, seed=0)
+    >>> model(torch.zeros(4, 2)).shape
+    torch.Size([4, 3])
     """
 
     def __init__(self, config: Sequence[int], activation: Any = torch.relu,
@@ -87,6 +98,25 @@ def count_params(model: nn.Module, *, verbose: bool = True, file=None) -> int:
     """Print the name and shape of every parameter tensor and return the total count.
 
     :func:`vizkit.models.count_params` with the table printed, as the lab asks.
+
+    Parameters
+    ----------
+    model : torch.nn.Module
+        Any module.
+    verbose : bool, default=True
+        Print the table.
+    file : file-like, optional
+        Where to print; default ``sys.stdout``.
+
+    Returns
+    -------
+    int
+        The number of parameters.
+
+    Examples
+    --------
+    >>> count_params(PTDeep([2, 3]), verbose=False)
+    9
     """
     return _models.count_params(model, verbose=verbose, file=file)
 
@@ -97,13 +127,65 @@ def train(model, X, Yoh_, param_niter: int, param_delta: float, param_lambda: fl
 
     As :func:`vizkit.lab.pt_logreg.train`; ``options`` are further
     :class:`vizkit.train.TrainConfig` keys (``optimizer='adam'``, ``scheduler``...).
+
+    Parameters
+    ----------
+    model : PTDeep
+        The model, trained in place.
+    X : torch.Tensor or ndarray of shape (N, D)
+        Data points.
+    Yoh_ : torch.Tensor or ndarray of shape (N, C)
+        One-hot labels.
+    param_niter : int
+        Iterations.
+    param_delta : float
+        Learning rate.
+    param_lambda : float, default=0
+        L2 coefficient on the weights.
+    log_every : int, default=0
+        Print the loss every that many iterations.
+    **options
+        Further :class:`vizkit.train.TrainConfig` keys.
+
+    Returns
+    -------
+    History
+        The loss per iteration.
+
+    Examples
+    --------
+    >>> from vizkit.lab import data
+    >>> X, Y_ = data.sample_gmm_2d(4, 2, 20, seed=1)
+    >>> model = PTDeep([2, 5, 2], seed=0)
+    >>> hist = train(model, X, data.class_to_onehot(Y_), 50, 0.1)
+    >>> len(hist.series("train_loss"))
+    50
     """
     return lab_train(model, X, Yoh_, param_niter, param_delta, param_lambda,
                      log_every=log_every, **options)
 
 
 def eval(model, X) -> np.ndarray:  # noqa: A001 (the lab's name)
-    """The lab's ``eval``: class probabilities ``[N, C]`` of ``X`` as a NumPy array."""
+    """The lab's ``eval``: class probabilities of ``X`` as a NumPy array.
+
+    Parameters
+    ----------
+    model : torch.nn.Module
+        A classifier returning logits.
+    X : torch.Tensor or ndarray of shape (N, D)
+        Data points.
+
+    Returns
+    -------
+    ndarray of shape (N, C)
+        Softmax probabilities.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> eval(PTDeep([2, 4, 3], seed=0), np.zeros((5, 2))).sum(axis=1).round(6).tolist()
+    [1.0, 1.0, 1.0, 1.0, 1.0]
+    """
     return lab_eval(model, X)
 
 
@@ -118,8 +200,16 @@ def train_mb(model, X, Yoh_, param_niter: int, param_delta: float, param_lambda:
 
     Parameters
     ----------
-    model, X, Yoh_, param_delta, param_lambda :
-        As in :func:`train`.
+    model : PTDeep
+        The model, trained in place.
+    X : torch.Tensor or ndarray of shape (N, D)
+        Data points.
+    Yoh_ : torch.Tensor or ndarray of shape (N, C)
+        One-hot labels.
+    param_delta : float
+        Learning rate.
+    param_lambda : float, default=0
+        L2 coefficient on the weights.
     param_niter : int
         Epochs (passes over the data).
     n_batches : int, default=10
@@ -130,6 +220,27 @@ def train_mb(model, X, Yoh_, param_niter: int, param_delta: float, param_lambda:
     **options
         Further :class:`vizkit.train.TrainConfig` keys, e.g. ``optimizer='adam'``,
         ``scheduler='exponential', gamma=1 - 1e-4`` (the lab's last MNIST experiments).
+    log_every : int, default=0
+        Print the loss every that many epochs.
+
+    Returns
+    -------
+    History
+        The loss per epoch.
+
+    Raises
+    ------
+    ValueError
+        ``n_batches`` is not an integer in ``[1, N]``.
+
+    Examples
+    --------
+    >>> from vizkit.lab import data
+    >>> X, Y_ = data.sample_gmm_2d(4, 2, 20, seed=1)
+    >>> hist = train_mb(PTDeep([2, 5, 2], seed=0), X, data.class_to_onehot(Y_), 5, 0.1,
+    ...                 n_batches=4)
+    >>> len(hist.series("train_loss"))
+    5
     """
     n = len(X)
     if isinstance(n_batches, bool) or int(n_batches) != n_batches or not 1 <= n_batches <= n:

@@ -35,7 +35,9 @@ def train(X, Y, param_niter: int = 100, param_delta: float = 0.1, *, seed: int |
     Parameters
     ----------
     X, Y : array-like of shape (N,)
+        Inputs and targets.
     param_niter : int, default=100
+        Gradient steps.
     param_delta : float, default=0.1
         The step. The loss is a sum, so large ``N`` needs a smaller step.
     seed : int, optional
@@ -50,6 +52,12 @@ def train(X, Y, param_niter: int = 100, param_delta: float = 0.1, *, seed: int |
     rows : list of dict
         One per step: ``step, a, b, loss, grad_a, grad_b, autograd_a, autograd_b`` at the
         ``(a, b)`` before that step.
+
+    Examples
+    --------
+    >>> a, b, rows = train([1, 2, 3], [3, 5, 7], param_niter=500, param_delta=0.02)
+    >>> round(a, 3), round(b, 3), len(rows)
+    (2.0, 1.0, 500)
     """
     a, b = (float(v) for v in np.random.default_rng(seed).standard_normal(2))
     rows = []

@@ -40,6 +40,17 @@ class PTLogreg(LabLoss, _models.PTLogreg):
         Number of classes.
     seed : int, optional
         Seeds the initial weights (default: torch's generator as it is).
+    **kwargs
+        Further :class:`vizkit.models.PTLogreg` arguments (``normalize``).
+
+    Examples
+    --------
+    >>> import torch
+    >>> model = PTLogreg(2, 3, seed=0)
+    >>> tuple(model.W.shape)
+    (2, 3)
+    >>> model.get_loss(torch.zeros(4, 2), torch.eye(3)[[0, 1, 2, 0]]).item() > 0
+    True
     """
 
     def __init__(self, D: int, C: int, *, seed: int | None = None, **kwargs) -> None:
@@ -55,7 +66,9 @@ def train(model, X, Yoh_, param_niter: int, param_delta: float, param_lambda: fl
     Parameters
     ----------
     model : PTLogreg
+        The model, trained in place.
     X : torch.Tensor or ndarray of shape (N, D)
+        Data points.
     Yoh_ : torch.Tensor or ndarray of shape (N, C)
         One-hot labels (:func:`vizkit.lab.data.class_to_onehot`).
     param_niter : int
@@ -72,10 +85,38 @@ def train(model, X, Yoh_, param_niter: int, param_delta: float, param_lambda: fl
     History
         The loss per iteration (``history.series('train_loss')``). The weights kept are those
         of the lowest loss, for gradient descent nearly always the last.
+
+    Examples
+    --------
+    >>> from vizkit.lab import data
+    >>> X, Y_ = data.sample_gmm_2d(4, 2, 20, seed=1)
+    >>> model = PTLogreg(2, 2, seed=0)
+    >>> hist = train(model, X, data.class_to_onehot(Y_), 50, 0.1)
+    >>> len(hist.series("train_loss"))
+    50
     """
     return lab_train(model, X, Yoh_, param_niter, param_delta, param_lambda, log_every=log_every)
 
 
 def eval(model, X) -> np.ndarray:  # noqa: A001 (the lab's name)
-    """The lab's ``eval``: class probabilities ``[N, C]`` of ``X`` as a NumPy array."""
+    """The lab's ``eval``: class probabilities of ``X`` as a NumPy array.
+
+    Parameters
+    ----------
+    model : torch.nn.Module
+        A classifier returning logits.
+    X : torch.Tensor or ndarray of shape (N, D)
+        Data points.
+
+    Returns
+    -------
+    ndarray of shape (N, C)
+        Softmax probabilities.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> eval(PTLogreg(2, 3, seed=0), np.zeros((4, 2))).shape
+    (4, 3)
+    """
     return lab_eval(model, X)

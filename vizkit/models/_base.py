@@ -31,6 +31,13 @@ class SpecModule(nn.Module):
     (defaults included) as plain data; ``type(model)(**model.model_args)`` makes the same
     architecture. The outermost class's ``__init__`` is the one recorded.
 
+    Parameters
+    ----------
+    *args
+        Passed to :class:`torch.nn.Module` (a subclass defines its own).
+    **kwargs
+        Passed to :class:`torch.nn.Module`.
+
     Examples
     --------
     >>> from vizkit.models import PTDeep
@@ -65,6 +72,23 @@ class Normalize(SpecModule):
 
     Being part of the model means a checkpoint carries its own input convention: callers always
     feed raw data (images in [0, 1]).
+
+    Parameters
+    ----------
+    mean : float, default=0.0
+        Subtracted from the input.
+    std : float, default=1.0
+        The difference is divided by it.
+
+    Raises
+    ------
+    ValueError
+        ``std`` is not positive.
+
+    Examples
+    --------
+    >>> Normalize(0.5, 0.25)(torch.tensor([0.0, 1.0]))
+    tensor([-2.,  2.])
     """
 
     def __init__(self, mean: float = 0.0, std: float = 1.0) -> None:

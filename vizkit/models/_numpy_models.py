@@ -11,7 +11,19 @@ __all__ = ["FCANN2", "fcann2_train", "fcann2_classify", "KSVMWrap", "linreg_grad
 
 @dataclass
 class FCANN2:
-    """Parameters of the two-layer NumPy network: ``s1 = X W1 + b1, h1 = relu(s1), s2 = h1 W2 + b2``."""
+    """Parameters of the two-layer NumPy network: ``s1 = X W1 + b1, h1 = relu(s1), s2 = h1 W2 + b2``.
+
+    Attributes
+    ----------
+    W1 : ndarray of shape (D, H)
+        Input to hidden weights.
+    b1 : ndarray of shape (H,)
+        Hidden biases.
+    W2 : ndarray of shape (H, C)
+        Hidden to output weights.
+    b2 : ndarray of shape (C,)
+        Output biases.
+    """
 
     W1: np.ndarray
     b1: np.ndarray
@@ -56,13 +68,37 @@ def fcann2_train(X: np.ndarray, Y_: np.ndarray, *, hidden: int = 5, param_niter:
     Parameters
     ----------
     X : ndarray of shape (N, D)
+        Inputs.
     Y_ : ndarray of int of shape (N,)
+        Classes.
     hidden : int, default=5
-    param_niter, param_delta, param_lambda : as in the lab (iterations, step, L2 coefficient)
+        Hidden units.
+    param_niter, param_delta, param_lambda : int, float, float
+        As in the lab: iterations, step size, L2 coefficient.
     seed : int, optional
         Seeds the initial weights.
     log_every : int, default=0
         Print the loss every that many iterations (0: quiet).
+
+    Returns
+    -------
+    FCANN2
+        The trained parameters.
+
+    Raises
+    ------
+    ValueError
+        ``X`` is not ``[N, D]`` or ``Y_`` not ``[N]``.
+    FloatingPointError
+        The loss stopped being finite (lower ``param_delta``).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> X = np.array([[0.0, 0.0], [1.0, 1.0], [0.0, 1.0], [1.0, 0.0]])
+    >>> model = fcann2_train(X, np.array([0, 0, 1, 1]), hidden=8, param_niter=2000, param_delta=0.2)
+    >>> fcann2_classify(model, X).argmax(1)
+    array([0, 0, 1, 1])
     """
     X = np.asarray(X, dtype=np.float64)
     Y_ = np.asarray(Y_, dtype=np.int64)
@@ -86,7 +122,27 @@ def fcann2_train(X: np.ndarray, Y_: np.ndarray, *, hidden: int = 5, param_niter:
 
 
 def fcann2_classify(model: FCANN2, X: np.ndarray) -> np.ndarray:
-    """Class probabilities ``[N, C]`` of a trained :class:`FCANN2`."""
+    """Class probabilities of a trained :class:`FCANN2`.
+
+    Parameters
+    ----------
+    model : FCANN2
+        What :func:`fcann2_train` returned.
+    X : ndarray of shape (N, D)
+        Inputs.
+
+    Returns
+    -------
+    ndarray of shape (N, C)
+        Softmax probabilities; rows sum to 1.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> model = FCANN2(np.zeros((2, 3)), np.zeros(3), np.zeros((3, 4)), np.zeros(4))
+    >>> fcann2_classify(model, np.ones((1, 2)))
+    array([[0.25, 0.25, 0.25, 0.25]])
+    """
     return fcann2_forward(model, np.asarray(X, dtype=np.float64))[2]
 
 
@@ -151,10 +207,23 @@ def linreg_gradients(X, Y, a: float, b: float) -> dict:
     """Seed 002's ``pt_linreg``: loss ``sum((Y - (a X + b))^2)`` and its gradients, by hand and by
     autograd, for the same point ``(a, b)``.
 
+    Parameters
+    ----------
+    X, Y : array-like of shape (N,)
+        Inputs and targets.
+    a, b : float
+        The line's slope and intercept.
+
     Returns
     -------
     dict
         ``loss``, ``grad_a``, ``grad_b`` (hand-derived), ``autograd_a``, ``autograd_b``.
+
+    Examples
+    --------
+    >>> g = linreg_gradients([1, 2], [3, 5], a=1.0, b=0.0)
+    >>> g["loss"], g["grad_a"], g["autograd_a"]
+    (13.0, -16.0, -16.0)
     """
     import torch
 

@@ -81,12 +81,44 @@ _CLASSES: dict[str, type[nn.Module]] = {
 
 
 def list_models() -> list[str]:
-    """Names accepted by :func:`default_spec`, ``vizkit train --model``."""
+    """Names accepted by :func:`default_spec`, ``vizkit train --model``.
+
+    Returns
+    -------
+    list of str
+        The registered model names, in the registry's order.
+
+    Examples
+    --------
+    >>> list_models()
+    ['logreg', 'mlp', 'deep', 'cnn', 'rbf']
+    """
     return list(_MODELS)
 
 
 def get_model(name: str) -> tuple[type[nn.Module], str]:
-    """Return ``(class, description)`` of a registered model name."""
+    """The class and a one-line description of a registered model name.
+
+    Parameters
+    ----------
+    name : str
+        One of :func:`list_models`.
+
+    Returns
+    -------
+    tuple of (type, str)
+        ``(class, description)``.
+
+    Raises
+    ------
+    ValueError
+        ``name`` is not registered (the message lists the names).
+
+    Examples
+    --------
+    >>> get_model("cnn")[0].__name__
+    'ConvNet'
+    """
     if name not in _MODELS:
         raise ValueError(f"`model` must be one of {', '.join(map(repr, _MODELS))}. Got {name!r} "
                          "instead (see vizkit.models.list_models()).")
@@ -113,6 +145,11 @@ def default_spec(name: str, input_shape: Sequence[int], n_classes: int, *,
     -------
     dict
         ``{"name": ..., "class": ..., "args": {...}}``, a plain dict that :func:`build` accepts.
+
+    Raises
+    ------
+    ValueError
+        An unknown ``name``, or an override the model's constructor does not take.
 
     Examples
     --------
@@ -144,6 +181,27 @@ def build(spec: dict) -> nn.Module:
     The spec holds only JSON-able values: a checkpoint stores it and rebuilds the model with no
     training code. Under ``with torch.device("meta"):`` the model is built without allocating
     its weights (the checkpoint loader checks sizes that way).
+
+    Parameters
+    ----------
+    spec : dict
+        ``{"class": <a vizkit model class name>, "args": {<constructor arguments>}}`` (other keys
+        are kept on the model as ``vizkit_spec``).
+
+    Returns
+    -------
+    torch.nn.Module
+        The model, with fresh weights.
+
+    Raises
+    ------
+    ValueError
+        The spec is not such a dict, names an unknown class, or its args do not fit the class.
+
+    Examples
+    --------
+    >>> build({"class": "PTDeep", "args": {"config": [2, 4, 3]}})
+    PTDeep(...)
     """
     if not isinstance(spec, dict) or "class" not in spec or "args" not in spec:
         raise ValueError("a model spec must be a dict with keys 'class' and 'args' (see "
@@ -172,6 +230,16 @@ def spec_of(model: nn.Module) -> dict:
     checkpoint rebuilds the vizkit class); any other instance of a vizkit model class returns
     ``{"class": ..., "args": model.model_args}``, the arguments its constructor got.
 
+    Parameters
+    ----------
+    model : torch.nn.Module
+        An instance of a vizkit model class.
+
+    Returns
+    -------
+    dict
+        A spec for :func:`build` (a copy: changing it changes nothing of the model's).
+
     Raises
     ------
     ValueError
@@ -199,12 +267,48 @@ def _short(value: Any, n: int = 80) -> str:
 
 
 def build_default(name: str, input_shape: Sequence[int], n_classes: int, **overrides: Any) -> nn.Module:
-    """``build(default_spec(name, input_shape, n_classes, **overrides))``."""
+    """A model of ``name`` with good defaults: ``build(default_spec(...))``.
+
+    Parameters
+    ----------
+    name : str
+        One of :func:`list_models`.
+    input_shape : tuple of int
+        Shape of one example, e.g. ``(1, 28, 28)``.
+    n_classes : int
+        Number of outputs.
+    **overrides
+        Constructor arguments to change, as for :func:`default_spec`.
+
+    Returns
+    -------
+    torch.nn.Module
+        The model, with fresh weights.
+
+    Examples
+    --------
+    >>> build_default("logreg", (2,), 3)
+    PTLogreg(...)
+    """
     return build(default_spec(name, input_shape, n_classes, **overrides))
 
 
 def count_params(model: nn.Module, *, verbose: bool = False, file=None) -> int:
     """Total number of parameters; with ``verbose`` print the name/shape table (seed 002).
+
+    Parameters
+    ----------
+    model : torch.nn.Module
+        Any module.
+    verbose : bool, default=False
+        Print one row per parameter tensor (name, shape, count) and the total.
+    file : file-like, optional
+        Where to print; default ``sys.stdout``.
+
+    Returns
+    -------
+    int
+        The number of parameters.
 
     Examples
     --------

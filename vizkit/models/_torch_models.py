@@ -53,6 +53,8 @@ class PTLogreg(SpecModule):
         Number of input features (image inputs are flattened).
     C : int
         Number of classes.
+    normalize : (float, float), optional
+        Input ``(mean, std)`` applied inside the model (submodule ``norm``); None: raw inputs.
 
     Examples
     --------
@@ -85,6 +87,14 @@ class PTDeep(SpecModule):
         Insert ``BatchNorm1d`` after every hidden affine layer (seed 002, 004).
     dropout : float, default=0.0
         Dropout probability after every hidden activation (seed 004).
+    normalize : (float, float), optional
+        Input ``(mean, std)`` applied inside the model (submodule ``norm``); None: raw inputs.
+
+    Raises
+    ------
+    ValueError
+        ``config`` has fewer than two sizes, ``dropout`` is not in [0, 1), or an unknown
+        ``activation``.
 
     Notes
     -----
@@ -161,21 +171,39 @@ class ConvNet(SpecModule):
     Parameters
     ----------
     in_channels : int, default=1
+        Channels of the input images.
     n_classes : int, default=10
+        Number of outputs.
     image_size : int, default=28
+        Height and width of the (square) input images.
     channels : tuple of int, default=(32, 64)
         Output channels of each 3x3 conv block (each block halves height and width).
     hidden : int, default=128
         Width of the hidden fully connected layer.
     batchnorm : bool, default=True
+        Batch normalization after each convolution.
     dropout : float, default=0.25
+        Dropout before the last layer.
     block_convs : int, default=1
         3x3 convs (each with BN and ReLU) per block before its pool; 2 is the VGG layout.
+    normalize : (float, float), optional
+        Input ``(mean, std)`` applied inside the model (submodule ``norm``); None: raw inputs.
+
+    Raises
+    ------
+    ValueError
+        ``block_convs`` is not 1, 2 or 3, a size is not a positive integer, or the images are
+        too small for the number of blocks.
 
     Notes
     -----
     Submodules: ``features`` (the conv stack, ``features.0`` is the first ``Conv2d``) and
     ``classifier`` (flatten, Linear, ReLU, Dropout, Linear).
+
+    Examples
+    --------
+    >>> ConvNet(channels=(4, 8), hidden=16)(torch.zeros(2, 1, 28, 28)).shape
+    torch.Size([2, 10])
     """
 
     def __init__(self, in_channels: int = 1, n_classes: int = 10, image_size: int = 28,
@@ -252,7 +280,28 @@ class RBFLayer(SpecModule):
 
 
 def rbf_expanded(x: torch.Tensor, centers: torch.Tensor, sigma: torch.Tensor) -> torch.Tensor:
-    """The seed's reference RBF: expand to ``[B, K, D]``, square, sum. For tests and benchmarks."""
+    """The seed's reference RBF: expand to ``[B, K, D]``, square, sum. For tests and benchmarks.
+
+    Parameters
+    ----------
+    x : Tensor of shape (B, D)
+        Inputs.
+    centers : Tensor of shape (K, D)
+        RBF centres.
+    sigma : Tensor of shape (K,)
+        RBF widths.
+
+    Returns
+    -------
+    Tensor of shape (B, K)
+        ``exp(-||x - c_k||^2 / (2 sigma_k^2))``, what :class:`RBFLayer` computes without the
+        ``[B, K, D]`` intermediate.
+
+    Examples
+    --------
+    >>> rbf_expanded(torch.zeros(1, 2), torch.zeros(3, 2), torch.ones(3))
+    tensor([[1., 1., 1.]])
+    """
     B, D = x.shape
     K = centers.shape[0]
     a = (centers.unsqueeze(0).expand(B, K, D) - x.unsqueeze(1).expand(B, K, D)).pow(2).sum(2)
@@ -265,9 +314,13 @@ class RBFNet(SpecModule):
     Parameters
     ----------
     in_channels : int, default=1
+        Channels of the input images.
     n_classes : int, default=10
+        Number of outputs.
     image_size : int, default=28
+        Height and width of the (square) input images.
     channels : tuple of int, default=(32, 64)
+        Output channels of each conv block.
     bottleneck : int, default=2
         Size of the feature vector before the RBF layer (2 gives the seed's 2D plot).
     n_centers : int, default=100
@@ -277,11 +330,15 @@ class RBFNet(SpecModule):
         and the bottleneck; None: none (the seed's net). 128 lifts the 2D net from ~0.93 to
         ~0.97 test accuracy on mnist-5k: one linear map from the conv features straight to 2
         numbers generalizes poorly.
+    batchnorm : bool, default=True
+        Batch normalization after each convolution.
     bottleneck_norm : bool, default=True
         Batch-normalize the bottleneck features so they live where the N(0, 1)-initialised
         centres are. Without it the features often start far from every centre, every RBF
         output is ~0, and the net never leaves chance level (seed 000's "BatchNorm where
         appropriate").
+    normalize : (float, float), optional
+        Input ``(mean, std)`` applied inside the model (submodule ``norm``); None: raw inputs.
 
     Notes
     -----
@@ -290,6 +347,12 @@ class RBFNet(SpecModule):
     (BatchNorm1d or Identity), ``rbf``
     (:class:`RBFLayer`), ``head`` (Linear K -> classes). ``model.embed(x)`` returns the bottleneck
     features; ``model.head(model.rbf(z))`` maps bottleneck points to logits.
+
+    Examples
+    --------
+    >>> net = RBFNet(channels=(4, 8), n_centers=5)
+    >>> net.embed(torch.zeros(3, 1, 28, 28)).shape, net(torch.zeros(3, 1, 28, 28)).shape
+    (torch.Size([3, 2]), torch.Size([3, 10]))
     """
 
     def __init__(self, in_channels: int = 1, n_classes: int = 10, image_size: int = 28,

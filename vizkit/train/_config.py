@@ -202,9 +202,23 @@ def _check_device_name(device: str) -> None:
 def check_device(device: str) -> None:
     """Refuse a ``device`` this machine does not have (by name, with the ones it has).
 
+    Parameters
+    ----------
+    device : str
+        A torch device name: ``'cpu'``, ``'cuda'``, ``'cuda:1'``, ``'mps'``.
+
     Raises
     ------
     ValueError
+        The name is not a device, or this machine does not have it.
+
+    Examples
+    --------
+    >>> check_device("cpu")
+    >>> check_device("cuda:99")
+    Traceback (most recent call last):
+    ...
+    ValueError: `device` 'cuda:99' is not on this machine (CUDA devices: ...); use device=cpu.
     """
     import torch
 

@@ -12,6 +12,28 @@ __all__ = ["accuracy", "confusion_matrix", "eval_perf_binary", "eval_perf_multi"
 
 
 def accuracy(y_pred, y_true) -> float:
+    """The fraction of predictions equal to the truth.
+
+    Parameters
+    ----------
+    y_pred, y_true : array-like of the same shape
+        Predicted and true labels.
+
+    Returns
+    -------
+    float
+        Mean of ``y_pred == y_true``; NaN when there is no example.
+
+    Raises
+    ------
+    ValueError
+        The two arrays differ in shape.
+
+    Examples
+    --------
+    >>> accuracy([0, 1, 1, 2], [0, 1, 2, 2])
+    0.75
+    """
     y_pred, y_true = np.asarray(y_pred), np.asarray(y_true)
     if y_pred.shape != y_true.shape:
         raise ValueError(f"y_pred and y_true differ in shape: {y_pred.shape} vs {y_true.shape}.")
@@ -19,7 +41,26 @@ def accuracy(y_pred, y_true) -> float:
 
 
 def confusion_matrix(y_true, y_pred, n_classes: int | None = None) -> np.ndarray:
-    """``M[i, j]`` counts examples of true class ``i`` predicted as ``j``."""
+    """The confusion matrix: ``M[i, j]`` counts examples of true class ``i`` predicted as ``j``.
+
+    Parameters
+    ----------
+    y_true, y_pred : array-like of int of shape (N,)
+        True and predicted class indices.
+    n_classes : int, optional
+        Number of classes C; default: the largest index seen plus one.
+
+    Returns
+    -------
+    ndarray of shape (C, C)
+        Counts, rows true, columns predicted.
+
+    Examples
+    --------
+    >>> confusion_matrix([0, 1, 1], [0, 1, 0])
+    array([[1, 0],
+           [1, 1]])
+    """
     y_true = np.asarray(y_true, dtype=np.int64)
     y_pred = np.asarray(y_pred, dtype=np.int64)
     C = int(n_classes if n_classes is not None else max(y_true.max(initial=-1), y_pred.max(initial=-1)) + 1)
@@ -27,7 +68,25 @@ def confusion_matrix(y_true, y_pred, n_classes: int | None = None) -> np.ndarray
 
 
 def eval_perf_binary(Y, Y_) -> tuple[float, float, float]:
-    """``(accuracy, recall, precision)`` of binary predictions ``Y`` against truth ``Y_``."""
+    """Accuracy, recall and precision of binary predictions (seed 002's ``eval_perf_binary``).
+
+    Parameters
+    ----------
+    Y : array-like of bool or {0, 1} of shape (N,)
+        Predictions.
+    Y_ : array-like of bool or {0, 1} of shape (N,)
+        Truth.
+
+    Returns
+    -------
+    tuple of (float, float, float)
+        ``(accuracy, recall, precision)``; recall or precision is 0 when undefined.
+
+    Examples
+    --------
+    >>> eval_perf_binary([1, 1, 0, 0], [1, 0, 1, 0])
+    (0.5, 0.5, 0.5)
+    """
     Y, Y_ = np.asarray(Y).astype(bool), np.asarray(Y_).astype(bool)
     tp = int((Y & Y_).sum())
     fp = int((Y & ~Y_).sum())
@@ -40,11 +99,29 @@ def eval_perf_binary(Y, Y_) -> tuple[float, float, float]:
 def eval_perf_multi(Y, Y_, n_classes: int | None = None):
     """Seed 002's multi-class measures.
 
+    Parameters
+    ----------
+    Y : array-like of int of shape (N,)
+        Predicted classes.
+    Y_ : array-like of int of shape (N,)
+        True classes.
+    n_classes : int, optional
+        Number of classes C; default: the largest index seen plus one.
+
     Returns
     -------
     accuracy : float
-    pr : list of (recall, precision), one pair per class
-    M : ndarray of shape (C, C), the confusion matrix (rows true, columns predicted)
+        Fraction correct (NaN without examples).
+    pr : list of (float, float)
+        ``(recall, precision)`` per class.
+    M : ndarray of shape (C, C)
+        The confusion matrix (rows true, columns predicted).
+
+    Examples
+    --------
+    >>> acc, pr, M = eval_perf_multi([0, 1, 1], [0, 1, 0])
+    >>> round(acc, 3), pr[0]
+    (0.667, (0.5, 1.0))
     """
     M = confusion_matrix(Y_, Y, n_classes)
     pr = []
@@ -59,6 +136,17 @@ def eval_perf_multi(Y, Y_, n_classes: int | None = None):
 
 def eval_AP(ranked_labels) -> float:
     """Average precision of binary labels sorted by increasing score (seed 002's ``eval_AP``).
+
+    Parameters
+    ----------
+    ranked_labels : array-like of bool or {0, 1}
+        True labels, ordered by the model's score from lowest to highest.
+
+    Returns
+    -------
+    float
+        Mean, over the positives, of the precision of everything ranked at or above each; 0
+        without positives.
 
     Examples
     --------
@@ -78,7 +166,27 @@ def eval_AP(ranked_labels) -> float:
 
 
 def average_precision(scores, Y_, n_classes: int | None = None) -> np.ndarray:
-    """Per-class AP (one-vs-rest) from scores ``[N, C]`` (or ``[N]`` for a binary problem)."""
+    """Per-class average precision (one-vs-rest) from scores.
+
+    Parameters
+    ----------
+    scores : array-like of shape (N, C) or (N,)
+        Class scores, or one score of class 1 for a binary problem.
+    Y_ : array-like of int of shape (N,)
+        True classes.
+    n_classes : int, optional
+        Number of classes; default: ``scores.shape[1]``.
+
+    Returns
+    -------
+    ndarray of shape (C,)
+        AP of each class (one value for a binary problem).
+
+    Examples
+    --------
+    >>> average_precision([[0.9, 0.1], [0.2, 0.8]], [0, 1])
+    array([1., 1.])
+    """
     scores = np.asarray(scores, dtype=np.float64)
     Y_ = np.asarray(Y_, dtype=np.int64)
     if scores.ndim == 1:
@@ -91,7 +199,32 @@ def evaluate(model: nn.Module, x: torch.Tensor, y: torch.Tensor, *, batch_size: 
              classes=None) -> dict:
     """Accuracy, loss, per-class precision / recall / AP and confusion of ``model`` on ``(x, y)``.
 
-    Returns plain Python values (JSON-able), ready for a checkpoint or a report.
+    Parameters
+    ----------
+    model : torch.nn.Module
+        A classifier returning logits ``[N, C]`` (or ``[N, 1]`` for a binary one).
+    x : Tensor
+        Inputs.
+    y : Tensor of shape (N,)
+        True classes.
+    batch_size : int, default=2048
+        Inputs per forward pass.
+    classes : sequence of str, optional
+        Class names for the report; default ``'0'``, ``'1'``, ...
+
+    Returns
+    -------
+    dict
+        Plain Python values (JSON-able): ``accuracy``, ``loss``, ``n``, ``recall``,
+        ``precision``, ``average_precision``, ``mean_ap``, ``confusion``, ``classes``.
+
+    Examples
+    --------
+    >>> import torch
+    >>> model = torch.nn.Linear(2, 3)
+    >>> report = evaluate(model, torch.zeros(4, 2), torch.tensor([0, 1, 2, 0]))
+    >>> report["n"], len(report["confusion"])
+    (4, 3)
     """
     from ._fit import loss_fn, predict_logits
 
