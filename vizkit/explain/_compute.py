@@ -10,7 +10,7 @@ import numpy as np
 import torch
 from torch import nn
 
-__all__ = ["Explanation", "explain", "select_inputs", "unit_contributions", "penultimate_layer",
+__all__ = ["Explanation", "explain", "select_inputs", "check_indices", "unit_contributions", "penultimate_layer",
            "DEFAULT_METHODS"]
 
 #: Attribution methods shown for every input (Grad-CAM only for models with a conv layer).
@@ -270,19 +270,20 @@ def explain(model: nn.Module, split, *, indices: Sequence[int] | None = None,
     return expl
 
 
-def check_indices(indices, n_test: int) -> np.ndarray:
-    """``indices`` as int64 positions of the test set, or a ValueError naming the valid range."""
+def check_indices(indices, n_test: int, *, name: str = "`indices`") -> np.ndarray:
+    """``indices`` as int64 positions of the test set, or a ValueError naming the valid range
+    (``name`` is how the message calls them, e.g. ``'--index'``)."""
     try:
-        idx = np.asarray(list(indices), dtype=np.int64)
+        idx = np.asarray([int(i) for i in indices], dtype=np.int64)
     except (TypeError, ValueError):
-        raise ValueError(f"`indices` must be test-set positions in 0..{n_test - 1}. Got "
+        raise ValueError(f"{name} must be test-set positions in 0..{n_test - 1}. Got "
                          f"{indices!r} instead.") from None
-    if idx.ndim != 1 or len(idx) == 0:
-        raise ValueError(f"`indices` must list at least one test-set position in 0..{n_test - 1}.")
+    if len(idx) == 0:
+        raise ValueError(f"{name} must list at least one test-set position in 0..{n_test - 1}.")
     bad = idx[(idx < 0) | (idx >= n_test)]
     if len(bad):
-        raise ValueError(f"index must be in 0..{n_test - 1} (the test set has {n_test} images). "
-                         f"Got {', '.join(map(str, bad[:5].tolist()))} instead.")
+        raise ValueError(f"{name} must be in 0..{n_test - 1} (the test set has {n_test} "
+                         f"images). Got {', '.join(map(str, bad[:5].tolist()))} instead.")
     return idx
 
 
