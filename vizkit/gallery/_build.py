@@ -91,6 +91,12 @@ def _up_to_date(prev: RecipeRecord | None, key: str, store: Store, data: DataCho
             return False
         if f.data and not (folder / f"{f.id}.npz").is_file():
             return False
+    for a in prev.assets:  # a recipe's own pages, as intact as its figures
+        try:
+            if sha256((folder / a["file"]).read_bytes()) != a.get("sha256"):
+                return False
+        except OSError:
+            return False
     for d in prev.data:
         name = data.name if d.get("request") == "default" else d.get("request")
         try:
@@ -190,7 +196,8 @@ def _write_recipe(store: Store, rec: RecipeRecord, source: str, stage: Path | No
     if stage is None:  # kept: only the page can change (its neighbours, the footer)
         write_if_changed(folder / "index.html", page)
         return
-    expected = {f.name for f in rec.figures} | {f"{f.id}.npz" for f in rec.figures if f.data}
+    expected = {f.name for f in rec.figures} | {f"{f.id}.npz" for f in rec.figures if f.data} \
+        | {a["file"] for a in rec.assets}
     for p in list(stage.iterdir()):
         if p.name not in expected:
             p.unlink()
