@@ -16,7 +16,7 @@ import torch
 from vizkit import analysis as an
 from vizkit.cli import main
 from vizkit.data import load
-from vizkit.explain import explain, page_data, page_html, select_inputs, write_explanation
+from vizkit.explain import attribution_options, explain, page_data, page_html, select_inputs, write_explanation
 from vizkit.train import train_model
 
 FAST = dict(n_images=12, n_steps=8, actmax_steps=8, seed=0)
@@ -87,7 +87,8 @@ def test_page_numbers_equal_the_analysis_functions(mlp, mlp_expl, split):
         np.testing.assert_allclose(inp["probs"], p, atol=1e-5)
         # deletion AUC of each map: attributions -> faithfulness curves, recomputed for one input
         for j, m in enumerate(mlp_expl.methods):
-            maps = an.attributions(model, x, target=inp["pred"], methods=m, n_steps=32).maps
+            maps = an.attributions(model, x, target=inp["pred"], methods=m,
+                                   **attribution_options(x.shape[1:])).maps
             f = an.faithfulness_curves(model, x, maps, target=inp["pred"], n_steps=8, n_random=0)
             assert inp["maps"][j]["del"] == pytest.approx(f.deletion_auc[0], abs=2e-4), m
             assert inp["maps"][j]["ins"] == pytest.approx(f.insertion_auc[0], abs=2e-4), m

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 import warnings
 from dataclasses import dataclass, field
 from typing import Sequence
@@ -10,7 +11,8 @@ import numpy as np
 import torch
 from torch import nn
 
-__all__ = ["Explanation", "explain", "select_inputs", "check_indices", "unit_contributions", "penultimate_layer",
+__all__ = ["Explanation", "explain", "select_inputs", "check_indices",
+           "attribution_options", "unit_contributions", "penultimate_layer",
            "DEFAULT_METHODS"]
 
 #: Attribution methods shown for every input (Grad-CAM only for models with a conv layer).
@@ -63,6 +65,8 @@ class Explanation:
     captions : list of str
         One caption per input, computed from the arrays above.
     settings : dict
+        The options used, the model's test accuracy and ``seconds``: wall-clock seconds per
+        stage (predictions, attributions, faithfulness, units, neighbors, fields).
     """
 
     indices: np.ndarray
@@ -158,8 +162,8 @@ def unit_contributions(model: nn.Module, x: torch.Tensor, layer: str, target) ->
 
 def explain(model: nn.Module, split, *, indices: Sequence[int] | None = None,
             n_images: int = 100, methods: Sequence[str] | None = None, n_units: int = 3,
-            n_exemplars: int = 4, n_neighbors: int = 5, n_steps: int = 20,
-            actmax_steps: int = 128, seed: int = 0) -> Explanation:
+            n_exemplars: int = 4, n_neighbors: int = 5, n_steps: int = 16,
+            actmax_steps: int = 64, seed: int = 0) -> Explanation:
     """Explain the model's predictions on test inputs, with every view vizkit has.
 
     For each input: the class probabilities; attribution maps of the predicted class by several
@@ -182,9 +186,9 @@ def explain(model: nn.Module, split, *, indices: Sequence[int] | None = None,
         Attribution methods; default :data:`DEFAULT_METHODS` (Grad-CAM only with a conv layer).
     n_units, n_exemplars, n_neighbors : int, default=3, 4, 5
         Units shown per input, natural exemplars per unit, nearest training images per input.
-    n_steps : int, default=20
+    n_steps : int, default=16
         Steps of the deletion and insertion curves.
-    actmax_steps : int, default=128
+    actmax_steps : int, default=64
         Optimization steps of each unit's activation maximization.
     seed : int, default=0
         Seeds the selection, the random-order baselines and activation maximization.
@@ -204,6 +208,7 @@ def explain(model: nn.Module, split, *, indices: Sequence[int] | None = None,
     from .. import analysis as an
     from .._torch import frozen_eval
 
+    clock = _Clock()
     x_test, y_test = split.x_test, split.y_test.long()
     n_test = len(y_test)
     layer = penultimate_layer(model)
@@ -217,18 +222,23 @@ def explain(model: nn.Module, split, *, indices: Sequence[int] | None = None,
     x, y = x_test[idx], y_test[idx]
     probs = torch.softmax(logits[idx].double(), 1).numpy()
     pred = preds_all[idx]
+    clock("predictions")
 
     if methods is None:
         methods = [m for m in DEFAULT_METHODS
                    if m != "grad_cam" or an.attribution_layer(model) is not None]
     methods = list(methods)
+    attr_kw = attribution_options(tuple(x.shape[1:]))
     with warnings.catch_warnings():
         warnings.filterwarnings("ignore", category=UserWarning)
-        attrs = an.attributions(model, x, target=pred, methods=methods, n_steps=32, seed=seed)
+        attrs = an.attributions(model, x, target=pred, methods=methods, seed=seed,
+                                **attr_kw)
     maps = {m: attrs[m].maps.double().numpy() for m in methods}
+    clock("attributions")
     faith = {m: an.faithfulness_curves(model, x, maps[m], target=pred, n_steps=n_steps,
                                        n_random=2 if k == 0 else 0, seed=seed)
              for k, m in enumerate(methods)}
+    clock("faithfulness")
 
     contrib = unit_contributions(model, x, layer, pred)
     n_top = min(int(n_units), contrib.shape[1])
@@ -242,16 +252,19 @@ def explain(model: nn.Module, split, *, indices: Sequence[int] | None = None,
     result = an.activation_maximization(model, [f"{layer}:{int(u)}" for u in units],
                                         n_steps=actmax_steps, seed=seed,
                                         input_shape=tuple(split.input_shape))
+    clock("units")
     k_nn = min(int(n_neighbors), len(acts_train))
     nn_index = NearestNeighbors(n_neighbors=k_nn).fit(acts_train)
     dist, neigh = nn_index.kneighbors(acts_test[idx])
     y_train = split.y_train.long().numpy()
+    clock("neighbors")
 
     fields = None
     if an.mlp_field_layers(model) and an.attribution_layer(model) is None:
         fields = an.propagated_receptive_fields(
             model, -1, units=list(range(probs.shape[1])),
             image_shape=tuple(split.input_shape)).fields
+    clock("fields")
 
     expl = Explanation(
         indices=idx, images=x.double().numpy(), labels=y.numpy(), predictions=pred.numpy(),
@@ -263,11 +276,37 @@ def explain(model: nn.Module, split, *, indices: Sequence[int] | None = None,
         exemplar_labels=y_test.numpy()[exemplars], neighbors=neigh, neighbor_distances=dist,
         neighbor_images=split.x_train[neigh].double().numpy(), neighbor_labels=y_train[neigh],
         fields=fields, captions=[],
-        settings=dict(n_steps=int(n_steps), actmax_steps=int(actmax_steps), seed=int(seed),
+        settings=dict(n_steps=int(n_steps), attributions=attr_kw, actmax_steps=int(actmax_steps), seed=int(seed),
                       data=str(split.name), model=type(model).__name__, n_test=int(n_test),
-                      test_accuracy=float((preds_all == y_test).double().mean())))
+                      test_accuracy=float((preds_all == y_test).double().mean()),
+                      seconds=clock.seconds))
     expl.captions = [caption(expl, i) for i in range(len(idx))]
     return expl
+
+
+def attribution_options(input_shape) -> dict:
+    """The attribution settings of the page (the same for every input): 16 integration steps;
+    for images, occlusion windows of a seventh of the side, not overlapping (49 windows on
+    28x28, a quarter of Captum's half-overlapping default)."""
+    opts = {"n_steps": 16}
+    if len(input_shape) == 3:
+        c, h, w = (int(v) for v in input_shape)
+        window = (c, -(-h // 7), -(-w // 7))
+        opts.update(window=window, stride=window)
+    return opts
+
+
+class _Clock:
+    """Wall-clock seconds per stage: ``clock('name')`` closes the stage that just ran."""
+
+    def __init__(self) -> None:
+        self.seconds: dict[str, float] = {}
+        self._t = time.perf_counter()
+
+    def __call__(self, name: str) -> None:
+        t = time.perf_counter()
+        self.seconds[name] = round(t - self._t, 2)
+        self._t = t
 
 
 def check_indices(indices, n_test: int, *, name: str = "`indices`") -> np.ndarray:
