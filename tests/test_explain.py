@@ -245,6 +245,10 @@ def test_picker_switches_image_bars_and_maps(browser, mlp_expl, tmp_path):
     assert s0["current"] == 0 and s0["caption"] == data["inputs"][0]["caption"]
     assert s0["truth"] == data["inputs"][0]["label"]
     assert [float(v) for v in s0["bars"]] == data["inputs"][0]["probs"]
+    bold = browser.execute_script(
+        "return Array.from(document.querySelectorAll('#maps .cell')).findIndex("
+        "c => c.classList.contains('best'))")
+    assert mlp_expl.methods[bold] == mlp_expl.most_faithful()[0]
     browser.find_element(By.TAG_NAME, "body").send_keys(Keys.ARROW_RIGHT)
     s1 = _state(browser)
     assert s1["current"] == 1 and s1["caption"] == data["inputs"][1]["caption"]

@@ -82,6 +82,7 @@ def page_data(expl: Explanation) -> dict:
                               "exl": expl.exemplar_labels[r].tolist(),
                               "exi": expl.exemplars[r].tolist()}
     inputs = []
+    best = expl.most_faithful()
     for i in range(len(expl)):
         maps = []
         for m in expl.methods:
@@ -92,7 +93,7 @@ def page_data(expl: Explanation) -> dict:
             "index": int(expl.indices[i]), "label": int(expl.labels[i]),
             "pred": int(expl.predictions[i]), "probs": _r(expl.probabilities[i], 5),
             "img": imgs.add(image_png(expl.images[i])), "caption": expl.captions[i],
-            "maps": maps, "random_del": _r(first.random_deletion_auc[i]),
+            "maps": maps, "best": expl.methods.index(best[i]), "random_del": _r(first.random_deletion_auc[i]),
             "random_curve": _r(first.random_deletion[i], 3),
             "units": [[int(u), _r(s)] for u, s in zip(expl.unit_ids[i], expl.unit_scores[i])],
             "nn": [[imgs.add(image_png(im)), int(lab), _r(d, 3)] for im, lab, d in
@@ -211,7 +212,7 @@ img { image-rendering: pixelated; display: block; }
 .unit { display: flex; flex-wrap: wrap; gap: 6px; align-items: flex-end; margin-bottom: 10px; }
 .unit img { width: 64px; height: 64px; border: 1px solid var(--line); }
 .unit .label { flex-basis: 100%; font-size: .9rem; }
-svg { width: 100%; max-width: 460px; height: auto; }
+svg { width: 100%; max-width: 560px; height: auto; }
 @media (max-width: 480px) {
   body { padding: 8px; font-size: 15px; }
   #main-img { width: 120px; height: 120px; }
@@ -244,7 +245,7 @@ set to black first, {{ settings.n_steps }} steps (lower is more faithful; the bo
 most faithful here), and its insertion AUC (higher is more faithful).</p>
 <div id="maps" class="grid"></div>
 <p id="random" class="note"></p>
-<svg id="curves" viewBox="0 0 320 170" role="img" aria-label="deletion curves"></svg>
+<svg id="curves" viewBox="0 0 440 170" role="img" aria-label="deletion curves"></svg>
 <h2>Which hidden units? {{ layer }}</h2>
 <p class="note">The units of {{ layer }} (the layer before the output) whose activation times
 gradient adds most to the predicted class; each with the image that excites it most
@@ -322,11 +323,11 @@ weight matrices): red pixels raise the class's logit, blue ones lower it.</p>
                text(44, 14, "p(" + D.classes[inp.pred] + ")"));
     inp.maps.forEach(function (m, j) {
       nodes.push(line(m.curve, colours[j % colours.length]));
-      nodes.push(text(312, 30 + 12 * j, D.methods[j].label, "end"));
+      nodes.push(text(318, 30 + 12 * j, D.methods[j].label));
       nodes[nodes.length - 1].setAttribute("fill", colours[j % colours.length]);
     });
     nodes.push(line(inp.random_curve, "#777", true),
-               text(312, 30 + 12 * inp.maps.length, "random order", "end"));
+               text(318, 30 + 12 * inp.maps.length, "random order (dashed)"));
     svg.replaceChildren.apply(svg, nodes);
   }
   function show(k) {
@@ -352,8 +353,7 @@ weight matrices): red pixels raise the class's logit, blue ones lower it.</p>
       row.append(el("span", "name", C[c]), track, el("span", "value", p.toFixed(3)));
       return row;
     }));
-    var best = 0;
-    inp.maps.forEach(function (m, j) { if (m.del < inp.maps[best].del) best = j; });
+    var best = inp.best;
     fill("maps", inp.maps.map(function (m, j) {
       var c = cell(m.img, D.methods[j].label + ": deletion AUC " + m.del.toFixed(3) +
                    ", insertion " + m.ins.toFixed(3), j === best ? "best" : "");
