@@ -7,7 +7,6 @@ import dataclasses
 import html as html_lib
 import json
 import re
-import shutil
 
 import numpy as np
 import pytest
@@ -18,6 +17,8 @@ from vizkit.cli import main
 from vizkit.data import load
 from vizkit.explain import attribution_options, explain, page_data, page_html, select_inputs, write_explanation
 from vizkit.train import train_model
+
+from test_gallery_browser import browser  # noqa: F401 - headless Chromium, skipped without it
 
 FAST = dict(n_images=12, n_steps=8, actmax_steps=8, seed=0)
 
@@ -196,31 +197,6 @@ def test_cli_bad_input_exits_2_with_one_line(mlp, tmp_path, capsys, args, messag
 
 
 # ----------------------------------------------------------------------------- real browser
-def _chromium():
-    exe = next((shutil.which(n) for n in ("chromium", "chromium-browser", "google-chrome")
-                if shutil.which(n)), None)
-    driver = shutil.which("chromedriver")
-    return (exe, driver) if exe and driver else None
-
-
-@pytest.fixture(scope="module")
-def browser():
-    found = _chromium()
-    if found is None:
-        pytest.skip("chromium / chromedriver are not installed (Debian: apt-get install chromium "
-                    "chromium-driver)")
-    webdriver = pytest.importorskip("selenium.webdriver")
-    opts = webdriver.ChromeOptions()
-    opts.binary_location = found[0]
-    for arg in ("--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
-                "--hide-scrollbars", "--force-device-scale-factor=1"):
-        opts.add_argument(arg)
-    opts.set_capability("goog:loggingPrefs", {"browser": "ALL"})
-    drv = webdriver.Chrome(service=webdriver.ChromeService(executable_path=found[1]), options=opts)
-    yield drv
-    drv.quit()
-
-
 def _state(drv) -> dict:
     return drv.execute_script("""
         return {img: document.getElementById('main-img').src,
