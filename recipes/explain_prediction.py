@@ -21,7 +21,6 @@ CNN_CONFIG = {"epochs": 6}
 
 def run(ctx):
     import matplotlib.pyplot as plt
-    import numpy as np
 
     from vizkit.explain import explain, method_label, page_html
 

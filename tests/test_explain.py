@@ -135,7 +135,7 @@ def test_cnn_gets_grad_cam_and_no_fields(cnn, split):
     assert np.array_equal(e.indices, [0, 1, 2])
     best = e.most_faithful()
     for i in range(3):
-        assert f"most faithful map here is" in e.captions[i]
+        assert "most faithful map here is" in e.captions[i]
         aucs = [e.faithfulness[m].deletion_auc[i] for m in e.methods]
         assert best[i] == e.methods[int(np.argmin(aucs))]
 
