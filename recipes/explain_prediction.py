@@ -56,7 +56,7 @@ def run(ctx):
                   ["method", "mean deletion AUC", "mean insertion AUC", "most faithful for"],
                   rows, f"{name}: which attribution is faithful (lower deletion AUC is better)")
     data["fractions"] = rand.fractions
-    axes[0].legend(fontsize=9)
+    axes[0].legend()
     ctx.figure("deletion-curves", fig, "Deletion curves averaged over the explained test images: "
                "the probability of the predicted class as each method's most important pixels "
                "are set to black first, against a random order (dashed).", data=data)
