@@ -12,7 +12,7 @@ RECIPES = Path(__file__).resolve().parents[1] / "recipes"
 EXPECTED = ["gmm_decision_surfaces", "gmm_training_animation", "lab_ptdeep_vs_svm", "linreg_gradients", "png_folder_mlp",
             "mnist_weights", "mnist_shootout", "receptive_fields", "cnn_views", "hyperparameter_search",
             "activation_maximization", "rbf_bottleneck", "attributions", "over_training", "embeddings",
-            "errors"]
+            "errors", "explain_prediction"]
 
 
 def test_every_recipe_of_the_issue_is_there_in_gallery_order():

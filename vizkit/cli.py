@@ -1,4 +1,4 @@
-"""The ``vizkit`` command: train | evaluate | analyze | gallery | layers | datasets | search.
+"""The ``vizkit`` command: train | evaluate | analyze | explain | gallery | layers | datasets | search.
 
 Expected failures (a bad option, a damaged checkpoint, data of the wrong shape, a full or
 read-only disk, a diverged run, Ctrl-C) end with exit status 2 and one line on stderr, no
@@ -245,6 +245,29 @@ def cmd_analyze(args) -> int:
     return status
 
 
+def cmd_explain(args) -> int:
+    from .explain import check_indices, explain, write_explanation
+
+    if args.images is not None and args.index is not None:
+        raise ValueError("give --images N or --index I,... (not both): --images picks the inputs, "
+                         "--index names them.")
+    if args.images is not None and args.images < 1:
+        raise ValueError(f"--images must be an int >= 1. Got {args.images} instead.")
+    if Path(args.out).exists() and not Path(args.out).is_dir():
+        raise ValueError(f"--out {args.out} exists and is not a folder; give a folder path.")
+    model, meta, split = _checkpoint_and_data(args)
+    indices = None
+    if args.index is not None:
+        indices = check_indices(args.index.split(","), len(split.y_test), name="--index")
+    expl = explain(model, split, indices=indices, n_images=args.images or 100, seed=args.seed)
+    with _out_dir(args.out) as out:
+        paths = write_explanation(expl, out)
+    wrong = int((expl.labels != expl.predictions).sum())
+    print(f"{paths[0]}: {len(expl)} test images explained ({wrong} misclassified); "
+          f"arrays in {paths[1].name}")
+    return 0
+
+
 # ---------------------------------------------------------------------------- layers, datasets, gallery
 def cmd_layers(args) -> int:
     from . import hooks
@@ -432,6 +455,17 @@ def _add_others(sub) -> None:
     a.add_argument("--seed", type=int, default=0)
     a.add_argument("--dpi", type=int, default=100)
     a.set_defaults(func=cmd_analyze)
+
+    x = sub.add_parser("explain", help="one static page explaining single predictions of a checkpoint")
+    x.add_argument("checkpoint")
+    x.add_argument("--out", required=True, help="output folder (index.html, explanation.npz)")
+    x.add_argument("--images", type=int, default=None,
+                   help="how many test images: all misclassified + a stratified sample of the "
+                        "correct ones (default 100)")
+    x.add_argument("--index", default=None, metavar="I,...", help="test-set positions to explain")
+    _data_args(x)
+    x.add_argument("--seed", type=int, default=0)
+    x.set_defaults(func=cmd_explain)
 
     g = sub.add_parser("gallery", help="run the recipes and write the static HTML gallery")
     g.add_argument("--out", default="gallery")

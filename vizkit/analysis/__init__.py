@@ -20,6 +20,8 @@ from .attributions import (Attribution, RandomizationCheck, attribution_layer, a
                            cascade_layers, last_conv_layer, randomization_check, randomized_copy,
                            rank_correlation)
 from .bottleneck import Bottleneck, BottleneckLayer, bottleneck_features, bottleneck_head, find_bottleneck
+from .faithfulness import (FaithfulnessCurves, attribution_order, curve_auc, faithfulness_curves,
+                           perturbation_curves, random_order)
 from .embedding import Embedding, embed, embed_activations, embedding_layers, layer_activations
 from .feature_maps import (ConvFilters, FeatureMaps, NoConvLayers, conv_filters, conv_layers,
                            feature_maps)
@@ -45,6 +47,8 @@ __all__ = [
     "ReceptiveFields", "TheoreticalRF", "gradient_receptive_fields", "propagated_receptive_fields",
     "theoretical_receptive_field", "conv_field_units", "mlp_field_layers",
     "DecisionSurface", "decision_surface",
+    "FaithfulnessCurves", "faithfulness_curves", "perturbation_curves", "attribution_order",
+    "random_order", "curve_auc",
     "WeightImages", "linear_input_map", "weight_images",
     "OverTraining", "OverTrainingRecorder",
 ]

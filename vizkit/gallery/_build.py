@@ -130,6 +130,12 @@ def _up_to_date(prev: RecipeRecord | None, key: str, store: Store, data: DataCho
             return False
         if f.data and not (folder / f"{f.id}.npz").is_file():
             return False
+    for a in prev.assets:  # a recipe's own pages, as intact as its figures
+        try:
+            if sha256((folder / a["file"]).read_bytes()) != a.get("sha256"):
+                return False
+        except OSError:
+            return False
     for d in prev.data:
         name = data.name if d.get("request") == "default" else d.get("request")
         try:

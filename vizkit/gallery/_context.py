@@ -10,7 +10,10 @@ from typing import Any, Iterable, Sequence
 from .._io import file_lock, npz_bytes, png_size, safe_name, sha256, write_if_changed
 from ._cache import CacheMiss, cache_key, check_folder, forget_entry, load_entry, record_entry
 
-__all__ = ["RecipeContext", "DataChoice", "load_data"]
+__all__ = ["RecipeContext", "DataChoice", "load_data", "ASSET_SUFFIXES"]
+
+#: What :meth:`RecipeContext.asset` may write: pages of a recipe's own, beside its figures.
+ASSET_SUFFIXES = (".html",)
 
 _DATA_CACHE: dict = {}
 
@@ -95,6 +98,7 @@ class RecipeContext:
         self._ids: set[str] = set()
         self._path = path
         self.figure_data_: dict[str, dict] = {}
+        self.assets_: list[dict] = []
         self._meta: dict[int, dict] = {}
 
     @classmethod
@@ -387,6 +391,42 @@ class RecipeContext:
                               "width": w, "height": h, "data": keys, "line": self._caller_line(),
                               "min_font": float(min_font), "ext": "gif"})
         return fid
+
+    def asset(self, name: str, data: bytes, caption: str = "") -> str:
+        """Save a page of the recipe's own (e.g. the explain page) as ``<recipe>/<name>``, linked
+        from the recipe's page with ``caption`` and kept by the gallery like its figures.
+
+        Parameters
+        ----------
+        name : str
+            ``'<id>.html'``; the id is made a safe file name, unique within the recipe (figures
+            and assets share ids).
+        data : bytes
+            The file's bytes (written atomically, only when they changed).
+        caption : str, optional
+            The link's text on the recipe's page.
+
+        Returns
+        -------
+        str
+            The file name used.
+
+        Raises
+        ------
+        ValueError
+            A name without the ``.html`` suffix, or data that is not bytes.
+        """
+        if not isinstance(name, str) or not name.endswith(ASSET_SUFFIXES) or \
+                len(name) <= len(".html"):
+            raise ValueError(f"an asset's name must be '<id>' + one of {', '.join(ASSET_SUFFIXES)}."
+                             f" Got {name!r} instead.")
+        if not isinstance(data, (bytes, bytearray)):
+            raise ValueError(f"`data` must be bytes. Got {type(data).__name__} instead.")
+        stem, suffix = name.rsplit(".", 1)
+        fname = f"{self._new_id(stem)}.{suffix}"
+        write_if_changed(self._out / fname, bytes(data))
+        self.assets_.append({"file": fname, "caption": str(caption), "sha256": sha256(bytes(data))})
+        return fname
 
     def _caller_line(self) -> int:
         """The line of the recipe's source whose call is making the current figure."""

@@ -118,6 +118,7 @@ class RecipeRecord:
     headline: list = field(default_factory=list)
     tables: list = field(default_factory=list)
     figures: list[FigureRecord] = field(default_factory=list)
+    assets: list = field(default_factory=list)
     output: str = ""
     provenance: dict = field(default_factory=dict)
     trained: int = 0
@@ -180,6 +181,13 @@ class RecipeRecord:
         figures = [FigureRecord.from_dict(f) for f in d.get("figures", [])]
         if len({f.id for f in figures}) != len(figures):
             raise GalleryError("a recipe record lists a figure twice")
+        assets = d.get("assets", [])
+        if not (isinstance(assets, list) and all(
+                isinstance(a, dict) and isinstance(a.get("file"), str)
+                and a["file"].endswith(".html") and a["file"] != "index.html"
+                and SAFE_NAME.match(a["file"][:-5]) and isinstance(a.get("caption", ""), str)
+                and isinstance(a.get("sha256", ""), str) for a in assets)):
+            raise GalleryError("an asset record is malformed")
         for t in d.get("tables", []):
             if not (isinstance(t.get("columns"), list) and isinstance(t.get("rows"), list)
                     and all(isinstance(r, list) for r in t["rows"])):

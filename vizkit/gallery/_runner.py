@@ -204,7 +204,7 @@ def _run_recipe(task: dict, choice: DataChoice | None) -> dict:
         "seed": task["seed"], "doc": docstring(source),
         "topic": module_constant(source, "TOPIC", str, ""), "data": ctx.data_used_,
         "checkpoints": ctx.checkpoints_, "metrics": ctx.metrics_, "headline": ctx.headline_,
-        "tables": ctx.tables_, "figures": ctx.figures_, "output": output,
+        "tables": ctx.tables_, "figures": ctx.figures_, "assets": ctx.assets_, "output": output,
         "provenance": provenance(),
         "trained": ctx.n_trained, "cached": ctx.n_cached})
     if task["verbose"]:

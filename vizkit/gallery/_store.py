@@ -53,7 +53,8 @@ def recipe_files(name: str, folder: Path) -> list[Path]:
     found = []
     for p in sorted(folder.iterdir()):
         stem, suffix = p.name[:-4], p.name[-4:]
-        if p.name in own or (suffix in _SUFFIXES and SAFE_NAME.match(stem)):
+        page = p.name.endswith(".html") and SAFE_NAME.match(p.name[:-5])  # a recipe's own page
+        if p.name in own or page or (suffix in _SUFFIXES and SAFE_NAME.match(stem)):
             if not _is_link(p) and p.is_file():
                 found.append(p)
     return found

@@ -1,0 +1,316 @@
+"""Faithfulness of attribution maps: deletion and insertion curves (pixel flipping).
+
+A map is faithful when the pixels it ranks highest are the ones the model needs. Deletion
+(Bach et al., 2015, "pixel flipping"; Samek et al., 2017) replaces the most-attributed pixels by a
+baseline first, in steps, and follows the probability of the explained class: it falls fast for a
+faithful map (a low area under the curve). Insertion (Petsiuk et al., 2018, RISE) starts from the
+baseline and reveals the most-attributed pixels first: the probability rises fast (a high area).
+Both curves are drawn against a random order of the same pixels (seeded): a map is only
+informative where it beats chance.
+
+One forward pass covers a batch of perturbed images (all the steps of several inputs at once),
+never one pass per step. Every channel of a pixel moves together; a map's score for a pixel is
+its sum over channels.
+
+Examples
+--------
+>>> import torch
+>>> from torch import nn
+>>> model = nn.Sequential(nn.Flatten(), nn.Linear(4, 2))
+>>> x = torch.rand(3, 1, 2, 2)
+>>> res = faithfulness_curves(model, x, torch.rand(3, 1, 2, 2), n_steps=4)
+>>> res.deletion.shape, res.deletion_auc.shape
+((3, 5), (3,))
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+import torch
+from torch import nn
+
+from .._torch import frozen_eval, model_device
+
+__all__ = ["MODES", "FaithfulnessCurves", "faithfulness_curves", "perturbation_curves",
+           "attribution_order", "random_order", "curve_auc"]
+
+#: Valid values of ``mode``: remove the ranked pixels first, or reveal them first.
+MODES = ("deletion", "insertion")
+
+
+@dataclass
+class FaithfulnessCurves:
+    """What :func:`faithfulness_curves` returns.
+
+    Attributes
+    ----------
+    fractions : ndarray of shape (n_steps + 1,)
+        Share of the pixels removed (deletion) or revealed (insertion) at each step, 0 to 1.
+    deletion, insertion : ndarray of shape (N, n_steps + 1)
+        Probability of the target class along the map's order. ``deletion[:, 0]`` is ``p(x)``
+        and ``deletion[:, -1]`` is ``p(baseline)``; insertion runs the other way.
+    deletion_auc, insertion_auc : ndarray of shape (N,)
+        Trapezoid areas under the curves over ``fractions`` (in [0, 1]); low deletion and high
+        insertion areas mean a faithful map.
+    random_deletion, random_insertion : ndarray of shape (N, n_steps + 1)
+        The same curves for random orders of the pixels, averaged over ``n_random`` orders (NaN
+        when ``n_random=0``).
+    random_deletion_auc, random_insertion_auc : ndarray of shape (N,)
+    targets : ndarray of shape (N,)
+        The class followed for each input (int64).
+    settings : dict
+        ``n_steps``, ``baseline``, ``n_random``, ``seed``.
+    """
+
+    fractions: np.ndarray
+    deletion: np.ndarray
+    insertion: np.ndarray
+    deletion_auc: np.ndarray
+    insertion_auc: np.ndarray
+    random_deletion: np.ndarray
+    random_insertion: np.ndarray
+    random_deletion_auc: np.ndarray
+    random_insertion_auc: np.ndarray
+    targets: np.ndarray
+    settings: dict = field(default_factory=dict)
+
+    def __len__(self) -> int:
+        return int(self.deletion.shape[0])
+
+
+def attribution_order(maps) -> np.ndarray:
+    """Pixels of each map from the highest score to the lowest: ``(N, H*W)`` indices.
+
+    A pixel's score is the map's sum over channels (maps of shape ``(N, C, H, W)``; any other
+    shape ``(N, ...)`` is ranked element by element). Ties keep the pixels' order (stable sort).
+
+    Examples
+    --------
+    >>> attribution_order(np.array([[[[0.1, 0.9], [0.5, -1.0]]]])).tolist()
+    [[1, 2, 0, 3]]
+    """
+    a = _as_numpy(maps, "maps")
+    scores = _pixel_scores(a)
+    return np.argsort(-scores, axis=1, kind="stable")
+
+
+def random_order(n: int, n_features: int, *, seed: int = 0) -> np.ndarray:
+    """``n`` random orders of ``n_features`` pixels, ``(n, n_features)`` (same seed, same
+    orders).
+
+    Examples
+    --------
+    >>> random_order(2, 4, seed=0).shape
+    (2, 4)
+    """
+    rng = np.random.default_rng(int(seed))
+    return np.stack([rng.permutation(int(n_features)) for _ in range(int(n))]) if n else \
+        np.zeros((0, int(n_features)), dtype=np.int64)
+
+
+def curve_auc(curves, fractions) -> np.ndarray:
+    """Trapezoid area under each curve ``(N, S)`` over ``fractions`` ``(S,)``."""
+    y = np.asarray(curves, dtype=np.float64)
+    xs = np.asarray(fractions, dtype=np.float64)
+    return ((y[..., 1:] + y[..., :-1]) * np.diff(xs) / 2).sum(-1)
+
+
+@torch.no_grad()
+def perturbation_curves(model: nn.Module, inputs: torch.Tensor, order, *, target=None,
+                        mode: str = "deletion", n_steps: int = 20, baseline=0.0,
+                        batch_size: int = 512) -> tuple[np.ndarray, np.ndarray]:
+    """Probability of the target class as pixels are removed (or revealed) in ``order``.
+
+    Parameters
+    ----------
+    model : nn.Module
+        Takes raw inputs and returns logits ``[N, n_classes]``.
+    inputs : Tensor of shape (N, C, H, W) or (N, D)
+    order : array-like of shape (N, n_pixels)
+        Each input's pixels, first perturbed first (:func:`attribution_order`,
+        :func:`random_order`); ``n_pixels`` is ``H*W`` for images, ``D`` for vectors.
+    target : int, sequence of int or None, default=None
+        The class followed; ``None``: the predicted class of each (unperturbed) input.
+    mode : {'deletion', 'insertion'}, default='deletion'
+        ``'deletion'``: the first ``k`` pixels of the order take the baseline's values;
+        ``'insertion'``: the baseline with the first ``k`` pixels of the input.
+    n_steps : int, default=20
+        Steps from none to all pixels; step ``s`` perturbs ``round(s * n_pixels / n_steps)``.
+    baseline : float or Tensor broadcastable to one input, default=0.0
+        What a removed pixel becomes (0: black).
+    batch_size : int, default=512
+        Perturbed images per forward pass.
+
+    Returns
+    -------
+    curves : ndarray of shape (N, n_steps + 1)
+    targets : ndarray of shape (N,)
+    """
+    if mode not in MODES:
+        raise ValueError(f"`mode` must be one of {', '.join(map(repr, MODES))}. "
+                         f"Got {mode!r} instead.")
+    x = _check_inputs(inputs)
+    n_steps, batch_size = _pos_int("n_steps", n_steps), _pos_int("batch_size", batch_size)
+    n_pix = _n_pixels(x)
+    order = np.asarray(order)
+    if order.shape != (len(x), n_pix):
+        raise ValueError(f"`order` must have shape (N, n_pixels) = ({len(x)}, {n_pix}). Got "
+                         f"{order.shape} instead.")
+    if not all(np.array_equal(np.sort(o), np.arange(n_pix)) for o in order):
+        raise ValueError(f"each row of `order` must be a permutation of 0..{n_pix - 1}.")
+    dev = model_device(model)
+    x = x.to(dev, torch.float32)
+    base = _baseline(baseline, x)
+    counts = torch.from_numpy(np.rint(np.arange(n_steps + 1) * n_pix / n_steps).astype(np.int64))
+    ranks = torch.empty(order.shape, dtype=torch.int64)
+    ranks.scatter_(1, torch.from_numpy(order.astype(np.int64)),
+                   torch.arange(n_pix).expand(len(x), n_pix).contiguous())
+    S = n_steps + 1
+    with frozen_eval(model):
+        targets = _targets(model, x, target, batch_size)
+        probs = torch.empty(len(x) * S)
+        per = max(1, batch_size // S)  # inputs per forward: all their steps at once
+        for i in range(0, len(x), per):
+            xb, bb = x[i:i + per], base.expand_as(x)[i:i + per]
+            # [n, S, pixels]: True where the pixel is perturbed at that step
+            hit = (ranks[i:i + per, None, :] < counts[None, :, None]).to(dev)
+            hit = hit.view(*hit.shape[:2], *_pixel_shape(x))
+            a, b = (bb, xb) if mode == "deletion" else (xb, bb)
+            imgs = torch.where(hit, a[:, None], b[:, None]).reshape(-1, *x.shape[1:])
+            p = torch.softmax(model(imgs).float(), 1)
+            t = targets[i:i + per].to(dev).repeat_interleave(S)
+            probs[i * S:i * S + len(imgs)] = p.gather(1, t[:, None])[:, 0].cpu()
+    return probs.view(len(x), S).double().numpy(), targets.cpu().numpy()
+
+
+def faithfulness_curves(model: nn.Module, inputs: torch.Tensor, maps, *, target=None,
+                        n_steps: int = 20, baseline=0.0, n_random: int = 1, seed: int = 0,
+                        batch_size: int = 512) -> FaithfulnessCurves:
+    """Deletion and insertion curves of attribution ``maps``, with a random-order baseline.
+
+    Parameters
+    ----------
+    model : nn.Module
+        Takes raw inputs and returns logits.
+    inputs : Tensor of shape (N, C, H, W) or (N, D)
+    maps : Tensor or ndarray of the inputs' shape
+        Attributions (e.g. :func:`vizkit.analysis.attributions`' ``maps``); pixels are ranked by
+        value, highest first (pass absolute maps to rank by magnitude).
+    target : int, sequence of int or None, default=None
+        The class explained; ``None``: the predicted class.
+    n_steps : int, default=20
+    baseline : float or Tensor, default=0.0
+        What a removed pixel becomes.
+    n_random : int, default=1
+        Random orders averaged for the baseline curves (0: none, NaN curves).
+    seed : int, default=0
+        Seeds the random orders.
+    batch_size : int, default=512
+        Perturbed images per forward pass.
+
+    Returns
+    -------
+    FaithfulnessCurves
+
+    Raises
+    ------
+    ValueError
+        ``maps`` not of the inputs' shape, an unknown ``target`` or bad counts.
+    """
+    x = _check_inputs(inputs)
+    a = _as_numpy(maps, "maps")
+    if a.shape != tuple(x.shape):
+        raise ValueError(f"`maps` must have the inputs' shape {tuple(x.shape)}. Got {a.shape} "
+                         "instead.")
+    if isinstance(n_random, bool) or not isinstance(n_random, (int, np.integer)) or n_random < 0:
+        raise ValueError(f"`n_random` must be an int >= 0. Got {n_random!r} instead.")
+    order = attribution_order(a)
+    kw = dict(n_steps=n_steps, baseline=baseline, batch_size=batch_size)
+    dele, targets = perturbation_curves(model, x, order, target=target, mode="deletion", **kw)
+    ins, _ = perturbation_curves(model, x, order, target=targets, mode="insertion", **kw)
+    fractions = np.linspace(0.0, 1.0, n_steps + 1)
+    rd = np.full_like(dele, np.nan)
+    ri = np.full_like(dele, np.nan)
+    if n_random:
+        orders = random_order(len(x) * n_random, order.shape[1], seed=seed)
+        xr = x.repeat_interleave(n_random, 0)
+        tr = np.repeat(targets, n_random)
+        rd = perturbation_curves(model, xr, orders, target=tr, mode="deletion", **kw)[0]
+        ri = perturbation_curves(model, xr, orders, target=tr, mode="insertion", **kw)[0]
+        rd = rd.reshape(len(x), n_random, -1).mean(1)
+        ri = ri.reshape(len(x), n_random, -1).mean(1)
+    return FaithfulnessCurves(
+        fractions=fractions, deletion=dele, insertion=ins,
+        deletion_auc=curve_auc(dele, fractions), insertion_auc=curve_auc(ins, fractions),
+        random_deletion=rd, random_insertion=ri, random_deletion_auc=curve_auc(rd, fractions),
+        random_insertion_auc=curve_auc(ri, fractions), targets=targets,
+        settings=dict(n_steps=int(n_steps), baseline=baseline if isinstance(baseline, (int, float))
+                      else "tensor", n_random=int(n_random), seed=int(seed)))
+
+
+# ------------------------------------------------------------------------------------ helpers
+def _as_numpy(v, name: str) -> np.ndarray:
+    if isinstance(v, torch.Tensor):
+        v = v.detach().cpu().numpy()
+    a = np.asarray(v, dtype=np.float64)
+    if a.ndim < 2:
+        raise ValueError(f"`{name}` must be a batch (N, ...). Got shape {a.shape} instead.")
+    if not np.isfinite(a).all():
+        raise ValueError(f"`{name}` holds NaN or infinite values.")
+    return a
+
+
+def _pixel_scores(a: np.ndarray) -> np.ndarray:
+    """(N, n_pixels): channels summed for (N, C, H, W); else every element a pixel."""
+    return a.sum(1).reshape(len(a), -1) if a.ndim == 4 else a.reshape(len(a), -1)
+
+
+def _pixel_shape(x: torch.Tensor) -> tuple:
+    """Shape of one input's pixel mask, broadcastable over the input (channels share a pixel)."""
+    return (1, *x.shape[2:]) if x.dim() == 4 else tuple(x.shape[1:])
+
+
+def _n_pixels(x: torch.Tensor) -> int:
+    return int(np.prod(_pixel_shape(x)))
+
+
+def _check_inputs(x) -> torch.Tensor:
+    if not isinstance(x, torch.Tensor):
+        raise TypeError(f"`inputs` must be a torch.Tensor. Got {type(x).__name__} instead.")
+    if x.dim() < 2 or len(x) == 0:
+        raise ValueError(f"`inputs` must be a non-empty batch (N, ...). Got shape "
+                         f"{tuple(x.shape)} instead.")
+    return x.detach()
+
+
+def _pos_int(name: str, v) -> int:
+    if isinstance(v, bool) or not isinstance(v, (int, np.integer)) or v < 1:
+        raise ValueError(f"`{name}` must be an int >= 1. Got {v!r} instead.")
+    return int(v)
+
+
+def _baseline(baseline, x: torch.Tensor) -> torch.Tensor:
+    if isinstance(baseline, (int, float)) and not isinstance(baseline, bool):
+        return torch.full((1, *x.shape[1:]), float(baseline), device=x.device)
+    if isinstance(baseline, torch.Tensor):
+        b = baseline.detach().to(x.device, torch.float32)
+        try:
+            return torch.broadcast_to(b, x.shape[1:]).unsqueeze(0)
+        except RuntimeError:
+            pass
+    raise ValueError(f"`baseline` must be a number or a tensor broadcastable to one input "
+                     f"{tuple(x.shape[1:])}. Got {baseline!r} instead.")
+
+
+def _targets(model: nn.Module, x: torch.Tensor, target, batch_size: int) -> torch.Tensor:
+    if target is None:
+        return torch.cat([model(x[i:i + batch_size]).argmax(1) for i in range(0, len(x), batch_size)])
+    t = torch.as_tensor(np.asarray(target), dtype=torch.int64).reshape(-1)
+    t = t.expand(len(x)) if t.numel() == 1 else t
+    n_classes = model(x[:1]).shape[1]
+    if t.numel() != len(x) or (t < 0).any() or (t >= n_classes).any():
+        raise ValueError(f"`target` must be one class or one per input, each in 0..{n_classes - 1}. "
+                         f"Got {np.asarray(target).tolist()!r} instead.")
+    return t.to(x.device)
