@@ -89,7 +89,8 @@ def test_cached_model_replays_its_snapshots_without_training(tmp_path, monkeypat
     first = ctx.views(net)
     assert ctx.n_trained == 1 and first["epochs"].tolist() == [0, 1, 2, 4]
     files = sorted(p.name for p in (tmp_path / "cache" / "views_test").iterdir())
-    assert [f for f in files if not f.endswith(".lock")] == [
+    # beside the checkpoint: its views and the cache's record of the bytes vizkit wrote
+    assert [f for f in files if not f.endswith((".lock", ".sha256"))] == [
         files[0], files[0].replace(".pt", ".views.npz")] and files[0].endswith(".pt")
 
     _no_training(monkeypatch)
@@ -122,8 +123,9 @@ def test_views_that_do_not_match_train_again(tmp_path, change):
     ctx = _ctx(tmp_path, log)
     net2, _, _ = ctx.train("m", "mlp", split, QUICK, recorder=rec, hidden=(6,))
     assert ctx.n_trained == 1
+    # a replaced checkpoint is caught by the cache's record of its bytes before its views are read
     reason = {"recorder": "recorded by another recorder", "missing": "has no recorded views",
-              "other-weights": "other weights"}[change]
+              "other-weights": "not the ones vizkit wrote"}[change]
     msg = next(m for m in log if "cached" in m)
     assert "training again" in msg and reason in msg, log
     assert ctx.views(net2)["epochs"].tolist() == rec.at

@@ -217,7 +217,7 @@ def test_a_training_killed_midway_leaves_nothing_the_next_build_trusts(env, monk
     ctx, net, path = env.train()
     real = vizkit.train.train_model
 
-    def killed(spec, split, cfg, *, checkpoint=None, meta=None):
+    def killed(spec, split, cfg, *, checkpoint=None, meta=None, recorder=None):
         Path(checkpoint).write_bytes(b"half a checkpoint")
         raise KeyboardInterrupt
 
