@@ -29,8 +29,8 @@ import numpy as np
 import torch
 
 from vizkit.data import fingerprint
+from vizkit.lab.data import graph_data, graph_surface
 from vizkit.models import KSVMWrap, fcann2_classify, fcann2_train
-from vizkit.plot.decision_surface import graph_data, graph_surface
 from vizkit.train import average_precision, eval_perf_multi
 
 ORDER = 10

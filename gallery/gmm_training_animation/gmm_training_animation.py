@@ -6,7 +6,8 @@ Shows an animated GIF: the lab's ``graph_surface`` view (P(class 1) in grey on a
 scale, its 0.5 contour) and the training points (colour = true class, circle right, square
 wrong) after 0, 1, 2, ... epochs of the lab's training on ``sample_gmm_2d(6, 2, 10)``, with the
 loss and accuracy so far beside it. Frames are spaced geometrically over the epochs (dense at the
-start, where the surface moves most); fit's ``on_epoch_end`` callback takes each snapshot.
+start, where the surface moves most); a recorder passed to ``ctx.train`` takes each snapshot while
+the model trains, and a cached model replays them without training.
 """
 
 import dataclasses
@@ -14,11 +15,10 @@ import dataclasses
 import numpy as np
 import torch
 
-from vizkit.analysis.decision_surface import training_surfaces
+from vizkit.analysis.decision_surface import SurfaceFrames, SurfaceRecorder, snapshot_epochs
 from vizkit.data import fingerprint
-from vizkit.models import PTDeep
-from vizkit.plot.decision_surface import surface_animation
-from vizkit.train import seed_everything
+from vizkit.plot.animation import surface_animation
+from vizkit.train import TrainConfig
 
 ORDER = 12
 TOPIC = "Classifiers on 2D data"
@@ -49,10 +49,13 @@ def caption(frames, cfg) -> str:
 
 def run(ctx):
     split = lab_split(ctx.data("gmm-2d", **DATA))
-    seed_everything(ctx.seed)
-    model = PTDeep([2, 10, 10, 2], activation="relu")
     cfg = {**LAB, "seed": ctx.seed, "progress": False}
-    frames, hist = training_surfaces(model, split, cfg, n_frames=40, grid_resolution=120)
+    # 40 frames after epoch 0, over the training points and the test points' box
+    rec = SurfaceRecorder(split.x_train, split.y_train, at=snapshot_epochs(LAB["epochs"], 40),
+                          rect=torch.cat([split.x_train, split.x_test]).numpy(), grid_resolution=120)
+    model, _, _ = ctx.train("ptdeep", "mlp", split, TrainConfig.from_dict(cfg), recorder=rec,
+                            hidden=(10, 10))
+    frames = SurfaceFrames.from_snapshots(ctx.views(model))
     gif = surface_animation(frames)
     ctx.animation("training-surface", gif, caption(frames, cfg), min_font=9.0, data={
         "epochs": frames.epochs, "x": frames.surfaces[0].xx[0], "y": frames.surfaces[0].yy[:, 0],
