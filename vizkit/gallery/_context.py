@@ -9,6 +9,8 @@ from typing import Any, Iterable, Sequence
 
 from .._io import file_lock, npz_bytes, png_size, safe_name, sha256, write_if_changed
 from ._cache import CacheMiss, cache_key, check_folder, forget_entry, load_entry, record_entry
+from ._html import DISPLAY_DPI, PNG_DPI
+from ._record import slide_text_px
 
 __all__ = ["RecipeContext", "DataChoice", "load_data", "ASSET_SUFFIXES"]
 
@@ -327,7 +329,8 @@ class RecipeContext:
         w, h = png_size(png)
         self.figures_.append({"id": fid, "caption": str(caption), "sha256": sha256(png),
                               "width": w, "height": h, "data": keys, "line": self._caller_line(),
-                              "min_font": min_font})
+                              "min_font": min_font,
+                              "slide_text_px": slide_text_px(min_font, w, h, PNG_DPI)})
         return fid
 
     def _new_id(self, id: str) -> str:
@@ -389,7 +392,8 @@ class RecipeContext:
             self.figure_data_[fid] = data
         self.figures_.append({"id": fid, "caption": str(caption), "sha256": sha256(gif),
                               "width": w, "height": h, "data": keys, "line": self._caller_line(),
-                              "min_font": float(min_font), "ext": "gif"})
+                              "min_font": float(min_font), "ext": "gif",
+                              "slide_text_px": slide_text_px(float(min_font), w, h, DISPLAY_DPI)})
         return fid
 
     def asset(self, name: str, data: bytes, caption: str = "") -> str:
@@ -485,8 +489,13 @@ class RecipeContext:
 
 
 def _min_font(fig) -> float:
-    """The smallest font size (pt) of the figure's visible, non-empty text (0 without text)."""
+    """The smallest font size (pt) of the figure's visible, non-empty text (0 without text).
+
+    The figure is laid out first (without rendering): tick labels get their text only then.
+    """
     from matplotlib.text import Text
+
+    fig.draw_without_rendering()
 
     sizes = [t.get_fontsize() for t in fig.findobj(Text)
              if t.get_visible() and t.get_text().strip()]

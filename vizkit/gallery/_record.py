@@ -17,10 +17,16 @@ from typing import Any
 from .._io import SAFE_NAME
 from ._store import RECIPE_NAME, GalleryError
 
-__all__ = ["FigureRecord", "RecipeRecord", "parse_manifest", "MANIFEST_FORMAT", "MANIFEST_VERSION"]
+__all__ = ["FigureRecord", "RecipeRecord", "parse_manifest", "slide_text_px", "MANIFEST_FORMAT",
+           "MANIFEST_VERSION", "SLIDE_PX", "MIN_SLIDE_TEXT_PX"]
 
 MANIFEST_FORMAT = "vizkit-gallery"
-MANIFEST_VERSION = 2
+MANIFEST_VERSION = 3
+#: The slide a teacher projects a figure on (width, height in pixels): a 1080p screen.
+SLIDE_PX = (1920, 1080)
+#: The smallest text height (pixels, on :data:`SLIDE_PX`) readable from the back of a room:
+#: about 14 pt on a projector.
+MIN_SLIDE_TEXT_PX = 20.0
 _HEX = frozenset("0123456789abcdef")
 _MAX_DEPTH = 6
 #: The image kinds a figure can be.
@@ -51,6 +57,51 @@ def _num(value: Any) -> bool:
         and value >= 0
 
 
+def slide_text_px(min_font: float, width: int, height: int, dpi: float) -> float:
+    """How tall (pixels) the smallest text of an image is once it is scaled to fit a slide.
+
+    The image (``width`` x ``height`` pixels, drawn at ``dpi`` pixels per inch, its smallest
+    text ``min_font`` points) is scaled, up or down, to the largest size that fits
+    :data:`SLIDE_PX` with its aspect ratio kept; its smallest text is then
+    ``min_font / 72 * dpi * scale`` pixels tall (the font size's em height).
+
+    Parameters
+    ----------
+    min_font : float
+        The smallest font size (points) drawn in the image; 0 when it has no text.
+    width, height : int
+        The image's size in pixels (> 0).
+    dpi : float
+        The pixels per inch it was drawn at (> 0).
+
+    Returns
+    -------
+    float
+        The smallest text's height in slide pixels, rounded to 0.1 (0.0 for an image without
+        text).
+
+    Raises
+    ------
+    ValueError
+        A size or the dpi is not positive, or ``min_font`` is negative.
+
+    Examples
+    --------
+    A 9 pt label on a 2x (220 dpi) figure 3840 pixels wide is halved to fit 1920:
+
+    >>> slide_text_px(9.0, 3840, 1000, 220)
+    13.8
+    >>> slide_text_px(12.0, 1100, 1100, 110)  # scaled up to 1080 x 1080
+    18.0
+    """
+    if not (width > 0 and height > 0 and dpi > 0 and min_font >= 0):
+        raise ValueError(f"slide_text_px needs a positive size and dpi and a font size >= 0. "
+                         f"Got min_font={min_font!r}, width={width!r}, height={height!r}, "
+                         f"dpi={dpi!r} instead.")
+    scale = min(SLIDE_PX[0] / width, SLIDE_PX[1] / height)
+    return round(float(min_font) / 72.0 * float(dpi) * scale, 1)
+
+
 @dataclass
 class FigureRecord:
     """One figure of a recipe: ``OUT/<recipe>/<id>.png`` (an animation: ``<id>.gif``), and
@@ -64,6 +115,9 @@ class FigureRecord:
     data: list[str] = field(default_factory=list)
     line: int = 0  # the recipe source line whose call made it (0: not known)
     min_font: float = 0.0  # the smallest font size (pt) of its text (0: no text)
+    #: its smallest text's height (px) when the image is scaled to fit a 1920x1080 slide
+    #: (:func:`slide_text_px`; 0: no text)
+    slide_text_px: float = 0.0
     ext: str = "png"  # 'png' (a 2x figure) or 'gif' (an animation drawn at display size)
 
     @property
@@ -90,12 +144,14 @@ class FigureRecord:
               and isinstance(d.get("data", []), list)
               and all(isinstance(k, str) and k.isidentifier() for k in d.get("data", []))
               and _int(d.get("line", 0)) and _num(d.get("min_font", 0.0))
+              and _num(d.get("slide_text_px", 0.0))
               and d.get("ext", "png") in IMAGE_EXTS)
         if not ok:
             raise GalleryError("a figure record has a missing or malformed field")
         return cls(id=d["id"], caption=d["caption"], sha256=d["sha256"], width=d["width"],
                    height=d["height"], data=list(d.get("data", [])), line=d.get("line", 0),
-                   min_font=float(d.get("min_font", 0.0)), ext=d.get("ext", "png"))
+                   min_font=float(d.get("min_font", 0.0)),
+                   slide_text_px=float(d.get("slide_text_px", 0.0)), ext=d.get("ext", "png"))
 
 
 @dataclass
