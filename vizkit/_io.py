@@ -32,12 +32,29 @@ SAFE_NAME = re.compile(r"^[a-z0-9][a-z0-9_-]{0,79}$")
 def safe_name(text: str, *, default: str = "item") -> str:
     """Turn ``text`` into a file-name stem from ``[a-z0-9_-]`` (at most 80 characters).
 
+    Letters are lower-cased, every run of other characters becomes one ``-``, and leading or
+    trailing ``-``/``_`` are dropped, so no stem can climb out of its folder or hide a file.
+
+    Parameters
+    ----------
+    text : str
+        Any text (a title, a recipe name); anything else is turned into text with ``str``.
+    default : str, default "item"
+        The stem returned when nothing of ``text`` is left.
+
+    Returns
+    -------
+    str
+        A stem that matches :data:`SAFE_NAME`, or ``default``.
+
     Examples
     --------
     >>> safe_name("Weights λ=0.1 <b>")
     'weights-0-1-b'
     >>> safe_name("../../etc/passwd")
     'etc-passwd'
+    >>> safe_name("???", default="figure")
+    'figure'
     """
     s = re.sub(r"[^a-z0-9_-]+", "-", str(text).lower())
     s = re.sub(r"-{2,}", "-", s).strip("-_")[:80].strip("-_")
@@ -52,6 +69,24 @@ def atomic_write_bytes(path: str | os.PathLike, data: bytes) -> Path:
     is created new (``O_EXCL``, ``O_NOFOLLOW``: never through a link planted at its name) and its
     permissions set through its descriptor; ``os.replace`` then replaces a link at ``path``
     itself, never the file it points to.
+
+    Parameters
+    ----------
+    path : str or os.PathLike
+        The file to write; its folder is created when missing.
+    data : bytes
+        The file's whole new content.
+
+    Returns
+    -------
+    pathlib.Path
+        ``path``.
+
+    Examples
+    --------
+    >>> out = atomic_write_bytes("out/note.txt", b"hello")
+    >>> out.read_bytes(), sorted(p.name for p in out.parent.iterdir())  # no temporary file left
+    (b'hello', ['note.txt'])
     """
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -79,7 +114,27 @@ def _umask() -> int:
 
 
 def file_hash(path: str | os.PathLike) -> str:
-    """Short SHA-256 of a file's bytes."""
+    """Short SHA-256 of a file's bytes: its first 16 hexadecimal digits.
+
+    Parameters
+    ----------
+    path : str or os.PathLike
+        The file to hash (read whole).
+
+    Returns
+    -------
+    str
+        16 lower-case hexadecimal digits.
+
+    Examples
+    --------
+    >>> import hashlib
+    >>> path = atomic_write_bytes("data.bin", b"abc")
+    >>> file_hash(path) == hashlib.sha256(b"abc").hexdigest()[:16]
+    True
+    >>> file_hash(path)
+    'ba7816bf8f01cfea'
+    """
     return hashlib.sha256(Path(path).read_bytes()).hexdigest()[:16]
 
 
@@ -96,7 +151,28 @@ def stable_hash(obj: Any, n: int = 16) -> str:
 def write_if_changed(path: str | os.PathLike, data: bytes) -> bool:
     """Write ``data`` atomically unless ``path`` already holds exactly these bytes.
 
-    Returns True when the file was (re)written; an unchanged file keeps its mtime.
+    An unchanged file is left alone and keeps its mtime, so a rebuild that produces the same
+    bytes changes nothing on disk.
+
+    Parameters
+    ----------
+    path : str or os.PathLike
+        The file to write (with :func:`atomic_write_bytes`).
+    data : bytes
+        The file's whole new content.
+
+    Returns
+    -------
+    bool
+        True when the file was written (it was missing or held other bytes), False when it
+        already held ``data``.
+
+    Examples
+    --------
+    >>> write_if_changed("page.html", b"<p>1</p>"), write_if_changed("page.html", b"<p>1</p>")
+    (True, False)
+    >>> write_if_changed("page.html", b"<p>2</p>")
+    True
     """
     path = Path(path)
     try:
@@ -118,6 +194,27 @@ def png_bytes(fig, *, dpi: int = 220) -> bytes:
     deterministic; matplotlib puts no time stamp in a PNG unless asked to). The PNG is then
     stored losslessly smaller: RGB where every pixel is opaque (the white face makes them so),
     with Pillow's ``optimize`` (about 12 % off the gallery's PNGs, the same pixels).
+
+    Parameters
+    ----------
+    fig : matplotlib.figure.Figure
+        The figure to render (one made outside pyplot gets an Agg canvas first).
+    dpi : int, default 220
+        Pixels per figure inch.
+
+    Returns
+    -------
+    bytes
+        A PNG image, cropped to the drawn content (``bbox_inches="tight"``) on a white face.
+
+    Examples
+    --------
+    >>> from matplotlib.figure import Figure
+    >>> fig = Figure(figsize=(2, 1))
+    >>> _ = fig.add_subplot().plot([0, 1], [1, 0])
+    >>> data = png_bytes(fig, dpi=50)
+    >>> data[1:4], data == png_bytes(fig, dpi=50)  # a PNG, the same bytes every time
+    (b'PNG', True)
     """
     from matplotlib.backends.backend_agg import FigureCanvasAgg
 
@@ -185,7 +282,23 @@ def png_size(data: bytes) -> tuple[int, int]:
 
 def default_cache_dir() -> Path:
     """Where trained gallery models are kept: ``$VIZKIT_CACHE``, else ``$XDG_CACHE_HOME/vizkit/
-    gallery``, else ``~/.cache/vizkit/gallery``."""
+    gallery``, else ``~/.cache/vizkit/gallery``.
+
+    The folder is only named here, not created.
+
+    Returns
+    -------
+    pathlib.Path
+        The cache folder (``~`` expanded).
+
+    Examples
+    --------
+    >>> import os
+    >>> os.environ["VIZKIT_CACHE"] = "~/models"
+    >>> default_cache_dir() == Path.home() / "models"
+    True
+    >>> del os.environ["VIZKIT_CACHE"]
+    """
     env = os.environ.get("VIZKIT_CACHE")
     if env:
         return Path(env).expanduser()

@@ -88,7 +88,8 @@ def save(path: str | os.PathLike, model: nn.Module, **meta: Any) -> Path:
     Examples
     --------
     >>> from vizkit.models import PTDeep
-    >>> checkpoint.save("runs/tiny.pt", PTDeep([2, 10, 2]))  # doctest: +SKIP
+    >>> save("runs/tiny.pt", PTDeep([2, 10, 2]), seed=0).name
+    'tiny.pt'
     """
     from .models import spec_of
 
@@ -125,14 +126,45 @@ def save(path: str | os.PathLike, model: nn.Module, **meta: Any) -> Path:
 def load(path: str | os.PathLike, *, map_location: str | torch.device = "cpu") -> tuple[nn.Module, dict]:
     """Rebuild the model saved at ``path``; returns ``(model in eval mode, meta)``.
 
-    ``meta`` holds everything saved with it plus ``spec``, ``versions`` and ``path``.
+    The file is treated as untrusted and checked before anything is allocated for it (see the
+    module's description); no pickled code is ever run.
+
+    Parameters
+    ----------
+    path : str or os.PathLike
+        A file written by :func:`save`.
+    map_location : str or torch.device, default "cpu"
+        Where the stored tensors are loaded (passed to ``torch.load``).
+
+    Returns
+    -------
+    model : nn.Module
+        The rebuilt model, in eval mode, holding the stored weights.
+    meta : dict
+        Everything saved with it (``config``, ``history``, ``metrics``, ...) plus ``spec`` (what
+        rebuilt it), ``versions`` (of vizkit, torch, ... that saved it) and ``path``.
 
     Raises
     ------
     FileNotFoundError
+        There is no file at ``path``.
     CheckpointError
         Not a vizkit checkpoint, truncated/corrupt, weights that do not fit the spec, weights of
         the wrong dtype or not finite, or a spec larger than the file or the ceiling.
+
+    Examples
+    --------
+    >>> import torch
+    >>> from vizkit.models import PTDeep
+    >>> _ = torch.manual_seed(0)
+    >>> net = PTDeep([2, 3, 2])
+    >>> path = save("runs/tiny.pt", net, seed=0, config={"epochs": 1})
+    >>> model, meta = load(path)
+    >>> meta["seed"], meta["config"], model.training
+    (0, {'epochs': 1}, False)
+    >>> x = torch.ones(1, 2)
+    >>> torch.equal(model(x), net.eval()(x))
+    True
     """
     path = Path(path)
     if not path.is_file():
