@@ -38,8 +38,39 @@ def current_ax(ax=None):
 
 def image_grid_axes(n: int, *, ncols: int | None = None, fig=None, panel: float = 1.3,
                     extra_width: float = 0.6):
-    """A figure (new unless given) with ``n`` image axes in a grid, ticks off; returns
-    ``(fig, axes)`` with ``axes`` a flat list of the ``n`` used axes (extra ones removed)."""
+    """A figure (new unless given) with ``n`` image axes in a grid, ticks off.
+
+    The grid has ``ncols`` columns and as many rows as ``n`` needs; the grid cells past the
+    ``n``-th are removed from the figure.
+
+    Parameters
+    ----------
+    n : int
+        Number of images (>= 1).
+    ncols : int, optional
+        Columns of the grid; by default ``min(n, 5)``.
+    fig : matplotlib.figure.Figure, optional
+        Draw the grid on this figure; by default a new ``constrained`` figure sized to the grid.
+    panel : float, default 1.3
+        Size (inches) of one square image cell of a new figure.
+    extra_width : float, default 0.6
+        Width (inches) added to a new figure, for a colour bar.
+
+    Returns
+    -------
+    fig : matplotlib.figure.Figure
+        The figure drawn on.
+    axes : list of matplotlib.axes.Axes
+        The ``n`` used axes, row by row.
+
+    Examples
+    --------
+    >>> fig, axes = image_grid_axes(7, ncols=4)
+    >>> len(axes), len(fig.axes), axes[0].get_xticks().size
+    (7, 7, 0)
+    >>> [round(float(x), 2) for x in fig.get_size_inches()]  # 4 x 1.3 + 0.6 wide, 2 x 1.3 + 0.4 high
+    [5.8, 3.0]
+    """
     import matplotlib.pyplot as plt
 
     ncols = int(ncols or min(n, 5))

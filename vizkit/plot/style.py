@@ -41,11 +41,19 @@ def class_colors(n: int) -> list[tuple[float, float, float]]:
     Returns
     -------
     list of (float, float, float)
+        ``n`` colours; colour ``i`` is class ``i``'s.
+
+    Raises
+    ------
+    ValueError
+        ``n`` is not a positive integer.
 
     Examples
     --------
     >>> class_colors(2)[1] == class_colors(10)[1]
     True
+    >>> class_colors(1)[0]  # tab10's blue
+    (0.12156862745098039, 0.4666666666666667, 0.7058823529411765)
     """
     if isinstance(n, bool) or int(n) != n or int(n) < 1:
         raise ValueError(f"`n` must be a positive integer. Got {n!r} instead.")
@@ -65,6 +73,29 @@ def class_cmap(n: int):
 
     Use it with ``vmin=-0.5, vmax=n - 0.5`` (or a ``BoundaryNorm``) so integer label ``i`` maps to
     class colour ``i``.
+
+    Parameters
+    ----------
+    n : int
+        Number of classes (>= 1).
+
+    Returns
+    -------
+    matplotlib.colors.ListedColormap
+        ``n`` colours, those of :func:`class_colors`, named ``vizkit_classes_<n>``.
+
+    Raises
+    ------
+    ValueError
+        ``n`` is not a positive integer (from :func:`class_colors`).
+
+    Examples
+    --------
+    >>> cmap = class_cmap(3)
+    >>> cmap.N, cmap.name
+    (3, 'vizkit_classes_3')
+    >>> tuple(cmap(2)[:3]) == class_colors(3)[2]  # label 2 gets class 2's colour
+    True
     """
     from matplotlib.colors import ListedColormap
 
@@ -72,7 +103,26 @@ def class_cmap(n: int):
 
 
 def diverging_cmap():
-    """The colour map for signed values (``'RdBu_r'``: negative blue, zero white, positive red)."""
+    """The colour map for signed values (``'RdBu_r'``: negative blue, zero white, positive red).
+
+    Draw with limits from :func:`symmetric_limits` so that zero falls on the white middle.
+
+    Returns
+    -------
+    matplotlib.colors.Colormap
+        matplotlib's :data:`DIVERGING` map.
+
+    Examples
+    --------
+    >>> cmap = diverging_cmap()
+    >>> cmap.name
+    'RdBu_r'
+    >>> for value in (0.0, 0.5, 1.0):  # dark blue, near-white, dark red (RGB)
+    ...     print([round(float(c), 2) for c in cmap(value)[:3]])
+    [0.02, 0.19, 0.38]
+    [0.97, 0.97, 0.96]
+    [0.4, 0.0, 0.12]
+    """
     from matplotlib import colormaps
 
     return colormaps[DIVERGING]
@@ -83,10 +133,28 @@ def symmetric_limits(a) -> tuple[float, float]:
 
     An empty, all-zero or all-NaN input gives ``(-1.0, 1.0)`` (a valid, non-degenerate scale).
 
+    Parameters
+    ----------
+    a : array_like or torch.Tensor
+        Numbers of any shape (a tensor is detached and moved to the CPU); NaN and infinite
+        values are ignored.
+
+    Returns
+    -------
+    tuple of (float, float)
+        ``(-m, m)``, for ``vmin`` and ``vmax``.
+
+    Raises
+    ------
+    TypeError
+        ``a`` is not array-like of numbers.
+
     Examples
     --------
     >>> symmetric_limits([[0.5, -2.0], [1.0, float("nan")]])
     (-2.0, 2.0)
+    >>> symmetric_limits([0.0, float("inf")])  # nothing finite but zero: a unit scale
+    (-1.0, 1.0)
     """
     try:
         arr = np.asarray(a.detach().cpu() if hasattr(a, "detach") else a, dtype=np.float64)
