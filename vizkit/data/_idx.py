@@ -165,10 +165,40 @@ def read_idx_header(path: str | os.PathLike, *, max_bytes: int | None = None
     is only checked when it is read (:func:`read_idx`). A header promising more than
     ``max_bytes`` (default :data:`MAX_IDX_BYTES`) data bytes is refused.
 
+    Parameters
+    ----------
+    path : str or path-like
+        The file, plain or gzip-compressed.
+    max_bytes : int, optional
+        The most data bytes its header may promise; default :data:`MAX_IDX_BYTES` (256 MiB).
+
+    Returns
+    -------
+    shape : tuple of int
+        The size of each dimension, as the header says.
+    dtype : numpy.dtype
+        The values' type, native-endian (what :func:`read_idx` returns).
+
     Raises
     ------
     DataFileError
-        As :func:`read_idx`.
+        As :func:`read_idx`: wrong magic number, unsupported dtype code, a header promising
+        more than ``max_bytes``, or a plain file whose size is not what its header promises.
+    TypeError
+        ``max_bytes`` is not an int or None.
+    ValueError
+        ``max_bytes`` is negative.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> write_idx("images-idx3-ubyte", np.zeros((5, 28, 28), dtype=np.uint8))
+    >>> read_idx_header("images-idx3-ubyte")
+    ((5, 28, 28), dtype('uint8'))
+    >>> read_idx_header("images-idx3-ubyte", max_bytes=1000)  # 3920 data bytes: refused
+    Traceback (most recent call last):
+    ...
+    vizkit.data._errors.DataFileError: IDX file 'images-idx3-ubyte' is refused: ...
     """
     path, cap = Path(path), _check_cap(max_bytes)
     with _open_idx(path) as (f, size):
@@ -234,6 +264,13 @@ def write_idx(path: str | os.PathLike, array, *, compress: bool | None = None) -
     compress : bool, default=None
         gzip the file; ``None`` means "when ``path`` ends in ``.gz``".
 
+    Raises
+    ------
+    TypeError
+        ``array``'s dtype is none of those IDX stores.
+    ValueError
+        ``array`` has 0 or more than 255 dimensions, or a size of 2**32 or more.
+
     Examples
     --------
     >>> import numpy as np, tempfile, os
@@ -241,6 +278,10 @@ def write_idx(path: str | os.PathLike, array, *, compress: bool | None = None) -
     >>> write_idx(p, np.array([7, 2, 1], dtype=np.uint8))
     >>> read_idx(p).tolist()
     [7, 2, 1]
+    >>> write_idx(p, np.array([7, 2, 1]))  # int64: no IDX type
+    Traceback (most recent call last):
+    ...
+    TypeError: `array` dtype must be one of uint8, int8, int16, int32, float32, float64 for IDX. ...
     """
     arr = np.asarray(array)
     key = (arr.dtype.kind, arr.dtype.itemsize)
