@@ -93,6 +93,16 @@ def last_conv_layer(model: nn.Module, *, rectified: bool = False) -> str | None:
     -------
     str or None
         ``None`` when the model has no ``nn.Conv2d``.
+
+    Examples
+    --------
+    >>> from torch import nn
+    >>> net = nn.Sequential(nn.Conv2d(1, 4, 3), nn.ReLU(), nn.Conv2d(4, 8, 3), nn.BatchNorm2d(8),
+    ...                     nn.ReLU(), nn.Flatten(), nn.LazyLinear(10))
+    >>> last_conv_layer(net), last_conv_layer(net, rectified=True)  # conv2, its ReLU after BN
+    ('2', '4')
+    >>> last_conv_layer(nn.Sequential(nn.Flatten(), nn.Linear(4, 2))) is None
+    True
     """
     named = list(model.named_modules())
     last = None
@@ -119,6 +129,28 @@ def hidden_layer(model: nn.Module) -> tuple[str, int] | None:
     when a ``BatchNorm2d`` follows it directly: a bias-free conv feeding a batch norm is read
     after the norm), else the first of at least two ``nn.Linear`` layers; ``None`` for a model
     with neither.
+
+    Parameters
+    ----------
+    model : nn.Module
+        Any model; only its structure (module types and order) is read.
+
+    Returns
+    -------
+    tuple of (str, int) or None
+        The layer's dotted name and its number of units (channels of a conv layer or its batch
+        norm, outputs of a linear layer); ``None`` when the model has no conv layer and fewer
+        than two linear layers.
+
+    Examples
+    --------
+    >>> from torch import nn
+    >>> hidden_layer(nn.Sequential(nn.Linear(2, 16), nn.ReLU(), nn.Linear(16, 3)))
+    ('0', 16)
+    >>> hidden_layer(nn.Sequential(nn.Conv2d(1, 6, 3, bias=False), nn.BatchNorm2d(6), nn.ReLU()))
+    ('1', 6)
+    >>> hidden_layer(nn.Linear(2, 3)) is None  # logistic regression: no hidden layer
+    True
     """
     conv = last_conv_layer(model)
     if conv is not None:
