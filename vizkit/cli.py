@@ -500,7 +500,25 @@ def _add_others(sub) -> None:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    """The ``vizkit`` argument parser (each verb's sub-parser is ``parser.verbs[name]``)."""
+    """The ``vizkit`` argument parser (each verb's sub-parser is ``parser.verbs[name]``).
+
+    Each verb's parsed arguments carry ``func``, the function that runs it (:func:`main` calls
+    ``args.func(args)``).
+
+    Returns
+    -------
+    argparse.ArgumentParser
+        The parser, with the extra attribute ``verbs``: verb name -> its sub-parser.
+
+    Examples
+    --------
+    >>> parser = build_parser()
+    >>> sorted(parser.verbs)
+    ['analyze', 'datasets', 'evaluate', 'explain', 'gallery', 'layers', 'search', 'train']
+    >>> args = parser.parse_args(["train", "--model", "mlp", "--out", "run", "epochs=2"])
+    >>> args.model, args.set, args.func.__name__
+    ('mlp', ['epochs=2'], 'cmd_train')
+    """
     from . import __version__
 
     p = argparse.ArgumentParser(prog="vizkit", description="Train small PyTorch networks and show what they learned.")
@@ -529,7 +547,46 @@ def _expected(e: BaseException) -> str | None:
 
 
 def main(argv: list[str] | None = None) -> int:
-    """Run the ``vizkit`` command; returns the exit status."""
+    """Run the ``vizkit`` command; returns the exit status.
+
+    Expected failures (a missing file, a bad value, a diverged run, Ctrl-C or ``SIGTERM``) print
+    one line ``vizkit <verb>: error: ...`` on stderr and return :data:`EXIT_FAILURE`; anything
+    else is a bug and raises with its traceback. The command sets torch's thread count (from
+    ``$VIZKIT_THREADS``, else one per CPU, at most 8).
+
+    Parameters
+    ----------
+    argv : list of str, optional
+        The arguments after ``vizkit``; by default ``sys.argv[1:]``.
+
+    Returns
+    -------
+    int
+        0 on success, :data:`EXIT_FAILURE` (2) on an expected failure.
+
+    Examples
+    --------
+    >>> import os
+    >>> from vizkit import checkpoint
+    >>> from vizkit.models import PTDeep
+    >>> _ = checkpoint.save("tiny.pt", PTDeep([2, 3, 2]))
+    >>> os.environ["VIZKIT_THREADS"] = "1"
+    >>> main(["layers", "tiny.pt", "--input-shape", "2"])
+    Layer         Type        Output shape  Params
+    (model)       PTDeep      [1, 2]        17
+      norm        Identity    [1, 2]        0
+      flatten     Flatten     [1, 2]        0
+      layers      Sequential  [1, 2]        17
+        layers.0  Linear      [1, 3]        9
+        layers.1  ReLU        [1, 3]        0
+        layers.2  Linear      [1, 2]        8
+    <BLANKLINE>
+    Total params: 17
+    0
+    >>> main(["layers", "missing.pt"])  # one line on stderr, no traceback
+    2
+    >>> del os.environ["VIZKIT_THREADS"]
+    """
     command = "vizkit"
     on_term = threading.current_thread() is threading.main_thread()
     previous = signal.signal(signal.SIGTERM, _terminate) if on_term else None
