@@ -52,17 +52,49 @@ FAMILIES: dict[str, ModuleType] = {m.NAME: m for m in (
 
 
 def list_families() -> list[str]:
-    """The figure family names, in the order ``vizkit analyze --what all`` runs them."""
+    """The figure family names, in the order ``vizkit analyze --what all`` runs them.
+
+    Returns
+    -------
+    list of str
+        The keys of :data:`FAMILIES` (a new list each call).
+
+    Examples
+    --------
+    >>> names = list_families()
+    >>> names[0], "decision-surface" in names, len(names) == len(FAMILIES)
+    ('weights', True, True)
+    """
     return list(FAMILIES)
 
 
 def get_family(name: str) -> ModuleType:
     """The module of family ``name`` (``NAME``, ``applies``, ``figures``).
 
+    Parameters
+    ----------
+    name : str
+        One of :func:`list_families` (with ``-``, as the CLI spells it).
+
+    Returns
+    -------
+    types.ModuleType
+        The family's module in :mod:`vizkit.figures`.
+
     Raises
     ------
     ValueError
         Unknown family (the valid names are listed).
+
+    Examples
+    --------
+    >>> family = get_family("decision-surface")
+    >>> family.NAME, family.__name__
+    ('decision-surface', 'vizkit.figures.decision_surface')
+    >>> get_family("decision_surface")
+    Traceback (most recent call last):
+    ...
+    ValueError: figure family must be one of 'weights', 'receptive-fields', ... Got 'decision_surface' instead.
     """
     if name not in FAMILIES:
         raise ValueError(f"figure family must be one of {', '.join(map(repr, FAMILIES))} or 'all'. "
@@ -97,5 +129,25 @@ def make_figures(name: str, model, split, *, meta: dict | None = None,
         Unknown family (the valid names are listed).
     NotApplicable
         The family does not fit this model.
+
+    Examples
+    --------
+    A linear model on tiny 4x4 images (three classes), untrained: the ``weights`` family draws
+    each class score's weights as an image.
+
+    >>> import torch
+    >>> from vizkit.data import Split, fingerprint
+    >>> from vizkit.models import PTDeep
+    >>> x = torch.rand(12, 1, 4, 4, generator=torch.Generator().manual_seed(0))
+    >>> y = torch.arange(12) % 3
+    >>> split = Split("tiny", x, y, x, y, x, y, ("a", "b", "c"), (1, 4, 4), fingerprint(x, y))
+    >>> _ = torch.manual_seed(0)
+    >>> [figure] = make_figures("weights", PTDeep([16, 3]), split)
+    >>> figure.id, figure.data["images"].shape, figure.data["class_names"].tolist()
+    ('weights', (3, 4, 4), ['a', 'b', 'c'])
+    >>> make_figures("weights", PTDeep([16, 8, 3]), split)  # a hidden layer: no weight images
+    Traceback (most recent call last):
+    ...
+    vizkit.plot.figure.NotApplicable: PTDeep has no single linear input->class map ...
     """
     return get_family(name).figures(model, split, meta=meta, seed=seed)

@@ -45,6 +45,19 @@ def unique_stem(id: str, taken: set[str]) -> str:
     """``id`` as a safe file name stem, not in ``taken`` (``-2``, ``-3``, ... appended); the stem
     returned is added to ``taken``.
 
+    Parameters
+    ----------
+    id : str
+        The figure's id (made safe with :func:`vizkit._io.safe_name`; ``'figure'`` when nothing
+        of it is left).
+    taken : set of str
+        The stems already used; changed in place.
+
+    Returns
+    -------
+    str
+        A stem from ``[a-z0-9_-]`` not in ``taken`` before the call.
+
     Examples
     --------
     >>> taken = set()
@@ -79,6 +92,21 @@ def write_figure(figure, out: str | Path, *, taken: set[str] | None = None,
     Returns
     -------
     WrittenFigure
+        The stem, the paths written and the PNG's bytes.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> import matplotlib.pyplot as plt
+    >>> from vizkit.figures import Figure
+    >>> fig, ax = plt.subplots(figsize=(2, 2))
+    >>> _ = ax.plot([0, 1], [0, 1])
+    >>> written = write_figure(Figure("Line 1", fig, "A line.", data={"y": np.arange(2)}), "out",
+    ...                        dpi=20)
+    >>> written.stem, written.png.name, written.npz.name, plt.fignum_exists(fig.number)
+    ('line-1', 'line-1.png', 'line-1.npz', False)
+    >>> dict(np.load(written.npz))
+    {'y': array([0, 1])}
     """
     out = Path(out)
     stem = unique_stem(figure.id, set() if taken is None else taken)
@@ -129,7 +157,23 @@ def write_figures(figures: Iterable, out: str | Path, *, taken: set[str] | None 
 
 
 def close_figure(fig) -> None:
-    """Close ``fig`` in pyplot (a figure pyplot does not manage needs no closing)."""
+    """Close ``fig`` in pyplot (a figure pyplot does not manage needs no closing).
+
+    Parameters
+    ----------
+    fig : matplotlib.figure.Figure
+        The figure; any error closing it is ignored, so a caller's ``finally`` never fails.
+
+    Examples
+    --------
+    >>> import matplotlib.pyplot as plt
+    >>> fig = plt.figure()
+    >>> close_figure(fig)
+    >>> plt.fignum_exists(fig.number)
+    False
+    >>> from matplotlib.figure import Figure
+    >>> close_figure(Figure())  # not pyplot's: nothing to do
+    """
     try:
         import matplotlib.pyplot as plt
 
