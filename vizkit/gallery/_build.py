@@ -37,7 +37,25 @@ _ZIP_MEMBER = re.compile(r"^recipes/[a-z0-9][a-z0-9_]*\.py$")
 # ---------------------------------------------------------------------------- locations
 def default_recipes_dir() -> Path:
     """``$VIZKIT_RECIPES``, else the ``recipes/`` folder beside the ``vizkit`` package (a
-    source checkout), else ``./recipes``."""
+    source checkout), else ``./recipes``.
+
+    The folder is only named here; :func:`list_recipes` says when it does not exist.
+
+    Returns
+    -------
+    pathlib.Path
+        The recipes folder (``~`` expanded).
+
+    Examples
+    --------
+    >>> import os
+    >>> os.environ["VIZKIT_RECIPES"] = "~/my-recipes"
+    >>> default_recipes_dir() == Path.home() / "my-recipes"
+    True
+    >>> del os.environ["VIZKIT_RECIPES"]
+    >>> default_recipes_dir().name
+    'recipes'
+    """
     env = os.environ.get("VIZKIT_RECIPES")
     if env:
         return Path(env).expanduser()
@@ -65,10 +83,36 @@ def _discover(recipes_dir: Path) -> dict[str, Path]:
 def list_recipes(recipes_dir: str | os.PathLike | None = None) -> list[str]:
     """Names of the gallery's recipes, in the order the gallery shows them.
 
+    A recipe is a file ``<name>.py`` of the folder, its name lower-case letters, digits and
+    ``_`` (a file starting with ``_`` is a helper, not a recipe; another name is skipped with a
+    warning on stderr). They are ordered by their module constant ``ORDER`` (default 100), read
+    without running the file, then by name.
+
+    Parameters
+    ----------
+    recipes_dir : str or os.PathLike, optional
+        The recipes folder; by default :func:`default_recipes_dir`.
+
+    Returns
+    -------
+    list of str
+        Recipe names (file stems).
+
+    Raises
+    ------
+    FileNotFoundError
+        There is no such folder.
+
     Examples
     --------
-    >>> "gmm_decision_surfaces" in list_recipes()  # doctest: +SKIP
-    True
+    >>> from pathlib import Path
+    >>> folder = Path("my-recipes")
+    >>> folder.mkdir()
+    >>> _ = (folder / "weights.py").write_text("ORDER = 20")
+    >>> _ = (folder / "embedding.py").write_text("ORDER = 10")
+    >>> _ = (folder / "_shared.py").write_text("")
+    >>> list_recipes(folder)
+    ['embedding', 'weights']
     """
     return list(_discover(Path(recipes_dir) if recipes_dir else default_recipes_dir()))
 
@@ -178,6 +222,16 @@ def default_jobs() -> int:
     Each recipe runs on one torch thread (:func:`recipe_threads`), so a second CPU is only used
     by a second recipe; at most 4 keeps memory in bounds (a recipe on full-size data holds up to
     2 GB). The figures are the same bytes whatever the count.
+
+    Returns
+    -------
+    int
+        ``min(4, os.cpu_count())``, at least 1.
+
+    Examples
+    --------
+    >>> default_jobs() == max(1, min(4, os.cpu_count() or 1))
+    True
     """
     return max(1, min(4, os.cpu_count() or 1))
 
@@ -437,7 +491,50 @@ def _build(store: Store, recipes: dict[str, Path], selected: list[str], *, data,
 def run_recipe_main(file: str | os.PathLike, argv: Sequence[str] | None = None) -> None:
     """Entry point of ``python recipes/NAME.py``: build just that recipe into ``gallery/``.
 
-    Exits with :func:`build_gallery`'s status.
+    Exits with :func:`build_gallery`'s status. The command's description is the first paragraph
+    of the recipe's docstring; its options are ``--out``, ``--data``, ``--data-dir`` and
+    ``--retrain`` (as ``vizkit gallery``).
+
+    Parameters
+    ----------
+    file : str or os.PathLike
+        The recipe file (a recipe passes its ``__file__``); its folder is the recipes folder.
+    argv : sequence of str, optional
+        The command's arguments; by default ``sys.argv[1:]``.
+
+    Raises
+    ------
+    SystemExit
+        Always: with :func:`build_gallery`'s exit status, or argparse's for ``--help`` and bad
+        options.
+
+    Examples
+    --------
+    A recipe ends with::
+
+        if __name__ == "__main__":
+            from vizkit.gallery import run_recipe_main
+
+            run_recipe_main(__file__)
+
+    Its command line, here asked only for its help:
+
+    >>> import contextlib, io
+    >>> from pathlib import Path
+    >>> _ = Path("hello.py").write_text("'Draw nothing, as a demonstration.'")
+    >>> shown = io.StringIO()
+    >>> with contextlib.redirect_stdout(shown):
+    ...     try:
+    ...         run_recipe_main("hello.py", ["--help"])
+    ...     except SystemExit as e:
+    ...         print("exit status", e.code)
+    >>> print(shown.getvalue())
+    usage: python recipes/hello.py [-h] [--out OUT] ...
+    <BLANKLINE>
+    Draw nothing, as a demonstration.
+    ...
+    exit status 0
+    <BLANKLINE>
     """
     path = Path(file).resolve()
     p = argparse.ArgumentParser(prog=f"python recipes/{path.name}",
