@@ -59,6 +59,34 @@ def _plain(value: Any) -> Any:
 class RecipeContext:
     """Handed to a recipe's ``run(ctx)``; records everything the gallery shows for it.
 
+    The gallery makes one per recipe run; :meth:`standalone` makes one for running a recipe by
+    hand.
+
+    Parameters
+    ----------
+    name : str
+        The recipe's name (its file's stem).
+    source : str
+        The recipe's source text: its hash is part of the cache key of the models it trains
+        (unless shared).
+    out : pathlib.Path
+        The folder its figures and assets are written to.
+    cache_dir : pathlib.Path
+        The folder of trained models (:func:`~vizkit.gallery.default_cache_dir`).
+    data : DataChoice
+        The gallery's data choice for the MNIST recipes (``vizkit gallery --data``).
+    seed : int, default 0
+        The gallery seed.
+    retrain : bool, default False
+        Train every model again instead of loading it from the cache.
+    lib_version : str, default ""
+        vizkit's version, part of the models' cache key.
+    log : callable, optional
+        Called with each progress message (a str); by default messages are dropped.
+    path : str, default ""
+        The recipe's file name as Python runs it: a figure records the line of that file whose
+        call made it.
+
     Attributes
     ----------
     name : str
@@ -75,6 +103,16 @@ class RecipeContext:
             model, hist, metrics = ctx.train("mlp", "mlp", split, {"epochs": 200}, hidden=(10,))
             ctx.metric("test accuracy", metrics["accuracy"], headline=True)
             ctx.family("decision-surface", model, split)
+
+    What a context records, by hand:
+
+    >>> ctx = RecipeContext.standalone("My recipe", out="figures", seed=3)
+    >>> ctx.name, ctx.seed
+    ('my-recipe', 3)
+    >>> ctx.metric("test accuracy", 0.9123, headline=True)
+    >>> ctx.table("sizes", ["layer", "units"], [["hidden", 10]])
+    >>> ctx.metrics_, ctx.headline_, ctx.tables_[0]["rows"]
+    ({'test accuracy': 0.9123}, ['test accuracy'], [['hidden', 10]])
     """
 
     def __init__(self, name: str, *, source: str, out: Path, cache_dir: Path, data: DataChoice,

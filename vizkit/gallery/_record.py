@@ -105,7 +105,31 @@ def slide_text_px(min_font: float, width: int, height: int, dpi: float) -> float
 @dataclass
 class FigureRecord:
     """One figure of a recipe: ``OUT/<recipe>/<id>.png`` (an animation: ``<id>.gif``), and
-    ``<id>.npz`` when it has data."""
+    ``<id>.npz`` when it has data.
+
+    Attributes
+    ----------
+    id : str
+        The figure's file-name stem, unique within its recipe (matches :data:`SAFE_NAME`).
+    caption : str
+        The caption shown under it.
+    sha256 : str
+        SHA-256 of the image file's bytes (64 hexadecimal digits).
+    width, height : int
+        The image's size in pixels.
+    data : list of str
+        The names of the arrays in its ``.npz`` (empty: no ``.npz``).
+    line : int, default 0
+        The recipe source line whose call made it (0: not known).
+    min_font : float, default 0.0
+        The smallest font size (points) of its text (0: no text).
+    slide_text_px : float, default 0.0
+        Its smallest text's height in pixels once the image is scaled to fit a 1920x1080
+        slide (:func:`slide_text_px`; 0: no text).
+    ext : {"png", "gif"}, default "png"
+        The image kind: a PNG drawn at twice display size, or an animation drawn at display
+        size.
+    """
 
     id: str
     caption: str
@@ -156,7 +180,53 @@ class FigureRecord:
 
 @dataclass
 class RecipeRecord:
-    """One recipe's run: status, timings, data, models, metrics, tables, figures, output."""
+    """One recipe's run: status, timings, data, models, metrics, tables, figures, output.
+
+    Attributes
+    ----------
+    name : str
+        The recipe's name (its file's stem).
+    key : str
+        Hash of the recipe's source, vizkit's sources and the seed: a record whose key still
+        matches is up to date and the recipe is not run again.
+    status : {"ok", "failed"}, default "ok"
+        Whether ``run(ctx)`` returned or raised.
+    error : str, default ""
+        The traceback of a failed run (this machine's folders replaced by their roots' names).
+    error_summary : str, default ""
+        Its one-line summary (``ExceptionType: first line``), shown on the index page.
+    seconds : float, default 0.0
+        Wall-clock seconds of the run.
+    train_seconds : float, default 0.0
+        The seconds of it spent training models (0 for models loaded from the cache).
+    seed : int, default 0
+        The gallery seed it ran with.
+    doc : str, default ""
+        The recipe's module docstring (the page's text).
+    topic : str, default ""
+        The recipe's ``TOPIC`` constant (its section of the index page).
+    data : list of dict, default []
+        The data sets it loaded (name, fingerprint, ...).
+    checkpoints : list of dict, default []
+        The models it trained or loaded from the cache (key, model, hash, ...).
+    metrics : dict, default {}
+        Name -> number or short text (:meth:`RecipeContext.metric`).
+    headline : list of str, default []
+        The metric names also shown on the index page.
+    tables : list of dict, default []
+        Its tables (``id``, ``columns``, ``rows``, ``caption``).
+    figures : list of FigureRecord, default []
+        Its figures, in the order it made them.
+    assets : list of dict, default []
+        Pages of its own (an ``.html`` ``file``, a ``caption``, its ``sha256``).
+    output : str, default ""
+        What it printed (the last 20 000 characters).
+    provenance : dict, default {}
+        What made the figures: vizkit's version and source hash, and the versions of torch,
+        numpy, ... it ran on.
+    trained, cached : int, default 0
+        How many models it trained, and how many it loaded from the cache.
+    """
 
     name: str
     key: str
