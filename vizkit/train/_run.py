@@ -51,6 +51,31 @@ def default_config(model_name: str, *, n_train: int | None = None, **overrides: 
     The best epoch is chosen by validation accuracy (seed 000 keeps "the best validation model").
     ``n_train``, the training-set size, switches the shift augmentation and the refit on
     train + validation off for large sets.
+
+    Parameters
+    ----------
+    model_name : str
+        A registry model name (``logreg``, ``mlp``, ``deep``, ``cnn``, ``rbf``); another name gets
+        :class:`TrainConfig`'s own defaults.
+    n_train : int, optional
+        The training-set size; at least :data:`LARGE_TRAIN_SET` drops the shift augmentation
+        and the refit.
+    **overrides
+        :class:`TrainConfig` fields to set, applied last.
+
+    Returns
+    -------
+    TrainConfig
+        The checked configuration.
+
+    Examples
+    --------
+    >>> cfg = default_config("mlp", epochs=3)
+    >>> cfg.epochs, cfg.augment, cfg.refit, cfg.monitor
+    (3, 'shift', True, 'val_acc')
+    >>> large = default_config("mlp", n_train=55_000)
+    >>> large.augment, large.refit
+    (None, False)
     """
     base = {"monitor": "val_acc", **_DEFAULTS.get(model_name, {})}
     if n_train is not None and n_train >= LARGE_TRAIN_SET:
@@ -64,7 +89,35 @@ def default_config(model_name: str, *, n_train: int | None = None, **overrides: 
 def model_spec(name: str, split, **overrides: Any) -> dict:
     """The spec of registry model ``name`` for ``split``: input shape and classes from the data;
     image models standardize with the training part's own pixel statistics (recorded in the
-    spec, so the checkpoint knows its input convention) unless ``normalize`` is given."""
+    spec, so the checkpoint knows its input convention) unless ``normalize`` is given.
+
+    Parameters
+    ----------
+    name : str
+        A name from :func:`vizkit.models.list_models`.
+    split : vizkit.data.Split
+        The data: its ``input_shape``, its classes and (for images) its training pixels.
+    **overrides
+        Constructor arguments of the model (``hidden``, ``normalize``, ...).
+
+    Returns
+    -------
+    dict
+        A spec :func:`vizkit.models.build` builds (``name``, ``class``, ``args``,
+        ``input_shape``, ``n_classes``).
+
+    Examples
+    --------
+    >>> import torch
+    >>> from vizkit.data import Split, fingerprint
+    >>> x = torch.randn(60, 2, generator=torch.Generator().manual_seed(0))
+    >>> y = (x[:, 0] > 0).long()  # class 1: the right half of the plane
+    >>> split = Split("halves", x[:40], y[:40], x[40:50], y[40:50], x[50:], y[50:],
+    ...               ("left", "right"), (2,), fingerprint(x, y))
+    >>> spec = model_spec("mlp", split)
+    >>> spec["class"], spec["args"]["config"], spec["n_classes"]
+    ('PTDeep', [2, 300, 2], 2)
+    """
     from ..models import default_spec
 
     if len(split.input_shape) == 3 and "normalize" not in overrides and len(split.y_train):
@@ -119,6 +172,21 @@ def train_model(model: str | dict, split, config: TrainConfig | dict | None = No
     ------
     ValueError
         No training examples, a shift larger than the images, or a device this machine lacks.
+
+    Examples
+    --------
+    >>> import torch
+    >>> from vizkit.data import Split, fingerprint
+    >>> x = torch.randn(60, 2, generator=torch.Generator().manual_seed(0))
+    >>> y = (x[:, 0] > 0).long()  # class 1: the right half of the plane
+    >>> split = Split("halves", x[:40], y[:40], x[40:50], y[40:50], x[50:], y[50:],
+    ...               ("left", "right"), (2,), fingerprint(x, y))
+    >>> model, history, metrics = train_model("mlp", split, {"epochs": 3, "progress": False},
+    ...                                       checkpoint="runs/halves.pt", seed=0)
+    >>> len(history.epochs), metrics["n"], metrics["classes"], metrics["refit_epochs"] >= 1
+    (3, 10, ['left', 'right'], True)
+    >>> load_trained("runs/halves.pt")[2]["confusion"] == metrics["confusion"]
+    True
     """
     from ..models import build
 
@@ -207,11 +275,30 @@ def _resolve_config(config, name: str, split, seed: int | None) -> TrainConfig:
 def check_config_for(cfg: TrainConfig, split) -> None:
     """Refuse, by name, what ``cfg`` cannot do with ``split`` on this machine.
 
+    Parameters
+    ----------
+    cfg : TrainConfig
+        The training configuration.
+    split : vizkit.data.Split
+        The data it would train on.
+
     Raises
     ------
     ValueError
         No training examples; ``shift_pixels`` not smaller than the images with
         ``augment='shift'`` or ``'affine'``; a ``device`` this machine does not have.
+
+    Examples
+    --------
+    >>> import torch
+    >>> from vizkit.data import Split, fingerprint
+    >>> x, y = torch.rand(6, 1, 4, 4), torch.tensor([0, 1, 0, 1, 0, 1])
+    >>> split = Split("tiny", x, y, x, y, x, y, ("a", "b"), (1, 4, 4), fingerprint(x, y))
+    >>> check_config_for(default_config("mlp", shift_pixels=1), split)  # fine: nothing happens
+    >>> check_config_for(default_config("mlp", shift_pixels=4), split)
+    Traceback (most recent call last):
+    ...
+    ValueError: `shift_pixels` must be smaller than the images (4 pixels). Got 4 instead.
     """
     if len(split.y_train) == 0:
         raise ValueError(f"the training part of {split.name!r} has no examples; there is nothing "
@@ -231,9 +318,39 @@ def save_trained(path: str | os.PathLike, model: nn.Module, split, config: Train
     ``split`` is a :class:`vizkit.data.Split` (its :meth:`~vizkit.data.Split.record` is stored)
     or a data record dict. Used by :func:`train_model` and :class:`vizkit.estimator.NetClassifier`.
 
+    Parameters
+    ----------
+    path : str or os.PathLike
+        The checkpoint file to write (atomically, with :func:`vizkit.checkpoint.save`).
+    model : nn.Module
+        The trained model (a vizkit model class, so that its spec can rebuild it).
+    split : vizkit.data.Split or dict
+        The data it was trained on, or its record.
+    config : TrainConfig
+        The configuration it was trained with; its ``seed`` is stored unless ``meta`` has one.
+    history : History
+        Its training history.
+    metrics : dict, optional
+        Its test metrics.
+    **meta
+        More plain data for the checkpoint.
+
     Returns
     -------
     Path
+        ``path``.
+
+    Examples
+    --------
+    >>> import torch
+    >>> from vizkit.models import PTDeep
+    >>> from vizkit.train import History
+    >>> record = {"name": "halves", "fingerprint": "0" * 16}
+    >>> path = save_trained("runs/net.pt", PTDeep([2, 4, 2]), record, default_config("mlp"),
+    ...                     History(best_epoch=2), {"accuracy": 0.9}, note="by hand")
+    >>> model, history, metrics, meta = load_trained(path)
+    >>> history.best_epoch, metrics, meta["note"], meta["seed"], meta["data"]["name"]
+    (2, {'accuracy': 0.9}, 'by hand', 0, 'halves')
     """
     from ..checkpoint import save
 
@@ -248,10 +365,37 @@ def save_trained(path: str | os.PathLike, model: nn.Module, split, config: Train
 def load_trained(path: str | os.PathLike) -> tuple[nn.Module, History, dict, dict]:
     """Read a checkpoint written by :func:`train_model`: ``(model, history, metrics, meta)``.
 
+    Parameters
+    ----------
+    path : str or os.PathLike
+        A checkpoint written by :func:`train_model` or :func:`save_trained`.
+
+    Returns
+    -------
+    model : nn.Module
+        The trained model, in eval mode.
+    history : History
+        Its training history (empty when the checkpoint has none).
+    metrics : dict
+        Its test metrics (empty when it has none).
+    meta : dict
+        Everything stored with it (see :func:`vizkit.checkpoint.load`).
+
     Raises
     ------
+    FileNotFoundError
+        There is no file at ``path``.
     vizkit.checkpoint.CheckpointError
         The file is not a readable checkpoint.
+
+    Examples
+    --------
+    >>> from vizkit import checkpoint
+    >>> from vizkit.models import PTDeep
+    >>> path = checkpoint.save("plain.pt", PTDeep([2, 2]))  # no history, no metrics
+    >>> model, history, metrics, meta = load_trained(path)
+    >>> type(model).__name__, history.epochs, metrics
+    ('PTDeep', [], {})
     """
     from ..checkpoint import load
 
