@@ -38,7 +38,23 @@ class NoViews(ValueError):
 
 
 def views_path(checkpoint: str | os.PathLike) -> Path:
-    """Where the views of ``checkpoint`` live: ``model.pt`` -> ``model.views.npz``."""
+    """Where the views of ``checkpoint`` live: ``model.pt`` -> ``model.views.npz``.
+
+    Parameters
+    ----------
+    checkpoint : str or os.PathLike
+        The checkpoint file (it need not exist).
+
+    Returns
+    -------
+    pathlib.Path
+        The views file, in the checkpoint's folder.
+
+    Examples
+    --------
+    >>> views_path("runs/model.pt").as_posix()
+    'runs/model.views.npz'
+    """
     p = Path(checkpoint)
     return p.with_name(f"{p.stem}.views.npz")
 
@@ -46,11 +62,41 @@ def views_path(checkpoint: str | os.PathLike) -> Path:
 def recorder_identity(recorder: Any) -> dict:
     """``{"class": module.qualname, "identity": recorder.identity()}``, checked to be JSON-able.
 
+    Parameters
+    ----------
+    recorder : object
+        A recorder (``on_epoch_end``, ``snapshots``, ``identity``; see the module's description).
+
+    Returns
+    -------
+    dict
+        ``class``: the recorder's dotted class name; ``identity``: its identity as it reads back
+        from JSON (tuples become lists).
+
     Raises
     ------
     TypeError
         ``recorder`` lacks ``on_epoch_end``, ``snapshots`` or ``identity``, or its identity is
         not JSON-able.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> class LastBias:  # records the output bias after each epoch
+    ...     def __init__(self):
+    ...         self.rows = []
+    ...     def on_epoch_end(self, epoch, model):
+    ...         self.rows.append(model.layers[-1].bias.detach().numpy().copy())
+    ...     def snapshots(self):
+    ...         return {"bias": np.stack(self.rows)}
+    ...     def identity(self):
+    ...         return {"what": "bias", "epochs": (0,)}
+    >>> recorder_identity(LastBias())["identity"]
+    {'epochs': [0], 'what': 'bias'}
+    >>> recorder_identity(object())
+    Traceback (most recent call last):
+    ...
+    TypeError: a recorder needs the methods on_epoch_end(epoch, model), snapshots() and identity(). ...
     """
     missing = [m for m in ("on_epoch_end", "snapshots", "identity")
                if not callable(getattr(recorder, m, None))]
@@ -70,10 +116,50 @@ def save_views(checkpoint: str | os.PathLike, recorder: Any) -> Path:
 
     Arrays keep their dtypes exactly (a replay gives the very numbers recorded).
 
+    Parameters
+    ----------
+    checkpoint : str or os.PathLike
+        The checkpoint the views were recorded for, already written: its content hash is stored,
+        so the views are only used with these very weights.
+    recorder : object
+        The recorder that watched the training (see the module's description).
+
     Returns
     -------
     Path
-        The views file.
+        The views file (:func:`views_path`).
+
+    Raises
+    ------
+    TypeError
+        ``recorder`` is not a recorder, or its identity is not JSON-able.
+    ValueError
+        It recorded nothing, a snapshot's name is not an identifier, or a snapshot has dtype
+        object.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> class LastBias:  # records the output bias after each epoch
+    ...     def __init__(self):
+    ...         self.rows = []
+    ...     def on_epoch_end(self, epoch, model):
+    ...         self.rows.append(model.layers[-1].bias.detach().numpy().copy())
+    ...     def snapshots(self):
+    ...         return {"bias": np.stack(self.rows)}
+    ...     def identity(self):
+    ...         return {"what": "bias", "epochs": (0,)}
+    >>> from vizkit import checkpoint
+    >>> from vizkit.models import PTDeep
+    >>> model = PTDeep([2, 3])
+    >>> path = checkpoint.save("model.pt", model)
+    >>> recorder = LastBias()
+    >>> recorder.on_epoch_end(0, model)
+    >>> save_views(path, recorder).name
+    'model.views.npz'
+    >>> snapshots, who = load_views(path, LastBias())
+    >>> snapshots["bias"].shape, who["identity"]
+    ((1, 3), {'epochs': [0], 'what': 'bias'})
     """
     ident = recorder_identity(recorder)
     arrays = recorder.snapshots()
@@ -100,12 +186,14 @@ def load_views(checkpoint: str | os.PathLike, recorder: Any = None) -> tuple[dic
     Parameters
     ----------
     checkpoint : path
+        The checkpoint file whose views (:func:`views_path`) are read.
     recorder : object, optional
         When given, the stored views must come from a recorder of its class and identity.
 
     Returns
     -------
     snapshots : dict of str to ndarray
+        What the recorder recorded, dtypes as they were.
     recorder : dict
         ``{"class": ..., "identity": ...}`` of the recorder that took them.
 
@@ -114,6 +202,18 @@ def load_views(checkpoint: str | os.PathLike, recorder: Any = None) -> tuple[dic
     NoViews
         No views file, an unreadable one, one written for other weights than the checkpoint's
         now, or one from another recorder; the message says which.
+
+    Examples
+    --------
+    >>> from vizkit import checkpoint
+    >>> from vizkit.models import PTDeep
+    >>> path = checkpoint.save("model.pt", PTDeep([2, 3]))
+    >>> load_views(path)
+    Traceback (most recent call last):
+    ...
+    vizkit.train._views.NoViews: model.pt has no recorded views (model.views.npz is missing): ...
+
+    :func:`save_views` shows views written and read back.
     """
     path = views_path(checkpoint)
     name = Path(checkpoint).name
