@@ -112,10 +112,33 @@ def select_inputs(labels, predictions, *, n_images: int = 100, seed: int = 0) ->
     kept, so that correct predictions stay on the page. The correct ones are drawn class by
     class in turn (a seeded order within each class).
 
+    Parameters
+    ----------
+    labels, predictions : array_like of int
+        The true and the predicted class of each test input.
+    n_images : int, default 100
+        How many inputs to pick (fewer when the test set is smaller).
+    seed : int, default 0
+        Seeds the sample of errors and the order of the correct ones.
+
+    Returns
+    -------
+    numpy.ndarray
+        Sorted int64 test-set positions.
+
+    Raises
+    ------
+    ValueError
+        ``n_images`` is not an int >= 1.
+
     Examples
     --------
     >>> select_inputs([0, 1, 1, 0, 1], [0, 1, 0, 0, 1], n_images=3).tolist()
     [0, 1, 2]
+    >>> select_inputs([0, 1], [0, 1], n_images=0)
+    Traceback (most recent call last):
+    ...
+    ValueError: `n_images` must be an int >= 1. Got 0 instead.
     """
     y, p = np.asarray(labels), np.asarray(predictions)
     if isinstance(n_images, bool) or not isinstance(n_images, (int, np.integer)) or n_images < 1:
@@ -137,7 +160,33 @@ def select_inputs(labels, predictions, *, n_images: int = 100, seed: int = 0) ->
 
 def penultimate_layer(model: nn.Module) -> str:
     """The last hidden activation of ``model`` (the input of its output layer), by
-    :func:`vizkit.analysis.embedding_layers`; a ValueError for a model without one."""
+    :func:`vizkit.analysis.embedding_layers`; a ValueError for a model without one.
+
+    Parameters
+    ----------
+    model : nn.Module
+        The classifier.
+
+    Returns
+    -------
+    str
+        The layer's dotted name.
+
+    Raises
+    ------
+    ValueError
+        The model has no hidden activation layer (logistic regression, say).
+
+    Examples
+    --------
+    >>> from vizkit.models import PTDeep
+    >>> penultimate_layer(PTDeep([4, 8, 6, 3]))  # the ReLU after the second Linear
+    'layers.3'
+    >>> penultimate_layer(PTDeep([4, 3]))
+    Traceback (most recent call last):
+    ...
+    ValueError: PTDeep has no hidden layer to explain with; ...
+    """
     from ..analysis import embedding_layers
 
     layers = embedding_layers(model)
@@ -149,7 +198,37 @@ def penultimate_layer(model: nn.Module) -> str:
 
 def unit_contributions(model: nn.Module, x: torch.Tensor, layer: str, target) -> np.ndarray:
     """Activation x gradient of the ``target`` logit for every unit of ``layer``, ``(N, units)``
-    (Captum's ``LayerGradientXActivation``)."""
+    (Captum's ``LayerGradientXActivation``).
+
+    The model is run in eval mode with its parameters frozen; both are restored afterwards.
+
+    Parameters
+    ----------
+    model : nn.Module
+        The classifier.
+    x : torch.Tensor
+        ``[N, ...]`` inputs.
+    layer : str
+        The dotted name of the layer whose output units are scored.
+    target : int or sequence of int
+        The class whose logit is explained: one for all inputs, or one per input.
+
+    Returns
+    -------
+    numpy.ndarray
+        ``(N, units)`` float64 contributions (a conv layer's output is flattened).
+
+    Examples
+    --------
+    >>> import torch
+    >>> from torch import nn
+    >>> model = nn.Sequential(nn.Linear(2, 2), nn.ReLU(), nn.Linear(2, 2))
+    >>> with torch.no_grad():
+    ...     _ = model[0].weight.copy_(torch.eye(2)), model[0].bias.zero_()
+    ...     _ = model[2].weight.copy_(torch.tensor([[3.0, -1.0], [0.0, 1.0]]))
+    >>> unit_contributions(model, torch.tensor([[2.0, 5.0]]), "1", 0)  # (2 x 3, 5 x -1)
+    array([[ 6., -5.]])
+    """
     from captum.attr import LayerGradientXActivation
 
     from .._torch import frozen_eval, resolve_layer
@@ -202,6 +281,25 @@ def explain(model: nn.Module, split, *, indices: Sequence[int] | None = None,
     ValueError
         An index outside the test set (the valid range is named), a model without a hidden
         layer, an unknown method.
+
+    Examples
+    --------
+    Small settings, to run in a moment (the defaults are for MNIST):
+
+    >>> import torch
+    >>> from vizkit.data import Split, fingerprint
+    >>> from vizkit.models import PTDeep
+    >>> x = torch.rand(24, 1, 4, 4, generator=torch.Generator().manual_seed(0))
+    >>> y = torch.arange(24) % 2
+    >>> split = Split("tiny", x, y, x, y, x, y, ("a", "b"), (1, 4, 4), fingerprint(x, y))
+    >>> _ = torch.manual_seed(0)
+    >>> model = PTDeep([16, 6, 2])  # untrained: the views work the same
+    >>> expl = explain(model, split, indices=[0, 1], methods=["saliency"], n_units=2,
+    ...                n_exemplars=2, n_neighbors=2, n_steps=2, actmax_steps=2)
+    >>> len(expl), expl.layer, expl.methods, expl.unit_ids.shape
+    (2, 'layers.1', ['saliency'], (2, 2))
+    >>> expl.captions[0]
+    'predicted ... with p 0...; the second choice ... The most faithful map here is saliency ...'
     """
     from sklearn.neighbors import NearestNeighbors
 
@@ -287,7 +385,26 @@ def explain(model: nn.Module, split, *, indices: Sequence[int] | None = None,
 def attribution_options(input_shape) -> dict:
     """The attribution settings of the page (the same for every input): 16 integration steps;
     for images, occlusion windows of a seventh of the side, not overlapping (49 windows on
-    28x28, a quarter of Captum's half-overlapping default)."""
+    28x28, a quarter of Captum's half-overlapping default).
+
+    Parameters
+    ----------
+    input_shape : tuple of int
+        The shape of one input: ``(C, H, W)`` for images.
+
+    Returns
+    -------
+    dict
+        Keyword arguments for :func:`vizkit.analysis.attributions`: ``n_steps``, and for
+        images ``window`` and ``stride``.
+
+    Examples
+    --------
+    >>> attribution_options((1, 28, 28))
+    {'n_steps': 16, 'window': (1, 4, 4), 'stride': (1, 4, 4)}
+    >>> attribution_options((2,))
+    {'n_steps': 16}
+    """
     opts = {"n_steps": 16}
     if len(input_shape) == 3:
         c, h, w = (int(v) for v in input_shape)
@@ -311,7 +428,36 @@ class _Clock:
 
 def check_indices(indices, n_test: int, *, name: str = "`indices`") -> np.ndarray:
     """``indices`` as int64 positions of the test set, or a ValueError naming the valid range
-    (``name`` is how the message calls them, e.g. ``'--index'``)."""
+    (``name`` is how the message calls them, e.g. ``'--index'``).
+
+    Parameters
+    ----------
+    indices : iterable of int
+        Test-set positions (anything ``int`` takes).
+    n_test : int
+        The test set's size.
+    name : str, default "`indices`"
+        What the error message calls them.
+
+    Returns
+    -------
+    numpy.ndarray
+        The positions, int64, in the order given.
+
+    Raises
+    ------
+    ValueError
+        Not integers, none at all, or a position outside ``0..n_test - 1``.
+
+    Examples
+    --------
+    >>> check_indices(["3", 0], 10).tolist()
+    [3, 0]
+    >>> check_indices([3, 12], 10, name="--index")
+    Traceback (most recent call last):
+    ...
+    ValueError: --index must be in 0..9 (the test set has 10 images). Got 12 instead.
+    """
     try:
         idx = np.asarray([int(i) for i in indices], dtype=np.int64)
     except (TypeError, ValueError):
@@ -333,7 +479,23 @@ _NAMES = {"saliency": "saliency", "input_x_gradient": "input x gradient",
 
 
 def method_label(method: str) -> str:
-    """A method's name in words ('integrated gradients')."""
+    """A method's name in words ('integrated gradients').
+
+    Parameters
+    ----------
+    method : str
+        An attribution method's id (:func:`vizkit.analysis.attributions`).
+
+    Returns
+    -------
+    str
+        Its name as the page writes it; an unknown id with ``_`` made spaces.
+
+    Examples
+    --------
+    >>> method_label("grad_cam"), method_label("integrated_gradients"), method_label("my_method")
+    ('Grad-CAM', 'integrated gradients', 'my method')
+    """
     return _NAMES.get(method, method.replace("_", " "))
 
 

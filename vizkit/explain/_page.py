@@ -72,7 +72,43 @@ def _r(v, n: int = 4):
 
 def page_data(expl: Explanation) -> dict:
     """The page's data: what its script shows, as plain JSON-able values (numbers rounded to
-    4 decimals, probabilities to 5)."""
+    4 decimals, probabilities to 5).
+
+    Every image is a ``data:`` PNG URI listed once in ``images`` (the same image twice is
+    stored once); the inputs, units and neighbours refer to it by its position there.
+
+    Parameters
+    ----------
+    expl : Explanation
+        What :func:`~vizkit.explain.explain` computed.
+
+    Returns
+    -------
+    dict
+        ``classes``, ``layer``, ``methods``, ``fractions``, ``units``, ``fields``, ``inputs``
+        (one dict per explained input), ``images`` and ``settings``.
+
+    Examples
+    --------
+    >>> from vizkit.explain import explain
+    >>> import torch
+    >>> from vizkit.data import Split, fingerprint
+    >>> from vizkit.models import PTDeep
+    >>> x = torch.rand(24, 1, 4, 4, generator=torch.Generator().manual_seed(0))
+    >>> y = torch.arange(24) % 2
+    >>> split = Split("tiny", x, y, x, y, x, y, ("a", "b"), (1, 4, 4), fingerprint(x, y))
+    >>> _ = torch.manual_seed(0)
+    >>> model = PTDeep([16, 6, 2])  # untrained: the views work the same
+    >>> expl = explain(model, split, indices=[0, 1], methods=["saliency"], n_units=2,
+    ...                n_exemplars=2, n_neighbors=2, n_steps=2, actmax_steps=2)
+    >>> data = page_data(expl)
+    >>> sorted(data)
+    ['classes', 'fields', 'fractions', 'images', 'inputs', 'layer', 'methods', 'settings', 'units']
+    >>> len(data["inputs"]), data["methods"]
+    (2, [{'id': 'saliency', 'label': 'saliency', 'signed': False}])
+    >>> data["images"][0][:22]
+    'data:image/png;base64,'
+    """
     imgs = _Images()
     first = expl.faithfulness[expl.methods[0]]
     units = {}
@@ -119,7 +155,37 @@ def _script_json(obj) -> str:
 
 
 def page_html(expl: Explanation, *, title: str | None = None) -> str:
-    """The page as a string (see the module docstring for how it stays safe)."""
+    """The page as a string (see the module docstring for how it stays safe).
+
+    Parameters
+    ----------
+    expl : Explanation
+        What :func:`~vizkit.explain.explain` computed.
+    title : str, optional
+        The page's title; by default it names the model and the number of inputs.
+
+    Returns
+    -------
+    str
+        One self-contained HTML document (its data and images inline).
+
+    Examples
+    --------
+    >>> from vizkit.explain import explain
+    >>> import torch
+    >>> from vizkit.data import Split, fingerprint
+    >>> from vizkit.models import PTDeep
+    >>> x = torch.rand(24, 1, 4, 4, generator=torch.Generator().manual_seed(0))
+    >>> y = torch.arange(24) % 2
+    >>> split = Split("tiny", x, y, x, y, x, y, ("a", "b"), (1, 4, 4), fingerprint(x, y))
+    >>> _ = torch.manual_seed(0)
+    >>> model = PTDeep([16, 6, 2])  # untrained: the views work the same
+    >>> expl = explain(model, split, indices=[0, 1], methods=["saliency"], n_units=2,
+    ...                n_exemplars=2, n_neighbors=2, n_steps=2, actmax_steps=2)
+    >>> html = page_html(expl, title="Two <tiny> images")
+    >>> html.startswith("<!doctype html>"), "<title>Two &lt;tiny&gt; images</title>" in html
+    (True, True)
+    """
     from jinja2 import Environment
     from markupsafe import Markup
 
@@ -136,9 +202,44 @@ def write_explanation(expl: Explanation, out, *, title: str | None = None) -> li
     """Write ``out/index.html`` (the page, one self-contained file) and ``out/explanation.npz``
     (the arrays it shows), atomically; returns their paths.
 
+    Parameters
+    ----------
+    expl : Explanation
+        What :func:`~vizkit.explain.explain` computed.
+    out : str or os.PathLike
+        The folder (made when missing).
+    title : str, optional
+        The page's title (:func:`page_html`).
+
+    Returns
+    -------
+    list of pathlib.Path
+        The page and the arrays file.
+
+    Raises
+    ------
+    ValueError
+        ``out`` exists and is not a folder.
+
     Examples
     --------
-    >>> write_explanation(explain(model, split), "runs/explain")  # doctest: +SKIP
+    >>> import numpy as np
+    >>> from vizkit.explain import explain
+    >>> import torch
+    >>> from vizkit.data import Split, fingerprint
+    >>> from vizkit.models import PTDeep
+    >>> x = torch.rand(24, 1, 4, 4, generator=torch.Generator().manual_seed(0))
+    >>> y = torch.arange(24) % 2
+    >>> split = Split("tiny", x, y, x, y, x, y, ("a", "b"), (1, 4, 4), fingerprint(x, y))
+    >>> _ = torch.manual_seed(0)
+    >>> model = PTDeep([16, 6, 2])  # untrained: the views work the same
+    >>> expl = explain(model, split, indices=[0, 1], methods=["saliency"], n_units=2,
+    ...                n_exemplars=2, n_neighbors=2, n_steps=2, actmax_steps=2)
+    >>> page, arrays = write_explanation(expl, "runs/explain")
+    >>> page.name, arrays.name
+    ('index.html', 'explanation.npz')
+    >>> np.load(arrays)["indices"].tolist()
+    [0, 1]
     """
     out = Path(out)
     if out.exists() and not out.is_dir():
