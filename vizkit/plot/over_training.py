@@ -162,7 +162,7 @@ def plot_embeddings(fig, embedding: np.ndarray, labels: np.ndarray, epochs: Sequ
     present = sorted(set(labels.tolist()))
     handles = [Line2D([], [], marker="o", linestyle="none", color=colours[c],
                       label=class_names[c] if c < len(class_names) else str(c)) for c in present]
-    legend = fig.legend(handles=handles, loc="outside lower center", ncols=min(len(handles), 10),
+    legend = fig.legend(handles=handles, loc="outside lower center", ncols=min(len(handles), 5),
                         fontsize=FONT, frameon=False)
     return {"axes": axes, "scatters": scatters, "legend": legend}
 
