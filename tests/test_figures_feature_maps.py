@@ -10,6 +10,7 @@ from test_analysis_feature_maps import _cnn
 from _toy import image_split
 from vizkit.analysis.feature_maps import feature_maps
 from vizkit.figures import NotApplicable, list_families, make_figures
+from vizkit.gallery._record import slide_text_px
 from vizkit.plot.feature_maps import FONT
 
 
@@ -28,13 +29,16 @@ def test_family_figures_data_captions_and_fonts(pyplot):
         np.testing.assert_allclose(f.data["maps"], feature_maps(model, x, str(f.data["layer"])).maps)
         assert len(set(f.data["labels"].tolist())) == 2  # two different classes
         assert f"for 2 test images (classes" in f.caption
-    assert "The 3 filters (3x3, 1 input channel)" in figs[0].caption
+    assert "the 3 filters (1 input channel)" in figs[0].caption
+    assert "conv1 (0)" in figs[0].caption and "conv2 (2)" in figs[2].caption
+    assert [str(f.data["layer_label"]) for f in figs] == ["conv1 (0)", "conv1 (0)", "conv2 (2)"]
     assert "the ReLU after them passes nothing" in figs[1].caption  # '0' is followed by a ReLU
     for f in figs:
         sizes = [t.get_fontsize() for t in f.fig.findobj(Text) if t.get_visible()
                  and t.get_text().strip()]
         assert min(sizes) >= FONT
-        assert f.fig.get_size_inches()[0] <= 10.4  # shown at ~1:1, no shrinking of the text
+        w, h = f.fig.get_size_inches()
+        assert slide_text_px(min(sizes), int(w * 220), int(h * 220), 220) >= 20, f.id
     again = make_figures("feature-maps", model, split, seed=0)
     np.testing.assert_array_equal(again[1].data["inputs"], figs[1].data["inputs"])
 

@@ -235,7 +235,7 @@ def test_captions_numbers_are_the_arrays(trained, pyplot):
         if stable is None:
             assert "still change at the last snapshot" in f.caption
         else:
-            assert re.search(rf"(stop changing after|barely change from) epoch {stable}\b", f.caption)
+            assert re.search(rf"(change little|barely change) from epoch {stable}\b", f.caption)
         # the drawn measure is the same mean, and the stable epoch line sits at that epoch
     emb = figs["over-training-embedding"]
     pairs = re.findall(r"(\d+)->(\d+) (-?\d+\.\d{3})", emb.caption)

@@ -31,7 +31,7 @@ from .._torch import check_model, frozen_eval, model_device, resolve_layer
 from ._arrays import finite_abs_max
 
 __all__ = ["NoConvLayers", "ConvFilters", "FeatureMaps", "conv_layers", "conv_filters",
-           "feature_maps"]
+           "feature_maps", "conv_label"]
 
 
 class NoConvLayers(ValueError):
@@ -103,6 +103,38 @@ def conv_layers(model: nn.Module) -> list[str]:
                            f"feature maps to show; its layers are: {shown or 'none'} "
                            "(vizkit.hooks.layer_names(model)). Use a CNN (e.g. --model cnn).")
     return names
+
+
+def conv_label(model: nn.Module, layer: str) -> str:
+    """A conv layer's name a student can read: its place among the model's conv layers and its
+    dotted name, e.g. ``'conv2 (features.4)'``.
+
+    Parameters
+    ----------
+    model : nn.Module
+    layer : str
+        Dotted name of one of its ``nn.Conv2d`` layers (:func:`conv_layers`).
+
+    Returns
+    -------
+    str
+
+    Raises
+    ------
+    ValueError
+        ``layer`` is not one of the model's conv layers (they are listed).
+
+    Examples
+    --------
+    >>> net = nn.Sequential(nn.Conv2d(1, 2, 3), nn.ReLU(), nn.Conv2d(2, 4, 3))
+    >>> conv_label(net, "2")
+    'conv2 (2)'
+    """
+    convs = conv_layers(model)
+    if layer not in convs:
+        raise ValueError(f"`layer` must be one of the conv layers of {type(model).__name__}: "
+                         f"{', '.join(map(repr, convs))}. Got {layer!r} instead.")
+    return f"conv{convs.index(layer) + 1} ({layer})"
 
 
 def _conv_layer(model: nn.Module, layer: str | None, what: str) -> str:

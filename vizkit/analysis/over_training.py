@@ -20,6 +20,7 @@ Examples
 from __future__ import annotations
 
 import hashlib
+import warnings
 from dataclasses import dataclass
 from typing import Sequence
 
@@ -30,7 +31,13 @@ from torch import nn
 from .._torch import model_device, training_mode
 
 __all__ = ["log_epochs", "probe_indices", "penultimate_features", "OverTrainingRecorder",
-           "OverTraining", "over_training", "stable_after", "aligned_pca", "SNAPSHOT_KEYS"]
+           "OverTraining", "over_training", "stable_after", "aligned_pca", "is_flat",
+           "SNAPSHOT_KEYS", "FLAT_RANGE"]
+
+#: An image whose pixel range (max - min) is at most this fraction of its largest absolute value
+#: (or of 1 for images in [0, 1]) is flat: it shows no pattern, and a rank correlation with it
+#: would rank noise.
+FLAT_RANGE = 0.05
 
 #: The arrays an :class:`OverTrainingRecorder` records (its ``snapshots()`` keys).
 SNAPSHOT_KEYS = ("epochs", "images", "labels", "maps", "predictions", "actmax", "actmax_classes",
@@ -237,6 +244,8 @@ class OverTraining:
         Procrustes disparity (sum of squared differences after alignment, 0 to 1) of each
         snapshot's embedding with the previous one.
     threshold : float
+    maps_flat, actmax_flat : ndarray of bool of shape (E, n) and (E, k)
+        Which maps / images are flat (:func:`is_flat`): no pattern, their correlations NaN.
     """
 
     epochs: np.ndarray
@@ -255,13 +264,76 @@ class OverTraining:
     feature_labels: np.ndarray
     disparity: np.ndarray
     threshold: float
+    maps_flat: np.ndarray | None = None
+    actmax_flat: np.ndarray | None = None
+
+
+def is_flat(images, *, rel: float = FLAT_RANGE, scale: float | None = None) -> np.ndarray:
+    """Which images are (near-)constant: their range ``max - min`` is at most ``rel`` times
+    ``scale`` (default: each image's largest absolute value, so an all-zero image is flat).
+
+    Parameters
+    ----------
+    images : array_like of shape (..., H, W)
+    rel : float, default=FLAT_RANGE
+        The largest range, as a fraction of ``scale``, that still counts as flat.
+    scale : float, optional
+        The value range the images live in (e.g. 1 for pixels in [0, 1]).
+
+    Returns
+    -------
+    ndarray of bool of shape (...)
+
+    Raises
+    ------
+    ValueError
+        ``images`` has fewer than 2 dimensions, or ``rel`` is negative.
+
+    Examples
+    --------
+    >>> flat = np.full((4, 4), 0.5)
+    >>> pattern = np.eye(4)
+    >>> is_flat(np.stack([flat, pattern]), scale=1.0).tolist()
+    [True, False]
+    """
+    a = np.asarray(images, dtype=np.float64)
+    if a.ndim < 2:
+        raise ValueError(f"`images` must have shape (..., H, W). Got shape {a.shape} instead.")
+    if not rel >= 0:
+        raise ValueError(f"`rel` must be >= 0. Got {rel!r} instead.")
+    flat = a.reshape(*a.shape[:-2], -1)
+    spread = np.ptp(flat, axis=-1)
+    ref = np.abs(flat).max(axis=-1) if scale is None else np.full(spread.shape, float(scale))
+    return spread <= rel * ref
+
+
+def _rho(a: np.ndarray, b: np.ndarray, flat_a: np.ndarray, flat_b: np.ndarray) -> np.ndarray:
+    """Spearman of each pair of images, NaN where either image is flat."""
+    from .attributions import rank_correlation
+
+    rho = np.asarray(rank_correlation(a, b), dtype=np.float64)
+    return np.where(flat_a | flat_b, np.nan, rho)
 
 
 def stable_after(epochs, rho, threshold: float = 0.9) -> int | None:
     """The first snapshot epoch from which every later transition's mean correlation is at least
     ``threshold``: ``rho[i]`` (one value per item) compares snapshot ``i`` with ``i + 1``.
 
-    Returns None when the last transition is still below ``threshold`` (or there is none).
+    Returns None when the last transition is still below ``threshold`` (or there is none). A
+    transition whose values are all NaN (flat images: nothing to compare) is not stable. The
+    first transition that counts is drawn, at its later epoch, by
+    :func:`vizkit.plot.over_training.plot_change`.
+
+    Parameters
+    ----------
+    epochs : sequence of int of length E
+    rho : array_like of shape (E - 1,) or (E - 1, n)
+        The correlation of each item between consecutive snapshots (NaN: not measured).
+    threshold : float, default=0.9
+
+    Returns
+    -------
+    int or None
 
     Examples
     --------
@@ -273,7 +345,9 @@ def stable_after(epochs, rho, threshold: float = 0.9) -> int | None:
     rho = np.asarray(rho, dtype=np.float64)
     if rho.ndim == 1:
         rho = rho[:, None]
-    mean = np.nanmean(rho, axis=1) if rho.size else np.zeros(0)
+    with np.errstate(all="ignore"), warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)  # an all-NaN transition: mean NaN
+        mean = np.nanmean(rho, axis=1) if rho.size else np.zeros(0)
     start = None
     for i in range(len(mean) - 1, -1, -1):
         if not mean[i] >= threshold:
@@ -331,9 +405,14 @@ def over_training(snapshots: dict, *, threshold: float = 0.9) -> OverTraining:
     Returns
     -------
     OverTraining
-    """
-    from .attributions import rank_correlation
+        ``map_rho`` / ``actmax_rho`` are NaN where either image of a pair is flat
+        (:func:`is_flat`; ``maps_flat`` / ``actmax_flat`` say which).
 
+    Raises
+    ------
+    ValueError
+        A snapshot key is missing, or there are fewer than 2 snapshots.
+    """
     missing = [k for k in SNAPSHOT_KEYS if k not in snapshots]
     if missing:
         raise ValueError("these snapshots are not an OverTrainingRecorder's: no "
@@ -342,8 +421,11 @@ def over_training(snapshots: dict, *, threshold: float = 0.9) -> OverTraining:
     if len(epochs) < 2:
         raise ValueError(f"over-training views need at least 2 snapshots. Got {len(epochs)}.")
     maps, am = np.asarray(snapshots["maps"]), np.asarray(snapshots["actmax"])
-    map_rho = np.stack([rank_correlation(maps[i], maps[i + 1]) for i in range(len(epochs) - 1)])
-    am_rho = np.stack([rank_correlation(am[i], am[i + 1]) for i in range(len(epochs) - 1)])
+    maps_flat, am_flat = is_flat(maps), is_flat(am, scale=1.0)  # actmax pixels live in [0, 1]
+    map_rho = np.stack([_rho(maps[i], maps[i + 1], maps_flat[i], maps_flat[i + 1])
+                        for i in range(len(epochs) - 1)])
+    am_rho = np.stack([_rho(am[i], am[i + 1], am_flat[i], am_flat[i + 1])
+                       for i in range(len(epochs) - 1)])
     emb, disp = aligned_pca(np.asarray(snapshots["features"]))
     return OverTraining(
         epochs=epochs, images=np.asarray(snapshots["images"]), labels=np.asarray(snapshots["labels"]),
@@ -353,4 +435,4 @@ def over_training(snapshots: dict, *, threshold: float = 0.9) -> OverTraining:
         actmax_classes=np.asarray(snapshots["actmax_classes"]), actmax_rho=am_rho,
         actmax_stable_after=stable_after(epochs, am_rho, threshold), embedding=emb,
         feature_labels=np.asarray(snapshots["feature_labels"]), disparity=disp,
-        threshold=float(threshold))
+        threshold=float(threshold), maps_flat=maps_flat, actmax_flat=am_flat)

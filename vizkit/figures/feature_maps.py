@@ -69,38 +69,48 @@ def _next_module(model, layer: str) -> str:
 
 
 def _filters_figure(model, filt) -> Figure:
+    from ..analysis.feature_maps import conv_label
+
     out = plot_filters(filt)
     c_out, c_in, kh, kw = filt.filters.shape
     pos = float((filt.filters > 0).mean())
-    out["fig"].suptitle(f"{filt.layer}: {c_out} filters of {kh}x{kw} weights", fontsize=FONT + 1)
+    label = conv_label(model, filt.layer)
+    out["fig"].suptitle(f"{label}: its {c_out} filters of {kh}x{kw} weights", fontsize=FONT + 1)
     looks = ("each looks straight at the input pixels" if c_in in (1, 3)
              else f"each drawn as its mean over {c_in} input channels")
-    caption = (f"The {c_out} filters ({kh}x{kw}, {c_in} input channel{'s' * (c_in > 1)}) of "
-               f"{type(model).__name__}'s first conv layer {filt.layer!r}; {looks}. One symmetric "
+    caption = (f"What the first conv layer multiplies each {kh}x{kw} patch by: the {c_out} filters "
+               f"({c_in} input channel{'s' * (c_in > 1)}) of {type(model).__name__}'s {label}; "
+               f"{looks}. One symmetric "
                f"scale for all (|w| up to {filt.vmax:.3g}): red weights add the pixel, blue ones "
                f"subtract it, white is zero; {pos:.0%} of the weights are positive.")
     return Figure("feature-maps-filters", out["fig"], caption,
-                  data={"filters": filt.filters, "layer": np.array(filt.layer)})
+                  data={"filters": filt.filters, "layer": np.array(filt.layer),
+                        "layer_label": np.array(label)})
 
 
 def _maps_figure(model, res, class_names: list[str]) -> Figure:
     import matplotlib.pyplot as plt
 
+    from ..analysis.feature_maps import conv_label
+
     n, c, h, w = res.maps.shape
     shown = min(c, MAX_CHANNELS)
-    ncols = min(shown, 8)
+    label = conv_label(model, res.layer)
+    # two rows of maps per input at most: a landscape figure whose text stays >= 20 px on a slide
+    ncols = min(shown, max(8, math.ceil(shown / 2)))
     nrows = math.ceil(shown / ncols)
     fig = plt.figure(figsize=(PANEL * (ncols + 1.6) + 1.4, n * (PANEL * nrows + 0.9)),
                      layout="constrained")
     subfigs = np.atleast_1d(fig.subfigures(n, 1))
     for i, sub in enumerate(subfigs):
-        out = plot_feature_maps(res, i, fig=sub, ncols=ncols)
+        out = plot_feature_maps(res, i, fig=sub, ncols=ncols, layer_label=label)
+        out["colorbar"].set_label("output value", fontsize=FONT)  # the layer is in the title
         cls = int(res.labels[i])
         out["input_ax"].set_title(f"input: {class_names[cls] if cls < len(class_names) else cls}",
                                   fontsize=FONT)
     nxt = _next_module(model, res.layer)
     which = f"all {c} channels" if shown == c else f"the first {shown} of its {c} channels"
-    fig.suptitle(f"{res.layer}: {which} ({h}x{w}) per input", fontsize=FONT + 1)
+    fig.suptitle(f"{label}: {which} ({h}x{w}) per input", fontsize=FONT + 1)
     after = f" (what the next layer, {nxt}, receives)" if nxt else ""
     pos = float((res.maps[:, :shown] > 0).mean())
     dead = int(((res.maps[:, :shown] <= 0).reshape(n, shown, -1).all(-1)).sum())
@@ -108,13 +118,15 @@ def _maps_figure(model, res, class_names: list[str]) -> Figure:
             "them passes nothing" if nxt == "ReLU" else "")
     names = ", ".join(class_names[int(k)] if int(k) < len(class_names) else str(int(k))
                       for k in res.labels)
-    caption = (f"The output of {type(model).__name__}'s layer {res.layer!r}{after} for {n} test "
+    caption = (f"What {label} computes for each input: one map per channel. The output of "
+               f"{type(model).__name__}'s conv layer {label}{after} for {n} test "
                f"images (classes {names}, white on black): {which}, {h}x{w} each, numbered; each "
                f"input's maps share one symmetric scale (its colourbar: red positive, blue "
                f"negative, white zero). {pos:.0%} of the values are positive{relu}.")
     return Figure(f"feature-maps-{res.layer.replace('.', '-')}", fig, caption,
                   data={"maps": res.maps[:, :shown], "inputs": res.inputs,
-                        "layer": np.array(res.layer), "labels": res.labels,
+                        "layer": np.array(res.layer), "layer_label": np.array(label),
+                        "labels": res.labels,
                         "channels": np.arange(shown)})
 
 

@@ -76,20 +76,40 @@ def recorder(split, *, seed: int = 0, epochs: int | None = None, n_images: int =
 
 
 def _changes(epochs, rho) -> str:
-    mean = np.nanmean(np.asarray(rho, dtype=np.float64).reshape(len(epochs) - 1, -1), axis=1)
-    return ", ".join(f"{a}->{b} {m:.2f}" for a, b, m in zip(epochs[:-1], epochs[1:], mean))
+    rho = np.asarray(rho, dtype=np.float64).reshape(len(epochs) - 1, -1)
+    words = []
+    for a, b, r in zip(epochs[:-1], epochs[1:], rho):
+        measured = r[np.isfinite(r)]
+        if not measured.size:
+            words.append(f"{a}->{b} not measured (flat)")
+        else:
+            skip = f" ({len(r) - measured.size} flat left out)" if measured.size < len(r) else ""
+            words.append(f"{a}->{b} {measured.mean():.2f}{skip}")
+    return ", ".join(words)
 
 
 def _stable_words(what: str, stable, result) -> str:
-    e = result.epochs
+    e = [int(v) for v in result.epochs]
+    t = f"{result.threshold:g}"
     if stable is None:
         return (f"the {what} still change at the last snapshot (mean Spearman rank correlation "
-                f"between epochs {e[-2]} and {e[-1]} below {result.threshold:g})")
+                f"between epochs {e[-2]} and {e[-1]} below {t}, or not measured)")
+    nxt = e[e.index(int(stable)) + 1]
     if stable == e[0]:
         return (f"the {what} barely change from epoch {stable} on (mean Spearman rank correlation "
-                f"between consecutive snapshots >= {result.threshold:g} throughout)")
-    return (f"the {what} stop changing after epoch {stable} (mean Spearman rank correlation "
-            f"between consecutive snapshots >= {result.threshold:g} from then on)")
+                f"between consecutive snapshots >= {t} for every pair)")
+    return (f"the {what} change little from epoch {stable} on (mean Spearman rank correlation "
+            f">= {t} for every pair of consecutive snapshots from {stable}->{nxt} on)")
+
+
+def _flat_words(flat, epochs, what: str, how: str) -> str:
+    """Where the snapshots are flat (no pattern), in words; '' when none is."""
+    flat = np.asarray(flat, dtype=bool)
+    if not flat.any():
+        return ""
+    per = [f"{int(n)} of {flat.shape[1]} at epoch {int(e)}" for e, n in zip(epochs, flat.sum(1)) if n]
+    return (f" Flat {what} (no pattern yet: {how}), marked 'flat' and left out of the "
+            f"correlations: {', '.join(per)}.")
 
 
 def figures(model, split, *, meta: dict | None = None, seed: int = 0) -> list[Figure]:
@@ -108,7 +128,7 @@ def figures(model, split, *, meta: dict | None = None, seed: int = 0) -> list[Fi
     views = meta.get("views")
     if views is None:
         raise NotApplicable(meta.get("views_missing") or f"this model has no recorded views; {_HOW}.")
-    from ..analysis.over_training import over_training
+    from ..analysis.over_training import FLAT_RANGE, over_training
     from ..plot.curves import history_arrays
     from ..plot.over_training import over_training_figure
 
@@ -134,10 +154,13 @@ def figures(model, split, *, meta: dict | None = None, seed: int = 0) -> list[Fi
         f"{len(res.labels)} fixed test images for their true class, at epochs {shown} (red "
         f"raises the class's logit, blue lowers it; each map scaled to its own largest value); "
         f"{_stable_words('attribution maps', res.maps_stable_after, res)}. Mean "
-        f"Spearman per pair of snapshots: {_changes(ep, res.map_rho)}. Images classified right: "
+        f"Spearman per pair of snapshots: {_changes(ep, res.map_rho)}."
+        f"{_flat_words(res.maps_flat, ep, 'maps', f'range <= {FLAT_RANGE:.0%} of the largest |attribution|')}"
+        f" Images classified right: "
         f"{right[0]} of {len(res.labels)} at epoch {ep[0]}, {right[-1]} at epoch {ep[-1]}.{acc}"),
         data={**common, "images": res.images, "labels": res.labels, "maps": res.maps,
-              "spearman": res.map_rho, "predictions": res.predictions}))
+              "spearman": res.map_rho, "flat": res.maps_flat,
+              "predictions": res.predictions}))
 
     fig = over_training_figure(res, hist, view="actmax", class_names=names)["fig"]
     out.append(Figure("over-training-actmax", fig, (
@@ -145,9 +168,10 @@ def figures(model, split, *, meta: dict | None = None, seed: int = 0) -> list[Fi
         f"of classes {', '.join(names[int(c)] for c in res.actmax_classes)} at epochs {shown} "
         f"(the same seed and budget at every epoch); "
         f"{_stable_words('images', res.actmax_stable_after, res)}. Mean Spearman "
-        f"per pair of snapshots: {_changes(ep, res.actmax_rho)}."),
+        f"per pair of snapshots: {_changes(ep, res.actmax_rho)}."
+        f"{_flat_words(res.actmax_flat, ep, 'images', f'pixel range <= {FLAT_RANGE:.0%} of [0, 1]')}"),
         data={**common, "actmax": res.actmax, "classes": res.actmax_classes,
-              "spearman": res.actmax_rho}))
+              "spearman": res.actmax_rho, "flat": res.actmax_flat}))
 
     fig = over_training_figure(res, hist, view="embedding", class_names=names)["fig"]
     d = res.disparity

@@ -3,7 +3,7 @@
 Filters are drawn on one symmetric diverging scale (zero is white, red positive, blue negative);
 each input's feature maps share one symmetric scale of their own, so the channels of one input
 compare directly; digits are drawn white on black beside their maps. Every colour scale has a
-colourbar, wide strips of channels wrap into grids, and no text is under 9 pt.
+colourbar, wide strips of channels wrap into grids, and no text is under 12 pt.
 
 Examples
 --------
@@ -31,8 +31,8 @@ from .style import diverging_cmap
 
 __all__ = ["plot_filters", "plot_feature_maps", "FONT", "MAX_CHANNELS", "PANEL"]
 
-#: Font size of every text (points): the gallery shows figures at about 1:1, so >= 9 pt.
-FONT = 9
+#: Font size of every text (points): >= 20 px once a figure is scaled to a 1920x1080 slide.
+FONT = 12
 #: Channels drawn per input in the family's figures (the first ones).
 MAX_CHANNELS = 32
 #: Inches per map.
@@ -136,7 +136,7 @@ def _maps_grid(fig, n: int, ncols: int):
 
 def plot_feature_maps(result, index: int = 0, *, axes=None, input_ax=None, fig=None, cmap=None,
                       channels=None, ncols: int | None = None, colorbar: bool = True,
-                      imshow_kw: dict | None = None) -> dict:
+                      imshow_kw: dict | None = None, layer_label: str | None = None) -> dict:
     """Draw one input (white on black) and its feature maps on one symmetric scale.
 
     Parameters
@@ -159,6 +159,8 @@ def plot_feature_maps(result, index: int = 0, *, axes=None, input_ax=None, fig=N
     colorbar : bool, default=True
         A colourbar for the maps' scale and one for the input's pixel values.
     imshow_kw : dict, optional
+    layer_label : str, optional
+        The layer as the colourbar names it (default ``result.layer``), e.g. ``'conv2 (features.4)'``.
 
     Returns
     -------
@@ -201,7 +203,7 @@ def plot_feature_maps(result, index: int = 0, *, axes=None, input_ax=None, fig=N
             in_cbar = _colorbar(fig, input_image, input_ax, "pixel", location="bottom",
                                 fraction=0.08, shrink=0.9)
     if colorbar:
-        cbar = _colorbar(fig, images[0], axes, f"output of {result.layer}")
+        cbar = _colorbar(fig, images[0], axes, f"output of {layer_label or result.layer}")
     return {"fig": fig, "axes": list(axes), "input_ax": input_ax, "images": images,
             "input_image": input_image, "colorbar": cbar, "input_colorbar": in_cbar,
             "vmax": vmax, "channels": channels}

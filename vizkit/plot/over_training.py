@@ -3,7 +3,7 @@
 
 Each figure is landscape: on the left a grid of snapshots (one column per epoch), on the right the
 learning curve with the snapshot epochs marked and the measure of change between consecutive
-snapshots. Text is at least 10 pt at the figure's size; every colour scale has a colourbar.
+snapshots. Text is at least 13 pt at the figure's size; every colour scale has a colourbar.
 """
 
 from __future__ import annotations
@@ -17,29 +17,31 @@ from .style import class_colors, diverging_cmap
 __all__ = ["plot_snapshot_grid", "plot_learning_curve", "plot_change", "plot_embeddings",
            "over_training_figure", "FONT"]
 
-#: The smallest font size (pt) of these figures.
-FONT = 10
+#: The smallest font size (pt) of these figures (>= 20 px once a figure fits a 1920x1080 slide).
+FONT = 13
 
 
 def plot_snapshot_grid(fig, rows: np.ndarray, epochs: Sequence[int], *, row_labels: Sequence[str],
                        first: np.ndarray | None = None, first_title: str = "input",
                        cmap: Any = "gray", vmin: float | None = None, vmax: float | None = None,
-                       cbar_label: str = "") -> dict:
+                       cbar_label: str = "", flat: np.ndarray | None = None) -> dict:
     """A grid of images on ``fig`` (a figure or sub-figure): one row per item, one column per
     snapshot (``rows[e, i]`` at row ``i``, column ``e``), an optional first column (``first``,
     e.g. the input images), and one colourbar for the snapshots' shared scale.
+
+    ``flat`` (E, n) marks flat snapshots (no pattern): each is drawn with the word "flat" on it.
 
     Returns
     -------
     dict
         ``axes`` (rows x columns array), ``images`` (the snapshot ``AxesImage`` objects),
-        ``colorbar``.
+        ``colorbar``, ``flat_marks`` (the "flat" texts).
     """
     rows = np.asarray(rows)
     n_snap, n_items = rows.shape[:2]
     n_cols = n_snap + (first is not None)
     axes = np.atleast_2d(fig.subplots(n_items, n_cols, squeeze=False))
-    images = []
+    images, marks = [], []
     for i in range(n_items):
         for j in range(n_cols):
             ax = axes[i, j]
@@ -51,6 +53,11 @@ def plot_snapshot_grid(fig, rows: np.ndarray, epochs: Sequence[int], *, row_labe
             else:
                 e = j - (first is not None)
                 images.append(ax.imshow(rows[e, i], cmap=cmap, vmin=vmin, vmax=vmax))
+                if flat is not None and flat[e, i]:
+                    marks.append(ax.text(0.5, 0.5, "flat", transform=ax.transAxes, ha="center",
+                                         va="center", fontsize=FONT, color="black",
+                                         bbox={"facecolor": "white", "alpha": 0.8,
+                                               "edgecolor": "none", "pad": 1}))
                 if i == 0:
                     ax.set_title(f"epoch {int(epochs[e])}", fontsize=FONT)
             if j == 0:
@@ -58,7 +65,7 @@ def plot_snapshot_grid(fig, rows: np.ndarray, epochs: Sequence[int], *, row_labe
     cbar = fig.colorbar(images[0], ax=axes, shrink=0.6, location="left", pad=0.04)
     cbar.set_label(cbar_label, fontsize=FONT)
     cbar.ax.tick_params(labelsize=FONT)
-    return {"axes": axes, "images": images, "colorbar": cbar}
+    return {"axes": axes, "images": images, "colorbar": cbar, "flat_marks": marks}
 
 
 def _epoch_axis(ax, epochs: Sequence[int], label: str) -> None:
@@ -90,29 +97,45 @@ def plot_learning_curve(ax, history: dict, snapshot_epochs: Sequence[int]) -> di
 def plot_change(ax, epochs: Sequence[int], values: np.ndarray, *, ylabel: str,
                 threshold: float | None = None, stable_after: int | None = None) -> dict:
     """A measure between consecutive snapshots, drawn at the later epoch of each pair: the mean
-    over items (line) and their range (band); the threshold dashed and the epoch after which the
-    mean stays above it dotted."""
+    over items (line) and their range (band), NaN (not measured) left out; the threshold dashed,
+    and, when ``stable_after`` is a snapshot epoch, the first pair from which the mean stays at or
+    above it (drawn at that pair's later epoch, so the marker sits on a point >= threshold).
+
+    Returns
+    -------
+    dict
+        ``line``, ``band``, ``mean`` (per pair; NaN where nothing was measured), ``stable_x``
+        (the marked epoch, or None).
+    """
     values = np.asarray(values, dtype=np.float64)
     if values.ndim == 1:
         values = values[:, None]
     x = np.asarray(epochs)[1:]
-    mean = np.nanmean(values, axis=1)
+    import warnings
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)  # a pair of flat images: nothing measured
+        mean = np.nanmean(values, axis=1)
+        lo, hi = np.nanmin(values, axis=1), np.nanmax(values, axis=1)
     many = values.shape[1] > 1
     line, = ax.plot(x, mean, marker="o", color="black", label="mean" if many else "value")
-    band = (ax.fill_between(x, np.nanmin(values, axis=1), np.nanmax(values, axis=1), color="0.8",
-                            label="range") if many else None)
+    band = (ax.fill_between(x, lo, hi, color="0.8", label="range") if many else None)
     if threshold is not None:
         ax.axhline(threshold, color="tab:red", linestyle="--", linewidth=1,
                    label=f"threshold {threshold:g}")
+    stable_x = None
     if stable_after is not None:
-        ax.axvline(stable_after, color="tab:red", linestyle=":", linewidth=1.5,
-                   label=f"stable from epoch {stable_after}")
+        i = [int(e) for e in epochs].index(int(stable_after))
+        stable_x = int(x[i])
+        ax.axvline(stable_x, color="tab:red", linestyle=":", linewidth=1.5,
+                   label=(f">= {threshold:g}" if threshold is not None else "stable")
+                   + f" from {int(stable_after)}->{stable_x} on")
     _epoch_axis(ax, epochs, "epoch (each point: vs the snapshot before)")
     ax.set_ylabel(ylabel, fontsize=FONT)
     ax.tick_params(labelsize=FONT)
     if many or threshold is not None:
         ax.legend(fontsize=FONT, frameon=False)
-    return {"line": line, "band": band, "mean": mean}
+    return {"line": line, "band": band, "mean": mean, "stable_x": stable_x}
 
 
 def plot_embeddings(fig, embedding: np.ndarray, labels: np.ndarray, epochs: Sequence[int],
@@ -139,7 +162,7 @@ def plot_embeddings(fig, embedding: np.ndarray, labels: np.ndarray, epochs: Sequ
     present = sorted(set(labels.tolist()))
     handles = [Line2D([], [], marker="o", linestyle="none", color=colours[c],
                       label=class_names[c] if c < len(class_names) else str(c)) for c in present]
-    legend = fig.legend(handles=handles, loc="outside lower center", ncols=min(len(handles), 10),
+    legend = fig.legend(handles=handles, loc="outside lower center", ncols=min(len(handles), 5),
                         fontsize=FONT, frameon=False)
     return {"axes": axes, "scatters": scatters, "legend": legend}
 
@@ -179,13 +202,15 @@ def over_training_figure(result: Any, history: dict, *, view: str,
         labels = [f"class {name(c)}" for c in result.labels]
         out["grid"] = plot_snapshot_grid(left, maps, result.epochs, row_labels=labels,
                                          first=result.images, cmap=diverging_cmap(), vmin=-1,
-                                         vmax=1, cbar_label="attribution / max |attribution|")
+                                         vmax=1, cbar_label="attribution / max |attribution|",
+                                         flat=result.maps_flat)
         change, ylabel, stable = result.map_rho, "Spearman with previous\nsnapshot's map", \
             result.maps_stable_after
     elif view == "actmax":
         labels = [f"class {name(c)}" for c in result.actmax_classes]
         out["grid"] = plot_snapshot_grid(left, result.actmax, result.epochs, row_labels=labels,
-                                         cmap="gray", vmin=0, vmax=1, cbar_label="pixel value")
+                                         cmap="gray", vmin=0, vmax=1, cbar_label="pixel value",
+                                         flat=result.actmax_flat)
         change, ylabel, stable = result.actmax_rho, "Spearman with previous\nsnapshot's image", \
             result.actmax_stable_after
     else:
