@@ -218,6 +218,8 @@ def top_exemplars(model: nn.Module, x, units: Sequence[int], k: int = 3, *,
         Raw inputs as the model takes them (e.g. the test images).
     units : sequence of int
     k : int, default=3
+    batch_size : int, default=1024
+        Images per forward pass.
 
     Returns
     -------
