@@ -172,8 +172,9 @@ def _first_layer_figure(model, split, ink, meta, n_layers: int) -> Figure:
     layer = _layer_words(model, 1, n_layers)
     out["fig"].suptitle(f"What {layer} responds to", fontsize=13)
     n = len(ch.trained)
-    cap = (f"Six units of {layer}, one per column: the trained weights, what training added "
-           f"to the initial weights, and the {_K_EXEMPLARS} of {len(split.x_test)} test images "
+    cap = (f"Six units of {layer}, one per column: the trained weights, their change from the "
+           f"initial weights (w_T - w_0; where the data never inks, that is mostly the initial "
+           f"weights decaying, hence the speckle at the border), and the {_K_EXEMPLARS} of {len(split.x_test)} test images "
            f"that give the unit its highest pre-activation. The columns are the {_N_FIRST} of "
            f"{n} units whose drawn field is smoothest by lag-1 spatial autocorrelation (the "
            f"correlation of each pixel with its right and lower neighbour) over the "
@@ -183,7 +184,7 @@ def _first_layer_figure(model, split, ink, meta, n_layers: int) -> Figure:
            f"{np.nanmedian(r1_init):.2f}; what training added: {np.nanmedian(r1_added):.2f}). "
            f"'init' is the share of the trained weight vector's energy along its initial "
            f"weights, (w_T . w_0)^2 / (|w_T|^2 |w_0|^2), with w_0 rebuilt from the recorded "
-           f"seed {meta['seed']}; median over all units {np.nanmedian(ch.init_share):.0%}. "
+           f"seed {meta['seed']} and model spec; median over all units {np.nanmedian(ch.init_share):.0%}. "
            "Weights on raw pixels, each panel on its own symmetric scale (red: ink there "
            "raises the unit; blue: lowers it).")
     data = {"fields": ch.trained[units], "initial": ch.initial[units], "added": added[units],
@@ -213,6 +214,7 @@ def _mlp_figures(model, split, xs, ink, meta) -> list[Figure]:
         views, dropped, coincide = _drop_coinciding(views)
         titles = classes if is_out and len(classes) == len(views.units) else None
         out = plot_field_views(views, titles=titles, contour=NEVER_INKED)
+        out["fig"].suptitle(_layer_words(model, i, len(layers)), fontsize=12)
         fid = "receptive-fields-output" if is_out else f"receptive-fields-layer{i}"
         data = _views_data(views)
         data["view_r"] = coincide
