@@ -1,8 +1,12 @@
 """Figure family ``receptive-fields`` (seed 004): which pixels drive the units of a network.
 
-* MLPs (``PTDeep``): one figure per Linear layer (every hidden layer and the output), each
-  showing the units whose fields lie most on inked pixels (all units of the output), as the
-  seed's propagated product, ReLU-gated, and as the mean input gradient.
+* MLPs (``PTDeep``): one figure per Linear layer. Hidden layer 1 (when the checkpoint meta
+  records the seed and spec): the six units with the smoothest fields (lag-1 spatial
+  autocorrelation), their change from the initial weights rebuilt from the seed, and the three
+  test images that excite each most. Deeper layers and the output: the units whose fields lie
+  most on inked pixels (all units of the output) as the seed's propagated product, ReLU-gated,
+  and as the mean input gradient, each view drawn once: one that correlates r >= ``COINCIDE``
+  with a view already drawn is left out and the caption gives its r.
 * CNNs (``ConvNet``, ``RBFNet``'s conv stack): input-gradient fields of the last conv layer's
   channels with the theoretical field drawn as a box, and the field of each conv/pool stage.
 * Other image models (logistic regression, CNNs): the input-gradient field of each class.
