@@ -128,3 +128,23 @@ def test_view_coincidence():
     assert abs(view_coincidence(a, rng.normal(size=a.shape))) < 0.2
     with pytest.raises(ValueError, match="shape"):
         view_coincidence(a, a[:2])
+
+
+def test_initial_model_matches_a_search_estimators_checkpoint(tmp_path):
+    """hyperparameter_search's best model comes from NetClassifier, which seeds and builds the
+    net its own way: the seed its checkpoint records must rebuild the same initial weights."""
+    from vizkit.checkpoint import load
+    from vizkit.estimator import NetClassifier
+
+    split = image_split()
+    X = split.x_train.numpy().reshape(len(split.x_train), -1)
+    y = split.y_train.numpy()
+    clf = NetClassifier("mlp", hidden=(5,), epochs=1, lr=1e-12, seed=11, patience=None,
+                        input_shape=tuple(split.input_shape)).fit(X, y)
+    clf.save_checkpoint(tmp_path / "c.pt")
+    still, meta = load(tmp_path / "c.pt")
+    init = initial_model(meta)
+    assert meta["seed"] == 11
+    assert torch.allclose(still.layers[0].weight, init.layers[0].weight, atol=1e-8)
+    assert not torch.allclose(initial_model({**meta, "seed": 12}).layers[0].weight,
+                              init.layers[0].weight)
