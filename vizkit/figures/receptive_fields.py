@@ -1,8 +1,12 @@
 """Figure family ``receptive-fields`` (seed 004): which pixels drive the units of a network.
 
-* MLPs (``PTDeep``): one figure per Linear layer (every hidden layer and the output), each
-  showing the units whose fields lie most on inked pixels (all units of the output), as the
-  seed's propagated product, ReLU-gated, and as the mean input gradient.
+* MLPs (``PTDeep``): one figure per Linear layer. Hidden layer 1 (when the checkpoint meta
+  records the seed and spec): the six units with the smoothest fields (lag-1 spatial
+  autocorrelation), their change from the initial weights rebuilt from the seed, and the three
+  test images that excite each most. Deeper layers and the output: the units whose fields lie
+  most on inked pixels (all units of the output) as the seed's propagated product, ReLU-gated,
+  and as the mean input gradient, each view drawn once: one that correlates r >= ``COINCIDE``
+  with a view already drawn is left out and the caption gives its r.
 * CNNs (``ConvNet``, ``RBFNet``'s conv stack): input-gradient fields of the last conv layer's
   channels with the theoretical field drawn as a box, and the field of each conv/pool stage.
 * Other image models (logistic regression, CNNs): the input-gradient field of each class.
@@ -16,8 +20,8 @@ from __future__ import annotations
 import numpy as np
 
 from ..plot.figure import Figure, NotApplicable
-from ..plot.receptive_fields import (plot_field_views, plot_receptive_field_box,
-                                     plot_receptive_fields)
+from ..plot.receptive_fields import (plot_field_views, plot_first_layer_units,
+                                     plot_receptive_field_box, plot_receptive_fields)
 
 __all__ = ["NAME", "applies", "figures"]
 
@@ -51,14 +55,14 @@ def _training_note(meta: dict | None) -> str:
     if wd or lam:
         term = f"weight decay {wd:g}" if wd else f"an L2 term (param_lambda {lam:g})"
         return (f" The net was trained with {term}: weights that no image's gradient holds up "
-                "decay toward 0, so what is left is what the data taught.")
+                "decay toward 0.")
     if cfg:
         return (" The net was trained without weight decay: weights on pixels the data never "
                 "inks keep much of their random initial values.")
     return ""
 
 
-def _views_caption(views, n_train: int, meta: dict | None) -> str:
+def _views_caption(views, n_train: int, meta: dict | None, dropped=(), layer_words=None) -> str:
     """The caption of one layer's figure, every number taken from ``views``."""
     from ..analysis.receptive_fields import INKED, NEVER_INKED
 
@@ -68,16 +72,23 @@ def _views_caption(views, n_train: int, meta: dict | None) -> str:
     which = (f"all {N} units" if U == N else
              f"the {U} of {N} units whose fields put the largest share of their |weight| on "
              f"inked pixels ({views.share.min():.0%} to {views.share.max():.0%})")
-    cap = f"Receptive fields of {views.layer} (Linear layer {views.layer_index}): {which}, on raw pixels."
-    if len(views.views) == 1:
+    where = layer_words or f"{views.layer} (Linear layer {views.layer_index})"
+    cap = f"Receptive fields of {where}: {which}, on raw pixels."
+    if dropped:
+        cap += " " + " ".join(dropped)
+    if views.layer_index == 1:
         cap += (" Each field is a column of W1 (input normalization folded in); at layer 1 the "
                 "ReLU-gated and gradient views are the same numbers.")
     else:
-        cap += (" Rows: 'propagated', the seed's product of the weight matrices (with batch "
-                "norm's scale) ignoring the ReLUs; 'ReLU-gated', each hidden unit weighted by "
-                f"the fraction of {views.n_examples} test images on which it is active; "
-                "'gradient', the mean over those images of d unit / d pixel (= the mean of "
-                "each image's ReLU-masked product). Each row on its own symmetric scale.")
+        rows = {"propagated": "'propagated', the seed's product of the weight matrices (with "
+                              "batch norm's scale) ignoring the ReLUs",
+                "propagated, mean-gated": "'ReLU-gated', each hidden unit weighted by the "
+                                          f"fraction of {views.n_examples} test images on "
+                                          "which it is active",
+                "gradient": f"'gradient', the mean over {views.n_examples} test images of "
+                            "d unit / d pixel (= the mean of each image's ReLU-masked product)"}
+        cap += (" Rows: " + "; ".join(rows.get(v, v) for v in views.views)
+                + ". Each row on its own symmetric scale.")
     ratios = " / ".join(f"{r:.2f}" for r in views.ratios)
     cap += (" Red: ink there raises the unit; blue: lowers it. Grey line: outside it lie the "
             f"{never} pixels inked in fewer than {NEVER_INKED:.0%} of the {n_train} training "
@@ -92,6 +103,102 @@ def _views_data(views) -> dict[str, np.ndarray]:
             "share": views.share}
 
 
+_SHORT = {"propagated": "propagated", "propagated, mean-gated": "ReLU-gated",
+          "gradient": "gradient"}
+
+
+def _drop_coinciding(views):
+    """Drop each view whose fields correlate at least ``COINCIDE`` (Pearson r over every shown
+    unit's pixels) with a view kept before it; the caption sentences saying so; and the r of
+    every pair of views (V x V)."""
+    import dataclasses
+
+    from ..analysis.receptive_fields import COINCIDE, view_coincidence
+
+    V = len(views.views)
+    r = np.eye(V)
+    for a in range(V):
+        for b in range(a + 1, V):
+            r[a, b] = r[b, a] = view_coincidence(views.fields[a], views.fields[b])
+    keep, said = [], []
+    for v in range(V):
+        twin = next((k for k in keep if r[k, v] >= COINCIDE), None)
+        if twin is None:
+            keep.append(v)
+        else:
+            said.append(f"The '{_SHORT.get(views.views[v], views.views[v])}' view is not drawn: "
+                        f"it coincides with '{_SHORT.get(views.views[twin], views.views[twin])}' "
+                        f"(Pearson r = {r[twin, v]:.3f} over the shown fields' pixels).")
+    if len(keep) == V:
+        return views, said, r
+    return (dataclasses.replace(views, fields=views.fields[keep],
+                                views=[views.views[k] for k in keep],
+                                ratios=views.ratios[keep]), said, r)
+
+
+def _layer_words(model, i: int, n_layers: int) -> str:
+    """'hidden layer 1 (360 units, Linear 784->360)' or 'the output layer (10 units, ...)'."""
+    from torch import nn
+
+    from ..analysis.receptive_fields.propagated import _mlp_stack
+
+    _, items = _mlp_stack(model)
+    lin = [(n, m) for n, m in items if isinstance(m, nn.Linear)][i - 1]
+    what = "the output layer" if i == n_layers else f"hidden layer {i}"
+    return (f"{what} ({lin[1].out_features} units, Linear {lin[1].in_features}->"
+            f"{lin[1].out_features}, {lin[0]})")
+
+
+_N_FIRST = 6
+_K_EXEMPLARS = 3
+
+
+def _first_layer_figure(model, split, ink, meta, n_layers: int) -> Figure:
+    """Hidden layer 1: the smoothest fields, what training added to their initial weights, and
+    the test images that excite each unit most."""
+    from ..analysis.receptive_fields import (INKED, first_layer_change, initial_model,
+                                             lag1_autocorrelation, top_exemplars)
+
+    init = initial_model(meta or {})
+    ch = first_layer_change(model, init, image_shape=split.input_shape)
+    mask = np.asarray(ink) > INKED
+    added = ch.trained - ch.initial
+    r1 = np.array([lag1_autocorrelation(f, mask) for f in ch.trained])
+    r1_init = np.array([lag1_autocorrelation(f, mask) for f in ch.initial])
+    r1_added = np.array([lag1_autocorrelation(f, mask) for f in added])
+    units = [int(u) for u in np.argsort(-np.nan_to_num(r1, nan=-2), kind="stable")[:_N_FIRST]]
+    idx, val = top_exemplars(model, split.x_test, units, k=_K_EXEMPLARS)
+    imgs = np.asarray(split.x_test)[idx].reshape(len(units), _K_EXEMPLARS,
+                                                 *ch.trained.shape[-2:])
+    titles = [f"unit {u}\nlag-1 {r1[u]:.2f}\ninit {ch.init_share[u]:.0%}" for u in units]
+    out = plot_first_layer_units(ch.trained[units], added[units], imgs, titles=titles,
+                                 exemplar_values=val)
+    layer = _layer_words(model, 1, n_layers)
+    out["fig"].suptitle(f"What {layer} responds to", fontsize=13)
+    n = len(ch.trained)
+    cap = (f"Six units of {layer}, one per column: the trained weights, their change from the "
+           f"initial weights (w_T - w_0; where the data never inks, that is mostly the initial "
+           f"weights decaying, hence the speckle at the border), and the {_K_EXEMPLARS} of {len(split.x_test)} test images "
+           f"that give the unit its highest pre-activation. The columns are the {_N_FIRST} of "
+           f"{n} units whose drawn field is smoothest by lag-1 spatial autocorrelation (the "
+           f"correlation of each pixel with its right and lower neighbour) over the "
+           f"{int(mask.sum())} pixels inked in more than {INKED:.0%} of the training images: "
+           f"{r1[units].min():.2f} to {r1[units].max():.2f}, median of all {n} units "
+           f"{np.nanmedian(r1):.2f} (white noise: 0; the initial weights: "
+           f"{np.nanmedian(r1_init):.2f}; what training added: {np.nanmedian(r1_added):.2f}). "
+           f"'init' is the share of the trained weight vector's energy along its initial "
+           f"weights, (w_T . w_0)^2 / (|w_T|^2 |w_0|^2), with w_0 rebuilt from the recorded "
+           f"seed {meta['seed']} and model spec; median over all units {np.nanmedian(ch.init_share):.0%}. "
+           "Weights on raw pixels, each panel on its own symmetric scale (red: ink there "
+           "raises the unit; blue: lowers it).")
+    data = {"fields": ch.trained[units], "initial": ch.initial[units], "added": added[units],
+            "units": np.array(units), "lag1": r1, "lag1_initial": r1_init,
+            "lag1_added": r1_added, "init_share": ch.init_share,
+            "change_share": ch.change_share, "exemplar_index": idx, "exemplar_value": val,
+            "ink": np.asarray(ink), "layer": np.array(ch.layer), "seed": np.array(meta["seed"])}
+    return Figure("receptive-fields-layer1", out["fig"], cap, data=data)
+
+
 def _mlp_figures(model, split, xs, ink, meta) -> list[Figure]:
     """One figure per Linear layer of an MLP: the hidden layers and the output."""
     from ..analysis.receptive_fields import NEVER_INKED, field_views, mlp_field_layers
@@ -101,12 +208,23 @@ def _mlp_figures(model, split, xs, ink, meta) -> list[Figure]:
     figs = []
     for i, name, n_shown in layers:
         is_out = i == len(layers)
+        if i == 1 and not is_out:
+            try:
+                figs.append(_first_layer_figure(model, split, ink, meta, len(layers)))
+                continue
+            except ValueError:  # no recorded seed/spec: the plain field view below
+                pass
         views = field_views(model, i, xs, ink, n_units=n_shown, image_shape=split.input_shape)
+        views, dropped, coincide = _drop_coinciding(views)
         titles = classes if is_out and len(classes) == len(views.units) else None
         out = plot_field_views(views, titles=titles, contour=NEVER_INKED)
+        out["fig"].suptitle(_layer_words(model, i, len(layers)), fontsize=12)
         fid = "receptive-fields-output" if is_out else f"receptive-fields-layer{i}"
-        figs.append(Figure(fid, out["fig"], _views_caption(views, len(split.y_train), meta),
-                           data=_views_data(views)))
+        data = _views_data(views)
+        data["view_r"] = coincide
+        figs.append(Figure(fid, out["fig"],
+                           _views_caption(views, len(split.y_train), meta, dropped,
+                                          _layer_words(model, i, len(layers))), data=data))
     return figs
 
 

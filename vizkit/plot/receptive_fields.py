@@ -11,7 +11,8 @@ import numpy as np
 from ._axes import image_axes
 from .style import diverging_cmap
 
-__all__ = ["plot_receptive_fields", "plot_field_views", "plot_receptive_field_box", "VIEW_TITLES"]
+__all__ = ["plot_receptive_fields", "plot_field_views", "plot_receptive_field_box", "VIEW_TITLES",
+           "plot_first_layer_units"]
 
 
 def plot_receptive_fields(result, *, axes=None, fig=None, cmap=None, vmax: float | None = None,
@@ -210,3 +211,71 @@ def plot_field_views(views, *, fig=None, titles: Sequence[str] | None = None,
         out["images"].append(images)
         out["colorbars"].append(cbar)
     return out
+
+
+def plot_first_layer_units(trained, change, exemplars, *, titles: Sequence[str],
+                           exemplar_values, fig=None, fontsize: float = 12) -> dict:
+    """What first-layer units respond to, one unit per column: the trained field, what training
+    added to the initial weights, and the test images that excite the unit most.
+
+    Parameters
+    ----------
+    trained, change : ndarray of shape (U, H, W)
+        The drawn fields (each row on its own symmetric scale per unit).
+    exemplars : ndarray of shape (U, K, H, W)
+        The top-``K`` images of each unit, highest first.
+    titles : sequence of str, length U
+        Column titles.
+    exemplar_values : ndarray of shape (U, K)
+        The unit's pre-activation on each exemplar (written above it).
+    fig : Figure, optional
+    fontsize : float, default=12
+
+    Returns
+    -------
+    dict
+        ``{"fig": Figure, "axes": ndarray of Axes (2 + K, U)}``.
+
+    Raises
+    ------
+    ValueError
+        The arrays disagree in their number of units.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> out = plot_first_layer_units(np.ones((2, 4, 4)), np.ones((2, 4, 4)),
+    ...                              np.zeros((2, 1, 4, 4)), titles=["a", "b"],
+    ...                              exemplar_values=np.zeros((2, 1)))
+    >>> out["axes"].shape
+    (3, 2)
+    """
+    import matplotlib.pyplot as plt
+
+    trained, change = np.asarray(trained), np.asarray(change)
+    exemplars, vals = np.asarray(exemplars), np.asarray(exemplar_values)
+    U = len(trained)
+    if not (len(change) == len(exemplars) == len(vals) == len(titles) == U):
+        raise ValueError(f"`trained`, `change`, `exemplars`, `exemplar_values` and `titles` must "
+                         f"all have {U} units; got {len(change)}, {len(exemplars)}, {len(vals)}, "
+                         f"{len(titles)}.")
+    K = exemplars.shape[1]
+    if fig is None:
+        fig = plt.figure(figsize=(12, 6.75), layout="constrained")
+    axes = fig.subplots(2 + K, U, squeeze=False)
+    cmap = diverging_cmap()
+    for u in range(U):
+        for r, f in enumerate((trained[u], change[u])):
+            m = float(np.abs(f).max()) or 1.0
+            axes[r, u].imshow(f, cmap=cmap, vmin=-m, vmax=m)
+        axes[0, u].set_title(titles[u], fontsize=fontsize)
+        for k in range(K):
+            axes[2 + k, u].imshow(exemplars[u, k], cmap="gray_r", vmin=0, vmax=1)
+            axes[2 + k, u].set_title(f"pre-act. {vals[u, k]:.1f}", fontsize=fontsize - 1, pad=2)
+    for ax in axes.ravel():
+        ax.set_xticks([])
+        ax.set_yticks([])
+    labels = ["trained\nweights", "change\nw_T - w_0"] + [f"test image\n#{k + 1}" for k in range(K)]
+    for r, lab in enumerate(labels):
+        axes[r, 0].set_ylabel(lab, fontsize=fontsize)
+    return {"fig": fig, "axes": axes}

@@ -23,6 +23,8 @@ pixels the training data never inks.
 
 from .choice import (FieldViews, conv_field_units, field_views, last_conv_layer, mlp_field_layers,
                      mlp_layers)
+from .first_layer import (COINCIDE, FirstLayerChange, first_layer_change, initial_model,
+                          lag1_autocorrelation, top_exemplars, view_coincidence)
 from .geometry import TheoreticalRF, conv_stages, theoretical_receptive_field
 from .gradient import gradient_receptive_fields
 from .ink import INKED, NEVER_INKED, ink_frequency, ink_ratio, ink_share, structured_units
@@ -33,4 +35,5 @@ __all__ = ["ReceptiveFields", "TheoreticalRF", "FieldViews", "propagated_recepti
            "gradient_receptive_fields", "theoretical_receptive_field", "field_views",
            "ink_frequency", "ink_ratio", "ink_share", "structured_units", "mlp_layers",
            "mlp_field_layers", "conv_field_units", "last_conv_layer", "conv_stages", "NEVER_INKED",
-           "INKED"]
+           "INKED", "lag1_autocorrelation", "initial_model", "FirstLayerChange",
+           "first_layer_change", "top_exemplars", "view_coincidence", "COINCIDE"]
