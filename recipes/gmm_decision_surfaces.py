@@ -208,7 +208,7 @@ def run(ctx):
     for tag, opts in DATA.items():
         split = lab_split(ctx.data("gmm-2d", **opts))
         models = classifiers(ctx, tag, split)
-        fig, axes = plt.subplots(2, 3, figsize=(13, 7.6), layout="constrained")
+        fig, axes = plt.subplots(2, 3, figsize=(12.6, 7.4), layout="constrained")
         data, lengths, train_accs = {"X": split.x_train.numpy(), "Y": split.y_train.numpy()}, {}, {}
         for i, (ax, (name, fun, offset, special, kept_epoch)) in enumerate(zip(axes.flat, models)):
             accs = {}
@@ -241,7 +241,7 @@ def run(ctx):
 
     split = lab_split(ctx.data("gmm-2d", **DATA["k6"]))
     lambdas = [0.0, 1e-2, 1e-1]
-    fig, axes = plt.subplots(1, len(lambdas), figsize=(13, 5.2), layout="constrained")
+    fig, axes = plt.subplots(1, len(lambdas), figsize=(12.6, 5.0), layout="constrained")
     measures, accs, collapses, data = [], [], [], {}
     for i, (ax, lam) in enumerate(zip(axes, lambdas)):
         model, hist, metrics = ctx.train(f"lambda-{lam:g}", "mlp", split, {**LAB, "param_lambda": lam},

@@ -72,9 +72,7 @@ def bottleneck_caption(result, *, meta: dict | None = None,
     f = np.asarray(result.features, dtype=np.float64)
     text = f"Where the {len(f)} test inputs land in the 2D plane before the head"
     if result.labels is not None:
-        text += (f" (class separation {class_separation(f, result.labels):.2f}: "
-                 + ("classes apart" if class_separation(f, result.labels) >= 0.5
-                    else "classes mostly overlap") + ")")
+        text += f" (class separation {class_separation(f, result.labels):.2f}, defined below)"
     text += (", and the RBF centres over them." if result.centers is not None else ".") + " "
     text += model_name + (f", {_training_text(meta)}" if _training_text(meta) else "") + ": "
     text += f"the {len(f)} test inputs at their 2D features"
@@ -93,7 +91,7 @@ def bottleneck_caption(result, *, meta: dict | None = None,
             text += f"all with |sigma| about {s.mean():.3g} (so all crosses are the same size)."
         else:
             text += (f"the cross width growing linearly with |sigma| ({s.min():.3g} to "
-                     f"{s.max():.3g}; legend on the right); right: the centres alone over "
+                     f"{s.max():.3g}), legend on the right; right: the centres alone over "
                      "the faded features.")
     if result.surface is not None:
         text += (" Left, shading: the class the rest of the network predicts at each point of the "
@@ -138,7 +136,7 @@ def figures(model, split, *, meta: dict | None = None, seed: int = 0) -> list[Fi
     acc = float((res.predictions == res.labels).mean())
     has_rbf = res.centers is not None
     panels = 2 if has_rbf else 1
-    fig, axes = plt.subplots(1, panels, figsize=(6.2 * panels + 0.8, 6.4), squeeze=False,
+    fig, axes = plt.subplots(1, panels, figsize=(5.9 * panels + 0.8, 6.2), squeeze=False,
                              layout="constrained")
     axes = axes[0]
     plot_bottleneck(res, ax=axes[0], class_names=split.classes, legend=False,
