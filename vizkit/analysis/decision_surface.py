@@ -30,7 +30,7 @@ from torch import nn
 from .._torch import training_mode
 
 __all__ = ["DecisionSurface", "decision_surface", "resolve_rect", "RESPONSE_METHODS",
-           "SurfaceFrames", "SurfaceRecorder", "snapshot_epochs"]
+           "SurfaceFrames", "SurfaceRecorder", "snapshot_epochs", "Collapse", "collapse_check"]
 
 #: Accepted values of ``response_method``.
 RESPONSE_METHODS = ("auto", "proba", "logits", "scores", "labels")
@@ -513,3 +513,94 @@ class SurfaceRecorder:
                              labels=self.labels,
                              predictions=np.stack([f[2] for f in self._frames]).astype(np.int64),
                              loss=np.array([f[3] for f in self._frames], dtype=np.float64))
+
+
+@dataclass
+class Collapse:
+    """Whether a classifier has collapsed: see :func:`collapse_check`.
+
+    Attributes
+    ----------
+    collapsed : bool
+        ``constant`` or ``at_chance``.
+    constant : bool
+        Every prediction is one class (``top_share == 1``).
+    at_chance : bool
+        Accuracy no higher than always answering the most common true class.
+    accuracy : float
+        Share of predictions equal to the labels.
+    chance : float
+        Share of the most common true class (the accuracy of a constant guess of it).
+    top_class : int
+        The most often predicted class.
+    top_share : float
+        Share of the predictions that are ``top_class``.
+    """
+
+    collapsed: bool
+    constant: bool
+    at_chance: bool
+    accuracy: float
+    chance: float
+    top_class: int
+    top_share: float
+
+    def describe(self) -> str:
+        """One phrase for a title or caption, e.g. ``'collapsed: predicts class 1 for all
+        points, accuracy 0.50 = chance 0.50'`` (``'not collapsed'`` otherwise)."""
+        if not self.collapsed:
+            return "not collapsed"
+        what = (f"predicts class {self.top_class} for all points" if self.constant else
+                f"predicts class {self.top_class} for {self.top_share:.0%} of the points")
+        return (f"collapsed: {what}, accuracy {self.accuracy:.2f} "
+                f"{'=' if self.accuracy == self.chance else '<='} chance {self.chance:.2f}")
+
+
+def collapse_check(predictions: Any, labels: Any) -> Collapse:
+    """Has a classifier collapsed, i.e. does it predict one class everywhere or do no better
+    than always guessing the most common class?
+
+    A collapsed model (for instance a net whose L2 penalty has pushed every weight to zero) is a
+    failure of training, not a property of its hyper-parameter: name it as such.
+
+    Parameters
+    ----------
+    predictions : array-like of int, shape (n,)
+        The predicted classes.
+    labels : array-like of int, shape (n,)
+        The true classes.
+
+    Returns
+    -------
+    Collapse
+        ``collapsed`` is ``constant or at_chance``, with the numbers behind it.
+
+    Raises
+    ------
+    ValueError
+        The two arrays are empty, not one-dimensional or of different lengths.
+
+    Examples
+    --------
+    >>> collapse_check([1, 1, 1, 1], [0, 1, 0, 1]).describe()
+    'collapsed: predicts class 1 for all points, accuracy 0.50 = chance 0.50'
+    >>> collapse_check([0, 1, 0, 1], [0, 1, 0, 1]).collapsed
+    False
+    """
+    p = np.asarray(predictions).reshape(-1) if np.ndim(predictions) <= 1 else None
+    y = np.asarray(labels).reshape(-1) if np.ndim(labels) <= 1 else None
+    if p is None or y is None or len(p) != len(y) or len(p) == 0:
+        raise ValueError("`predictions` and `labels` must be non-empty 1-D arrays of the same "
+                         f"length. Got shapes {np.shape(predictions)} and {np.shape(labels)} "
+                         "instead.")
+    p, y = p.astype(np.int64), y.astype(np.int64)
+    classes, counts = np.unique(p, return_counts=True)
+    top = int(np.argmax(counts))
+    top_share = float(counts[top] / len(p))
+    accuracy = float((p == y).mean())
+    chance = float(np.unique(y, return_counts=True)[1].max() / len(y))
+    constant = len(classes) == 1
+    at_chance = accuracy <= chance
+    return Collapse(collapsed=bool(constant or at_chance), constant=bool(constant),
+                    at_chance=bool(at_chance), accuracy=accuracy, chance=chance,
+                    top_class=int(classes[top]), top_share=top_share)

@@ -14,9 +14,10 @@ from typing import Sequence
 import numpy as np
 
 from ..plot._axes import new_ax
-from ..plot.bottleneck import plot_bottleneck
+from ..plot.bottleneck import center_size_handles, plot_bottleneck
 from ..plot.decision_surface import confidence_colorbar
 from ..plot.figure import Figure, NotApplicable
+from ..plot.style import class_colors
 from ._display import DisplayMixin
 from .decision_surface import surface_data
 
@@ -69,7 +70,11 @@ def bottleneck_caption(result, *, meta: dict | None = None,
     from ..analysis.bottleneck import class_separation
 
     f = np.asarray(result.features, dtype=np.float64)
-    text = model_name + (f", {_training_text(meta)}" if _training_text(meta) else "") + ": "
+    text = f"Where the {len(f)} test inputs land in the 2D plane before the head"
+    if result.labels is not None:
+        text += f" (class separation {class_separation(f, result.labels):.2f}, defined below)"
+    text += (", and the RBF centres over them." if result.centers is not None else ".") + " "
+    text += model_name + (f", {_training_text(meta)}" if _training_text(meta) else "") + ": "
     text += f"the {len(f)} test inputs at their 2D features"
     if result.labels is not None:
         acc = float((result.predictions == result.labels).mean())
@@ -86,16 +91,18 @@ def bottleneck_caption(result, *, meta: dict | None = None,
             text += f"all with |sigma| about {s.mean():.3g} (so all crosses are the same size)."
         else:
             text += (f"the cross width growing linearly with |sigma| ({s.min():.3g} to "
-                     f"{s.max():.3g}); right: circles of radius |sigma|.")
+                     f"{s.max():.3g}), legend on the right; right: the centres alone over "
+                     "the faded features.")
     if result.surface is not None:
-        text += (" Shading: the class the rest of the network predicts at each point of the plane, "
-                 "paler where its confidence is lower (colour bar).")
+        text += (" Left, shading: the class the rest of the network predicts at each point of the "
+                 "plane, paler where its confidence is lower (colour bar, one strip per class); "
+                 "the numbers sit at each class's median feature.")
     return text
 
 
 def figures(model, split, *, meta: dict | None = None, seed: int = 0) -> list[Figure]:
-    """The family's figure (see the module's description); a second panel adds circles of radius
-    sigma. The caption is computed from this model's own result and training record
+    """The family's figure (see the module's description); for an RBF model a second panel
+    shows the centres alone, sized by sigma, with a legend of the scale. The caption is computed from this model's own result and training record
     (:func:`bottleneck_caption`).
 
     Returns
@@ -129,26 +136,50 @@ def figures(model, split, *, meta: dict | None = None, seed: int = 0) -> list[Fi
     acc = float((res.predictions == res.labels).mean())
     has_rbf = res.centers is not None
     panels = 2 if has_rbf else 1
-    fig, axes = plt.subplots(1, panels, figsize=(5.2 * panels + 1.8, 5.6), squeeze=False,
+    fig, axes = plt.subplots(1, panels, figsize=(5.9 * panels + 0.8, 6.2), squeeze=False,
                              layout="constrained")
     axes = axes[0]
-    plot_bottleneck(res, ax=axes[0], class_names=split.classes, legend=not has_rbf,
-                    regions_kw=_REGION_ALPHA)
-    confidence_colorbar(axes[0], res.surface, location="bottom", shrink=0.7, **_REGION_ALPHA)
+    plot_bottleneck(res, ax=axes[0], class_names=split.classes, legend=False,
+                    centers=False, regions_kw=_REGION_ALPHA)
+    _class_labels(axes[0], res, split.classes)
+    confidence_colorbar(axes[0], res.surface, location="bottom", shrink=0.8,
+                        palette=class_colors(max(res.surface.n_classes, 1)),
+                        label="confidence of the shaded class (paler = less sure)",
+                        **_REGION_ALPHA) if res.surface is not None else None
     axes[0].set_title(f"test features at '{where.name}'"
-                      + (" (input of the RBF layer)" if where.use_input else "")
-                      + f"\nshading: the head's class; accuracy {acc:.1%}", fontsize=10)
+                      + (" (RBF input)" if where.use_input else "")
+                      + f"\nnumbers: class medians; accuracy {acc:.1%}", fontsize=12)
     if has_rbf:
-        plot_bottleneck(res, ax=axes[1], class_names=split.classes, regions=False, circles=True)
+        plot_bottleneck(res, ax=axes[1], class_names=split.classes, regions=False, legend=False,
+                        scatter_kw={"alpha": 0.25, "linewidths": 0.0})
         s = np.abs(res.sigma)
-        axes[1].set_title(f"{len(s)} RBF centres, circles of radius |sigma|\n"
-                          f"(|sigma| {s.min():.3g} to {s.max():.3g})", fontsize=10)
-        # keep the view on the data: circles of huge sigma would otherwise zoom out
+        axes[1].legend(handles=center_size_handles(res.sigma), loc="upper left",
+                       bbox_to_anchor=(1.01, 1.0), fontsize=12, frameon=False,
+                       title="RBF centre\n(+ width ~ |sigma|)", title_fontsize=12)
+        axes[1].set_title(f"the {len(s)} RBF centres over the same features\n"
+                          f"(|sigma| {s.min():.3g} to {s.max():.3g})", fontsize=12)
         axes[1].set_xlim(axes[0].get_xlim())
         axes[1].set_ylim(axes[0].get_ylim())
+    for ax in axes:
+        ax.tick_params(labelsize=11)
+        ax.xaxis.label.set_fontsize(12), ax.yaxis.label.set_fontsize(12)
     caption = bottleneck_caption(res, meta=meta, model_name=type(model).__name__)
     data = _bottleneck_data(res, class_names=split.classes)
     return [Figure(id="bottleneck", fig=fig, caption=caption, data=data)]
+
+
+def _class_labels(ax, result, class_names) -> None:
+    """Write each class's name at the median of its features (in place of a 10-entry legend),
+    white-edged so it reads over the points."""
+    import matplotlib.patheffects as pe
+
+    ids = result.labels if result.labels is not None else result.predictions
+    names = [str(c) for c in class_names] if class_names is not None else None
+    for c in np.unique(ids):
+        m = np.median(np.asarray(result.features)[ids == c], axis=0)
+        ax.text(m[0], m[1], names[c] if names and c < len(names) else str(c), fontsize=16,
+                fontweight="bold", ha="center", va="center", zorder=5,
+                path_effects=[pe.withStroke(linewidth=3, foreground="white")])
 
 
 def _bottleneck_data(result, *, class_names: Sequence | None = None

@@ -125,12 +125,12 @@ def _input_plane(model, split) -> list[Figure]:
     confidence_colorbar(axes[0], surf, location="bottom", shrink=0.7)
     graph_data(X, pred.y, pred.pred, ax=axes[0])
     axes[0].set_title(f"argmax regions, paler = less sure\n{len(X)} test points, accuracy "
-                      f"{acc:.1%}", fontsize=10)
+                      f"{acc:.1%}", fontsize=12)
     if binary:
         plot_field(surf, offset=0.5, ax=axes[1], colorbar=True,
                    colorbar_kw={"location": "bottom", "shrink": 0.7})
         graph_data(X, pred.y, pred.pred, ax=axes[1])
-        axes[1].set_title("the lab's view: P(class 1), black line at 0.5", fontsize=10)
+        axes[1].set_title("the lab's view: P(class 1), black line at 0.5", fontsize=12)
     for ax in axes:
         ax.set_xlabel("$x_0$")
         ax.set_ylabel("$x_1$")
@@ -160,7 +160,7 @@ def _bottleneck_plane(model, split) -> list[Figure]:
                scatter_kw={"linewidths": 0.3})
     acc = float((res.predictions == res.labels).mean())
     ax.set_title(f"head's decision regions in the 2D bottleneck plane ('{res.layer.name}')\n"
-                 f"{len(res.labels)} test points, accuracy {acc:.1%}", fontsize=10)
+                 f"{len(res.labels)} test points, accuracy {acc:.1%}", fontsize=12)
     ax.set_xlabel("bottleneck feature 1")
     ax.set_ylabel("bottleneck feature 2")
     C = max(res.surface.n_classes, 2)

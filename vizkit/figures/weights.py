@@ -83,7 +83,7 @@ def figures(model, split, *, meta: dict | None = None, seed: int = 0) -> list[Fi
         r.labels = names
     out = plot_weight_images(r, ncols=5 if r.n_classes == 10 else min(r.n_classes, 8))
     fig = out["fig"]
-    fig.suptitle(f"{type(model).__name__}: weights per class on raw pixels", fontsize=10)
+    fig.suptitle(f"{type(model).__name__}: weights per class on raw pixels", fontsize=12)
     imgs = np.asarray(r.images)
     top = np.unravel_index(np.abs(imgs).argmax(), imgs.shape)
     caption = (f"Weights of each of the {r.n_classes} class scores ({', '.join(map(str, r.labels))}) "

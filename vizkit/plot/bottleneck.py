@@ -32,7 +32,7 @@ from ._axes import new_ax
 from .decision_surface import plot_decision_regions
 from .style import class_colors
 
-__all__ = ["plot_bottleneck", "center_marker_sizes"]
+__all__ = ["plot_bottleneck", "center_marker_sizes", "center_size_handles"]
 
 
 def center_marker_sizes(sigma: Any, *, min_size: float = 4.0, max_size: float = 22.0) -> np.ndarray:
@@ -51,6 +51,52 @@ def center_marker_sizes(sigma: Any, *, min_size: float = 4.0, max_size: float = 
     frac = s / top if top > 0 else np.zeros_like(s)
     width = min_size + (max_size - min_size) * frac
     return width ** 2
+
+
+def center_size_handles(sigma: Any, *, min_size: float = 4.0, max_size: float = 22.0,
+                        n: int = 3, color: str = "black") -> list:
+    """Legend entries for the scale of the centre markers: ``+`` markers of the widths that
+    :func:`center_marker_sizes` gives to ``n`` values of ``|sigma|`` spread from the smallest to
+    the largest (its quantiles 0, ..., 1), labelled with those values.
+
+    Parameters
+    ----------
+    sigma : array-like of shape (K,)
+        The RBF widths (signs ignored).
+    min_size, max_size : float
+        The same widths (points) as the markers were drawn with.
+    n : int, default=3
+        Number of entries (at most the number of distinct ``|sigma|``).
+    color : str, default='black'
+
+    Returns
+    -------
+    list of matplotlib.lines.Line2D
+        Handles for ``ax.legend(handles=...)``; their ``markersize`` is the marker width.
+
+    Raises
+    ------
+    ValueError
+        ``sigma`` is empty or ``n`` < 1.
+
+    Examples
+    --------
+    >>> [h.get_label() for h in center_size_handles([0.5, 1.0, 2.0])]
+    ['|sigma| 0.5', '|sigma| 1', '|sigma| 2']
+    >>> [round(h.get_markersize(), 1) for h in center_size_handles([0.5, 1.0, 2.0])]
+    [8.5, 13.0, 22.0]
+    """
+    from matplotlib.lines import Line2D
+
+    s = np.abs(np.asarray(sigma, dtype=np.float64)).reshape(-1)
+    if s.size == 0 or n < 1:
+        raise ValueError(f"need a non-empty `sigma` and n >= 1. Got {s.size} values and n={n!r}.")
+    top = s.max()
+    values = np.unique(np.quantile(s, np.linspace(0.0, 1.0, n)) if n > 1 else [top])
+    widths = np.sqrt(center_marker_sizes(np.append(values, top), min_size=min_size,
+                                         max_size=max_size))[:-1]
+    return [Line2D([], [], linestyle="none", marker="+", markersize=float(w), color=color,
+                   markeredgewidth=1.5, label=f"|sigma| {v:.3g}") for v, w in zip(values, widths)]
 
 
 def plot_bottleneck(result, *, ax=None, class_names: Sequence[str] | None = None,
@@ -123,7 +169,7 @@ def plot_bottleneck(result, *, ax=None, class_names: Sequence[str] | None = None
         ckw.update(circle_kw or {})
         out["circles"] = ax.add_collection(PatchCollection(patches, **ckw), autolim=False)
     if centers and result.centers is not None:
-        ckw = {"marker": "+", "c": "black", "linewidths": 1.0, "zorder": 4}
+        ckw = {"marker": "+", "c": "black", "linewidths": 1.5, "zorder": 4}
         ckw.update(center_kw or {})
         sizes = center_marker_sizes(result.sigma, min_size=min_size, max_size=max_size)
         out["centers"] = ax.scatter(result.centers[:, 0], result.centers[:, 1], s=sizes, **ckw)
@@ -142,6 +188,6 @@ def plot_bottleneck(result, *, ax=None, class_names: Sequence[str] | None = None
         if out["centers"] is not None:
             handles.append(Line2D([], [], linestyle="none", marker="+", markersize=8, color="black",
                                   label="RBF centre\n(width ~ |sigma|)"))
-        ax.legend(handles=handles, loc="upper left", bbox_to_anchor=(1.01, 1.0), fontsize=9,
-                  frameon=False, borderaxespad=0.0, title="true class", title_fontsize=9)
+        ax.legend(handles=handles, loc="upper left", bbox_to_anchor=(1.01, 1.0), fontsize=12,
+                  frameon=False, borderaxespad=0.0, title="true class", title_fontsize=12)
     return out

@@ -108,9 +108,12 @@ def plot_decision_regions(surf, *, ax=None, colors: Sequence | None = None,
 
 
 def confidence_colorbar(ax, surf, *, min_alpha: float = 0.15,
-                        max_alpha: float = 0.6, label: str | None = None, **colorbar_kw):
+                        max_alpha: float = 0.6, label: str | None = None, palette=None,
+                        **colorbar_kw):
     """The colour bar of :func:`plot_decision_regions`' paleness: the confidence (largest class
-    probability) from ``1/C`` (palest) to 1 (strongest), drawn on a neutral grey.
+    probability) from ``1/C`` (palest) to 1 (strongest), drawn on a neutral grey, or, with
+    ``palette`` (one colour per class), as one strip per class in that class's own colour, so
+    the bar shows the colours the regions are shaded with.
 
     Use the same ``min_alpha``/``max_alpha`` as the regions. Returns the ``Colorbar`` (``None``
     when the surface has no probabilities).
@@ -127,9 +130,30 @@ def confidence_colorbar(ax, surf, *, min_alpha: float = 0.15,
     kw = {"shrink": 0.8}
     kw.update(colorbar_kw)
     cbar = ax.get_figure().colorbar(mappable, ax=ax, **kw)
-    cbar.set_label(label or "confidence of the shaded class (paler = less sure)", fontsize=9)
-    cbar.ax.tick_params(labelsize=9)
+    cbar.set_label(label or "confidence of the shaded class (paler = less sure)", fontsize=12)
+    cbar.ax.tick_params(labelsize=12)
+    if palette is not None:
+        _class_strips(cbar, palette, surf.n_classes, min_alpha, max_alpha, mappable.norm)
     return cbar
+
+
+def _class_strips(cbar, palette, n_classes: int, min_alpha: float, max_alpha: float, norm
+                  ) -> None:
+    """Paint the colour bar as one strip per class: white blended with the class colour at the
+    regions' opacity, from ``min_alpha`` (confidence ``1/C``) to ``max_alpha`` (confidence 1)."""
+    from matplotlib.colors import to_rgb
+
+    ramp = np.linspace(min_alpha, max_alpha, 64)
+    rows = [1.0 - ramp[:, None] * (1.0 - np.asarray(to_rgb(palette[c]))[None, :])
+            for c in range(n_classes)]
+    img = np.stack(rows)  # [C, 64, 3]: classes across, confidence along the bar
+    horizontal = cbar.orientation == "horizontal"
+    if not horizontal:
+        img = img.transpose(1, 0, 2)
+    lo, hi = norm.vmin, norm.vmax
+    extent = (lo, hi, 0.0, 1.0) if horizontal else (0.0, 1.0, lo, hi)
+    cbar.ax.imshow(img, extent=extent, aspect="auto", origin="lower", interpolation="nearest",
+                   zorder=2)
 
 
 def points_legend(ax, classes, palette, class_names: Sequence[str] | None = None,

@@ -94,8 +94,8 @@ def plot_field(surf, offset: float | None = 0.5, *, ax=None, cmap: Any = None,
     if colorbar is not False and colorbar is not None:
         cbar = ax.get_figure().colorbar(mesh, ax=ax, **{"shrink": 0.85, **(colorbar_kw or {})})
         cbar.set_label(colorbar if isinstance(colorbar, str) else _field_label(surf, offset),
-                       fontsize=9)
-        cbar.ax.tick_params(labelsize=9)
+                       fontsize=12)
+        cbar.ax.tick_params(labelsize=12)
         if contour is not None:  # the contour's level marked on the bar
             cbar.add_lines([delta], ["black"], [1.0])
     return {"mesh": mesh, "contour": contour, "surface": surf, "colorbar": cbar}

@@ -61,12 +61,12 @@ def plot_weight_images(result, *, axes=None, fig=None, cmap=None, vmax: float | 
     for k, ax in enumerate(axes):
         artists.append(ax.imshow(imgs[k], cmap=cmap, vmin=-vmax, vmax=vmax, **kw))
         if k < len(titles) and not ax.get_title():
-            ax.set_title(titles[k], fontsize=9)
+            ax.set_title(titles[k], fontsize=12)
     cbar = None
     if colorbar:
         cbar = fig.colorbar(artists[0], ax=axes, shrink=0.8, fraction=0.05)
-        cbar.set_label(f"weight ({getattr(result, 'space', 'as given')})", fontsize=9)
-        cbar.ax.tick_params(labelsize=9)
+        cbar.set_label(f"weight ({getattr(result, 'space', 'as given')})", fontsize=12)
+        cbar.ax.tick_params(labelsize=12)
     return {"fig": fig, "axes": axes, "images": artists, "colorbar": cbar}
 
 
@@ -134,13 +134,13 @@ def plot_weight_images_grid(results: Sequence, labels: Sequence[str], *, fig=Non
             ax.set_xticks([])
             ax.set_yticks([])
             if (i == 0 or per_model > 1) and k < len(classes):
-                ax.set_title(classes[k], fontsize=9)
-        grid[i][0].set_ylabel(labels[i], fontsize=9)
+                ax.set_title(classes[k], fontsize=12)
+        grid[i][0].set_ylabel(labels[i], fontsize=12)
         images.append(row)
     cbar = None
     if colorbar:
         cbar = fig.colorbar(images[0][0], ax=[a for row in grid for a in row], shrink=0.8,
                             fraction=0.03)
-        cbar.set_label("weight (one scale for all)", fontsize=9)
-        cbar.ax.tick_params(labelsize=9)
+        cbar.set_label("weight (one scale for all)", fontsize=12)
+        cbar.ax.tick_params(labelsize=12)
     return {"fig": fig, "axes": grid, "images": images, "colorbar": cbar, "vmax": vmax}
