@@ -234,7 +234,7 @@ def plot_curves(ctx, runs: list, svm_tests: dict):
         ax_loss.set_yscale("log")
         for ax in (ax_loss, ax_acc):
             ax.set_xscale("log")
-            ax.tick_params(labelsize=12)
+            ax.tick_params(which="both", labelsize=12)  # the log axis's minor labels too
             ax.grid(alpha=0.3)
         ax_acc.set_xlabel("epoch (log scale)", fontsize=12)
         ax_acc.set_ylim(max(0.0, min(lows) - 0.02), 1.0)
