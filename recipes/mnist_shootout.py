@@ -215,7 +215,7 @@ def plot_curves(ctx, runs: list, svm_tests: dict):
     fams = [(title, [(by_key[k], lab) for k, lab in members if k in by_key])
             for title, members in FAMILIES]
     fams = [f for f in fams if f[1]]
-    fig, axes = plt.subplots(2, len(fams), figsize=(16, 8.8), layout="constrained",
+    fig, axes = plt.subplots(2, len(fams), figsize=(15, 8.2), layout="constrained",
                              squeeze=False, sharey="row")
     data = {}
     lows = [np.nanmin(series(r, "val_acc")) for r in runs] + list(svm_tests.values())
