@@ -277,6 +277,12 @@ def confidence_examples(model: nn.Module, x: Any, y: Any, *, n_right: int = 4, n
         ``wrong`` by decreasing confidence (most sure first), ``right`` by increasing confidence
         (least sure first); ties keep the order of ``x``.
 
+    Raises
+    ------
+    ValueError
+        A count is negative or not whole, ``x`` and ``y`` differ in length, or ``exclude`` holds
+        a position outside ``x``.
+
     Examples
     --------
     >>> import torch

@@ -249,6 +249,23 @@ def train_val_note(history, *, train_eval=None, config=None, dropout=()) -> str:
     epochs where it does, what was on during training (read from ``config`` and the model's
     dropout rates), and the eval-mode training accuracy ``train_eval = (accuracy, n)``.
 
+    Parameters
+    ----------
+    history : History, dict or list of dict
+        Per-epoch records with ``train_acc`` and ``val_acc``.
+    train_eval : (float, int), optional
+        The training images' accuracy measured in eval mode, and how many there were.
+    config : dict, optional
+        The training config (``augment``, ``average``, ...), e.g. the checkpoint's
+        ``meta['config']``.
+    dropout : sequence of float, default=()
+        The model's dropout rates.
+
+    Returns
+    -------
+    str
+        Empty when validation accuracy is never above the training accuracy drawn.
+
     Examples
     --------
     >>> h = [{"epoch": 1, "train_acc": 0.80, "val_acc": 0.90}]
