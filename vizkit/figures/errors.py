@@ -270,7 +270,7 @@ def train_val_note(history, *, train_eval=None, config=None, dropout=()) -> str:
     --------
     >>> h = [{"epoch": 1, "train_acc": 0.80, "val_acc": 0.90}]
     >>> train_val_note(h, train_eval=(0.95, 100), config={"augment": None}, dropout=[0.5])[:60]
-    'Validation accuracy is above the training accuracy drawn at 1'
+    'Validation accuracy is above the training accuracy drawn at '
     >>> train_val_note([{"epoch": 1, "train_acc": 0.9, "val_acc": 0.8}])
     ''
     """
