@@ -146,7 +146,9 @@ def test_plot_examples_bar_colours_and_images(pyplot):
             if c != t:
                 assert colors[c] == to_rgba(WRONG_COLOR if c == p else OTHER_COLOR)
     np.testing.assert_allclose(out["images"][0].get_array(), worst.inputs[0, 0].numpy())
-    assert out["axes"][0, 0].get_title().startswith(f"true {'abc'[worst.y[0]]}\npred {'abc'[worst.pred[0]]}")
+    t0, p0 = int(worst.y[0]), int(worst.pred[0])
+    assert out["axes"][0, 0].get_title() == (f"true {'abc'[t0]}: p={worst.probs[0, t0]:.2f}\n"
+                                             f"pred {'abc'[p0]}: p={worst.probs[0, p0]:.2f}")
     # one convention for digits: raw intensities white on black, 0 to 1
     for im in out["images"]:
         assert im.get_cmap().name == "gray" and im.get_clim() == (0.0, 1.0)

@@ -20,10 +20,20 @@ def test_figure_family_embedding_caption_equals_the_drawn_points(pyplot):
     split = Split("fashion-like", x, y, x[:6], y[:6], x, y, names, (1, 4, 4), "0" * 16)
     torch.manual_seed(0)
     model = nn.Sequential(nn.Flatten(), nn.Linear(16, 8), nn.ReLU(), nn.Linear(8, 3)).eval()
+    from vizkit.analysis.embedding import layer_activations
+    from sklearn.manifold import trustworthiness
+
+    feats = [x.reshape(60, -1).numpy(), layer_activations(model, x, "2").numpy()]
     for f in make_figures("embedding", model, split):
-        seps = [class_separation(c, f.data["labels"]) for c in f.data["panel_coords"]]
+        # separation is measured in each layer's own space (distances on a t-SNE/UMAP map mean
+        # nothing), so it is the same for the three maps
+        seps = [class_separation(a, f.data["labels"]) for a in feats]
         np.testing.assert_allclose(f.data["panel_separation"], seps)
         assert "the raw input " + f"{seps[0]:.2f}" in f.caption
+        trust = [trustworthiness(a.astype(float), c.astype(float), n_neighbors=10)
+                 for a, c in zip(feats, f.data["panel_coords"])]
+        np.testing.assert_allclose(f.data["panel_trustworthiness"], trust, atol=1e-9)
+        assert f"Trustworthiness of each map (scikit-learn, 10 neighbours" in f.caption
         assert f"of the first 60 test examples (3 classes of fashion-like)" in f.caption
         assert "the raw input (16 features)" in f.caption and "digit" not in f.caption.lower()
         legend = [ax.get_legend() for ax in f.fig.axes if ax.get_legend()]
@@ -31,4 +41,6 @@ def test_figure_family_embedding_caption_equals_the_drawn_points(pyplot):
         f.fig.canvas.draw()
         sizes = [t.get_fontsize() for t in f.fig.findobj(Text)
                  if t.get_visible() and t.get_text().strip()]
-        assert min(sizes) >= 8 and f.fig.get_figwidth() <= 12.7
+        # >= 20 px once fitted to a 1920x1080 slide: pt * min(26.7 / w, 15 / h) (inches)
+        w, h = f.fig.get_figwidth(), f.fig.get_figheight()
+        assert min(sizes) * min(1920 / 72 / w, 1080 / 72 / h) >= 20

@@ -33,7 +33,7 @@ from .._torch import check_model
 from ._layers import ACTIVATIONS, NotMLP, is_rbf_layer, last_conv_layer, mlp_stack
 
 __all__ = ["METHODS", "Embedding", "embed", "embed_activations", "embedding_layers",
-           "layer_activations"]
+           "layer_activations", "map_trustworthiness"]
 
 #: Valid values of ``method``.
 METHODS = ("umap", "pca", "tsne")
@@ -297,6 +297,56 @@ def _tsne(feats: np.ndarray, *, n_neighbors: int, n_components: int, seed: int):
     reducer = TSNE(n_components=int(n_components), perplexity=float(n_neighbors), init="pca",
                    method="barnes_hut" if n_components < 4 else "exact", random_state=seed)
     return reducer, reducer.fit_transform(feats)
+
+
+def map_trustworthiness(features, points, *, n_neighbors: int = 10) -> float:
+    """How faithful a 2D map is to the space it comes from: scikit-learn's trustworthiness.
+
+    1 when every point's ``n_neighbors`` nearest neighbours on the map are also near it in
+    ``features``; lower when the map brings together points that are far apart there (Venna and
+    Kaski 2001). Unlike a distance on a t-SNE or UMAP map, it only asks about neighbourhoods,
+    which those maps are made to keep.
+
+    Parameters
+    ----------
+    features : array-like of shape (N, ...)
+        The original points (flattened to ``(N, D)``), e.g. a layer's activations.
+    points : array-like of shape (N, d)
+        Their map.
+    n_neighbors : int, default=10
+        Must be below ``N / 2``.
+
+    Returns
+    -------
+    float
+        In [0, 1].
+
+    Raises
+    ------
+    ValueError
+        ``features`` and ``points`` have different numbers of rows, or ``n_neighbors`` is not
+        below half of them.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> x = np.random.default_rng(0).normal(size=(40, 2))
+    >>> map_trustworthiness(x, x * 3.0)  # a scaled copy keeps every neighbourhood
+    1.0
+    """
+    from sklearn.manifold import trustworthiness
+
+    f = _features(features)
+    pts = np.asarray(points, dtype=np.float64)
+    if pts.ndim != 2 or len(pts) != len(f):
+        raise ValueError(f"`points` must be (N, d) with one row per feature row ({len(f)}). Got "
+                         f"shape {pts.shape} instead.")
+    if isinstance(n_neighbors, bool) or int(n_neighbors) != n_neighbors or \
+            not 1 <= n_neighbors < len(f) / 2:
+        raise ValueError(f"`n_neighbors` must be an integer from 1 to below N / 2 "
+                         f"({len(f) / 2:g}). Got {n_neighbors!r} instead.")
+    return float(round(trustworthiness(f.astype(np.float64), pts, n_neighbors=int(n_neighbors)),
+                       12))
 
 
 def embedding_layers(model: nn.Module) -> list[tuple[str, str]]:

@@ -251,8 +251,8 @@ def prediction_examples(model: nn.Module, x: Any, y: Any, *, n_right: int = 4, n
 
 
 def confidence_examples(model: nn.Module, x: Any, y: Any, *, n_right: int = 4, n_wrong: int = 4,
-                        batch_size: int | None = None,
-                        preds: Predictions | None = None) -> PredictionExamples:
+                        batch_size: int | None = None, preds: Predictions | None = None,
+                        exclude: Any = None) -> PredictionExamples:
     """The wrong predictions made with the highest confidence and the right predictions made with
     the lowest (the cases worth showing, chosen from those that exist).
 
@@ -267,12 +267,21 @@ def confidence_examples(model: nn.Module, x: Any, y: Any, *, n_right: int = 4, n
     batch_size : int, default=2048
     preds : Predictions, optional
         Already computed :func:`predictions` (saves a pass).
+    exclude : array-like of int, optional
+        Positions in ``x`` not to choose (e.g. the :func:`worst_examples` already shown), so the
+        two selections are distinct.
 
     Returns
     -------
     PredictionExamples
         ``wrong`` by decreasing confidence (most sure first), ``right`` by increasing confidence
         (least sure first); ties keep the order of ``x``.
+
+    Raises
+    ------
+    ValueError
+        A count is negative or not whole, ``x`` and ``y`` differ in length, or ``exclude`` holds
+        a position outside ``x``.
 
     Examples
     --------
@@ -288,7 +297,15 @@ def confidence_examples(model: nn.Module, x: Any, y: Any, *, n_right: int = 4, n
     x, y = _check_xy(x, y)
     p = predictions(model, x, y, batch_size=batch_size) if preds is None else preds
     conf = p.probs[np.arange(len(p.pred)), p.pred]
-    wrong_all, right_all = np.flatnonzero(~p.correct), np.flatnonzero(p.correct)
+    keep = np.ones(len(p.pred), dtype=bool)
+    if exclude is not None:
+        ex = np.asarray(exclude, dtype=np.int64).reshape(-1)
+        if ex.size and (ex.min() < 0 or ex.max() >= len(keep)):
+            raise ValueError(f"`exclude` must hold positions in [0, {len(keep) - 1}]. Got "
+                             f"{int(ex.min())} to {int(ex.max())} instead.")
+        keep[ex] = False
+    wrong_all = np.flatnonzero(~p.correct & keep)
+    right_all = np.flatnonzero(p.correct & keep)
     wrong = wrong_all[np.argsort(-conf[wrong_all], kind="stable")[:n_wrong]]
     right = right_all[np.argsort(conf[right_all], kind="stable")[:n_right]]
     return PredictionExamples(right=_select(p, x, right), wrong=_select(p, x, wrong))

@@ -31,6 +31,7 @@ def applies(model, split) -> str | None:
 
 
 _MAX_POINTS = 1000
+_TRUST_K = 10  # neighbours of the trustworthiness score
 
 
 def figures(model, split, *, meta: dict | None = None, seed: int = 0) -> list[Figure]:
@@ -40,14 +41,16 @@ def figures(model, split, *, meta: dict | None = None, seed: int = 0) -> list[Fi
     -------
     list of Figure
         ``embedding_umap``, ``embedding_tsne`` and ``embedding_pca``. ``data``: ``coords`` [n, 2]
-        (the last panel: the
-        deepest layer shown), ``panel_coords`` [panels, n, 2], ``labels`` [n], ``predictions``
+        (the last panel: the deepest layer shown), ``panel_coords`` [panels, n, 2],
+        ``panel_separation`` [panels] (class separation in each layer's own space),
+        ``panel_trustworthiness`` [panels] (of each map), ``labels`` [n], ``predictions``
         [n], ``class_names``, and for image inputs ``images`` [n, H, W] (or [n, H, W, C]) uint8.
     """
     import matplotlib.pyplot as plt
 
     from ..analysis.bottleneck import class_separation
-    from ..analysis.embedding import embed_activations, embedding_layers
+    from ..analysis.embedding import (embed_activations, embedding_layers, layer_activations,
+                                      map_trustworthiness)
 
     reason = applies(model, split)
     if reason is not None:
@@ -57,24 +60,34 @@ def figures(model, split, *, meta: dict | None = None, seed: int = 0) -> list[Fi
     layers = [(None, "input (raw pixels)" if len(split.input_shape) == 3 else "input")]
     layers += embedding_layers(model)
     classes = list(split.classes)
+    labels = np.asarray(y)
+    # measured where distances mean something: in each layer's own space (the same for all maps)
+    feats = [layer_activations(model, x, layer).numpy() for layer, _ in layers]
+    seps = [class_separation(f, labels) for f in feats]
+    k_trust = min(_TRUST_K, max(1, (n - 1) // 2))
+    names = ["the raw input"] + [repr(l) for l, _ in layers[1:]]
+    widths = [int(f.shape[1]) for f in feats]
     out = []
     for method in ("umap", "tsne", "pca"):
         cols = len(layers)
-        side = min(4.2, 11.6 / cols)
-        fig, axes = plt.subplots(1, cols, figsize=(side * cols + 1.1, side + 0.6), squeeze=False,
+        side = min(4.4, 13.0 / cols)
+        fig, axes = plt.subplots(1, cols, figsize=(side * cols + 1.9, side + 1.0), squeeze=False,
                                  layout="constrained")
-        coords, seps, widths = [], [], []
+        coords, trust = [], []
         for k, (layer, what) in enumerate(layers):
             res = embed_activations(model, x, layer, labels=y, method=method, seed=seed)
             coords.append(np.asarray(res.points[:, :2], dtype=np.float32))
-            seps.append(class_separation(coords[-1], np.asarray(y)))
-            widths.append(res.n_features)
+            trust.append(map_trustworthiness(feats[k], coords[-1], n_neighbors=k_trust))
             ax = axes[0, k]
             ax.set_title(f"{what}\n{'' if layer is None else repr(layer) + ', '}"
-                         f"{res.n_features} features; separation {seps[-1]:.2f}", fontsize=9)
+                         f"{res.n_features} features\nseparation {seps[k]:.2f}, "
+                         f"trustworthiness {trust[-1]:.2f}", fontsize=12)
             plot_embedding(res, ax=ax, class_names=classes, legend=k == cols - 1,
                            legend_kw={"loc": "center left", "bbox_to_anchor": (1.01, 0.5),
-                                      "title": "class", "title_fontsize": 8})
+                                      "title": "class", "title_fontsize": 12, "fontsize": 12})
+            ax.xaxis.label.set_size(12)
+            ax.yaxis.label.set_size(12)
+            ax.tick_params(labelsize=12)
         if method == "umap":
             head = f"UMAP (n_neighbors=15, min_dist=0.1, seed={seed})"
             look = "UMAP keeps neighbourhoods, not distances."
@@ -85,18 +98,25 @@ def figures(model, split, *, meta: dict | None = None, seed: int = 0) -> list[Fi
         else:
             head = "PCA (first two principal components)"
             look = "PCA is linear and keeps large-scale distances."
-        fig.suptitle(f"{head} of {n} test examples, coloured by true class", fontsize=10)
-        names = ["the raw input"] + [repr(l) for l, _ in layers[1:]]
-        caption = (f"{head} of the first {n} test examples ({len(np.unique(y))} classes of "
-                   f"{split.name}): " + ", ".join(f"{nm} ({w} features)" for nm, w in
-                                                  zip(names, widths))
+        fig.suptitle(f"{head} of {n} test examples, coloured by true class", fontsize=13)
+        caption = (f"The classes come apart layer by layer, left to right: {head} of the first "
+                   f"{n} test examples ({len(np.unique(labels))} classes of {split.name}): "
+                   + ", ".join(f"{nm} ({w} features)" for nm, w in zip(names, widths))
                    + ("" if len(layers) > 1 else " only (the model has no hidden layer)")
-                   + f". {look} Class separation of the drawn 2D points (the share of their "
-                   "variance between the class means: 0 = mixed, 1 = one point per class): "
-                   + ", ".join(f"{nm} {v:.2f}" for nm, v in zip(names, seps)) + ".")
+                   + f". {look} Class separation, measured in each layer's own space, not on "
+                   "the map (the share of the activations' variance between the class means: "
+                   "0 = mixed, 1 = one point per class): "
+                   + ", ".join(f"{nm} {v:.2f}" for nm, v in zip(names, seps))
+                   + f". Trustworthiness of each map (scikit-learn, {k_trust} neighbours: 1 = "
+                   "every map neighbourhood is a neighbourhood in the layer too): "
+                   + ", ".join(f"{nm} {v:.2f}" for nm, v in zip(names, trust)) + ".")
+        if not all(b >= a for a, b in zip(seps, seps[1:])):
+            caption = caption.replace("The classes come apart layer by layer, left to right: ",
+                                      "Class colours across the layers, left to right: ")
         out.append(Figure(id=f"embedding_{method}", fig=fig, caption=caption,
                           data={"coords": coords[-1], "panel_coords": np.stack(coords),
-                                "panel_separation": np.asarray(seps)}))
+                                "panel_separation": np.asarray(seps),
+                                "panel_trustworthiness": np.asarray(trust)}))
     common = _embedding_data(model, x, y, classes, image=len(split.input_shape) == 3)
     for f in out:
         f.data.update(common)

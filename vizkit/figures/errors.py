@@ -19,7 +19,7 @@ from ..plot.errors import plot_confusion, plot_example_rows
 from ..plot.figure import Figure
 
 __all__ = ["NAME", "applies", "figures", "prediction_bars_caption", "confusion_caption",
-           "worst_caption", "CONFIDENT"]
+           "worst_caption", "train_val_note", "CONFIDENT"]
 
 #: The family's name (``vizkit analyze --what``, ``ctx.family``).
 NAME = "errors"
@@ -47,9 +47,25 @@ def _span(values: np.ndarray) -> str:
     return a if a == b else f"{a} to {b}"
 
 
-def prediction_bars_caption(examples, preds) -> str:
+def prediction_bars_caption(examples, preds, *, excluded: int = 0,
+                            overlap: tuple[int, int] | None = None) -> str:
     """The caption of the prediction-bars figure, every number and claim read from the chosen
     ``examples`` and all test ``preds`` (it calls a mistake confident only when one exists).
+
+    Parameters
+    ----------
+    examples : PredictionExamples
+        The right and wrong predictions drawn.
+    preds : Predictions
+        All test predictions.
+    excluded : int, default=0
+        How many highest-loss examples were left out of the choice (shown on their own figure).
+    overlap : (int, int), optional
+        ``(shared, n)``: of the ``n`` surest mistakes overall, ``shared`` are among those left out.
+
+    Returns
+    -------
+    str
 
     Examples
     --------
@@ -65,17 +81,24 @@ def prediction_bars_caption(examples, preds) -> str:
     n, n_wrong = len(preds.y), int((~preds.correct).sum())
     conf_all = preds.probs[np.arange(n), preds.pred]
     n_sure_wrong = int(((~preds.correct) & (conf_all >= CONFIDENT)).sum())
+    beyond = f" not among the {excluded} highest-loss examples" if excluded else ""
     parts = []
-    if len(examples.wrong):
-        parts.append(f"the {len(examples.wrong)} wrong test predictions the model was surest of "
-                     f"(of its {n_wrong} mistakes on {n} test examples; probability of the "
-                     f"predicted class {_span(_confidence(examples.wrong))})")
     if len(examples.right):
         parts.append(f"the {len(examples.right)} right test predictions the model was least "
-                     f"sure of (probability {_span(_confidence(examples.right))})")
-    text = ("Top to bottom: " + " and ".join(reversed(parts)) if parts else
-            "No test predictions") + (", each with its class probabilities: green bar = true "
-                                      "class, red bar = the wrongly predicted class. ")
+                     f"sure of (probability of the predicted class {_span(_confidence(examples.right))})")
+    if len(examples.wrong):
+        parts.append(f"the {len(examples.wrong)} wrong test predictions{beyond} that the model "
+                     f"was surest of (of its {n_wrong} mistakes on {n} test examples; "
+                     f"probability of the predicted class {_span(_confidence(examples.wrong))})")
+    text = (f"The right answers the model hesitated over, then the mistakes it was surest of"
+            f"{' (beyond the highest-loss ones)' if excluded else ''}. Top to bottom: " +
+            " and ".join(parts) if parts else "No test predictions")
+    text += (", each with its class probabilities: green bar = true class, red bar = the wrongly "
+             "predicted class. ")
+    if excluded and overlap is not None and overlap[1]:
+        text += (f"Ranked by the predicted class's probability, not by loss: {overlap[0]} of the "
+                 f"{overlap[1]} surest mistakes overall are already on the highest-loss figure, so "
+                 "the next ones are shown here. ")
     if n_wrong == 0:
         text += f"The model made no mistake on the {n} test examples."
     elif n_sure_wrong:
@@ -88,29 +111,61 @@ def prediction_bars_caption(examples, preds) -> str:
 
 
 def confusion_caption(matrix: np.ndarray, class_names: Sequence[str]) -> str:
-    """The confusion matrix's caption: its count, accuracy and most frequent mistake."""
+    """The confusion matrix's caption: its count, accuracy and most frequent mistake, or the
+    mistakes that tie for most frequent, all of them named.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> confusion_caption(np.array([[5, 2], [2, 4]]), ["a", "b"]).split(": ", 2)[-1]
+    "'a' as 'b', 'b' as 'a'."
+    """
     M = np.asarray(matrix)
     n, right = int(M.sum()), int(np.trace(M))
-    text = (f"Confusion matrix of the {n} test examples (accuracy {right / max(n, 1):.1%}): row = "
-            "true class, column = predicted class, counts in the cells; off-diagonal cells are "
-            "the mistakes. ")
+    text = (f"The diagonal holds the right answers, the other cells the {n - right} mistakes "
+            f"({right} of {n} test examples right, accuracy {right / max(n, 1):.1%}); row = "
+            "true class, column = predicted class, counts in the cells. ")
     off = M - np.diag(np.diag(M))
-    if off.max(initial=0) == 0:
-        return text + "There are none."
-    i, j = np.unravel_index(np.argmax(off), off.shape)
-    return text + (f"The most frequent mistake: {int(off[i, j])} of class '{class_names[i]}' "
-                   f"predicted as '{class_names[j]}'.")
+    top = int(off.max(initial=0))
+    if top == 0:
+        return text + "There are no mistakes."
+    pairs = [(str(class_names[i]), str(class_names[j])) for i, j in np.argwhere(off == top)]
+    each = f"{top} mistake{'s' if top > 1 else ''}"
+    if len(pairs) == 1:
+        return text + (f"The most frequent mistake ({each}): class '{pairs[0][0]}' predicted "
+                       f"as '{pairs[0][1]}'.")
+    shown = ", ".join(f"'{t}' as '{p}'" for t, p in pairs[:6])
+    shown += f" and {len(pairs) - 6} more" if len(pairs) > 6 else ""
+    return text + (f"No single most frequent mistake: {_count_word(len(pairs))} pairs (true "
+                   f"class as predicted class) tie at {each} each: {shown}.")
+
+
+def _count_word(n: int) -> str:
+    words = ["zero", "one", "two", "three", "four", "five", "six", "seven", "eight", "nine", "ten"]
+    return words[n] if n < len(words) else str(n)
 
 
 def worst_caption(worst) -> str:
-    """The worst examples' caption: how many, their losses, how many are misclassified."""
+    """The worst examples' caption: how many, their losses, how many are misclassified.
+
+    Examples
+    --------
+    >>> import numpy as np, torch
+    >>> from vizkit.analysis.errors import Predictions, _select
+    >>> p = Predictions(probs=np.array([[0.1, 0.9]]), pred=np.array([1]), y=np.array([0]),
+    ...                 loss=np.array([2.3]))
+    >>> worst_caption(_select(p, torch.zeros(1, 1), [0])).split(";")[0]
+    'The test examples the model got most wrong, each titled with the probability it gave the true class and the one it predicted (1 example, loss 2.30'
+    """
     k = len(worst)
     n_wrong = int((np.asarray(worst.y) != np.asarray(worst.pred)).sum())
     loss = np.asarray(worst.loss)
     span = _span(loss) if k else "-"
-    return (f"The {k} test examples with the highest cross-entropy (loss {span}; {n_wrong} of "
-            f"them misclassified), each with its class probabilities: green bar = true class, red "
-            f"bar = the wrongly predicted class.")
+    return (f"The test examples the model got most wrong, each titled with the probability it "
+            f"gave the true class and the one it predicted ({k} example{'s' if k != 1 else ''}, "
+            f"loss {span}; {n_wrong} of them misclassified). Ranked by cross-entropy, "
+            f"-log p(true class): the lower the true class's probability, the higher the loss. "
+            f"Green bar = true class, red bar = the wrongly predicted class.")
 
 
 def figures(model, split, *, meta: dict | None = None, seed: int = 0) -> list[Figure]:
@@ -138,47 +193,136 @@ def figures(model, split, *, meta: dict | None = None, seed: int = 0) -> list[Fi
 
     M = confusion(model, x, y, n_classes=C)
     side = 1.4 + 0.55 * C
-    fig, ax = plt.subplots(figsize=(max(4.2, side + 1.4), max(3.6, side)), layout="constrained")
+    fig, ax = plt.subplots(figsize=(max(4.2, side + 2.2), max(3.6, side)), layout="constrained")
     plot_confusion(M, class_names=classes, ax=ax)
     ax.set_title(f"confusion on the test set\n{len(y)} examples, accuracy "
-                 f"{float(preds.correct.mean()):.1%}", fontsize=10)
+                 f"{float(preds.correct.mean()):.1%}", fontsize=13)
     out.append(Figure(id="confusion", fig=fig, caption=confusion_caption(M, classes),
                       data={"confusion": np.asarray(M), "class_names": names}))
 
     worst = worst_examples(model, x, y, k=_N_WORST, preds=preds)
-    fig = plot_example_rows([worst], ["the test examples with the highest loss (worst first)"],
-                            classes)
+    fig = plot_example_rows([worst], [f"the {len(worst)} test examples with the highest loss "
+                                      "-log p(true class), worst first"], classes)
     out.append(Figure(id="worst_examples", fig=fig, caption=worst_caption(worst),
                       data=dict(_examples_data(worst), class_names=names)))
 
-    ex = confidence_examples(model, x, y, n_right=_N_EACH, n_wrong=_N_EACH, preds=preds)
-    titles = [f"right predictions it was least sure of (p {_span(_confidence(ex.right))})"
+    # the surest mistakes not already shown among the worst (a high p(pred) often means a low
+    # p(true), so the two rankings overlap; the overlap is counted in the caption)
+    overall = confidence_examples(model, x, y, n_right=0, n_wrong=_N_EACH, preds=preds)
+    ex = confidence_examples(model, x, y, n_right=_N_EACH, n_wrong=_N_EACH, preds=preds,
+                             exclude=worst.indices)
+    titles = [f"right predictions it was least sure of (p(pred) {_span(_confidence(ex.right))})"
               if len(ex.right) else "no right predictions on the test set",
-              f"wrong predictions it was surest of (p {_span(_confidence(ex.wrong))})"
-              if len(ex.wrong) else "no wrong predictions on the test set"]
+              f"wrong predictions it was surest of, beyond the {len(worst)} highest-loss ones "
+              f"(p(pred) {_span(_confidence(ex.wrong))})"
+              if len(ex.wrong) else "no wrong predictions beyond the highest-loss ones"]
     fig = plot_example_rows([ex.right, ex.wrong], titles, classes)
     data = {f"{part}_{key}": v for part, e in (("right", ex.right), ("wrong", ex.wrong))
             for key, v in _examples_data(e).items()}
-    out.append(Figure(id="prediction_bars", fig=fig, caption=prediction_bars_caption(ex, preds),
+    data["excluded_indices"] = np.asarray(worst.indices)
+    shared = int(np.isin(overall.wrong.indices, worst.indices).sum())
+    out.append(Figure(id="prediction_bars", fig=fig,
+                      caption=prediction_bars_caption(ex, preds, excluded=len(worst),
+                                                      overlap=(shared, len(overall.wrong))),
                       data=dict(data, class_names=names)))
 
     history = (meta or {}).get("history")
     if history:
         refit = int(((meta or {}).get("metrics") or {}).get("refit_epochs") or 0)
-        out.append(_curves_figure(history, refit))
+        train_eval = float(predictions(model, split.x_train, split.y_train).correct.mean())
+        out.append(_curves_figure(history, refit, train_eval=(train_eval, len(split.y_train)),
+                                  config=(meta or {}).get("config") or {},
+                                  dropout=_dropout_rates(model)))
     return out
 
 
-def _curves_figure(history, refit_epochs: int = 0) -> Figure:
+def _dropout_rates(model) -> list[float]:
+    """The ``p`` of every dropout module of ``model`` with ``p > 0``."""
+    from torch import nn
+
+    return [float(m.p) for m in model.modules()
+            if isinstance(m, nn.modules.dropout._DropoutNd) and m.p > 0]
+
+
+def train_val_note(history, *, train_eval=None, config=None, dropout=()) -> str:
+    """Why validation accuracy can sit above training accuracy, from what was measured: the
+    epochs where it does, what was on during training (read from ``config`` and the model's
+    dropout rates), and the eval-mode training accuracy ``train_eval = (accuracy, n)``.
+
+    Parameters
+    ----------
+    history : History, dict or list of dict
+        Per-epoch records with ``train_acc`` and ``val_acc``.
+    train_eval : (float, int), optional
+        The training images' accuracy measured in eval mode, and how many there were.
+    config : dict, optional
+        The training config (``augment``, ``average``, ...), e.g. the checkpoint's
+        ``meta['config']``.
+    dropout : sequence of float, default=()
+        The model's dropout rates.
+
+    Returns
+    -------
+    str
+        Empty when validation accuracy is never above the training accuracy drawn.
+
+    Examples
+    --------
+    >>> h = [{"epoch": 1, "train_acc": 0.80, "val_acc": 0.90}]
+    >>> train_val_note(h, train_eval=(0.95, 100), config={"augment": None}, dropout=[0.5])[:60]
+    'Validation accuracy is above the training accuracy drawn at '
+    >>> train_val_note([{"epoch": 1, "train_acc": 0.9, "val_acc": 0.8}])
+    ''
+    """
+    epochs, _ = history_table(history)
+    rows = [e for e in epochs if e.get("train_acc") is not None and e.get("val_acc") is not None]
+    above = [e for e in rows if e["val_acc"] > e["train_acc"]]
+    if not above:
+        return ""
+    last = above[-1]
+    config = config or {}
+    on = []
+    if config.get("augment") == "affine":
+        on.append(f"random affine augmentation (up to {config.get('affine_degrees', 10):g} "
+                  f"degrees, {config.get('affine_scale', 0.1):.0%} size, "
+                  f"{config.get('shift_pixels', 2)} px shift)")
+    elif config.get("augment") == "shift":
+        on.append(f"random shifts of up to {config.get('shift_pixels', 2)} px")
+    if dropout:
+        on.append("dropout (p=" + ", ".join(f"{p:g}" for p in dropout) + ")")
+    if config.get("average") == "ema":
+        on.append("validation scored on the moving average of the weights (EMA)")
+    text = (f"Validation accuracy is above the training accuracy drawn at {len(above)} of "
+            f"{len(rows)} epochs (epoch {last.get('epoch')}: {last['val_acc']:.1%} vs "
+            f"{last['train_acc']:.1%}) because they are measured differently: the training "
+            "figure is the running mean over each epoch, in training mode, while the weights "
+            "still change; the validation figure is taken after the epoch in eval mode")
+    text += ("; on during training: " + "; ".join(on)) if on else ""
+    if train_eval is not None:
+        text += (f". Measured: evaluated like the validation images, the model the other "
+                 f"figures show scores {train_eval[0]:.1%} on the {train_eval[1]:,} training "
+                 "images")
+    return text + "."
+
+
+def _curves_figure(history, refit_epochs: int = 0, *, train_eval=None, config=None,
+                   dropout=()) -> Figure:
     """The learning curves with the kept epoch and its validation figures in the caption; with
     ``refit_epochs`` (``metrics['refit_epochs']``) the caption says the kept model is a refit."""
     import matplotlib.pyplot as plt
 
     epochs, best = history_table(history)
-    fig, axes = plt.subplots(1, 2, figsize=(9.5, 3.6), layout="constrained")
+    fig, axes = plt.subplots(1, 2, figsize=(11, 4.2), layout="constrained")
     plot_learning_curves(history, axes=axes)
-    axes[0].set_title("loss per epoch", fontsize=10)
-    axes[1].set_title("accuracy per epoch", fontsize=10)
+    axes[0].set_title("loss per epoch", fontsize=13)
+    axes[1].set_title("accuracy per epoch", fontsize=13)
+    for ax in axes:
+        ax.tick_params(labelsize=12)
+        ax.xaxis.label.set_size(12)
+        ax.yaxis.label.set_size(12)
+        if ax.get_legend() is not None:
+            for t in ax.get_legend().get_texts():
+                t.set_fontsize(12)
     caption = f"Training and validation loss and accuracy over {len(epochs)} epochs"
     kept = [e for i, e in enumerate(epochs) if e.get("epoch", i + 1) == best]
     if kept:
@@ -189,12 +333,17 @@ def _curves_figure(history, refit_epochs: int = 0) -> Figure:
         kept = "" if refit_epochs else " whose weights were kept"
         caption += (f"; the star and dotted line mark epoch {best}, the best-validation epoch"
                     f"{kept}" + (f" ({val})" if val else ""))
+    caption += ". " + train_val_note(history, train_eval=train_eval, config=config,
+                                     dropout=dropout)
+    caption = caption.rstrip(". ")
     if refit_epochs:
         caption += (f". The model the other figures show is not this run's: it was retrained "
                     f"from scratch on the training and validation images for {refit_epochs} "
                     f"epochs and its last weights kept (so it has no validation curve)")
     data = history_arrays(history)
     data["refit_epochs"] = np.array(refit_epochs)
+    if train_eval is not None:
+        data["train_acc_eval_mode"] = np.asarray(train_eval[0])
     return Figure(id="learning_curves", fig=fig, caption=caption + ".", data=data)
 
 

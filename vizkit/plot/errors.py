@@ -75,15 +75,18 @@ def plot_confusion(matrix: Any, *, class_names: Sequence[str] | None = None, ax=
     annot = np.vectorize(lambda v: f"{int(v)}" if integral else f"{v:.2g}")(M)
     kw = {"annot": annot, "fmt": "", "cmap": SEQUENTIAL if cmap is None else cmap, "square": True,
           "cbar": True, "linewidths": 0.5, "linecolor": "white", "xticklabels": names,
-          "yticklabels": names, "annot_kws": {"fontsize": 8 if C > 8 else 9}}
+          "yticklabels": names, "annot_kws": {"fontsize": 12}}
     kw.update(heatmap_kw or {})
     xlabel, ylabel = ax.get_xlabel(), ax.get_ylabel()  # seaborn resets them
     sns.heatmap(values, ax=ax, **kw)
     mesh = ax.collections[0] if len(ax.collections) == 1 else [
         c for c in ax.collections if hasattr(c, "get_array") and c.get_array() is not None][-1]
-    ax.set_xlabel(xlabel or "predicted class")
-    ax.set_ylabel(ylabel or "true class")
+    ax.set_xlabel(xlabel or "predicted class", fontsize=12)
+    ax.set_ylabel(ylabel or "true class", fontsize=12)
     ax.tick_params(axis="y", labelrotation=0)
+    ax.tick_params(labelsize=12)  # readable on a projected slide
+    if getattr(mesh, "colorbar", None) is not None:
+        mesh.colorbar.ax.tick_params(labelsize=12)
     return mesh
 
 
@@ -118,7 +121,7 @@ def plot_probability_bars(probs: Any, true: int, pred: int | None = None, *, ax=
     bars = ax.bar(np.arange(C), p, **kw)
     ax.set_ylim(0, 1)
     ax.set_xticks(np.arange(C))
-    labels = ax.set_xticklabels(names, fontsize=8,
+    labels = ax.set_xticklabels(names, fontsize=12,
                                 rotation=90 if max(len(n) for n in names) > 2 else 0)
     # a near-zero bar is invisible: the tick labels name the true (and wrong) class as well
     if pred != true:
@@ -126,7 +129,7 @@ def plot_probability_bars(probs: Any, true: int, pred: int | None = None, *, ax=
         labels[pred].set_fontweight("bold")
     labels[true].set_color(TRUE_COLOR)
     labels[true].set_fontweight("bold")
-    ax.tick_params(axis="y", labelsize=8)
+    ax.tick_params(axis="y", labelsize=12)
     return bars
 
 
@@ -189,7 +192,9 @@ def plot_examples(examples, *, axes: Any = None, class_names: Sequence[str] | No
     out = {"images": [], "bars": [], "axes": axes}
     for j in range(k):
         t, p = int(examples.y[j]), int(examples.pred[j])
-        head = f"true {names[t]}\npred {names[p]}, p={examples.probs[j, p]:.2f}"
+        # both probabilities: a list sorted by loss (-log p(true)) is read by the true class's
+        head = (f"true {names[t]}: p={examples.probs[j, t]:.2f}\n"
+                f"pred {names[p]}: p={examples.probs[j, p]:.2f}")
         bar_ax = axes[rows - 1, j]
         if images:
             img_ax = axes[0, j]
@@ -205,10 +210,10 @@ def plot_examples(examples, *, axes: Any = None, class_names: Sequence[str] | No
             img_ax.set_xticks([])
             img_ax.set_yticks([])
             if not img_ax.get_title():
-                img_ax.set_title(head, fontsize=9, color="black" if t == p else WRONG_COLOR)
+                img_ax.set_title(head, fontsize=12, color="black" if t == p else WRONG_COLOR)
         elif not bar_ax.get_title():
             coords = ", ".join(f"{v:.2g}" for v in inputs[j].reshape(-1)[:3])
-            bar_ax.set_title(f"({coords})\n{head}", fontsize=9)
+            bar_ax.set_title(f"({coords})\n{head}", fontsize=12)
         out["bars"].append(plot_probability_bars(examples.probs[j], t, p, ax=bar_ax,
                                                  class_names=names, bar_kw=bar_kw))
         if j > 0:
@@ -223,7 +228,7 @@ def plot_examples(examples, *, axes: Any = None, class_names: Sequence[str] | No
         # on the (sub)figure, not an axes: an axes legend would widen its grid column
         host = axes[rows - 1, 0].get_figure(root=False)
         constrained = host.get_figure(root=True).get_layout_engine() is not None
-        out["legend"] = host.legend(handles=handles, ncol=2, fontsize=8, frameon=False,
+        out["legend"] = host.legend(handles=handles, ncol=2, fontsize=12, frameon=False,
                                     loc="outside lower center" if constrained else "lower center")
     return out
 
@@ -246,19 +251,19 @@ def plot_example_rows(parts: Sequence, titles: Sequence[str], class_names: Seque
               for p, t in zip(parts, titles)]
     flat = [c for cs in chunks for c in cs]
     k = min(per_row, max([len(p) for p in parts] + [1]))
-    fig = plt.figure(figsize=(1.6 * k + 0.6, (1.8 * rows_each + 0.55) * len(flat) + 0.4),
+    fig = plt.figure(figsize=(2.3 * k + 0.6, (1.75 * rows_each + 0.6) * len(flat) + 0.5),
                      layout="constrained")
     subs = np.atleast_1d(fig.subfigures(len(flat), 1))
     for n, (sub, (part, title, (a, b))) in enumerate(zip(subs, flat)):
         if len(part) == 0:
-            sub.suptitle(title, fontsize=10)
+            sub.suptitle(title, fontsize=13)
             continue
         axes = sub.subplots(rows_each, per_row if len(part) > per_row else b - a, squeeze=False,
                             gridspec_kw={"height_ratios": [1.1, 1] if images else [1]})
         plot_examples(_slice(part, a, b), axes=axes, class_names=class_names,
                       legend=n == len(flat) - 1)
         if a == 0:
-            sub.suptitle(title, fontsize=10)
+            sub.suptitle(title, fontsize=13)
     return fig
 
 
