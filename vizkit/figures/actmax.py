@@ -1,5 +1,6 @@
-"""Figure family ``actmax``: class images beside the best real test images, several facets per
-class, and the images of a hidden layer's units and of the whole layer.
+"""Figure family ``actmax``: each optimized image beside the test images that score highest on
+the same objective, with a verdict per target (does the optimized image out-score every test
+image?); several facets per class; a hidden layer's units and the whole layer.
 
 Every run is :func:`vizkit.analysis.activation_maximization`, drawn by
 :func:`vizkit.plot.actmax.plot_actmax`; captions are computed from the results.
@@ -240,7 +241,7 @@ def _facets_figure(model, split, common):
     r = activation_maximization(model, list(range(n)), class_names=classes, **common, **FACETS)
     cols = 2 if n > 5 else 1
     rows = int(np.ceil(n / cols))
-    fig = plt.figure(figsize=(cols * f * 1.0 + 0.3 * cols, rows * 1.42 + 0.5),
+    fig = plt.figure(figsize=(cols * f * 1.1 + 0.5 * cols, rows * 1.42 + 0.5),
                      layout="constrained")
     subs = np.ravel(fig.subfigures(rows, cols))
     axes, p = [], r.probabilities.numpy()
@@ -249,11 +250,14 @@ def _facets_figure(model, split, common):
             sub.set_visible(False)
             continue
         row = sub.subplots(1, f)
+        for ax in row:
+            ax.set_xticks([])
+            ax.set_yticks([])
         axes.extend(row)
-        sub.suptitle(f"class {classes[j]}", fontsize=FONT)
+        sub.suptitle(f"class {classes[j]}: logit of each", fontsize=FONT)
     act = r.activations.numpy()
     plot_actmax(r, axes=axes, fig=fig, colorbar=False, fontsize=FONT,
-                titles=[f"logit {a:.3g}" for a in act])
+                titles=[f"{a:.3g}" for a in act])
     flat = r.images.flatten(1).view(n, f, -1)
     flat = flat - flat.mean(-1, keepdim=True)
     flat = flat / flat.norm(dim=-1, keepdim=True).clamp_min(1e-12)
