@@ -52,7 +52,7 @@ def test_figure_family(pyplot):
     assert float(facets.data["facet_correlation"]) == pytest.approx(corr, abs=1e-5)
     assert f"class: {corr:.2f} (1: identical)" in facets.caption
     assert ("barely differ" in facets.caption) == (corr >= SAME_FACETS)
-    assert "features.5" in hidden.caption  # the batch norm after the last conv
+    assert "conv2 + batch norm (features.5)" in hidden.caption  # the norm after the last conv
     assert hidden.data["targets"][-1] == "features.5"  # the whole-layer objective
     n_bad = int(hidden.data["degenerate"].sum())
     assert ("No image is degenerate" in hidden.caption) == (n_bad == 0)

@@ -215,7 +215,8 @@ def _hidden_figure(model, split, common):
 
 
 def _layer_words(model, name: str) -> str:
-    """A layer named for a student: ``'conv2 (features.4)'``, ``'hidden layer 1 (layers.1)'``."""
+    """A layer named for a student: ``'conv2 (features.4)'``, ``'conv2 + batch norm
+    (features.5)'``, ``'hidden layer 1 (layers.1)'``."""
     from torch import nn
 
     mods = dict(model.named_modules())
@@ -224,7 +225,10 @@ def _layer_words(model, name: str) -> str:
     if isinstance(m, (nn.Conv2d, nn.BatchNorm2d)):
         convs = [n for n in order if isinstance(mods[n], nn.Conv2d)]
         before = [n for n in convs if order.index(n) <= order.index(name)]
-        return f"conv{len(before)} ({name})" if before else name
+        if not before:
+            return name
+        norm = " + batch norm" if isinstance(m, nn.BatchNorm2d) else ""
+        return f"conv{len(before)}{norm} ({name})"
     if isinstance(m, nn.Linear):
         lin = [n for n in order if isinstance(mods[n], nn.Linear)]
         return f"hidden layer {lin.index(name) + 1} ({name})"
