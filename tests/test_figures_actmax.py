@@ -21,11 +21,10 @@ def test_figure_family(pyplot):
     figs = figures(net, split)
     assert [f.id for f in figs] == ["actmax-classes", "actmax-facets", "actmax-hidden"]
     cls, facets, hidden = figs
-    assert cls.fig.axes[0].get_title().startswith("class a\n")
-    bars = [a for a in cls.fig.axes if a.get_label() == "<colorbar>"]
-    assert len(bars) == 1  # one pixel-value bar for both rows, as tall as more than one row
-    cls.fig.canvas.draw()
-    assert bars[0].get_position().height > 1.2 * cls.fig.axes[0].get_position().height
+    assert cls.fig.axes[0].get_title() == "optimized"
+    # each block's heading states the two numbers it compares, with the verdict's sign
+    heads = [sf._suptitle.get_text() for sf in cls.fig.subfigs if sf._suptitle is not None]
+    assert len(heads) == 3 and heads[0].startswith("class a: optimized ")
     assert cls.data["images"].shape == (3, 1, 8, 8) and list(cls.data["targets"]) == [0, 1, 2]
     act, p, best = (cls.data[k] for k in ("activations", "probabilities", "best_real_activations"))
     with torch.no_grad():  # the recorded numbers are the network's on the recorded images
@@ -34,8 +33,11 @@ def test_figure_family(pyplot):
     np.testing.assert_allclose(act, logits[torch.arange(3), torch.arange(3)].numpy(), rtol=1e-5)
     np.testing.assert_allclose(best, real.max(0).values.numpy(), rtol=1e-5)
     # the caption's numbers are the data's
-    assert f"{act.min():.3g} to {act.max():.3g}" in cls.caption
-    assert f"{best.min():.3g} to {best.max():.3g}" in cls.caption
+    beats = cls.data["beats_every_test_image"]
+    assert beats.tolist() == (act > best).tolist()
+    for k, c in enumerate("abc"):  # each class's verdict, with both numbers, in the caption
+        pair = (f"{act[k]:.3g} vs" if beats[k] else f"{best[k]:.3g} vs {act[k]:.3g}")
+        assert f"class {c} (" in cls.caption and pair in cls.caption
     assert f"at least {p.min():.3f}" in cls.caption and "24 training images" not in cls.caption
     assert f"{len(split.y_train)} training images" in cls.caption
     assert facets.data["images"].shape == (9, 1, 8, 8)
@@ -50,7 +52,7 @@ def test_figure_family(pyplot):
     assert float(facets.data["facet_correlation"]) == pytest.approx(corr, abs=1e-5)
     assert f"class: {corr:.2f} (1: identical)" in facets.caption
     assert ("barely differ" in facets.caption) == (corr >= SAME_FACETS)
-    assert "features.5" in hidden.caption  # the batch norm after the last conv
+    assert "conv2 + batch norm (features.5)" in hidden.caption  # the norm after the last conv
     assert hidden.data["targets"][-1] == "features.5"  # the whole-layer objective
     n_bad = int(hidden.data["degenerate"].sum())
     assert ("No image is degenerate" in hidden.caption) == (n_bad == 0)

@@ -14,7 +14,8 @@ __all__ = ["plot_actmax"]
 
 def plot_actmax(result, *, axes=None, fig=None, cmap: str = "gray", ncols: int | None = None,
                 titles: Sequence[str] | None = None, value_range: tuple | None = None,
-                imshow_kw: dict | None = None, colorbar: bool = True) -> dict:
+                imshow_kw: dict | None = None, colorbar: bool = True,
+                fontsize: float = 11) -> dict:
     """Show each optimized image titled ``'<target>\\nact <value>'`` (plus ``p`` for classes).
 
     Parameters
@@ -32,6 +33,8 @@ def plot_actmax(result, *, axes=None, fig=None, cmap: str = "gray", ncols: int |
         compared on one scale (not each stretched).
     colorbar : bool, default=True
         One colour bar (pixel value) for the grid.
+    fontsize : float, default=11
+        The titles' size (pt); 11 pt reads from the back of a room on a slide-sized figure.
 
     Returns
     -------
@@ -66,7 +69,7 @@ def plot_actmax(result, *, axes=None, fig=None, cmap: str = "gray", ncols: int |
             artists.append(ax.imshow(rgb[..., :3] if rgb.shape[-1] >= 3 else rgb.mean(-1),
                                      cmap=None if rgb.shape[-1] >= 3 else cmap, **kw))
         if k < len(titles) and not ax.get_title():
-            ax.set_title(str(titles[k]), fontsize=9, color="red" if bad[k] else "black")
+            ax.set_title(str(titles[k]), fontsize=fontsize, color="red" if bad[k] else "black")
         if bad[k]:
             for side in ax.spines.values():
                 side.set(color="red", linewidth=3)

@@ -144,9 +144,55 @@ def optimize(model: nn.Module, objs: list[Objective], extra: Objective | None, p
 
 @torch.no_grad()
 def dataset_examples(model: nn.Module, objs: list[Objective], x: torch.Tensor,
-                     batch_size: int = 500) -> tuple[torch.Tensor, torch.Tensor]:
-    """The largest value of each objective over real images ``x`` and the index of the image
-    that reaches it: the yardstick for an optimized image's activation."""
+                     batch_size: int = 500, top: int | None = None):
+    """The real images that score highest on each objective: the yardstick for an optimized
+    image's activation (Olah et al. 2017 show "dataset examples" beside every optimized image).
+
+    Parameters
+    ----------
+    model : nn.Module
+        The network (evaluated in eval mode, parameters frozen; both restored afterwards).
+    objs : list of Objective
+        The objectives, e.g. ``[class_logit(c) for c in range(10)]``.
+    x : Tensor of shape (M, C, H, W)
+        The real images, in the model's raw input range.
+    batch_size : int, default=500
+        Images per forward pass.
+    top : int, optional
+        How many of the highest-scoring images to return per objective (at most ``M``). None:
+        only the highest, as tensors of shape (N,).
+
+    Returns
+    -------
+    values : Tensor of shape (N,), or (N, top) when ``top`` is given
+        The objectives' largest values over ``x``, highest first.
+    indices : Tensor of the same shape, int64
+        The positions in ``x`` of the images that reach them.
+
+    Raises
+    ------
+    ValueError
+        ``top`` is not an int in ``[1, M]``, or ``x`` is empty.
+
+    Examples
+    --------
+    >>> from torch import nn
+    >>> from vizkit.analysis.actmax import class_logit
+    >>> net = nn.Sequential(nn.Flatten(), nn.Linear(4, 2, bias=False))
+    >>> with torch.no_grad():
+    ...     _ = net[1].weight.copy_(torch.tensor([[1., 0, 0, 0], [0, 0, 0, 1]]))
+    >>> x = torch.eye(4).view(4, 1, 2, 2)
+    >>> dataset_examples(net, [class_logit(0), class_logit(1)], x)
+    (tensor([1., 1.]), tensor([0, 3]))
+    >>> dataset_examples(net, [class_logit(0)], 2 * x, top=2)[0]
+    tensor([[2., 0.]])
+    """
+    if len(x) == 0:
+        raise ValueError("`x` holds no images; give at least one real image.")
+    if top is not None and (isinstance(top, bool) or not isinstance(top, int)
+                            or not 1 <= top <= len(x)):
+        raise ValueError(f"`top` must be an int from 1 to {len(x)} (the number of images) or "
+                         f"None. Got {top!r} instead.")
     layers = [n for o in objs for n in o.layers if n not in ("input", "output")]
     dev = model_device(model)
     vals = []
@@ -155,8 +201,12 @@ def dataset_examples(model: nn.Module, objs: list[Objective], x: torch.Tensor,
             xb = x[i:i + batch_size].to(dev)
             ctx = {"input": xb, "output": model(xb), **store}
             vals.append(torch.stack([o(ctx) for o in objs], 1).cpu())
-    best, idx = torch.cat(vals).max(0)
-    return best, idx
+    scores = torch.cat(vals)  # [M, N]
+    if top is None:
+        best, idx = scores.max(0)
+        return best, idx
+    best, idx = scores.topk(top, dim=0)  # [top, N], highest first
+    return best.T.contiguous(), idx.T.contiguous()
 
 
 def _number(name: str, v, *, integer: bool = False, positive: bool = False) -> None:
