@@ -99,7 +99,8 @@ def test_attributions_figures_for_cnn_and_mlp(pyplot):
         title = [ax.get_title() for ax in san.fig.axes if ax.get_title().startswith(
             METHOD_TITLES[m] + "\n")][0]
         assert persist_words(want) == title.split("\n", 1)[1].replace("\n", " ")
-        assert f"{METHOD_TITLES[m]} ρ signed {s:.2f}, ρ |map| {a:.2f}, SSIM {q:.2f}" in san.caption
+        words = f"{METHOD_TITLES[m]} ρ signed {s:.2f}, ρ |map| {a:.2f}, SSIM {q:.2f}"
+        assert words in san.caption
     assert f"≥ {t:g}" in san.caption and f"≥ {ti:g}" in san.caption
     # every colour scale has its colourbar: one per row of the randomized grid
     assert sum(a.get_label() == "<colorbar>" for a in rnd.fig.axes) == len(

@@ -300,5 +300,6 @@ def _sanity_caption(check) -> str:
             "trained model's at the left. A method keeps its sign or magnitude when ρ or SSIM is "
             f"≥ {check.threshold:g} with every layer re-initialized (a reversed sign at ρ ≤ "
             f"-{check.threshold:g}), and follows the input when the control is ≥ "
-            f"{check.input_threshold:g} (an unrelated map gives 0 ± {null}). Layers ({_steps_words(check)}). With every layer "
+            f"{check.input_threshold:g} (an unrelated map gives 0 ± {null}). Layers "
+            f"({_steps_words(check)}). With every layer "
             f"re-initialized: {'; '.join(finals)}.")

@@ -402,7 +402,8 @@ def plot_rank_correlation(check, *, axes=None):
             if len(v) < len(steps):  # a map compared with itself: 1 for the trained model
                 v, x = np.concatenate([[1.0], v]), steps
             ax.plot(x, v, label=label, lw=2, ms=6, **style)
-        ax.axhline(check.threshold, color="0.6", lw=1.2, label=f"persists at ≥ {check.threshold:g}")
+        ax.axhline(check.threshold, color="0.6", lw=1.2,
+                   label=f"persists at ≥ {check.threshold:g}")
         ax.axhline(check.input_threshold, color="0.6", lw=1.2, ls=(0, (1, 2)),
                    label=f"follows the input at ≥ {check.input_threshold:g}")
         ax.set_title(f"{METHOD_TITLES.get(m, m)}\n" + textwrap.fill(persist_words(persists[m]),
