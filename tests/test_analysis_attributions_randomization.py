@@ -1,12 +1,15 @@
 """Attributions' randomization sanity check (Adebayo et al., 2018): rank correlations, the
-cascade of re-initialized layers and the measure the labels come from."""
+cascade of re-initialized layers, the paper's measures (Spearman of signed and absolute maps,
+SSIM) checked against Quantus, the input-structure control and the verdicts drawn from them."""
 
 import numpy as np
 import pytest
 import torch
 from torch import nn
 
-from vizkit.analysis.attributions import (attributions, cascade_layers, randomization_check,
+from vizkit.analysis.attributions import (PERSISTS, RandomizationCheck, attributions,
+                                          cascade_labels, cascade_layers, input_structure,
+                                          map_similarity, method_agreement, randomization_check,
                                           randomized_copy, rank_correlation)
 
 
@@ -112,68 +115,154 @@ def test_rank_correlation_over_nonzero_ignores_a_shared_zero_background():
         rank_correlation(a, b, over="ink")
 
 
-def test_randomization_check_labels_from_the_nonzero_measure():
-    torch.manual_seed(0)
-    model = nn.Sequential(nn.Flatten(), nn.Linear(64, 32), nn.ReLU(), nn.Linear(32, 3))
-    g = torch.Generator().manual_seed(1)
-    x = torch.rand(6, 1, 8, 8, generator=g) * (torch.rand(6, 1, 8, 8, generator=g) < 0.2)
-    chk = randomization_check(model, x, target=0, methods=["saliency", "input_x_gradient"],
-                              threshold=0.5, seed=0)
-    assert chk.layers == ("3", "1") and chk.correlations.shape == (2, 2, 6)
-    assert chk.whole_correlations.shape == (2, 2, 6)
-    assert chk.maps["saliency"].shape == (3, 6, 1, 8, 8)
-    torch.testing.assert_close(chk.maps["saliency"][0], chk.trained["saliency"].maps)
-    # the second route: each correlation is rank_correlation of the absolute maps
-    ixg = chk.maps["input_x_gradient"]
-    np.testing.assert_allclose(chk.correlations[1, 0],
-                               rank_correlation(ixg[0].abs(), ixg[1].abs(), over="nonzero"))
-    np.testing.assert_allclose(chk.whole_correlations[1, 0],
-                               rank_correlation(ixg[0].abs(), ixg[1].abs()))
-    # input x gradient is 0 wherever the input is (80 %): the whole map keeps a high rho from
-    # those shared zeros, the measure over the ink does not, so nothing is labelled unchanged
-    assert chk.shared_zeros[1] > 0.7 > chk.shared_zeros[0]
-    assert chk.final_whole[1] > 0.5 > chk.final[1]
-    assert chk.final[0] < 0.5 and chk.unchanged == ()
-    np.testing.assert_allclose(chk.final, np.nanmean(chk.correlations[:, -1], -1))
-    again = randomization_check(model, x, target=0, methods=["saliency", "input_x_gradient"])
-    np.testing.assert_array_equal(again.correlations, chk.correlations)
-    # a map that follows the input, not the weights, is still labelled: ink spread over three
-    # orders of magnitude outweighs any re-initialized weight in |x * w|
-    lin = nn.Sequential(nn.Flatten(), nn.Linear(64, 3))
-    with torch.no_grad():
-        lin[1].weight.fill_(1.0)
-    spread = (x > 0) * 10 ** (-3 * torch.rand(x.shape, generator=g))
-    same = randomization_check(lin, spread, target=0, methods=["saliency", "input_x_gradient"])
-    assert same.final[1] > 0.8 and same.unchanged == ("input_x_gradient",)
-    with pytest.raises(ValueError, match="`threshold` must be a number in"):
-        randomization_check(model, x, threshold=2)
+def _ink_digits(n=6, size=8, seed=1):
+    """Binary "digits": a random stroke of ink on black, as MNIST's background is."""
+    g = torch.Generator().manual_seed(seed)
+    x = torch.zeros(n, 1, size, size)
+    for i in range(n):
+        r, c = torch.randint(1, size - 4, (2,), generator=g).tolist()
+        x[i, 0, r:r + 4, c:c + 2] = 1.0
+        x[i, 0, r + 3, c:c + 4] = 1.0
+    return x
 
 
-def test_layer_methods_on_relu_units_that_stay_off_are_not_correlated_by_their_zeros():
-    # x binary with 25 % ink -> 1x1 conv (weight 1, no bias) -> ReLU (layer '1') -> linear head.
-    # Both layer methods credit unit j with a_j * W[t, j] (a_j = x_j, exactly), so after the
-    # head is re-initialized the maps on the inked units are |W[t]| against |W'[t]|: unrelated.
-    # Over the whole map the 75 % off units tie in both maps and hold rho near 1 (the ρ = 1.00
-    # the gallery showed for layer integrated gradients and conductance after 'classifier.*').
-    conv = nn.Conv2d(1, 1, 1, bias=False)
-    with torch.no_grad():
-        conv.weight.fill_(1.0)
-    torch.manual_seed(0)
-    model = nn.Sequential(conv, nn.ReLU(), nn.Flatten(), nn.Linear(36, 2))
-    g = torch.Generator().manual_seed(3)
-    x = (torch.rand(8, 1, 6, 6, generator=g) < 0.25).float()
-    methods = ["layer_integrated_gradients", "layer_conductance"]
-    chk = randomization_check(model, x, target=1, methods=methods, layer="1", n_steps=16,
-                              layers=["3"], seed=2)
-    rand = randomized_copy(model, layers=["3"], seed=2)
-    w, w_new = model[3].weight[1].detach().view(6, 6), rand[3].weight[1].detach().view(6, 6)
+def test_map_similarity_matches_quantus_and_scipy_on_the_same_maps():
+    # the second route: Quantus's own similarity functions (those MPRT uses) on the same maps
+    from quantus.functions.similarity_func import correlation_spearman, ssim
     from scipy.stats import spearmanr
 
-    for r, m in enumerate(methods):
-        tol = 1e-4 if m == "layer_integrated_gradients" else 2e-2  # conductance: quadrature
-        torch.testing.assert_close(chk.maps[m][1][:, 0], x[:, 0] * w_new, atol=tol, rtol=tol)
-        hand = [spearmanr(w.abs()[x[i, 0] > 0], w_new.abs()[x[i, 0] > 0]).statistic
-                for i in range(8)]
-        np.testing.assert_allclose(chk.correlations[r, 0], hand, atol=1e-6)
-        assert chk.whole_correlations[r, 0].mean() > 0.8 > 0.5 > chk.final[r]
-    assert chk.unchanged == ()
+    torch.manual_seed(0)
+    net = nn.Sequential(nn.Conv2d(1, 4, 3, padding=1), nn.ReLU(), nn.Flatten(),
+                        nn.Linear(4 * 64, 3))
+    x = _ink_digits(n=5, size=8)
+    chk = randomization_check(net, x, target=1, methods=["saliency", "guided_backprop"], seed=3)
+    assert chk.layers == ("3", "0") and chk.labels == ("fc1", "conv1")
+    for r, m in enumerate(chk.methods):
+        ref = chk.maps[m][0][:, 0].numpy()
+        for k in range(len(chk.layers)):
+            new = chk.maps[m][k + 1][:, 0].numpy()
+            for i in range(len(x)):
+                a, b = ref[i], new[i]
+                assert chk.spearman_signed[r, k, i] == pytest.approx(
+                    correlation_spearman(a.ravel(), b.ravel()), abs=1e-9)
+                assert chk.spearman_abs[r, k, i] == pytest.approx(
+                    spearmanr(np.abs(a).ravel(), np.abs(b).ravel()).statistic, abs=1e-9)
+                na, nb = np.abs(a) / np.abs(a).max(), np.abs(b) / np.abs(b).max()
+                assert chk.ssim[r, k, i] == pytest.approx(ssim(na, nb), abs=1e-6)  # float32 maps
+            # the control, for the same maps: Spearman with the ink and with Sobel edges
+            from skimage.filters import sobel
+
+            ctrl = input_structure(chk.maps[m][k + 1], x)
+            for i in range(len(x)):
+                ink = x[i, 0].numpy()
+                assert ctrl["ink"][i] == pytest.approx(
+                    correlation_spearman(np.abs(new[i]).ravel(), ink.ravel()), abs=1e-9)
+                assert ctrl["edges"][i] == pytest.approx(
+                    correlation_spearman(np.abs(new[i]).ravel(), sobel(ink).ravel()), abs=1e-9)
+            np.testing.assert_allclose(chk.input_ink[r, k + 1], ctrl["ink"])
+    # unsigned saliency: the signed and absolute measures are the same numbers
+    np.testing.assert_allclose(chk.spearman_signed[0], chk.spearman_abs[0])
+    assert chk.signed == (False, True)
+    again = randomization_check(net, x, target=1, methods=["saliency", "guided_backprop"], seed=3)
+    np.testing.assert_array_equal(again.ssim, chk.ssim)
+
+
+def _check_from(trained, randomized, x, *, signed=True, threshold=0.5, input_threshold=0.25):
+    """A one-step check built from hand-made maps through the public measures."""
+    sims = map_similarity(trained, randomized)
+    ctrl = [input_structure(m, x) for m in (trained, randomized)]
+    return RandomizationCheck(
+        methods=("m",), layers=("fc",), labels=("fc1",),
+        maps={"m": torch.stack([trained, randomized])},
+        **{k: v[None, None] for k, v in sims.items()},
+        input_ink=np.stack([c["ink"] for c in ctrl])[None],
+        input_edges=np.stack([c["edges"] for c in ctrl])[None], signed=(signed,),
+        threshold=threshold, input_threshold=input_threshold, inputs=x,
+        targets=torch.zeros(len(x), dtype=torch.long), seed=0)
+
+
+def test_verdicts_flip_when_they_should_on_hand_made_maps():
+    x = _ink_digits(n=6)
+    g = torch.Generator().manual_seed(5)
+    trained = torch.randn(x.shape, generator=g)
+    noise = torch.randn(x.shape, generator=g)
+    # a randomized map that is the input's ink: the control says it follows the input, and
+    # its magnitude persists only where the trained map followed the ink too (here it did not)
+    follows = _check_from(trained, x.clone(), x)
+    assert "input ink" in follows.persists()["m"] and "sign" not in follows.persists()["m"]
+    assert follows.mean("input_ink")[0, -1] == pytest.approx(1.0)
+    assert follows.passes == ()
+    # an unrelated map: nothing persists, the method passes
+    fresh = _check_from(trained, noise, x)
+    assert fresh.persists() == {"m": ()} and fresh.passes == ("m",)
+    # the same map scaled: sign and magnitude persist; reversed: the sign is reversed and the
+    # magnitude persists (Spearman of the absolute maps is 1)
+    assert _check_from(trained, 3 * trained, x).persists()["m"] == ("sign", "magnitude")
+    rev = _check_from(trained, -trained, x)
+    assert rev.persists()["m"] == ("reversed sign", "magnitude")
+    assert rev.mean("spearman_signed")[0, -1] == pytest.approx(-1.0)
+    # an unsigned method has no sign to keep
+    assert _check_from(trained.abs(), 3 * trained.abs(), x, signed=False).persists()["m"] == (
+        "magnitude",)
+    # the thresholds decide: the same ink-following map passes a stricter control
+    assert "input ink" not in _check_from(trained, x + 0.3 * noise.abs(), x,
+                                          input_threshold=0.99).persists()["m"]
+    assert set(PERSISTS) >= {t for c in (follows, rev) for t in c.persists()["m"]}
+    with pytest.raises(ValueError, match="`measure` must be one of"):
+        follows.mean("pearson")
+
+
+def test_input_x_gradient_follows_the_ink_of_a_randomized_linear_model():
+    # natural route: |x * w'| for a re-initialized linear model is non-zero exactly on the ink,
+    # so it keeps the input's ink and the magnitude pattern; saliency |w'| does not depend on x
+    torch.manual_seed(0)
+    lin = nn.Sequential(nn.Flatten(), nn.Linear(64, 3))
+    x = _ink_digits(n=6)
+    chk = randomization_check(lin, x, target=0, methods=["saliency", "input_x_gradient"],
+                              input_threshold=0.25, seed=1)
+    p = chk.persists()
+    assert {"magnitude", "input ink"} <= set(p["input_x_gradient"])
+    assert "sign" not in p["input_x_gradient"]
+    assert p["saliency"] == () and chk.passes == ("saliency",)
+    assert chk.mean("input_ink")[1, -1] > 0.9 > 0.25 > abs(chk.mean("input_ink")[0, -1])
+    # the trained maps are compared with themselves nowhere: shapes are per step
+    assert chk.spearman_abs.shape == (2, 1, 6) and chk.input_edges.shape == (2, 2, 6)
+    with pytest.raises(ValueError, match="`input_threshold` must be a number in"):
+        randomization_check(lin, x, input_threshold=1.5)
+
+
+def test_input_structure_on_a_layer_map_of_another_resolution():
+    x = _ink_digits(n=3, size=8)
+    pooled = nn.functional.avg_pool2d(x, 2)  # a 4x4 "layer map" equal to the pooled ink
+    layer_map = torch.cat([pooled, 0 * pooled], dim=1)  # two channels, summed
+    ctrl = input_structure(layer_map, x)
+    np.testing.assert_allclose(ctrl["ink"], 1.0)
+    with pytest.raises(ValueError, match="same length"):
+        input_structure(layer_map[:2], x)
+    with pytest.raises(ValueError, match="same shape"):
+        map_similarity(layer_map, x)
+    # SSIM needs 3x3 windows: a 2x2 map gives NaN, not a made-up number
+    assert np.isnan(map_similarity(torch.rand(1, 2, 2), torch.rand(1, 2, 2))["ssim"][0])
+
+
+def test_method_agreement_finds_views_that_coincide():
+    torch.manual_seed(0)
+    lin = nn.Sequential(nn.Flatten(), nn.Linear(16, 2))
+    x = torch.rand(4, 1, 4, 4)
+    res = attributions(lin, x, target=1, methods=["integrated_gradients", "deeplift",
+                                                  "input_x_gradient", "saliency"])
+    agree = method_agreement(res)
+    assert len(agree) == 6
+    # a linear model with a black baseline: IG = DeepLIFT = x * w exactly
+    np.testing.assert_allclose(agree[("integrated_gradients", "deeplift")], 1.0, atol=1e-9)
+    np.testing.assert_allclose(agree[("deeplift", "input_x_gradient")], 1.0, atol=1e-9)
+    assert (agree[("input_x_gradient", "saliency")] < 0.95).all()
+
+
+def test_cascade_labels_name_layers_for_students():
+    from vizkit.models import ConvNet
+
+    net = ConvNet(image_size=8, n_classes=3, channels=(2, 3), hidden=4)
+    steps = cascade_layers(net)
+    assert cascade_labels(net, steps) == ["fc2", "fc1", "conv2", "conv1"]
+    assert cascade_labels(nn.Sequential(nn.BatchNorm1d(3)), ["0"]) == ["batch norm1d"]

@@ -1,7 +1,9 @@
 """Figure family ``attributions``: for the first test example of each of 5 classes, each group
-of attribution methods (:data:`GROUPS`) beside the images, then the same maps for the model
-re-initialized layer by layer from the top, with the rank correlations (the sanity check of
-Adebayo et al., 2018).
+of attribution methods (:data:`GROUPS`) beside the images (a method whose maps coincide with an
+earlier one's is drawn once and named), then the sanity check of Adebayo et al. (2018): the same
+maps for the model re-initialized layer by layer from the top, and per method the Spearman
+correlations of signed and absolute maps, SSIM and the input-structure control across the
+cascade, with what survives full randomization named.
 
 The maps and the check come from :mod:`vizkit.analysis.attributions`, drawn by
 :mod:`vizkit.plot.attributions`.
@@ -11,11 +13,12 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..plot.attributions import (FONT, METHOD_TITLES, plot_attributions, plot_randomization,
-                                 plot_rank_correlation)
+from ..plot.attributions import (COLUMN_TITLES, FONT, METHOD_TITLES, persist_words,
+                                 plot_attributions, plot_randomization, plot_rank_correlation)
 from ..plot.figure import Figure, NotApplicable
 
-__all__ = ["NAME", "applies", "figures", "example_indices", "GROUPS"]
+__all__ = ["NAME", "applies", "figures", "example_indices", "GROUPS", "COINCIDE",
+           "INPUT_THRESHOLD"]
 
 #: The family's name (``vizkit analyze --what``, ``ctx.family``).
 NAME = "attributions"
@@ -39,6 +42,12 @@ GROUPS = {"gradients": ("saliency", "smoothgrad", "guided_backprop", "input_x_gr
           "references": ("integrated_gradients", "deeplift", "occlusion"),
           "layers": ("grad_cam", "layer_integrated_gradients", "layer_conductance")}
 _N_EXAMPLES = 5  # test images: the first of each of the first 5 classes
+#: Two methods whose signed maps' Spearman correlation, mean over the images, is at least this
+#: coincide: the later one is drawn once, in the earlier one's column.
+COINCIDE = 0.95
+#: A fully randomized map whose Spearman correlation with the input's ink or edges is at least
+#: this follows the input (an unrelated map of n pixels gives 0 +- 1/sqrt(n - 1): 0.04 on 28x28).
+INPUT_THRESHOLD = 0.25
 
 
 def example_indices(y, n: int = _N_EXAMPLES) -> list[int]:
@@ -55,11 +64,30 @@ def figures(model, split, *, meta: dict | None = None, seed: int = 0) -> list[Fi
     """The family's figures (see the module's description; the layer group only for models with
     a conv layer).
 
-    Per group two figures: ``attributions-<group>`` (``data``: ``inputs``, ``targets``,
-    ``predictions``, ``class_names``, ``maps_<method>``, ``delta_<method>``) and
-    ``attributions-<group>-randomized`` (``data``: ``maps_<method>`` of shape
-    ``(1 + n_layers, N, ...)``, ``correlations``, ``methods``, ``layers``, ``threshold``,
-    ``unchanged``, ``inputs``, ``targets``).
+    Per group three figures: ``attributions-<group>`` (``data``: ``inputs``, ``targets``,
+    ``predictions``, ``class_names``, ``maps_<method>``, ``delta_<method>``, ``pairs``,
+    ``agreement``: per pair of methods the Spearman correlation of their signed maps per image,
+    ``coincide``: the pairs drawn once), ``attributions-<group>-randomized`` (the maps of the
+    first image as the layers are re-initialized; ``data``: ``maps_<method>`` of shape
+    ``(1 + n_layers, N, ...)`` and the measures below) and ``attributions-<group>-sanity`` (the
+    measures across the cascade; ``data``: ``spearman_signed``, ``spearman_abs``, ``ssim`` of
+    shape ``(n_methods, n_layers, N)``, ``input_ink``, ``input_edges`` of shape
+    ``(n_methods, 1 + n_layers, N)``, ``methods``, ``layers``, ``labels``, ``threshold``,
+    ``input_threshold``, ``persists``).
+
+    Parameters
+    ----------
+    model : nn.Module
+    split : vizkit.data.Split
+        The first test image of each of the first five classes is explained.
+    meta : dict, default=None
+        Unused (the family signature).
+    seed : int, default=0
+        Seeds the re-initialized weights and SmoothGrad's noise.
+
+    Returns
+    -------
+    list of Figure
 
     Raises
     ------
@@ -69,7 +97,7 @@ def figures(model, split, *, meta: dict | None = None, seed: int = 0) -> list[Fi
     import torch
 
     from .._torch import frozen_eval, model_device
-    from ..analysis.attributions import attribution_layer, randomization_check
+    from ..analysis.attributions import attribution_layer, method_agreement, randomization_check
 
     reason = applies(model, split)
     if reason is not None:
@@ -80,43 +108,75 @@ def figures(model, split, *, meta: dict | None = None, seed: int = 0) -> list[Fi
     with frozen_eval(model), torch.no_grad():
         pred = model(x.to(model_device(model))).argmax(1).cpu().numpy()
     classes = [str(c) for c in split.classes]
+    kind = "CNN" if layer is not None else type(model).__name__
     out = []
     for group, methods in GROUPS.items():
         if group == "layers" and layer is None:
             continue
         check = randomization_check(model, x, target=y, methods=methods, layer=layer, n_steps=64,
-                                    seed=seed)
-        out.append(_group_figure(group, check, classes, pred))
-        out.append(_randomized_figure(group, check, classes))
+                                    seed=seed, input_threshold=INPUT_THRESHOLD)
+        agreement = method_agreement(check.trained)
+        same = _coinciding(agreement)
+        out.append(_group_figure(group, check, classes, pred, agreement, same))
+        out.append(_randomized_figure(group, check, classes, same, kind))
+        out.append(_sanity_figure(group, check, kind))
     return out
 
 
-def _group_figure(group, check, classes, pred) -> Figure:
+def _coinciding(agreement) -> dict:
+    """Method drawn once -> (the method whose column shows it, its per-image correlations)."""
+    same = {}
+    for (a, b), rho in agreement.items():
+        if b not in same and a not in same and float(np.mean(rho)) >= COINCIDE:
+            same[b] = (a, rho)
+    return same
+
+
+def _same_words(same) -> str:
+    if not same:
+        return ""
+    parts = [f"The maps of {METHOD_TITLES[b]} coincide with those of {METHOD_TITLES[a]} "
+             f"(Spearman ρ of the "
+             f"signed maps {np.mean(r):.3f}, {np.min(r):.2f} to {np.max(r):.2f} over the images, "
+             f"≥ {COINCIDE:g}): drawn once, in the column of {METHOD_TITLES[a]}."
+             for b, (a, r) in same.items()]
+    return " " + " ".join(parts)
+
+
+def _group_figure(group, check, classes, pred, agreement, same) -> Figure:
     import matplotlib.pyplot as plt
 
-    res = check.trained
+    res = {m: r for m, r in check.trained.items() if m not in same}
     rows, cols = len(check.targets), 1 + len(res)
-    fig, axes = plt.subplots(rows, cols, figsize=(1.75 * cols + 0.4, 1.75 * rows + 0.9),
+    fig, axes = plt.subplots(rows, cols, figsize=(1.4 * cols + 1.0, 1.35 * rows + 1.6),
                              squeeze=False, layout="constrained")
+    for c, m in enumerate(res, start=1):
+        merged = [b for b, (a, _) in same.items() if a == m]
+        axes[0, c].set_title(COLUMN_TITLES[m] + "".join(f"\n= {METHOD_TITLES[b]}" for b in merged),
+                             fontsize=FONT)
     plot_attributions(res, axes=axes, class_names=classes, predictions=pred)
-    fig.suptitle(f"{', '.join(METHOD_TITLES[m] for m in res)}: which pixels each method credits "
-                 "for the true class", fontsize=FONT)
+    fig.suptitle("Which pixels each method credits for the true class", fontsize=FONT + 1)
+    pairs = list(agreement)
     data = {"inputs": check.inputs.numpy(), "targets": check.targets.numpy(),
-            "predictions": np.asarray(pred), "class_names": np.asarray(classes)}
-    for m, r in res.items():
+            "predictions": np.asarray(pred), "class_names": np.asarray(classes),
+            "pairs": np.asarray(pairs, dtype=str).reshape(len(pairs), 2),
+            "agreement": np.asarray([agreement[p] for p in pairs]).reshape(len(pairs), -1),
+            "coincide": np.asarray([(a, b) for b, (a, _) in same.items()],
+                                   dtype=str).reshape(len(same), 2)}
+    for m, r in check.trained.items():
         data[f"maps_{m}"] = r.maps.numpy()
         if r.delta is not None:
             data[f"delta_{m}"] = r.delta.numpy()
-    return Figure(id=f"attributions-{group}", fig=fig, caption=_group_caption(check, classes),
-                  data=data)
+    return Figure(id=f"attributions-{group}", fig=fig,
+                  caption=_group_caption(check, classes, same), data=data)
 
 
-def _group_caption(check, classes) -> str:
+def _group_caption(check, classes, same) -> str:
     names = [classes[int(t)] for t in check.targets]
-    parts = [f"Test images of classes {', '.join(names)} (white on black), then each method's "
-             "attribution of the true class's logit, every map divided by its own largest "
-             "absolute value (colourbars: red raises the logit, blue lowers it; unsigned maps "
-             "dark to bright)."]
+    parts = [f"Where each method puts the credit for the true class, on test images of classes "
+             f"{', '.join(names)} (white on black).{_same_words(same)} Every map is divided by "
+             "its own largest absolute value (colourbars: red raises the logit, blue lowers it; "
+             "unsigned maps dark to bright)."]
     for m, r in check.trained.items():
         s, title = r.settings, METHOD_TITLES[m]
         if m == "smoothgrad":
@@ -136,47 +196,110 @@ def _group_caption(check, classes) -> str:
     return " ".join(parts)
 
 
-def _randomized_figure(group, check, classes) -> Figure:
+def _measures(check) -> dict:
+    persists = check.persists()
+    return {"spearman_signed": check.spearman_signed, "spearman_abs": check.spearman_abs,
+            "ssim": check.ssim, "input_ink": check.input_ink, "input_edges": check.input_edges,
+            "methods": np.asarray(check.methods), "layers": np.asarray(check.layers),
+            "labels": np.asarray(check.labels), "signed": np.asarray(check.signed),
+            "threshold": np.asarray(check.threshold),
+            "input_threshold": np.asarray(check.input_threshold),
+            "persists": np.asarray([";".join(persists[m]) for m in check.methods]),
+            "targets": check.targets.numpy(), "seed": np.asarray(check.seed)}
+
+
+def _randomized_figure(group, check, classes, same, kind) -> Figure:
     import matplotlib.pyplot as plt
 
-    rows, cols = len(check.methods), 2 + len(check.layers)
-    fig = plt.figure(figsize=(max(1.5 * cols, 6.5), 1.5 * rows + 3.6), layout="constrained")
-    top, bottom = fig.subfigures(2, 1, height_ratios=[1.5 * rows + 0.4, 3.2])
-    plot_randomization(check, 0, axes=top.subplots(rows, cols, squeeze=False))
-    plot_rank_correlation(check, ax=bottom.subplots())
-    data = {"correlations": check.correlations,
-            "whole_correlations": check.whole_correlations, "methods": np.asarray(check.methods),
-            "layers": np.asarray(check.layers), "threshold": np.asarray(check.threshold),
-            "unchanged": np.asarray(check.unchanged, dtype=str), "inputs": check.inputs.numpy(),
-            "targets": check.targets.numpy(), "seed": np.asarray(check.seed)}
+    shown = [m for m in check.methods if m not in same]
+    rows, cols = len(shown), 2 + len(check.layers)
+    fig, axes = plt.subplots(rows, cols, figsize=(1.45 * cols + 2.2, 1.8 * rows + 0.9),
+                             squeeze=False, layout="constrained")
+    plot_randomization(check, 0, axes=axes, methods=shown)
+    cls = classes[int(check.targets[0])]
+    fig.suptitle(f"Sanity check, {kind}: the maps of a '{cls}' as layers are re-initialized "
+                 "from the top", fontsize=FONT + 1)
+    data = {**_measures(check), "inputs": check.inputs.numpy()}
     for m in check.methods:
         data[f"maps_{m}"] = check.maps[m].numpy()
     return Figure(id=f"attributions-{group}-randomized", fig=fig,
-                  caption=_randomized_caption(check, classes), data=data)
+                  caption=_randomized_caption(check, cls, same), data=data)
 
 
-def _randomized_caption(check, classes) -> str:
-    final = ", ".join(f"{METHOD_TITLES[m]} {c:.2f} (whole map {w:.2f})"
-                      for m, c, w in zip(check.methods, check.final, check.final_whole))
-    un = check.unchanged
-    verdict = (f"Maps that barely change (mean ρ ≥ {check.threshold:g} with every layer "
-               f"re-initialized): {', '.join(METHOD_TITLES[m] for m in un)}; such a map cannot be "
-               "showing what the model learned." if un else
-               f"Every method's maps change (mean ρ < {check.threshold:g} once every layer is "
-               "re-initialized).")
-    return (f"Sanity check (Adebayo et al., 2018): the maps of the first image (class "
-            f"{classes[int(check.targets[0])]}) for the trained model, then with its layers "
-            f"re-initialized one by one from the top ({', '.join(check.layers)}; seed "
-            f"{check.seed}). ρ: Spearman rank correlation of the absolute map with the trained "
-            "model's over the elements where either map is non-zero (elements zero in both, "
-            "such as the black background under input x gradient or ReLU units that stay off, "
-            "would tie and hold a whole-map ρ up); 'whole': the same over the whole map, "
-            f"{_zero_share(check)}. Below: mean over the {len(check.targets)} images (band: their "
-            f"range; dotted: whole map). Mean ρ with every layer re-initialized: {final}. "
-            + verdict)
+def _steps_words(check) -> str:
+    return ", ".join(f"{lab} = {name!r}" for lab, name in zip(check.labels, check.layers))
 
 
-def _zero_share(check) -> str:
-    shares = ", ".join(f"{METHOD_TITLES[m]} {z:.0%}" for m, z in zip(check.methods,
-                                                                      check.shared_zeros))
-    return f"with these shares of elements zero in both maps at the last step: {shares}"
+def _verdict_summary(check) -> str:
+    persists = check.persists()
+    fails = [m for m in check.methods if persists[m]]
+    ok = [m for m in check.methods if not persists[m]]
+    parts = [f"{METHOD_TITLES[m]} {persist_words(persists[m]).split(': ', 1)[1]}"
+             .replace("input's", "the input's") for m in fails]
+    if ok:
+        parts.append(f"{' and '.join(METHOD_TITLES[m] for m in ok)} "
+                     f"{'loses' if len(ok) == 1 else 'lose'} sign, magnitude and the input's "
+                     "structure")
+    return "; ".join(parts)
+
+
+def _randomized_caption(check, cls, same) -> str:
+    return (f"Once every layer is re-initialized, {_verdict_summary(check)} (rows: what "
+            "persists). Sanity check of Adebayo et al. (2018): the maps of the first image (class "
+            f"{cls}) for the trained model, then after re-initializing its layers one by one from "
+            f"the top, cumulatively ({_steps_words(check)}; seed {check.seed}). Under each map: "
+            "Spearman ρ with the trained map, of the signed maps (signed methods) and of the "
+            "absolute maps; each map divided by its largest absolute value." + _same_words(same)
+            + " The measures across the cascade, SSIM and the input control are in the next "
+            "figure.")
+
+
+def _sanity_figure(group, check, kind) -> Figure:
+    import matplotlib.pyplot as plt
+
+    n = len(check.methods)
+    nrows, ncols = (1, n) if n <= 3 else (2, -(-n // 2))
+    fig, axes = plt.subplots(nrows, ncols, figsize=(3.6 * ncols + 0.6, 3.6 * nrows + 1.4),
+                             squeeze=False, sharey=True, layout="constrained")
+    for ax in axes.ravel()[n:]:
+        ax.set_visible(False)
+    axes = plot_rank_correlation(check, axes=axes.ravel()[:n])
+    for r in range(nrows):
+        axes[r * ncols].set_ylabel("mean over the images", fontsize=FONT)
+    handles, labels = axes[0].get_legend_handles_labels()
+    for ax in axes[1:]:  # the first panel of a signed method holds every entry
+        h, lab = ax.get_legend_handles_labels()
+        if len(h) > len(handles):
+            handles, labels = h, lab
+    fig.legend(handles, labels, loc="outside lower center", ncol=3, fontsize=FONT,
+               frameon=False)
+    fig.suptitle(f"Sanity check, {kind}: what survives re-initializing the layers",
+                 fontsize=FONT + 1)
+    return Figure(id=f"attributions-{group}-sanity", fig=fig,
+                  caption=_sanity_caption(check), data=_measures(check))
+
+
+def _sanity_caption(check) -> str:
+    sizes = sorted({int(np.prod(check.maps[m].shape[-2:])) for m in check.methods})
+    null = ", ".join(f"{1 / np.sqrt(n - 1):.2f} over {n} pixels" for n in sizes)
+    finals = []
+    for r, m in enumerate(check.methods):
+        mean = {k: check.mean(k)[r] for k in ("spearman_signed", "spearman_abs", "ssim",
+                                              "input_ink", "input_edges")}
+        signed = f"ρ signed {mean['spearman_signed'][-1]:.2f}, " if check.signed[r] else ""
+        finals.append(f"{METHOD_TITLES[m]} {signed}ρ |map| {mean['spearman_abs'][-1]:.2f}, "
+                      f"SSIM {mean['ssim'][-1]:.2f}, ink {mean['input_ink'][-1]:.2f} (trained "
+                      f"{mean['input_ink'][0]:.2f}), edges {mean['input_edges'][-1]:.2f} "
+                      f"(trained {mean['input_edges'][0]:.2f})")
+    return (f"Once every layer is re-initialized, {_verdict_summary(check)}. Per method, each "
+            "step's maps against the trained model's, mean over the "
+            f"{len(check.targets)} images, as Adebayo et al. (2018) measure them: Spearman ρ of "
+            "the signed maps (signed methods), of the absolute maps, and SSIM of the absolute "
+            "maps (scikit-image, each map divided by its maximum); grey: the control, Spearman ρ "
+            "of the absolute map with the input's ink (|x|) and with its edges (Sobel), the "
+            "trained model's at the left. A method keeps its sign or magnitude when ρ or SSIM is "
+            f"≥ {check.threshold:g} with every layer re-initialized (a reversed sign at ρ ≤ "
+            f"-{check.threshold:g}), and follows the input when the control is ≥ "
+            f"{check.input_threshold:g} (an unrelated map gives 0 ± {null}). Layers "
+            f"({_steps_words(check)}). With every layer "
+            f"re-initialized: {'; '.join(finals)}.")

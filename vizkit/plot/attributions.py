@@ -19,6 +19,7 @@ Examples
 
 from __future__ import annotations
 
+import textwrap
 import warnings
 from dataclasses import replace
 from typing import Mapping, Sequence
@@ -28,7 +29,7 @@ import numpy as np
 from .style import diverging_cmap
 
 __all__ = ["plot_attribution", "plot_attributions", "plot_randomization", "plot_rank_correlation",
-           "METHOD_TITLES", "FONT"]
+           "METHOD_TITLES", "COLUMN_TITLES", "FONT", "persist_words"]
 
 #: Column titles of the methods.
 METHOD_TITLES = {"saliency": "saliency", "smoothgrad": "SmoothGrad",
@@ -37,8 +38,19 @@ METHOD_TITLES = {"saliency": "saliency", "smoothgrad": "SmoothGrad",
                  "occlusion": "occlusion", "grad_cam": "Grad-CAM",
                  "layer_integrated_gradients": "layer int. gradients",
                  "layer_conductance": "layer conductance"}
-#: Font size (points): figures stay under 11.4 in wide, so text shows at >= 9 pt on a 1140 px page.
-FONT = 10
+#: The same titles broken over two lines, for narrow columns.
+COLUMN_TITLES = {"saliency": "saliency", "smoothgrad": "SmoothGrad",
+                 "input_x_gradient": "input ×\ngradient", "guided_backprop": "guided\nbackprop",
+                 "integrated_gradients": "integrated\ngradients", "deeplift": "DeepLIFT",
+                 "occlusion": "occlusion", "grad_cam": "Grad-CAM",
+                 "layer_integrated_gradients": "layer int.\ngradients",
+                 "layer_conductance": "layer\nconductance"}
+#: Font size (points): with figures at most 9 in tall, the smallest text is >= 20 px once the
+#: figure is fitted to a 1920x1080 slide (12 / 72 * 1080 / 9).
+FONT = 12
+#: What each name of ``vizkit.analysis.attributions.PERSISTS`` is called on a figure.
+_PERSIST_WORDS = {"sign": "sign", "reversed sign": "reversed sign", "magnitude": "magnitude",
+                  "input ink": "input's ink", "input edges": "input's edges"}
 
 
 def _image(t) -> tuple[np.ndarray, str | None]:
@@ -213,32 +225,59 @@ def _fading(cmap, alpha: float):
 
 
 def _column_colorbar(column, image) -> None:
-    fig = column[0].figure
-    cb = fig.colorbar(image, ax=list(column), location="bottom", fraction=0.04, pad=0.02,
-                      aspect=12)
-    if image.cmap(1.0)[3] < 1.0:  # a fading overlay: shown over black, the inputs' background
+    _colorbar(column, image, "bottom")
+
+
+def _colorbar(axes, image, location: str) -> None:
+    """One colourbar for ``axes`` (all on ``image``'s scale), the same in every figure: a fading
+    overlay (Grad-CAM) shown over black, the inputs' background, ticks at the ends and middle."""
+    fig = axes[0].figure
+    side = location in ("left", "right")
+    cb = fig.colorbar(image, ax=list(axes), location=location, fraction=0.04 if side else 0.05,
+                      pad=0.02, aspect=10 if side else 8)
+    if image.cmap(1.0)[3] < 1.0:
         cb.ax.set_facecolor("black")
     lo, hi = image.get_clim()
     cb.set_ticks([lo, 0.0, hi] if lo < 0 else [0.0, 0.5, 1.0])
     cb.ax.tick_params(labelsize=FONT)
-    cb.set_label("÷ max |map|", fontsize=FONT)
+    if not side:
+        cb.set_label("÷ max |map|", fontsize=FONT)
 
 
-def _row_colorbar(row, image) -> None:
-    cb = row[0].figure.colorbar(image, ax=list(row), location="right", fraction=0.03, pad=0.02,
-                                aspect=10)
-    lo, hi = image.get_clim()
-    cb.set_ticks([lo, 0.0, hi] if lo < 0 else [0.0, 0.5, 1.0])
-    cb.ax.tick_params(labelsize=FONT)
+def persist_words(tags, *, short: bool = False) -> str:
+    """Short words for what survives randomization (names of
+    ``vizkit.analysis.attributions.PERSISTS``), as the figures print them.
+
+    Parameters
+    ----------
+    tags : sequence of str
+    short : bool, default=False
+        ``'ink'``, ``'edges'`` for the input's ink and edges (narrow row labels).
+
+    Returns
+    -------
+    str
+
+    Examples
+    --------
+    >>> persist_words(()), persist_words(("magnitude", "input ink"))
+    ('passes: nothing persists', "fails: keeps magnitude, input's ink")
+    """
+    if not tags:
+        return "passes: nothing persists"
+    words = [_PERSIST_WORDS.get(t, t) for t in tags]
+    if short:
+        words = [w.replace("input's ", "") for w in words]
+    return "fails: keeps " + ", ".join(words)
 
 
-def plot_randomization(check, index: int = 0, *, axes=None):
+def plot_randomization(check, index: int = 0, *, axes=None, methods: Sequence[str] | None = None):
     """The sanity check's maps for example ``index``: one row per method, the trained model's map
     first, then the map after each step of the cascade (layers re-initialized from the top).
 
-    Under each re-initialized map: ``ρ``, the rank correlation of the absolute maps with the
-    trained one over the elements where either is non-zero (the measure behind the "barely
-    changes" label), and ``whole``, the same over the whole map.
+    The row label says what survives full randomization (:func:`persist_words`); under each
+    re-initialized map, its Spearman correlations with the trained map: signed (for signed
+    methods) and of the absolute maps.
 
     Parameters
     ----------
@@ -246,88 +285,137 @@ def plot_randomization(check, index: int = 0, *, axes=None):
     index : int, default=0
     axes : ndarray of Axes of shape (len(methods), 2 + len(layers)), default=None
         The first column shows the input image.
+    methods : sequence of str, default=None
+        The rows (methods of ``check``); all when None.
 
     Returns
     -------
     ndarray of Axes
+
+    Raises
+    ------
+    ValueError
+        A method that ``check`` does not hold.
+
+    Examples
+    --------
+    >>> import torch
+    >>> from torch import nn
+    >>> from vizkit.analysis.attributions import randomization_check
+    >>> net = nn.Sequential(nn.Flatten(), nn.Linear(16, 8), nn.ReLU(), nn.Linear(8, 2))
+    >>> chk = randomization_check(net, torch.rand(2, 1, 4, 4), target=0, methods="saliency")
+    >>> plot_randomization(chk).shape
+    (1, 4)
     """
     import matplotlib.pyplot as plt
 
-    rows, cols = len(check.methods), 2 + len(check.layers)
+    names = list(check.methods if methods is None else methods)
+    unknown = [m for m in names if m not in check.methods]
+    if unknown:
+        raise ValueError(f"`methods` must be among the check's {list(check.methods)}. Got "
+                         f"{unknown} instead.")
+    rows, cols = len(names), 2 + len(check.layers)
     if axes is None:
-        _, axes = plt.subplots(rows, cols, figsize=(1.5 * cols, 1.5 * rows + 0.5),
+        _, axes = plt.subplots(rows, cols, figsize=(1.5 * cols + 1.5, 1.9 * rows + 0.5),
                                squeeze=False, layout="constrained")
     axes = np.asarray(axes, dtype=object).reshape(rows, cols)
-    unchanged = set(check.unchanged)
-    for r, m in enumerate(check.methods):
+    persists = check.persists()
+    for r, m in enumerate(names):
+        i = check.methods.index(m)
         _draw_input(axes[r, 0], check.inputs[index])
-        label = METHOD_TITLES.get(m, m) + ("\n(barely changes)" if m in unchanged else "")
-        axes[r, 0].set_ylabel(label, fontsize=FONT, color="#b2182b" if m in unchanged else "k")
+        words = textwrap.fill(persist_words(persists[m], short=True), 17)
+        axes[r, 0].set_ylabel(f"{METHOD_TITLES.get(m, m)}\n{words}", fontsize=FONT,
+                              color="#b2182b" if persists[m] else "k")
         for k in range(1 + len(check.layers)):
             res = replace(check.trained[m], maps=check.maps[m][k], delta=None)
             plot_attribution(res, index, ax=axes[r, k + 1], normalize=True)
-            if k == len(check.layers):
-                _row_colorbar(axes[r, 1:], axes[r, -1].images[-1])
             if k:
-                axes[r, k + 1].set_xlabel(
-                    f"ρ = {check.correlations[r, k - 1, index]:.2f}\n"
-                    f"whole {check.whole_correlations[r, k - 1, index]:.2f}", fontsize=FONT)
+                lab = f"ρ |map| {check.spearman_abs[i, k - 1, index]:.2f}"
+                if check.signed[i]:
+                    lab = f"ρ signed {check.spearman_signed[i, k - 1, index]:.2f}\n" + lab
+                axes[r, k + 1].set_xlabel(lab, fontsize=FONT)
+        _colorbar(axes[r, 1:], axes[r, -1].images[-1], "right")
     axes[0, 0].set_title("input", fontsize=FONT)
     axes[0, 1].set_title("trained", fontsize=FONT)
-    for k, name in enumerate(check.layers):
+    for k, name in enumerate(getattr(check, "labels", check.layers)):
         axes[0, k + 2].set_title(f"+ {name}", fontsize=FONT)
     return axes
 
 
-def plot_rank_correlation(check, *, ax=None):
-    """Mean rank correlation with the trained model's maps after each cascade step, per method.
+#: The measures :func:`plot_rank_correlation` draws: attribute of the check, legend, style.
+_CURVES = (("spearman_signed", "ρ signed maps", dict(color="#1b7837", marker="o")),
+           ("spearman_abs", "ρ |maps|", dict(color="#762a83", marker="s")),
+           ("ssim", "SSIM |maps|", dict(color="#e08214", marker="D")),
+           ("input_ink", "ρ |map| with input's ink", dict(color="0.35", ls=":", marker="^")),
+           ("input_edges", "ρ |map| with input's edges", dict(color="0.35", ls="--", marker="v")))
 
-    Solid lines (with a band spanning the examples): over the elements where either map is
-    non-zero, the measure of :attr:`RandomizationCheck.unchanged`, whose ``threshold`` is drawn
-    dashed. Thin dotted lines of the same colour: over the whole map.
+
+def plot_rank_correlation(check, *, axes=None):
+    """The sanity check's measures across the cascade: one panel per method (small multiples).
+
+    In each panel, against the steps of the cascade (trained first): the mean over the examples
+    of the Spearman correlation of the signed maps (signed methods only) and of the absolute maps
+    with the trained model's, their SSIM, and the control, the absolute maps' Spearman
+    correlation with the input's ink and edges (for the trained model too). Grey lines: the
+    check's ``threshold`` (solid) and ``input_threshold`` (dotted). The panel's title says what
+    persists (:func:`persist_words`).
 
     Parameters
     ----------
     check : vizkit.analysis.attributions.RandomizationCheck
-    ax : matplotlib Axes, default=None
-        A new figure when None.
+    axes : sequence of Axes of length len(methods), default=None
+        A new figure (one row of panels) when None.
 
     Returns
     -------
-    matplotlib Axes
+    ndarray of Axes
+
+    Examples
+    --------
+    >>> import torch
+    >>> from torch import nn
+    >>> from vizkit.analysis.attributions import randomization_check
+    >>> net = nn.Sequential(nn.Flatten(), nn.Linear(16, 8), nn.ReLU(), nn.Linear(8, 2))
+    >>> chk = randomization_check(net, torch.rand(2, 1, 4, 4), target=0,
+    ...                           methods=["saliency", "input_x_gradient"])
+    >>> [len(ax.get_lines()) for ax in plot_rank_correlation(chk)]
+    [6, 7]
     """
     import matplotlib.pyplot as plt
 
-    if ax is None:
-        _, ax = plt.subplots(figsize=(6, 3.5), layout="constrained")
+    n = len(check.methods)
+    if axes is None:
+        _, axes = plt.subplots(1, n, figsize=(3.4 * n, 4), squeeze=False, sharey=True,
+                               layout="constrained")
+    axes = np.asarray(axes, dtype=object).ravel()
     steps = np.arange(len(check.layers) + 1)
-    unchanged = set(check.unchanged)
-    n = check.correlations.shape[2]
-    for r, m in enumerate(check.methods):
-        c = np.concatenate([np.ones((1, n)), check.correlations[r]])
-        w = np.concatenate([np.ones((1, n)), check.whole_correlations[r]])
-        label = METHOD_TITLES.get(m, m) + (" (barely changes)" if m in unchanged else "")
-        with np.errstate(all="ignore"), warnings.catch_warnings():
-            warnings.simplefilter("ignore", RuntimeWarning)
-            mean, lo, hi = np.nanmean(c, 1), np.nanmin(c, 1), np.nanmax(c, 1)
-        (line,) = ax.plot(steps, mean, marker="osD^v"[r % 5], label=label,
-                          lw=2.5 if m in unchanged else 1.5)
-        ax.fill_between(steps, lo, hi, color=line.get_color(), alpha=0.12)
-        ax.plot(steps, w.mean(1), color=line.get_color(), ls=":", lw=1.2)
-    ax.plot([], [], color="0.3", ls=":", lw=1.2, label="same, over the whole map")
-    # the threshold is named in the legend: a label on the line itself sat on the curves
-    ax.axhline(check.threshold, color="0.3", ls="--", lw=1,
-               label=f"'barely changes' at ρ ≥ {check.threshold:g}")
-    ax.set_xticks(steps, ["trained"] + [f"+ {n}" for n in check.layers], fontsize=FONT,
-                  rotation=20, ha="right")
-    ax.tick_params(axis="y", labelsize=FONT)
-    vals = np.concatenate([check.correlations.ravel(), check.whole_correlations.ravel()])
-    low = float(np.nanmin(vals)) if np.isfinite(vals).any() else 0.0
-    ax.set_ylim(min(-0.1, low - 0.05), 1.05)
-    if not ax.get_ylabel():
-        ax.set_ylabel("rank correlation of |map|\nwith trained, where\neither is non-zero",
-                      fontsize=FONT)
-    if not ax.get_xlabel():
-        ax.set_xlabel("layers re-initialized, from the top (cumulative)", fontsize=FONT)
-    ax.legend(fontsize=FONT, loc="center left", bbox_to_anchor=(1.01, 0.5), frameon=False)
-    return ax
+    labels = ["trained"] + [f"+{n}" for n in getattr(check, "labels", check.layers)]
+    persists = check.persists()
+    for r, (m, ax) in enumerate(zip(check.methods, axes)):
+        for attr, label, style in _CURVES:
+            if attr == "spearman_signed" and not check.signed[r]:
+                continue  # an unsigned map: the same as the absolute one
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore", RuntimeWarning)
+                v = np.nanmean(getattr(check, attr)[r], -1)
+            x = steps if len(v) == len(steps) else steps[1:]
+            if len(v) < len(steps):  # a map compared with itself: 1 for the trained model
+                v, x = np.concatenate([[1.0], v]), steps
+            ax.plot(x, v, label=label, lw=2, ms=6, **style)
+        ax.axhline(check.threshold, color="0.6", lw=1.2,
+                   label=f"persists at ≥ {check.threshold:g}")
+        ax.axhline(check.input_threshold, color="0.6", lw=1.2, ls=(0, (1, 2)),
+                   label=f"follows the input at ≥ {check.input_threshold:g}")
+        ax.set_title(f"{METHOD_TITLES.get(m, m)}\n" + textwrap.fill(persist_words(persists[m]),
+                                                                    30),
+                     fontsize=FONT, color="#b2182b" if persists[m] else "k")
+        ax.set_xticks(steps, labels, fontsize=FONT, rotation=40, ha="right",
+                      rotation_mode="anchor")
+        ax.tick_params(axis="y", labelsize=FONT)
+        low = min([float(np.nanmin(line.get_ydata())) for line in ax.get_lines()
+                   if np.isfinite(line.get_ydata()).any()] + [-0.25])
+        ax.set_ylim(low - 0.1, 1.05)
+        ax.grid(alpha=0.3)
+    if not axes[0].get_ylabel():
+        axes[0].set_ylabel("mean over the images", fontsize=FONT)
+    return axes

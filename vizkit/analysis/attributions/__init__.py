@@ -7,8 +7,10 @@
   :class:`Method` per name in :data:`REGISTRY`, each with how it is computed and its baseline
   handling;
 * :mod:`.randomization` -- the cascading model-randomization check of Adebayo et al. (2018):
-  :func:`randomization_check`, :func:`cascade_layers`, :func:`randomized_copy`,
-  :func:`rank_correlation`.
+  :func:`randomization_check` (Spearman of signed and absolute maps and SSIM per cascade step,
+  :func:`map_similarity`, plus the input-structure control :func:`input_structure`),
+  :func:`cascade_layers`, :func:`cascade_labels`, :func:`randomized_copy`,
+  :func:`rank_correlation`, and :func:`method_agreement` (when two methods draw the same map).
 
 Examples
 --------
@@ -21,9 +23,11 @@ torch.Size([3, 1, 2, 2])
 
 from .attribute import Attribution, attribution_layer, attributions, last_conv_layer
 from .methods import LAYER_METHODS, METHODS, REGISTRY, Method, get_method
-from .randomization import (RandomizationCheck, cascade_layers, randomization_check,
-                            randomized_copy, rank_correlation)
+from .randomization import (PERSISTS, RandomizationCheck, cascade_labels, cascade_layers,
+                            input_structure, map_similarity, method_agreement,
+                            randomization_check, randomized_copy, rank_correlation)
 
 __all__ = ["METHODS", "LAYER_METHODS", "REGISTRY", "Method", "get_method", "Attribution",
            "RandomizationCheck", "attributions", "attribution_layer", "cascade_layers",
-           "last_conv_layer", "randomization_check", "randomized_copy", "rank_correlation"]
+           "last_conv_layer", "randomization_check", "randomized_copy", "rank_correlation",
+           "PERSISTS", "cascade_labels", "input_structure", "map_similarity", "method_agreement"]

@@ -1,23 +1,27 @@
 """The model-randomization sanity check of Adebayo et al. (2018, "Sanity Checks for Saliency
-Maps").
+Maps"), measured as the paper measures it.
 
 :func:`randomization_check` computes the same maps for copies of the model whose layers are
 re-initialized one by one from the top (:func:`cascade_layers`, :func:`randomized_copy`) and
-compares them with the trained model's maps by Spearman rank correlation of the absolute maps
-(:func:`rank_correlation`) over the elements where either map is non-zero: elements that are zero
-in both (the black background of a digit under input x gradient, ReLU units that are off in a
-layer below the re-initialized ones) would otherwise tie and keep the whole-map correlation near 1
-whatever the rest does. A method whose maps barely change when the weights do cannot be
-explaining what the model learned.
+compares every map with the trained model's (:func:`map_similarity`): Spearman rank correlation of
+the signed maps, of the absolute maps, and SSIM of the absolute maps (scikit-image), each over the
+whole map as drawn (a layer map summed over its channels). A control says how much a map follows
+the input itself rather than the model (:func:`input_structure`): the Spearman correlation of the
+absolute map with the input's ink and with its edge magnitude (Sobel), for the trained and for
+every randomized model: Adebayo et al.'s edge-detector finding, that some methods draw the input's
+outline whatever the weights. :meth:`RandomizationCheck.persists` turns the numbers into what
+survives full randomization: the sign, the magnitude, or the input's own structure; a method
+passes when nothing does. :func:`method_agreement` says when two methods draw the same map.
 """
 
 from __future__ import annotations
 
 import copy
+import re
 import warnings
 import zlib
 from dataclasses import dataclass, field
-from typing import Sequence
+from typing import Mapping, Sequence
 
 import numpy as np
 import torch
@@ -25,11 +29,18 @@ from torch import nn
 
 from .attribute import Attribution, _method_names, attributions
 
-__all__ = ["RandomizationCheck", "cascade_layers", "randomization_check", "randomized_copy",
-           "rank_correlation"]
+__all__ = ["RandomizationCheck", "cascade_labels", "cascade_layers", "input_structure",
+           "map_similarity", "method_agreement", "randomization_check", "randomized_copy",
+           "rank_correlation", "PERSISTS"]
 
 _RTOL = 1e-6  # below this share of a map's largest magnitude an element counts as zero
 _NORMS = (nn.BatchNorm1d, nn.BatchNorm2d, nn.BatchNorm3d, nn.LayerNorm, nn.GroupNorm)
+#: What can survive full randomization, in the order :meth:`RandomizationCheck.persists` lists it:
+#: the sign pattern (Spearman of signed maps >= threshold), the sign pattern reversed (<=
+#: -threshold), the magnitude pattern (Spearman of absolute maps or SSIM >= threshold), the
+#: input's ink or its edges (the randomized map's control >= input_threshold).
+PERSISTS = ("sign", "reversed sign", "magnitude", "input ink", "input edges")
+_MEASURES = ("spearman_signed", "spearman_abs", "ssim")
 
 
 @dataclass
@@ -42,16 +53,24 @@ class RandomizationCheck:
     layers : tuple of str
         The cascade's steps, top first: after step ``k`` the layers ``layers[:k + 1]`` are
         re-initialized (a step also re-initializes the normalization layer right after it).
+    labels : tuple of str
+        A short name a student reads for each step's layer (``'conv2'``, ``'fc1'``;
+        :func:`cascade_labels`).
     maps : dict of str to Tensor of shape (1 + len(layers), N, ...)
         Per method, the trained model's maps (index 0), then the maps after each step.
-    correlations : ndarray of shape (len(methods), len(layers), N)
-        Spearman rank correlation of the absolute maps after each step with the trained model's,
-        over the elements where either map is non-zero (``rank_correlation(..., over='nonzero')``;
-        NaN where both maps are zero nearly everywhere). The measure :attr:`unchanged` uses.
-    whole_correlations : ndarray of shape (len(methods), len(layers), N)
-        The same over the whole map (Adebayo et al.'s measure), which elements that are zero in
-        both maps (black background, ReLU units that are off) hold up.
+    spearman_signed, spearman_abs, ssim : ndarray of shape (len(methods), len(layers), N)
+        Each step's maps against the trained model's (:func:`map_similarity`): Spearman rank
+        correlation of the signed maps, of the absolute maps, SSIM of the absolute maps.
+    input_ink, input_edges : ndarray of shape (len(methods), 1 + len(layers), N)
+        The control (:func:`input_structure`): Spearman correlation of each absolute map with the
+        input's ink and with its edge magnitude, for the trained model (index 0) and each step.
+    signed : tuple of bool
+        Per method, whether its maps carry a sign (the ``'sign'`` verdicts need one).
     threshold : float
+        At or above it a Spearman correlation or SSIM with the trained maps says the sign or the
+        magnitude persists.
+    input_threshold : float
+        At or above it the control says a randomized map follows the input's ink or edges.
     inputs : Tensor of shape (N, ...)
     targets : Tensor of shape (N,)
     seed : int
@@ -61,42 +80,77 @@ class RandomizationCheck:
 
     methods: tuple
     layers: tuple
+    labels: tuple
     maps: dict
-    correlations: np.ndarray
-    whole_correlations: np.ndarray
+    spearman_signed: np.ndarray
+    spearman_abs: np.ndarray
+    ssim: np.ndarray
+    input_ink: np.ndarray
+    input_edges: np.ndarray
+    signed: tuple
     threshold: float
+    input_threshold: float
     inputs: torch.Tensor
     targets: torch.Tensor
     seed: int
     trained: dict = field(default_factory=dict)
 
-    @property
-    def final(self) -> np.ndarray:
-        """Mean (over the inputs, NaN ignored) of :attr:`correlations` after every layer is
-        re-initialized, per method."""
-        return _nanmean(self.correlations[:, -1])
+    def mean(self, measure: str) -> np.ndarray:
+        """The mean over the inputs (NaN ignored) of ``measure`` per method and step.
+
+        Parameters
+        ----------
+        measure : {'spearman_signed', 'spearman_abs', 'ssim', 'input_ink', 'input_edges'}
+
+        Returns
+        -------
+        ndarray of shape (len(methods), len(layers))
+            For the control measures, of shape (len(methods), 1 + len(layers)): the trained
+            model first.
+
+        Raises
+        ------
+        ValueError
+            An unknown measure (the valid ones are listed).
+        """
+        valid = _MEASURES + ("input_ink", "input_edges")
+        if measure not in valid:
+            raise ValueError(f"`measure` must be one of {', '.join(map(repr, valid))}. "
+                             f"Got {measure!r} instead.")
+        return _nanmean(getattr(self, measure))
+
+    def persists(self) -> dict:
+        """Per method, what survives the full randomization (every layer re-initialized), as
+        names of :data:`PERSISTS`, from the means over the inputs at the last step.
+
+        Returns
+        -------
+        dict of str to tuple of str
+            An empty tuple: the method passes (sign, magnitude and the input's structure are all
+            lost).
+        """
+        out = {}
+        for r, m in enumerate(self.methods):
+            s, a, q = (self.mean(k)[r, -1] for k in _MEASURES)
+            ink, edges = (self.mean(k)[r, -1] for k in ("input_ink", "input_edges"))
+            tags = []
+            if self.signed[r] and s >= self.threshold:
+                tags.append("sign")
+            if self.signed[r] and s <= -self.threshold:
+                tags.append("reversed sign")
+            if a >= self.threshold or q >= self.threshold:
+                tags.append("magnitude")
+            if ink >= self.input_threshold:
+                tags.append("input ink")
+            if edges >= self.input_threshold:
+                tags.append("input edges")
+            out[m] = tuple(tags)
+        return out
 
     @property
-    def final_whole(self) -> np.ndarray:
-        """The same mean for :attr:`whole_correlations`."""
-        return _nanmean(self.whole_correlations[:, -1])
-
-    @property
-    def shared_zeros(self) -> np.ndarray:
-        """Per method, the share of elements (over all inputs) that are zero in both the trained
-        and the fully re-initialized absolute maps: what holds :attr:`whole_correlations` up."""
-        out = []
-        for m in self.methods:
-            a, b = (_as_numpy(self.maps[m][k]).reshape(len(self.inputs), -1) for k in (0, -1))
-            za = np.stack([~_nonzero(r, _RTOL) for r in a])
-            zb = np.stack([~_nonzero(r, _RTOL) for r in b])
-            out.append(float((za & zb).mean()))
-        return np.asarray(out)
-
-    @property
-    def unchanged(self) -> tuple:
-        """The methods whose maps barely change: :attr:`final` >= ``threshold``."""
-        return tuple(m for m, c in zip(self.methods, self.final) if c >= self.threshold)
+    def passes(self) -> tuple:
+        """The methods for which nothing persists (:meth:`persists` is empty)."""
+        return tuple(m for m, p in self.persists().items() if not p)
 
 
 def _nanmean(a: np.ndarray) -> np.ndarray:
@@ -107,8 +161,8 @@ def _nanmean(a: np.ndarray) -> np.ndarray:
 
 def randomization_check(model: nn.Module, inputs: torch.Tensor, *, target=None,
                         methods: str | Sequence[str] = ("saliency",), threshold: float = 0.5,
-                        layers: Sequence[str] | None = None, seed: int = 0,
-                        **kwargs) -> RandomizationCheck:
+                        input_threshold: float = 0.5, layers: Sequence[str] | None = None,
+                        seed: int = 0, **kwargs) -> RandomizationCheck:
     """The cascading model-randomization test of Adebayo et al. (2018) for ``methods``.
 
     Parameters
@@ -120,9 +174,12 @@ def randomization_check(model: nn.Module, inputs: torch.Tensor, *, target=None,
         copy explains the same classes.
     methods : str or sequence of str, default=('saliency',)
     threshold : float, default=0.5
-        A method whose mean rank correlation over the non-zero elements
-        (:attr:`RandomizationCheck.correlations`) after every layer is re-initialized is still
-        at least this is listed in :attr:`RandomizationCheck.unchanged`.
+        A mean (over the inputs) Spearman correlation of the signed or absolute maps, or SSIM,
+        with the trained maps at least this once every layer is re-initialized says the sign
+        or the magnitude persists (:meth:`RandomizationCheck.persists`).
+    input_threshold : float, default=0.5
+        A mean Spearman correlation of the fully randomized absolute maps with the input's ink
+        or edges at least this says the maps follow the input itself.
     layers : sequence of str, default=None
         The cascade, top first; ``None`` means :func:`cascade_layers` of the model.
     seed : int, default=0
@@ -135,38 +192,216 @@ def randomization_check(model: nn.Module, inputs: torch.Tensor, *, target=None,
     -------
     RandomizationCheck
 
+    Raises
+    ------
+    ValueError
+        A threshold outside [-1, 1], a model without layers to re-initialize, or (from
+        :func:`attributions`) an unknown method, layer or target.
+
     Examples
     --------
     >>> import torch
     >>> from torch import nn
     >>> net = nn.Sequential(nn.Linear(4, 8), nn.ReLU(), nn.Linear(8, 2))
     >>> chk = randomization_check(net, torch.rand(3, 4), target=0, methods="saliency")
-    >>> chk.layers, chk.correlations.shape
-    (('2', '0'), (1, 2, 3))
+    >>> chk.layers, chk.labels, chk.spearman_abs.shape, chk.input_ink.shape
+    (('2', '0'), ('fc2', 'fc1'), (1, 2, 3), (1, 3, 3))
     """
     names = _method_names(methods)
-    if not isinstance(threshold, (int, float)) or isinstance(threshold, bool) \
-            or not -1.0 <= threshold <= 1.0:
-        raise ValueError(f"`threshold` must be a number in [-1, 1]. Got {threshold!r} instead.")
+    for label, t in (("threshold", threshold), ("input_threshold", input_threshold)):
+        if not isinstance(t, (int, float)) or isinstance(t, bool) or not -1.0 <= t <= 1.0:
+            raise ValueError(f"`{label}` must be a number in [-1, 1]. Got {t!r} instead.")
     steps = tuple(cascade_layers(model) if layers is None else layers)
     if not steps:
         raise ValueError(f"{type(model).__name__} has no layer with parameters to re-initialize.")
     trained = attributions(model, inputs, target=target, methods=list(names), seed=seed, **kwargs)
     targets = trained[names[0]].targets
+    x = trained[names[0]].inputs
     per_step = [trained]
     for k in range(len(steps)):
         rand = randomized_copy(model, layers=steps[:k + 1], seed=seed)
         per_step.append(attributions(rand, inputs, target=targets, methods=list(names),
                                      seed=seed, **kwargs))
     maps = {m: torch.stack([r[m].maps for r in per_step]) for m in names}
-    corr = {over: np.array([[rank_correlation(maps[m][0].abs(), maps[m][k].abs(), over=over)
-                             for k in range(1, len(per_step))] for m in names]).reshape(
-                                 len(names), len(steps), -1)
-            for over in ("nonzero", "all")}
-    return RandomizationCheck(methods=names, layers=steps, maps=maps, correlations=corr["nonzero"],
-                              whole_correlations=corr["all"],
-                              threshold=float(threshold), inputs=trained[names[0]].inputs,
-                              targets=targets, seed=seed, trained=trained)
+    sims = {k: np.zeros((len(names), len(steps), len(x))) for k in _MEASURES}
+    ctrl = {k: np.zeros((len(names), 1 + len(steps), len(x))) for k in ("ink", "edges")}
+    for r, m in enumerate(names):
+        for k in range(len(per_step)):
+            for c, v in input_structure(maps[m][k], x).items():
+                ctrl[c][r, k] = v
+            if k:
+                for name, v in map_similarity(maps[m][0], maps[m][k]).items():
+                    sims[name][r, k - 1] = v
+    return RandomizationCheck(
+        methods=names, layers=steps, labels=tuple(cascade_labels(model, steps)), maps=maps,
+        **sims, input_ink=ctrl["ink"], input_edges=ctrl["edges"],
+        signed=tuple(bool(trained[m].signed) for m in names), threshold=float(threshold),
+        input_threshold=float(input_threshold), inputs=x, targets=targets, seed=seed,
+        trained=trained)
+
+
+def map_similarity(reference, maps) -> dict:
+    """How alike two sets of maps are, as Adebayo et al. (2018) measure it, one value per example.
+
+    Each map is taken as drawn: a ``[C, H, W]`` map summed over its channels.
+
+    Parameters
+    ----------
+    reference, maps : Tensor, ndarray or Attribution, of shape (N, ...)
+        The trained model's maps and the maps to compare with them.
+
+    Returns
+    -------
+    dict of str to ndarray of shape (N,)
+        ``'spearman_signed'``: Spearman rank correlation of the signed maps (whole map);
+        ``'spearman_abs'``: the same for the absolute maps; ``'ssim'``: the structural similarity
+        (:func:`skimage.metrics.structural_similarity`, 7x7 windows or the largest odd size that
+        fits, NaN below 3) of the absolute maps each divided by its largest value, over the range
+        of the two together (Quantus's convention).
+
+    Raises
+    ------
+    ValueError
+        Maps of different shapes.
+
+    Examples
+    --------
+    >>> import torch
+    >>> a = torch.arange(64.0).reshape(1, 8, 8) - 20
+    >>> {k: v.round(2).tolist() for k, v in map_similarity(a, -a).items()}
+    {'spearman_signed': [-1.0], 'spearman_abs': [1.0], 'ssim': [1.0]}
+    """
+    a, b = _planes(reference), _planes(maps)
+    if a.shape != b.shape:
+        raise ValueError(f"`reference` and `maps` must have the same shape. Got {a.shape} and "
+                         f"{b.shape} (summed over channels).")
+    fa, fb = a.reshape(len(a), -1), b.reshape(len(b), -1)
+    return {"spearman_signed": _spearman_rows(fa, fb),
+            "spearman_abs": _spearman_rows(np.abs(fa), np.abs(fb)),
+            "ssim": np.array([_ssim(np.abs(p), np.abs(q)) for p, q in zip(a, b)])}
+
+
+def input_structure(maps, inputs) -> dict:
+    """The control of Adebayo et al. (2018): how much each map follows the input itself.
+
+    Parameters
+    ----------
+    maps : Tensor, ndarray or Attribution, of shape (N, ...)
+        Input maps ``[N, C, H, W]`` or layer maps ``[N, C', h, w]`` (summed over channels; the
+        input's ink is averaged down, or stretched up, to ``h x w``).
+    inputs : Tensor or ndarray of shape (N, C, H, W)
+
+    Returns
+    -------
+    dict of str to ndarray of shape (N,)
+        ``'ink'``: Spearman correlation of the absolute map with the input's ink (``|x|`` summed
+        over channels); ``'edges'``: with the ink's edge magnitude
+        (:func:`skimage.filters.sobel`).
+
+    Raises
+    ------
+    ValueError
+        Maps and inputs of different lengths.
+
+    Examples
+    --------
+    >>> import torch
+    >>> x = torch.zeros(1, 1, 8, 8)
+    >>> x[0, 0, 2:6, 3:5] = 1.0
+    >>> {k: v.round(2).tolist() for k, v in input_structure(3 * x, x).items()}
+    {'ink': [1.0], 'edges': [0.64]}
+    """
+    from skimage.filters import sobel
+
+    m = np.abs(_planes(maps))
+    x = _as_numpy(inputs)
+    if len(x) != len(m):
+        raise ValueError(f"`maps` and `inputs` must have the same length. Got {len(m)} and "
+                         f"{len(x)}.")
+    ink = _planes(np.abs(x))
+    if ink.shape[1:] != m.shape[1:]:
+        t = torch.as_tensor(ink)[:, None]
+        size = tuple(m.shape[1:])
+        t = (torch.nn.functional.adaptive_avg_pool2d(t, size)
+             if all(s <= i for s, i in zip(size, ink.shape[1:]))
+             else torch.nn.functional.interpolate(t, size=size, mode="bilinear"))
+        ink = t[:, 0].numpy()
+    edges = np.stack([sobel(i) for i in ink])
+    flat = m.reshape(len(m), -1)
+    return {"ink": _spearman_rows(flat, ink.reshape(len(m), -1)),
+            "edges": _spearman_rows(flat, edges.reshape(len(m), -1))}
+
+
+def method_agreement(results: Mapping) -> dict:
+    """Spearman rank correlation between the signed maps of every two methods, per example.
+
+    Two views that coincide (near 1) show one thing twice: draw it once and say so.
+
+    Parameters
+    ----------
+    results : mapping of str to Attribution
+        Attributions of the same inputs (as :func:`attributions` returns for several methods).
+
+    Returns
+    -------
+    dict of (str, str) to ndarray of shape (N,)
+        For each pair in the mapping's order whose maps (summed over channels) have the same
+        shape.
+
+    Examples
+    --------
+    >>> import torch
+    >>> from torch import nn
+    >>> lin = nn.Sequential(nn.Flatten(), nn.Linear(4, 2))
+    >>> res = attributions(lin, torch.rand(2, 1, 2, 2), target=0,
+    ...                    methods=["integrated_gradients", "input_x_gradient", "saliency"])
+    >>> {k: v.round(3).tolist() for k, v in method_agreement(res).items()}[
+    ...     ("integrated_gradients", "input_x_gradient")]
+    [1.0, 1.0]
+    """
+    names = list(results)
+    planes = {m: _planes(results[m]) for m in names}
+    out = {}
+    for i, a in enumerate(names):
+        for b in names[i + 1:]:
+            pa, pb = planes[a], planes[b]
+            if pa.shape == pb.shape:
+                out[(a, b)] = _spearman_rows(pa.reshape(len(pa), -1), pb.reshape(len(pb), -1))
+    return out
+
+
+def cascade_labels(model: nn.Module, layers: Sequence[str]) -> list[str]:
+    """Names a student reads for the cascade's layers: ``'conv2'`` for the second ``nn.Conv2d``
+    from the input, ``'fc1'`` for the first ``nn.Linear``; else the layer's type.
+
+    Parameters
+    ----------
+    model : nn.Module
+    layers : sequence of str
+        Dotted names of ``model.named_modules()``.
+
+    Returns
+    -------
+    list of str
+
+    Examples
+    --------
+    >>> from torch import nn
+    >>> net = nn.Sequential(nn.Conv2d(1, 2, 3), nn.ReLU(), nn.Flatten(), nn.Linear(2, 3))
+    >>> cascade_labels(net, ["3", "0"])
+    ['fc1', 'conv1']
+    """
+    kinds = {nn.Conv1d: "conv", nn.Conv2d: "conv", nn.Conv3d: "conv", nn.Linear: "fc"}
+    count: dict[str, int] = {}
+    names = {}
+    for name, m in model.named_modules():
+        kind = kinds.get(type(m))
+        if kind is None:
+            names[name] = re.sub(r"(?<!^)(?=[A-Z])", " ", type(m).__name__).lower()
+            continue
+        count[kind] = count.get(kind, 0) + 1
+        names[name] = f"{kind}{count[kind]}"
+    return [names.get(n, n) for n in layers]
 
 
 def cascade_layers(model: nn.Module) -> list[str]:
@@ -282,6 +517,30 @@ def rank_correlation(a, b, *, over: str = "all", rtol: float = _RTOL) -> np.ndar
         if keep.sum() >= 2:
             out[i] = _spearman_rows(ai[None, keep], bi[None, keep])[0]
     return out
+
+
+def _planes(maps) -> np.ndarray:
+    """Maps as drawn: (N, H, W), a [C, H, W] map summed over its channels, a flat map one row."""
+    a = _as_numpy(maps)
+    if a.ndim == 4:
+        return a.sum(1)
+    if a.ndim == 3:
+        return a
+    return a.reshape(a.shape[0], 1, -1)
+
+
+def _ssim(a: np.ndarray, b: np.ndarray) -> float:
+    from skimage.metrics import structural_similarity
+
+    a = a / a.max() if a.max() > 0 else a
+    b = b / b.max() if b.max() > 0 else b
+    side = min(a.shape)
+    win = min(7, side if side % 2 else side - 1)
+    if win < 3:
+        return float("nan")
+    both = np.concatenate([a.ravel(), b.ravel()])
+    rng = float(both.max() - both.min())
+    return float(structural_similarity(a, b, win_size=win, data_range=rng if rng > 0 else 1.0))
 
 
 def _nonzero(v: np.ndarray, rtol: float) -> np.ndarray:
