@@ -244,6 +244,7 @@ def faithfulness_study(model, split, *, n_images: int = _N_IMAGES, seed: int = 0
     settings = dict(n_images=len(idx), n_steps=int(n_steps), n_random=int(n_random),
                     baseline=_BASELINE, seed=int(seed), ig_steps=_N_STEPS_IG, layer=layer,
                     n_pixels=int(np.prod(x.shape[2:])), model=type(model).__name__,
+                    ink_share=float((x.sum(1) != _BASELINE).double().mean()),
                     attribution_settings={m: maps[m].settings for m in methods})
     return FaithfulnessStudy(indices=idx, targets=y.numpy(), methods=methods, curves=curves,
                              rankings=rankings, random=random, blank=first.deletion[:, -1],
@@ -353,19 +354,16 @@ def _caption(study: FaithfulnessStudy, measure: str) -> str:
         i = k[m]
         return f"{rank.means[i]:.3f} [{rank.low[i]:.3f}, {rank.high[i]:.3f}]"
 
+    nm = lambda ms: ", ".join(names.get(m, m) for m in ms)  # noqa: E731
     if rank.best is not None:
-        runner = rank.methods[1] if len(rank.methods) > 1 else None
-        lead = (f"{names.get(rank.best, rank.best)} is the most faithful map on this model by "
-                f"{measure} AUC ({better}): {auc(rank.best)}"
-                + (f", clear of the runner-up {names.get(runner, runner)} ({auc(runner)})."
-                   if runner else "."))
+        lead = (f"{measure.capitalize()}: {nm([rank.best])} is the most faithful map on this "
+                "model.")
     else:
-        lead = (f"No method is clearly the most faithful by {measure} AUC ({better}): "
-                + ", ".join(f"{names.get(m, m)} {auc(m)}" for m in rank.tied)
-                + " overlap.")
+        lead = f"{measure.capitalize()}: {nm(rank.tied)} tie as the most faithful maps."
+    lead += (f" Mean {measure} AUC ({better}) with its interval: "
+             + "; ".join(f"{names.get(m, m)} {auc(m)}" for m in rank.methods) + ".")
     if rank.behind:
-        lead += (" Clearly behind " + ("it" if rank.best else "them") + ": "
-                 + ", ".join(f"{names.get(m, m)} {auc(m)}" for m in rank.behind) + ".")
+        lead += f" Clearly behind {nm([rank.methods[0]])}: {nm(rank.behind)}."
     beats = study.beats_random(measure)
     losers = [names.get(m, m) for m in rank.methods if not beats[m]]
     chance = (f"Every method beats a random order ({mean_r:.3f} [{lo_r:.3f}, {hi_r:.3f}])."
@@ -393,4 +391,7 @@ def _caption(study: FaithfulnessStudy, measure: str) -> str:
               else "")
            + "; layer integrated gradients and layer conductance credit a layer's units, not "
            "pixels, so they have no curve here.")
-    return " ".join([lead, chance, how])
+    ink = (f"On these images {s['ink_share']:.0%} of the pixels are not black; the others "
+           "already equal the baseline, so removing or revealing them changes nothing (the "
+           "flat stretches).")
+    return " ".join([lead, chance, ink, how])
