@@ -22,6 +22,8 @@ Examples
 
 from __future__ import annotations
 
+from dataclasses import dataclass, field
+
 import numpy as np
 
 from ..plot.faithfulness import MEASURE_WORDS, plot_auc_intervals, plot_faithfulness_curves
@@ -61,6 +63,12 @@ def applies(model, split) -> str | None:
     Returns
     -------
     str or None
+
+    Examples
+    --------
+    >>> from types import SimpleNamespace
+    >>> applies(object(), SimpleNamespace(input_shape=(1, 28, 28), name="mnist"))[:37]
+    'deletion curves need a differentiable'
     """
     from torch import nn
 
@@ -112,6 +120,7 @@ def select_images(y, n: int = _N_IMAGES, *, seed: int = 0) -> np.ndarray:
     return np.concatenate([np.asarray(first, dtype=np.int64), np.sort(more).astype(np.int64)])
 
 
+@dataclass
 class FaithfulnessStudy:
     """What :func:`faithfulness_study` computed: curves, AUCs and rankings of every method.
 
@@ -133,10 +142,14 @@ class FaithfulnessStudy:
     settings : dict
     """
 
-    def __init__(self, indices, targets, methods, curves, rankings, random, blank, settings):
-        self.indices, self.targets, self.methods = indices, targets, tuple(methods)
-        self.curves, self.rankings, self.random = curves, rankings, random
-        self.blank, self.settings = blank, settings
+    indices: np.ndarray
+    targets: np.ndarray
+    methods: tuple
+    curves: dict
+    rankings: dict
+    random: dict
+    blank: np.ndarray
+    settings: dict = field(default_factory=dict)
 
     @property
     def fractions(self) -> np.ndarray:
@@ -246,7 +259,7 @@ def faithfulness_study(model, split, *, n_images: int = _N_IMAGES, seed: int = 0
                     n_pixels=int(np.prod(x.shape[2:])), model=type(model).__name__,
                     ink_share=float((x.sum(1) != _BASELINE).double().mean()),
                     attribution_settings={m: maps[m].settings for m in methods})
-    return FaithfulnessStudy(indices=idx, targets=y.numpy(), methods=methods, curves=curves,
+    return FaithfulnessStudy(indices=idx, targets=y.numpy(), methods=tuple(methods), curves=curves,
                              rankings=rankings, random=random, blank=first.deletion[:, -1],
                              settings=settings)
 
@@ -276,6 +289,20 @@ def figures(model, split, *, meta: dict | None = None, seed: int = 0) -> list[Fi
     ------
     NotApplicable
         Not a torch model, or inputs that are not [C, H, W] images.
+
+    Examples
+    --------
+    >>> import matplotlib
+    >>> matplotlib.use("Agg")
+    >>> import torch
+    >>> from torch import nn
+    >>> from types import SimpleNamespace
+    >>> _ = torch.manual_seed(0)
+    >>> net = nn.Sequential(nn.Flatten(), nn.Linear(16, 3))
+    >>> split = SimpleNamespace(x_test=torch.rand(6, 1, 4, 4), y_test=torch.arange(6) % 3,
+    ...                         input_shape=(1, 4, 4), name="toy")
+    >>> [f.id for f in figures(net, split)]
+    ['faithfulness-deletion', 'faithfulness-insertion']
     """
     study = faithfulness_study(model, split, seed=seed)
     return [_figure(study, meas) for meas in ("deletion", "insertion")]

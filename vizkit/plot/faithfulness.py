@@ -111,6 +111,14 @@ def plot_faithfulness_curves(fractions, curves: Mapping[str, object], *,
     ------
     ValueError
         An unknown ``measure``, or a curve whose length differs from ``fractions``.
+
+    Examples
+    --------
+    >>> import matplotlib
+    >>> matplotlib.use("Agg")
+    >>> lines = plot_faithfulness_curves([0, 0.5, 1], {"occlusion": [0.9, 0.2, 0.1]}, blank=0.1)
+    >>> lines["blank"].get_label()
+    'all pixels at baseline: p = 0.10'
     """
     verb, _ = _check_measure(measure)
     ax = new_ax(ax)
@@ -163,6 +171,16 @@ def plot_auc_intervals(ranking, *, labels: Mapping[str, str] | None = None, rand
     ------
     ValueError
         An unknown measure.
+
+    Examples
+    --------
+    >>> import matplotlib
+    >>> matplotlib.use("Agg")
+    >>> from types import SimpleNamespace
+    >>> r = SimpleNamespace(measure="deletion", methods=("a", "b"), means=[0.1, 0.3],
+    ...                     low=[0.08, 0.25], high=[0.12, 0.35], best="a", tied=("a",))
+    >>> sorted(plot_auc_intervals(r, random=(0.5, 0.45, 0.55)))
+    ['a', 'b', 'random order']
     """
     _, better = _check_measure(ranking.measure)
     ax = new_ax(ax)
