@@ -33,3 +33,20 @@ if __name__ == "__main__":
     from vizkit.gallery import run_recipe_main
 
     run_recipe_main(__file__)
+
+
+# Faithfulness, measured (issue 21): which of the maps above follow what the model needs? For 200
+# test images, deletion curves remove each method's top pixels first (deletion AUC, lower is
+# better), insertion curves reveal them first (higher is better), against a random order.
+# (The gallery loads this file as a module, so this run(), which draws the maps first, is the
+# one it calls.)
+_draw_maps = run
+
+
+def run(ctx):
+    _draw_maps(ctx)
+    split = ctx.data()
+    cnn, _, _ = ctx.train("cnn", "cnn", split, CNN_CONFIG, shared=True, **CNN)
+    mlp, _, _ = ctx.train("mlp-300", "mlp", split, {"epochs": 8}, shared=True)
+    ctx.family("faithfulness", cnn, split, prefix="cnn")
+    ctx.family("faithfulness", mlp, split, prefix="mlp")

@@ -17,7 +17,7 @@ from vizkit.figures import (FAMILIES, Figure, NotApplicable, get_family, list_fa
 
 ROOT = Path(__file__).resolve().parents[1]
 ORDER = ["weights", "receptive-fields", "actmax", "bottleneck", "decision-surface", "errors",
-         "attributions", "embedding", "feature-maps", "over-training"]
+         "attributions", "faithfulness", "embedding", "feature-maps", "over-training"]
 
 
 def test_registry_order_and_names():

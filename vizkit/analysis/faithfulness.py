@@ -34,7 +34,8 @@ from torch import nn
 from .._torch import frozen_eval, model_device
 
 __all__ = ["MODES", "FaithfulnessCurves", "faithfulness_curves", "perturbation_curves",
-           "attribution_order", "random_order", "curve_auc"]
+           "attribution_order", "random_order", "curve_auc", "AUCRanking", "auc_interval",
+           "rank_aucs"]
 
 #: Valid values of ``mode``: remove the ranked pixels first, or reveal them first.
 MODES = ("deletion", "insertion")
@@ -111,7 +112,23 @@ def random_order(n: int, n_features: int, *, seed: int = 0) -> np.ndarray:
 
 
 def curve_auc(curves, fractions) -> np.ndarray:
-    """Trapezoid area under each curve ``(N, S)`` over ``fractions`` ``(S,)``."""
+    """Trapezoid area under each curve ``(N, S)`` over ``fractions`` ``(S,)``.
+
+    Parameters
+    ----------
+    curves : array-like of shape (N, S) or (S,)
+    fractions : array-like of shape (S,)
+        The x values (the share of pixels perturbed), increasing.
+
+    Returns
+    -------
+    ndarray of shape (N,) (a scalar array for one curve)
+
+    Examples
+    --------
+    >>> curve_auc([[1.0, 1.0, 0.0]], [0.0, 0.5, 1.0]).tolist()
+    [0.75]
+    """
     y = np.asarray(curves, dtype=np.float64)
     xs = np.asarray(fractions, dtype=np.float64)
     return ((y[..., 1:] + y[..., :-1]) * np.diff(xs) / 2).sum(-1)
@@ -248,6 +265,176 @@ def faithfulness_curves(model: nn.Module, inputs: torch.Tensor, maps, *, target=
         random_insertion_auc=curve_auc(ri, fractions), targets=targets,
         settings=dict(n_steps=int(n_steps), baseline=baseline if isinstance(baseline, (int, float))
                       else "tensor", n_random=int(n_random), seed=int(seed)))
+
+
+@dataclass
+class AUCRanking:
+    """What :func:`rank_aucs` returns: the methods' mean AUC over the images, each with a
+    bootstrap interval, best first, and whether the best one clears the rest.
+
+    Attributes
+    ----------
+    measure : {'deletion', 'insertion'}
+        Deletion AUC: lower is better; insertion AUC: higher is better.
+    methods : tuple of str
+        The methods, best mean first.
+    means, low, high : ndarray of shape (n_methods,)
+        Mean AUC over the images and the ends of its percentile bootstrap interval (NaN for a
+        single image: one image gives no interval).
+    best : str or None
+        The best method when its interval clears the runner-up's (no overlap); ``None`` when
+        they tie (or with one image).
+    tied : tuple of str
+        The methods whose interval overlaps the best one's, the best included (just the best
+        when ``best`` is set).
+    behind : tuple of str
+        The methods whose interval the best one's clears (clearly less faithful than it).
+    n_images : int
+    confidence : float
+    n_resamples : int
+    seed : int
+    """
+
+    measure: str
+    methods: tuple
+    means: np.ndarray
+    low: np.ndarray
+    high: np.ndarray
+    best: str | None
+    tied: tuple
+    behind: tuple
+    n_images: int
+    confidence: float
+    n_resamples: int
+    seed: int
+
+    def verdict(self, names=None) -> str:
+        """The ranking in words, e.g. ``'most faithful: occlusion'`` or ``'tie: A, B'``.
+
+        Parameters
+        ----------
+        names : mapping of str to str, optional
+            A display name per method.
+        """
+        name = (lambda m: m) if names is None else (lambda m: names.get(m, m))
+        if self.best is not None:
+            return f"most faithful by {self.measure} AUC: {name(self.best)}"
+        return f"no clear winner by {self.measure} AUC: {', '.join(map(name, self.tied))} tie"
+
+
+def auc_interval(values, *, confidence: float = 0.95, n_resamples: int = 2000,
+                 seed: int = 0) -> tuple[float, float, float]:
+    """Mean of ``values`` and its percentile bootstrap interval (``scipy.stats.bootstrap``).
+
+    Parameters
+    ----------
+    values : array-like of shape (N,)
+        One AUC per image.
+    confidence : float, default=0.95
+        Confidence level of the interval, in (0, 1).
+    n_resamples : int, default=2000
+        Bootstrap resamples of the images.
+    seed : int, default=0
+        Seeds the resampling.
+
+    Returns
+    -------
+    mean, low, high : float
+        ``low`` and ``high`` are NaN for a single value (one image gives no interval).
+
+    Raises
+    ------
+    ValueError
+        Empty or non-finite ``values``, a ``confidence`` outside (0, 1).
+
+    Examples
+    --------
+    >>> mean, low, high = auc_interval([0.2, 0.4, 0.3, 0.5], seed=0)
+    >>> round(mean, 2), bool(low <= mean <= high)
+    (0.35, True)
+    """
+    from scipy.stats import bootstrap
+
+    v = np.asarray(values, dtype=np.float64).reshape(-1)
+    if v.size == 0 or not np.isfinite(v).all():
+        raise ValueError(f"`values` must be a non-empty set of finite AUCs. Got {v.size} values"
+                         f"{'' if v.size == 0 else ' with NaN or inf'} instead.")
+    if isinstance(confidence, bool) or not isinstance(confidence, (int, float)) \
+            or not 0 < confidence < 1:
+        raise ValueError(f"`confidence` must be a number in (0, 1). Got {confidence!r} instead.")
+    n_resamples = _pos_int("n_resamples", n_resamples)
+    mean = float(v.mean())
+    if v.size < 2:
+        return mean, float("nan"), float("nan")
+    if np.ptp(v) == 0:          # every image the same: the interval is that value
+        return mean, mean, mean
+    ci = bootstrap((v,), np.mean, confidence_level=float(confidence), n_resamples=n_resamples,
+                   method="percentile", vectorized=True,
+                   rng=np.random.default_rng(int(seed))).confidence_interval
+    return mean, float(ci.low), float(ci.high)
+
+
+def rank_aucs(aucs, *, measure: str = "deletion", confidence: float = 0.95,
+              n_resamples: int = 2000, seed: int = 0) -> AUCRanking:
+    """Rank methods by their mean AUC over the same images, with bootstrap intervals; name a
+    winner only when its interval clears the runner-up's.
+
+    Parameters
+    ----------
+    aucs : mapping of str to array-like of shape (N,)
+        Per method, one AUC per image (the same images, in the same order, for every method).
+    measure : {'deletion', 'insertion'}, default='deletion'
+        ``'deletion'``: lower is better; ``'insertion'``: higher is better.
+    confidence : float, default=0.95
+    n_resamples : int, default=2000
+    seed : int, default=0
+        Seeds the resampling (the same for every method).
+
+    Returns
+    -------
+    AUCRanking
+
+    Raises
+    ------
+    ValueError
+        No methods, an unknown ``measure``, methods with different numbers of images, or bad
+        values (see :func:`auc_interval`).
+
+    Examples
+    --------
+    >>> r = rank_aucs({"a": [0.1, 0.12, 0.11], "b": [0.5, 0.52, 0.49]}, measure="deletion")
+    >>> r.methods, r.best
+    (('a', 'b'), 'a')
+    >>> rank_aucs({"a": [0.1, 0.5], "b": [0.5, 0.1]}).best is None
+    True
+    """
+    if measure not in MODES:
+        raise ValueError(f"`measure` must be one of {', '.join(map(repr, MODES))}. "
+                         f"Got {measure!r} instead.")
+    if not aucs:
+        raise ValueError("`aucs` must hold at least one method.")
+    sizes = {m: np.asarray(v).size for m, v in aucs.items()}
+    if len(set(sizes.values())) != 1:
+        raise ValueError(f"every method needs one AUC per image, the same images. Got {sizes}.")
+    stats = {m: auc_interval(v, confidence=confidence, n_resamples=n_resamples, seed=seed)
+             for m, v in aucs.items()}
+    sign = 1.0 if measure == "deletion" else -1.0
+    order = sorted(stats, key=lambda m: sign * stats[m][0])   # stable: ties keep given order
+    means, low, high = (np.array([stats[m][k] for m in order]) for k in range(3))
+    n = next(iter(sizes.values()))
+
+    def clears(a: int, b: int) -> bool:   # a's interval entirely on the better side of b's
+        return bool(high[a] < low[b]) if sign > 0 else bool(low[a] > high[b])
+
+    if n < 2:
+        best, tied, behind = None, tuple(order), ()
+    else:
+        tied = tuple(order[k] for k in range(len(order)) if k == 0 or not clears(0, k))
+        behind = tuple(m for m in order if m not in tied)
+        best = order[0] if len(tied) == 1 else None
+    return AUCRanking(measure=measure, methods=tuple(order), means=means, low=low, high=high,
+                      best=best, tied=tied, behind=behind, n_images=int(n), confidence=float(confidence),
+                      n_resamples=int(n_resamples), seed=int(seed))
 
 
 # ------------------------------------------------------------------------------------ helpers

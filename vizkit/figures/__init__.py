@@ -34,8 +34,8 @@ from __future__ import annotations
 from types import ModuleType
 
 from ..plot.figure import Figure, NotApplicable
-from . import (actmax, attributions, bottleneck, decision_surface, embedding, errors, feature_maps,
-               over_training, receptive_fields, weights)
+from . import (actmax, attributions, bottleneck, decision_surface, embedding, errors, faithfulness,
+               feature_maps, over_training, receptive_fields, weights)
 from ._write import WrittenFigure, close_figure, unique_stem, write_figure, write_figures
 from .bottleneck import BottleneckDisplay
 from .decision_surface import DecisionSurfaceDisplay
@@ -48,7 +48,7 @@ __all__ = ["Figure", "NotApplicable", "FAMILIES", "list_families", "get_family",
 #: Family name → family module, in the order ``vizkit analyze --what all`` runs them.
 FAMILIES: dict[str, ModuleType] = {m.NAME: m for m in (
     weights, receptive_fields, actmax, bottleneck, decision_surface, errors, attributions,
-    embedding, feature_maps, over_training)}
+    faithfulness, embedding, feature_maps, over_training)}
 
 
 def list_families() -> list[str]:

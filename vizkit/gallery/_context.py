@@ -257,6 +257,8 @@ class RecipeContext:
                                                        recorder)
         self._meta[id(net)] = meta
         conf = meta.get("config", {})
+        if any(c["hash"] == digest for c in self.checkpoints_):
+            return net, hist, metrics   # asked for again: one model, listed (and timed) once
         self.checkpoints_.append({
             "key": key, "model": spec.get("class", name), "hash": digest,
             "params": int(sum(p.numel() for p in net.parameters())),
