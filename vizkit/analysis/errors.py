@@ -268,8 +268,9 @@ def confidence_examples(model: nn.Module, x: Any, y: Any, *, n_right: int = 4, n
     preds : Predictions, optional
         Already computed :func:`predictions` (saves a pass).
     exclude : array-like of int, optional
-        Positions in ``x`` not to choose (e.g. the :func:`worst_examples` already shown), so the
-        two selections are distinct.
+        Positions in ``x`` not to choose as wrong predictions (e.g. the :func:`worst_examples`
+        already shown), so the surest mistakes shown are not the worst ones again; every right
+        prediction stays a candidate.
 
     Returns
     -------
@@ -305,7 +306,7 @@ def confidence_examples(model: nn.Module, x: Any, y: Any, *, n_right: int = 4, n
                              f"{int(ex.min())} to {int(ex.max())} instead.")
         keep[ex] = False
     wrong_all = np.flatnonzero(~p.correct & keep)
-    right_all = np.flatnonzero(p.correct & keep)
+    right_all = np.flatnonzero(p.correct)  # `exclude` applies to the mistakes only
     wrong = wrong_all[np.argsort(-conf[wrong_all], kind="stable")[:n_wrong]]
     right = right_all[np.argsort(conf[right_all], kind="stable")[:n_right]]
     return PredictionExamples(right=_select(p, x, right), wrong=_select(p, x, wrong))
