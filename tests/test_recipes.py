@@ -140,14 +140,27 @@ def test_gmm_lambda_caption_claims_only_what_the_numbers_show():
     gmm = _recipe("gmm_decision_surfaces")
     falling = [{"boundary_length": 9.0, "mean_margin": 0.4, "mean_slope": 3.0},
                {"boundary_length": 8.0, "mean_margin": 0.3, "mean_slope": 2.0}]
-    text = gmm.lambda_caption([0, 0.1], falling, [0.9, 0.8])
+    from vizkit.analysis.decision_surface import collapse_check
+
+    y = np.array([0, 1, 0, 1, 1, 0])
+    fine = [collapse_check(y, y)] * 2
+    text = gmm.lambda_caption([0, 0.1], falling, [0.9, 0.8], fine)
     assert "flatter" in text and "shorter" in text and "boundary length 9.0" in text
+    assert "collapsed" not in text
     ragged = [falling[0], {**falling[1], "boundary_length": 12.0}]
-    text = gmm.lambda_caption([0, 0.1], ragged, [0.9, 0.8])
+    text = gmm.lambda_caption([0, 0.1], ragged, [0.9, 0.8], fine)
     assert "shorter" not in text and "smoother" not in text and "flatter" in text
+    # a collapsed net is named, and no trend is read from one working net alone
+    text = gmm.lambda_caption([0, 0.1], falling, [0.9, 0.5],
+                              [fine[0], collapse_check(np.zeros(6, int), y)])
+    assert "param_lambda=0.1 the net collapsed" in text and "flatter" not in text
     assert gmm.kept(_hist([0.1, 0.9, 0.5])) == "2 of 3"
-    cap = gmm.surfaces_caption({"K": 6, "N": 10}, 48, 17, {"fcann2": 3.25})
+    accs = {"PTLogreg": 0.52, "fcann2": 0.97}
+    cap = gmm.surfaces_caption({"K": 6, "N": 10}, 48, 17, {"fcann2": 3.25}, False, accs)
     assert "17 support vectors of 48 points" in cap and "fcann2 3.2" in cap
+    assert cap.startswith("No straight line separates") and "PTLogreg 0.52" in cap
+    cap = gmm.surfaces_caption({"K": 6, "N": 10}, 48, 17, {"fcann2": 3.25}, True, accs)
+    assert cap.startswith("A straight line separates") and "fail" not in cap
     assert gmm.FCANN2["param_niter"] == 100_000 and gmm.LAB["monitor"] == "val_loss"
 
 

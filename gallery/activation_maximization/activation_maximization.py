@@ -5,8 +5,10 @@ Run: ``python recipes/activation_maximization.py`` (or ``vizkit gallery --only a
 Shows, for the 784-300-10 MLP and the small CNN, one batch of leaf input images optimized at once
 (Adam, sigmoid pixels in [0, 1], random shifts/scalings/rotations, an ink budget and a data prior:
 the span of the training images' principal components) to maximize each class logit, beside the
-real test image with the largest logit; three facets per class pushed apart by Lucent's diversity
-term; and a few hidden units plus a whole layer's mean. ``python bench/actmax_judge.py`` checks
+three real test images with the largest logit and a verdict per class (does the optimized input
+out-score every test image?); three facets per class pushed apart by Lucent's diversity
+term; and a few hidden units plus a whole layer's mean, each beside its
+three most exciting test images. ``python bench/actmax_judge.py`` checks
 that a classifier that never saw the nets reads each class image as its own class.
 """
 

@@ -2,9 +2,11 @@
 
 Run: ``python recipes/cnn_views.py`` (or ``vizkit gallery --only cnn_views``).
 
-Shows the CNN's 3x3 first-layer filters on one symmetric scale, then, for two test images of
-different classes, the feature maps of every conv layer (all channels, numbered, wrapped into
-rows of eight): edges and strokes in the first layer, coarser parts of the image in the second.
+Shows the CNN's 3x3 first-layer filters (conv1) on one symmetric scale, then, for two test images
+of different classes, the feature maps of each conv layer, named by their place and module
+(``conv1 (features.0)``, ``conv2 (features.4)``): all channels, numbered, in two rows per input.
+Compare a channel across the two digits: the first layer's maps still look like the digit
+(28x28), the second layer's are coarser (14x14, after pooling).
 The CNN is the one the errors and embeddings pages use (same key and settings: trained once).
 The same figures come from ``vizkit analyze CHECKPOINT --what feature-maps``.
 """

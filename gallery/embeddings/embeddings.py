@@ -1,10 +1,12 @@
-"""Embeddings of the CNN's layers: UMAP and PCA of the test set's activations, layer by layer.
+"""Embeddings of the CNN's layers: UMAP, t-SNE and PCA of the test set's activations, layer by layer.
 
 Run: ``python recipes/embeddings.py`` (or ``vizkit gallery --only embeddings``).
 
 Shows the test set's raw pixels and the CNN's activations layer after layer, mapped to 2D by
-UMAP and PCA, in the same class colours as every other figure, so that one can see where the
-classes of the data (digits on MNIST, garments on Fashion-MNIST) come apart. The CNN is the one
+UMAP, t-SNE and PCA, in the same class colours as every other figure, so that one can see where
+the classes of the data (digits on MNIST, garments on Fashion-MNIST) come apart. Each panel gives
+the class separation measured in the layer's own space (not on the map, whose distances mean
+little for UMAP and t-SNE) and the map's trustworthiness (scikit-learn). The CNN is the one
 the errors and attributions pages use (shared cache entry: 6 epochs, vizkit's CNN defaults
 otherwise).
 """

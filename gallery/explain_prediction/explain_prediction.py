@@ -21,8 +21,11 @@ CNN_CONFIG = {"epochs": 6}
 
 def run(ctx):
     import matplotlib.pyplot as plt
+    import numpy as np
 
+    from vizkit.analysis.faithfulness import rank_aucs
     from vizkit.explain import explain, method_label, page_html
+    from vizkit.plot.faithfulness import method_color
 
     split = ctx.data()
     cnn, _, m_cnn = ctx.train("cnn", "cnn", split, CNN_CONFIG, shared=True, **CNN)
@@ -30,37 +33,62 @@ def run(ctx):
     ctx.metric("CNN test accuracy", m_cnn["accuracy"], headline=True)
     ctx.metric("MLP test accuracy", m_mlp["accuracy"])
     # one page per model, linked from this page
-    fig, axes = plt.subplots(1, 2, figsize=(10, 4), sharey=True)
-    data = {}
+    fig, axes = plt.subplots(1, 2, figsize=(12.8, 6.2), sharey=True, layout="constrained")
+    data, verdicts = {}, []
     for ax, (name, model) in zip(axes, (("CNN", cnn), ("MLP", mlp))):
         expl = explain(model, split, n_images=100, seed=ctx.seed)
         wrong = int((expl.labels != expl.predictions).sum())
         ctx.asset(f"explain-{name.lower()}.html", page_html(expl).encode(),
                   f"Explain the {name}'s predictions: {len(expl)} test images, {wrong} of them "
                   "misclassified (one page, opens offline)")
+        # deletion AUC per method, with a bootstrap interval over the images
+        rank = rank_aucs({m: expl.faithfulness[m].deletion_auc for m in expl.methods},
+                         seed=ctx.seed)
         rows = []
         for m in expl.methods:
             f = expl.faithfulness[m]
-            ax.plot(f.fractions, f.deletion.mean(0), label=method_label(m))
-            rows.append([method_label(m), f.deletion_auc.mean(), f.insertion_auc.mean(),
+            ax.plot(f.fractions, f.deletion.mean(0), color=method_color(m), lw=2.2,
+                    label=method_label(m))
+            i = rank.methods.index(m)
+            rows.append([method_label(m), f.deletion_auc.mean(),
+                         f"[{rank.low[i]:.3f}, {rank.high[i]:.3f}]", f.insertion_auc.mean(),
                          int(sum(b == m for b in expl.most_faithful()))])
             data[f"{name.lower()}_deletion_{m}"] = f.deletion.mean(0)
         rand = expl.faithfulness[expl.methods[0]]
-        ax.plot(rand.fractions, rand.random_deletion.mean(0), "k--", label="random order")
-        rows.append(["random order", rand.random_deletion_auc.mean(),
+        blank = float(rand.deletion[:, -1].mean())
+        ax.plot(rand.fractions, rand.random_deletion.mean(0), "--", color="0.15", lw=2,
+                label="random order")
+        ax.axhline(blank, color="0.45", ls=":", lw=2)
+        rows.append(["random order", rand.random_deletion_auc.mean(), "",
                      rand.random_insertion_auc.mean(), 0])
         data[f"{name.lower()}_deletion_random"] = rand.random_deletion.mean(0)
-        ax.set(title=f"{name}: {len(expl)} test images", xlabel="share of pixels deleted",
-               ylabel="p(predicted class), mean")
+        data[f"{name.lower()}_blank"] = rand.deletion[:, -1]
+        data[f"{name.lower()}_ranking"] = np.asarray(rank.methods)
+        data[f"{name.lower()}_mean_auc"] = rank.means
+        verdicts.append(f"{name}: " + (f"{method_label(rank.best)} is the most faithful"
+                                       if rank.best else
+                                       f"{', '.join(map(method_label, rank.tied))} tie"))
+        ax.set_title(f"{name}: {verdicts[-1].split(': ', 1)[1]}", fontsize=13)
+        ax.set_xlabel(f"share of pixels deleted (set to 0, black)\ndotted: all pixels black, "
+                      f"p = {blank:.2f}", fontsize=12)
+        ax.set_ylabel("p(predicted class), mean", fontsize=12)
+        ax.tick_params(labelsize=12)
+        ax.xaxis.set_major_formatter("{x:.0%}")
+        ax.legend(fontsize=12)
         ctx.table(f"faithfulness-{name.lower()}",
-                  ["method", "mean deletion AUC", "mean insertion AUC", "most faithful for"],
-                  rows, f"{name}: which attribution is faithful (lower deletion AUC is better)")
+                  ["method", "mean deletion AUC", "95% interval", "mean insertion AUC",
+                   "most faithful for"], rows,
+                  f"{name}: which attribution is faithful (deletion AUC: lower is better; "
+                  "insertion AUC: higher is better)")
     data["fractions"] = rand.fractions
-    axes[0].legend()
-    ctx.figure("deletion-curves", fig, "Deletion curves averaged over the explained test images: "
-               "the probability of the predicted class as each method's most important pixels "
-               "are set to black first, against a random order (dashed).", data=data)
-
+    ctx.figure("deletion-curves", fig,
+               f"By deletion AUC (lower is better), {'; '.join(verdicts)}. Each curve: the "
+               "probability of the predicted class, averaged over the explained test images, as "
+               "each method's most important pixels are set to 0 (black) first, against a "
+               "random order (dashed). A method is called most faithful only when its 95% "
+               "bootstrap interval of the mean AUC clears the runner-up's (the table). Every "
+               "curve ends at the dotted line: with all pixels black the image is blank, and "
+               "the model's output for a blank image is that probability.", data=data)
 
 if __name__ == "__main__":
     from vizkit.gallery import run_recipe_main

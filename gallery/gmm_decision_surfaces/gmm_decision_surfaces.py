@@ -28,6 +28,7 @@ import dataclasses
 import numpy as np
 import torch
 
+from vizkit.analysis.decision_surface import collapse_check
 from vizkit.data import fingerprint
 from vizkit.lab.data import graph_data, graph_surface
 from vizkit.models import KSVMWrap, fcann2_classify, fcann2_train
@@ -38,6 +39,7 @@ TOPIC = "Classifiers on 2D data"
 LAB = {"epochs": 500, "batch_size": 0, "optimizer": "sgd", "lr": 0.1, "momentum": 0.9,
        "param_lambda": 1e-4, "patience": None, "monitor": "val_loss", "average": None}
 FCANN2 = {"hidden": 5, "param_niter": 100_000, "param_delta": 0.05, "param_lambda": 1e-3}  # the lab's
+LINEAR = ("PTLogreg", "PTDeep [2,2]")  # the models whose boundary is a line by construction
 DATA = {"k4": dict(K=4, C=2, N=40), "k6": dict(K=6, C=2, N=10)}
 
 
@@ -90,26 +92,41 @@ def surface_measures(surf, offset: float) -> dict:
             "mean_slope": float(np.hypot(gx, gy).mean())}
 
 
-def lambda_caption(lambdas, measures: list, accs: list) -> str:
-    """The param-lambda caption: each setting's measured surface, and a trend only where the
-    numbers show one."""
-    parts = [f"param_lambda={lam:g}: boundary length {m['boundary_length']:.1f}, mean "
-             f"|P - 0.5| {m['mean_margin']:.3f}, mean slope {m['mean_slope']:.2f}, test accuracy "
-             f"{a:.2f}" for lam, m, a in zip(lambdas, measures, accs)]
-    text = ("PTDeep [2,10,10,2] on sample_gmm_2d(6, 2, 10) with growing param_lambda (the L2 term "
-            "on the weights); the points drawn are the training points (circles right, squares "
-            "wrong on them; the titles give both accuracies). Measured on the drawn grid: "
-            + "; ".join(parts) + ".")
+def lambda_caption(lambdas, measures: list, accs: list, collapses: list) -> str:
+    """The param-lambda caption: what to see first, each setting's measured surface, a collapsed
+    net named as such (never as the effect of lambda), and a trend only where the numbers of the
+    nets that did not collapse show one."""
+    failed = [lam for lam, c in zip(lambdas, collapses) if c.collapsed]
+    if failed:
+        text = ("At " + ", ".join(f"param_lambda={lam:g}" for lam in failed) + " the net "
+                "collapsed: the L2 term outweighs the data and training ends at a constant "
+                "prediction, not at a smoother boundary. ")
+    else:
+        text = "The boundary of the same net as the L2 term param_lambda grows. "
+    parts = []
+    for lam, m, a, c in zip(lambdas, measures, accs, collapses):
+        part = (f"param_lambda={lam:g}: boundary length {m['boundary_length']:.1f}, mean "
+                f"|P - 0.5| {m['mean_margin']:.3f}, mean slope {m['mean_slope']:.2f}, test "
+                f"accuracy {a:.2f}")
+        if c.collapsed:
+            part += f" ({c.describe()} on the training points)"
+        parts.append(part)
+    text += ("PTDeep [2,10,10,2] on sample_gmm_2d(6, 2, 10); the points drawn are the training "
+             "points (circles right, squares wrong; the titles give both accuracies). Measured on "
+             "the drawn grid: " + "; ".join(parts) + ".")
+    kept = [i for i, c in enumerate(collapses) if not c.collapsed]
     trends = []
-    for key, words in (("mean_margin", "the probabilities move toward 0.5 (paler shading)"),
+    for key, words in (("mean_margin", "P moves toward 0.5 (the grey toward mid-grey)"),
                        ("mean_slope", "the surface gets flatter"),
                        ("boundary_length", "the decision boundary gets shorter")):
-        vals = [m[key] for m in measures]
-        if all(b < a for a, b in zip(vals, vals[1:])):
+        vals = [measures[i][key] for i in kept]
+        if len(vals) > 1 and all(b < a for a, b in zip(vals, vals[1:])):
             trends.append(words)
     if trends:
-        text += " As param_lambda grows, " + ", ".join(trends) + "."
-    return text
+        text += (" Among the nets that did not collapse, as param_lambda grows "
+                 + ", ".join(trends) + ".")
+    return text + (" Collapsed: every training point predicted as one class, or training "
+                   "accuracy no better than always guessing the most common class.")
 
 
 def panel(ax, split, fun, offset, special, title):
@@ -122,7 +139,7 @@ def panel(ax, split, fun, offset, special, title):
     surf = graph_surface(fun, rect, offset=offset, width=200, height=200, ax=ax,
                          colorbar=True, pcolormesh_kw=fixed)["surface"]
     graph_data(X, Y, (fun(X) > offset).astype(int), special=special, ax=ax)
-    ax.set_title(title, fontsize=10)
+    ax.set_title(title, fontsize=12)
     ax.set_xticks([]), ax.set_yticks([])
     return surf
 
@@ -144,14 +161,38 @@ def marker_legend(fig, svm: bool) -> None:
         handles.append(Line2D([], [], marker="o", color="white", markersize=13, markeredgewidth=1,
                               markeredgecolor="black", linestyle="none",
                               label="support vector (SVM)"))
-    fig.legend(handles=handles, loc="outside lower center", ncols=len(handles), fontsize=9,
+    fig.legend(handles=handles, loc="outside lower center", ncols=len(handles), fontsize=12,
                frameon=False)
 
 
-def surfaces_caption(opts: dict, n_points: int, n_support: int, lengths: dict) -> str:
-    """The caption of one data set's six panels, its counts computed."""
+def linearly_separable(X, Y) -> bool:
+    """Whether some line separates the two classes exactly: the linear programme
+    y_i (w . x_i + b) >= 1 (y in {-1, 1}) has a solution (scipy's HiGHS decides it)."""
+    from scipy.optimize import linprog
+
+    X, s = np.asarray(X, dtype=np.float64), np.where(np.asarray(Y) == 1, 1.0, -1.0)
+    A = -s[:, None] * np.hstack([X, np.ones((len(X), 1))])  # -y (w.x + b) <= -1
+    res = linprog(np.zeros(X.shape[1] + 1), A_ub=A, b_ub=-np.ones(len(X)),
+                  bounds=[(None, None)] * (X.shape[1] + 1), method="highs")
+    return res.status == 0
+
+
+def surfaces_caption(opts: dict, n_points: int, n_support: int, lengths: dict,
+                     separable: bool, train_accs: dict) -> str:
+    """The caption of one data set's six panels, its counts computed: it opens with what to
+    see (whether the straight-line models fail, and why)."""
     shown = ", ".join(f"{k} {v:.1f}" for k, v in lengths.items())
-    return (f"sample_gmm_2d({opts['K']}, 2, {opts['N']}): the {n_points} training points (the "
+    linear = {k: v for k, v in train_accs.items() if k in LINEAR}
+    best = max((v for k, v in train_accs.items() if k not in LINEAR), default=float("nan"))
+    lin = ", ".join(f"{k} {v:.2f}" for k, v in linear.items())
+    if not separable:
+        head = (f"No straight line separates these two classes (checked by a linear programme), "
+                f"so the linear models fail: training accuracy {lin}, against {best:.2f} for the "
+                "best curved boundary. ")
+    else:
+        head = (f"A straight line separates these two classes (checked by a linear programme): "
+                f"linear models reach training accuracy {lin}, the best curved one {best:.2f}. ")
+    return head + (f"sample_gmm_2d({opts['K']}, 2, {opts['N']}): the {n_points} training points (the "
             "table's 'train' rows) over each model's surface: shading is P(class 1) (for the SVM "
             "its score), on one 0-1 grey scale for every probability panel, the black line the "
             "decision boundary, circles are classified right and squares wrong; the SVM's "
@@ -167,8 +208,8 @@ def run(ctx):
     for tag, opts in DATA.items():
         split = lab_split(ctx.data("gmm-2d", **opts))
         models = classifiers(ctx, tag, split)
-        fig, axes = plt.subplots(2, 3, figsize=(11, 7.6), layout="constrained")
-        data, lengths = {"X": split.x_train.numpy(), "Y": split.y_train.numpy()}, {}
+        fig, axes = plt.subplots(2, 3, figsize=(12.6, 7.4), layout="constrained")
+        data, lengths, train_accs = {"X": split.x_train.numpy(), "Y": split.y_train.numpy()}, {}, {}
         for i, (ax, (name, fun, offset, special, kept_epoch)) in enumerate(zip(axes.flat, models)):
             accs = {}
             for part in ("train", "test"):
@@ -182,37 +223,51 @@ def run(ctx):
             surf = panel(ax, split, fun, offset, special,
                          f"{name}\ntrain acc {accs['train']:.2f}, test acc {accs['test']:.2f}")
             lengths[name] = surface_measures(surf, offset)["boundary_length"]
+            train_accs[name] = accs["train"]
             data[f"surface_{i}"] = np.asarray(surf.field()).astype(np.float16)
             if special is not None:
                 data["support"] = np.asarray(special)
             n_support = len(special) if special is not None else 0
         data["grid_x"], data["grid_y"] = np.asarray(surf.xx)[0], np.asarray(surf.yy)[:, 0]
         marker_legend(fig, svm=True)
+        separable = linearly_separable(data["X"], data["Y"])
+        data["linearly_separable"] = np.asarray(separable)
         ctx.figure(f"surfaces-{tag}", fig,
-                   surfaces_caption(opts, len(split.y_train), n_support, lengths), data=data)
+                   surfaces_caption(opts, len(split.y_train), n_support, lengths,
+                                    separable, train_accs), data=data)
         deep = next(r for r in rows if r[0] == "PTDeep [2,10,10,2]" and r[2] == "test"
                     and r[1].startswith(f"gmm({opts['K']}"))
         ctx.metric(f"PTDeep [2,10,10,2] test accuracy, K={opts['K']}", deep[4], headline=True)
 
     split = lab_split(ctx.data("gmm-2d", **DATA["k6"]))
     lambdas = [0.0, 1e-2, 1e-1]
-    fig, axes = plt.subplots(1, len(lambdas), figsize=(11, 4.2), layout="constrained")
-    measures, accs, data = [], [], {}
+    fig, axes = plt.subplots(1, len(lambdas), figsize=(12.6, 5.0), layout="constrained")
+    measures, accs, collapses, data = [], [], [], {}
     for i, (ax, lam) in enumerate(zip(axes, lambdas)):
         model, hist, metrics = ctx.train(f"lambda-{lam:g}", "mlp", split, {**LAB, "param_lambda": lam},
                                          hidden=(10, 10))
         fun = torch_scores(model)
-        train_acc = float(((fun(split.x_train.numpy()) > 0.5) == split.y_train.numpy()).mean())
-        surf = panel(ax, split, fun, 0.5, None, f"param_lambda={lam:g}\ntrain acc "
-                     f"{train_acc:.2f}, test acc {metrics['accuracy']:.2f}")
+        check = collapse_check((fun(split.x_train.numpy()) > 0.5).astype(int),
+                               split.y_train.numpy())
+        title = (f"param_lambda={lam:g}\ntrain acc {check.accuracy:.2f}, test acc "
+                 f"{metrics['accuracy']:.2f}")
+        if check.collapsed:
+            title = (f"param_lambda={lam:g}: COLLAPSED\nclass {check.top_class} for "
+                     f"{check.top_share:.0%}, train acc {check.accuracy:.2f}")
+        surf = panel(ax, split, fun, 0.5, None, title)
+        if check.collapsed:
+            ax.title.set_color("firebrick")
         measures.append(surface_measures(surf, 0.5))
         accs.append(metrics["accuracy"])
+        collapses.append(check)
         data[f"P_{i}"] = np.asarray(surf.field()).astype(np.float16)  # P(class 1), lambdas[i]
     marker_legend(fig, svm=False)
     data.update(grid_x=np.asarray(surf.xx)[0], grid_y=np.asarray(surf.yy)[:, 0],
                 lambdas=np.asarray(lambdas),
                 **{k: np.asarray([m[k] for m in measures]) for k in measures[0]})
-    ctx.figure("param-lambda", fig, lambda_caption(lambdas, measures, accs), data=data)
+    data["collapsed"] = np.asarray([c.collapsed for c in collapses])
+    data["train_accuracy"] = np.asarray([c.accuracy for c in collapses])
+    ctx.figure("param-lambda", fig, lambda_caption(lambdas, measures, accs, collapses), data=data)
     ctx.table("performance", ["model", "data", "part", "kept epoch", "accuracy", "precision(1)",
                               "recall(1)", "AP(1)"], rows,
               "Accuracy, precision and recall of class 1, and average precision of each model; "

@@ -12,9 +12,10 @@ The full search of the seed: ``vizkit search --model deep --data mnist-5k --n-it
 
 Kept small for the gallery: 6 candidates (h1 ~ U(100, 500), h2 ~ U(50, 250), dropout ~ U(0, 0.8))
 x 3 folds on 2,000 training images, 8 epochs at most (patience 3), weight decay 5e-3 for every
-candidate (as in the receptive_fields recipe, so that the best model's fields show what training
-learned rather than the random initial weights on never-inked pixels), then the best refit on
-all 2,000 and scored on the test part.
+candidate (as in the receptive_fields recipe, so that the first layer's weights on never-inked
+pixels decay toward 0 instead of keeping their random initial values), then the best refit on
+all 2,000 and scored on the test part. The best model's first-layer figure quotes how much of
+each field is still its initial weights (rebuilt from the seed the checkpoint records).
 """
 
 import numpy as np

@@ -65,7 +65,7 @@ def run(ctx):
         for r, alpha in zip(shown, (0.25, 0.5, 1.0)):
             ax.plot(xs, r["a"] * xs + r["b"], color="C1", alpha=alpha,
                     label=f"after {r['step']} step" + ("s" if r["step"] != 1 else ""))
-        ax.set_title(f"{title}, learning rate {lr:g}", fontsize=10), ax.legend(fontsize=9)
+        ax.set_title(f"{title}, learning rate {lr:g}", fontsize=12), ax.legend(fontsize=11)
         ax.set_xlabel("x"), ax.set_ylabel("y")
         row_axes[1].semilogy([r["loss"] for r in rows])
         row_axes[1].set_xlabel("step"), row_axes[1].set_ylabel("loss")
@@ -75,7 +75,7 @@ def run(ctx):
         row_axes[2].scatter(auto[:, 1], hand[:, 1], s=12, marker="x", label="dL/db")
         lim = np.abs(np.concatenate([hand, auto])).max() * 1.05
         row_axes[2].plot([-lim, lim], [-lim, lim], color="grey", lw=0.8)
-        row_axes[2].set_xlabel("autograd"), row_axes[2].set_ylabel("by hand"), row_axes[2].legend(fontsize=9)
+        row_axes[2].set_xlabel("autograd"), row_axes[2].set_ylabel("by hand"), row_axes[2].legend(fontsize=11)
         worst = max(worst, float(np.abs(hand - auto).max()))
         scale = max(scale, float(np.abs(auto).max()))
         data.update({f"X_{k}": X, f"Y_{k}": Y, f"loss_{k}": np.array([r["loss"] for r in rows]),
@@ -85,6 +85,9 @@ def run(ctx):
             table.append([title, r["step"], r["a"], r["b"], r["loss"], r["grad_a"], r["autograd_a"],
                           r["grad_b"], r["autograd_b"]])
         ctx.metric(f"a, b after {last['step']} steps ({title})", f"{last['a']:.3f}, {last['b']:.3f}")
+    for ax in axes.flat:  # readable on a projector: 11 pt ticks, 12 pt axis labels
+        ax.tick_params(labelsize=11)
+        ax.xaxis.label.set_fontsize(12), ax.yaxis.label.set_fontsize(12)
     fig.tight_layout()
     ctx.figure("descent", fig, descent_caption([r["step"] for r in shown], worst, scale), data=data)
     ctx.metric("largest |hand - autograd| gradient difference", worst, headline=True)

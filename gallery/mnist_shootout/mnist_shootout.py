@@ -92,14 +92,15 @@ def curves_caption(rows: list, svm_tests: dict) -> str:
     last = sorted(rows, key=lambda r: r["train_loss"][-1])
     best = sorted(rows, key=lambda r: r["best_val"])
     svms = ", ".join(f"{k} {v:.1%}" for k, v in svm_tests.items())
-    return (f"Training loss (log scale) and validation accuracy per epoch of {len(rows)} nets on "
-            f"the same data. Lowest last training loss: {last[0]['what']} "
+    return (f"One panel per question (depth, optimizer, batch size): training loss (top, log "
+            f"scale) and validation accuracy (bottom) per epoch of {len(rows)} nets on the same "
+            f"data. Lowest last training loss: {last[0]['what']} "
             f"({last[0]['train_loss'][-1]:.3g}); highest: {last[-1]['what']} "
             f"({last[-1]['train_loss'][-1]:.3g}). Best validation accuracy ranges from "
             f"{best[0]['best_val']:.1%} ({best[0]['what']}) to {best[-1]['best_val']:.1%} "
-            f"({best[-1]['what']}). Dashed: full batch (one step per epoch); thick lines: the "
-            f"seed's Adam settings. Dotted: the SVMs' test accuracies ({svms}). "
-            + lr_decay_note(rows))
+            f"({best[-1]['what']}). Thick lines: the seed's Adam settings. Diamonds (left "
+            f"panel): the SVMs' accuracy on the test set, not the validation set ({svms}); "
+            f"they train in one go, so they have no curve. " + lr_decay_note(rows))
 
 
 def lecun_rows(results: list, data_name: str, n_train: int, n_test: int) -> list:
@@ -159,37 +160,102 @@ def svm_rows(split, seed: int):
     return rows, tests
 
 
+# small multiples: one panel per question, <= 6 runs each (a run may appear in two)
+FAMILIES = [("depth (SGD 0.1, batch 64)",
+             [("linear", "[784,10]"), ("h100", "[784,100,10]"), ("h100-100", "[784,100,100,10]"),
+              ("h100-100-100", "[784,100,100,100,10]")]),
+            ("optimizer ([784,100,10], batch 64)",
+             [("h100", "SGD 0.1"), ("h100-adam-seed", "Adam 1e-4 (seed 002)"),
+              ("h100-adam-explr-seed", "Adam 1e-4, gamma 0.9999 (seed 002)"),
+              ("h100-adam", "Adam 1e-3"), ("h100-adam-explr", "Adam 3e-3, gamma 0.7")]),
+            ("batch size, batch norm ([784,100,10])",
+             [("h100", "SGD 0.1, batch 64"), ("h100-fullbatch", "SGD 0.2, full batch"),
+              ("h100-adam", "Adam 1e-3, batch 64"), ("h100-bn", "Adam 1e-3 + batch norm")])]
+
+
+def largest_drop(run: dict) -> dict | None:
+    """The largest fall of validation accuracy below its best so far: the epochs, accuracies,
+    training losses and learning rates at the peak and at the bottom (``None`` without a fall)."""
+    acc, loss = series(run, "val_acc"), series(run, "train_loss")
+    epoch = np.asarray(run["epoch"], dtype=float)
+    lrs = np.asarray(run.get("lrs") or [np.nan] * len(acc), dtype=float)
+    best_drop, out = 0.0, None
+    for j in range(len(acc)):
+        i = int(np.nanargmax(acc[:j + 1]))
+        if acc[i] - acc[j] > best_drop:
+            best_drop = acc[i] - acc[j]
+            out = {"peak_epoch": int(epoch[i]), "low_epoch": int(epoch[j]), "peak_acc": acc[i],
+                   "low_acc": acc[j], "peak_loss": loss[i], "low_loss": loss[j],
+                   "lr": (lrs[i], lrs[j]), "last_acc": acc[-1], "last_epoch": int(epoch[-1])}
+    return out
+
+
+def drop_note(run: dict, *, min_drop: float = 0.05) -> str:
+    """A sentence on a run's largest fall of validation accuracy, read from its history."""
+    d = largest_drop(run)
+    if d is None or d["peak_acc"] - d["low_acc"] < min_drop:
+        return ""
+    lr = d["lr"]
+    step = (f"the learning rate stays {lr[0]:g}" if np.isclose(lr[0], lr[1]) else
+            f"the learning rate goes from {lr[0]:g} to {lr[1]:g}")
+    loss = ("rises" if d["low_loss"] > d["peak_loss"] else "falls")
+    text = (f"{run['what']}: validation accuracy falls from {d['peak_acc']:.1%} at epoch "
+            f"{d['peak_epoch']} to {d['low_acc']:.1%} at epoch {d['low_epoch']} while the "
+            f"training loss {loss} from {d['peak_loss']:.3g} to {d['low_loss']:.3g} and {step}")
+    if loss == "rises" and "full batch" in run["what"]:
+        text += (" (a full-batch gradient step that raises the training loss is a step too "
+                 "large for that point: it overshoots)")
+    return text + f"; by epoch {d['last_epoch']} it is at {d['last_acc']:.1%}."
+
+
 def plot_curves(ctx, runs: list, svm_tests: dict):
     import matplotlib.pyplot as plt
 
-    fig, (ax_loss, ax_acc) = plt.subplots(1, 2, figsize=(12, 6.2), layout="constrained")
-    data, twins = {}, same_curves(runs)
-    for i, r in enumerate(runs):
-        style = "--" if "full batch" in r["what"] else "-"
-        if i in twins:  # dashed over its identical twin, so both stay visible
-            style = (0, (3, 3))
-        lw = 2.6 if r["who"] == "seed 002" else 1.3
-        for ax, key in ((ax_loss, "train_loss"), (ax_acc, "val_acc")):
-            ax.plot(r["epoch"], r[key], linestyle=style, lw=lw, color=f"C{i % 10}", label=r["what"])
-            data[f"{r['key']}_{key}".replace("-", "_")] = np.asarray(r[key], dtype=float)
-        data[f"{r['key']}_epoch".replace("-", "_")] = np.asarray(r["epoch"])
-    ax_loss.set_yscale("log"), ax_loss.set_ylabel("train loss")
-    for ax in (ax_loss, ax_acc):
-        ax.set_xscale("log"), ax.set_xlabel("epoch (log scale)")
-    ax_acc.set_ylabel("validation accuracy")
-    for j, (name, test) in enumerate(svm_tests.items()):
-        ax_acc.axhline(test, color="black" if j == 0 else "grey", lw=1.0, ls=":",
-                       label=f"{name} (test)")
-        data[f"svm_test_{j}"] = np.asarray(test)
-    lows = [min(r["val_acc"]) for r in runs] + list(svm_tests.values())
-    ax_acc.set_ylim(max(0.0, min(lows) - 0.02), 1.0)
-    fig.legend(*ax_acc.get_legend_handles_labels(), loc="outside lower center", ncols=2, fontsize=9)
+    by_key = {r["key"]: r for r in runs}
+    fams = [(title, [(by_key[k], lab) for k, lab in members if k in by_key])
+            for title, members in FAMILIES]
+    fams = [f for f in fams if f[1]]
+    fig, axes = plt.subplots(2, len(fams), figsize=(15, 8.2), layout="constrained",
+                             squeeze=False, sharey="row")
+    data = {}
+    lows = [np.nanmin(series(r, "val_acc")) for r in runs] + list(svm_tests.values())
+    for c, (title, members) in enumerate(fams):
+        ax_loss, ax_acc = axes[0, c], axes[1, c]
+        twins = same_curves([r for r, _ in members])
+        for i, (r, label) in enumerate(members):
+            style = (0, (3, 3)) if i in twins else "-"
+            lw = 2.6 if r["who"] == "seed 002" else 1.6
+            for ax, key in ((ax_loss, "train_loss"), (ax_acc, "val_acc")):
+                ax.plot(r["epoch"], series(r, key), linestyle=style, lw=lw, color=f"C{i}",
+                        label=label)
+                data[f"{r['key']}_{key}".replace("-", "_")] = series(r, key)
+            data[f"{r['key']}_epoch".replace("-", "_")] = np.asarray(r["epoch"])
+        ax_loss.set_title(title, fontsize=13)
+        ax_loss.set_yscale("log")
+        for ax in (ax_loss, ax_acc):
+            ax.set_xscale("log")
+            ax.tick_params(which="both", labelsize=12)  # the log axis's minor labels too
+            ax.grid(alpha=0.3)
+        ax_acc.set_xlabel("epoch (log scale)", fontsize=12)
+        ax_acc.set_ylim(max(0.0, min(lows) - 0.02), 1.0)
+        if c == 0:
+            ax_loss.set_ylabel("training loss (log scale)", fontsize=12)
+            ax_acc.set_ylabel("validation accuracy\n(SVMs: test accuracy)", fontsize=12)
+            xmax = max(max(r["epoch"]) for r, _ in members)
+            for j, (name, test) in enumerate(svm_tests.items()):
+                ax_acc.plot([xmax * 1.25], [test], ls="none", marker="D", markersize=8,
+                            color="black" if j == 0 else "0.5", label=f"{name}, test")
+                data[f"svm_test_{j}"] = np.asarray(test)
+        ax_acc.legend(fontsize=12, frameon=False, loc="upper center", bbox_to_anchor=(0.5, -0.2))
     note = "".join(
-        f" The curves of {runs[j]['what']} and {runs[i]['what']} lie on top of each other (they "
-        f"differ by at most {largest_gap(runs[i], runs[j], 'train_loss'):.2g} in loss and "
-        f"{largest_gap(runs[i], runs[j], 'val_acc'):.2g} in accuracy): the second is drawn "
-        "dashed over the first." for i, j in twins.items())
-    ctx.figure("learning-curves", fig, curves_caption(runs, svm_tests).rstrip() + note, data=data)
+        f" {fam[1][j][1]} and {fam[1][i][1]} lie on top of each other (they differ by at most "
+        f"{largest_gap(fam[1][i][0], fam[1][j][0], 'train_loss'):.2g} in loss and "
+        f"{largest_gap(fam[1][i][0], fam[1][j][0], 'val_acc'):.2g} in accuracy): the second is "
+        "drawn dashed over the first."
+        for fam in fams for i, j in same_curves([r for r, _ in fam[1]]).items())
+    drops = " ".join(t for t in (drop_note(r) for r in runs) if t)
+    ctx.figure("learning-curves", fig, curves_caption(runs, svm_tests).rstrip() + note
+               + (" " + drops if drops else ""), data=data)
 
 
 def series(run: dict, key: str) -> np.ndarray:

@@ -16,7 +16,6 @@ augmentation and no weight decay so that ``param_lambda`` is the only regularize
 import numpy as np
 
 from vizkit.analysis.weights import weight_images
-from vizkit.figures import make_figures
 from vizkit.plot.weights import plot_weight_images_grid
 
 ORDER = 30
@@ -43,17 +42,17 @@ def grid_caption(data_name: str, lambdas, stats: list, accs: list) -> str:
     rows = [f"lambda = {lam:g}: max |w| {st['max_abs']:.3g}, mean |w| {st['mean_abs']:.3g}, "
             f"roughness {st['roughness']:.2f}, rarely-inked/other |w| {st['rare_ratio']:.2f}, test "
             f"accuracy {acc:.3f}" for lam, st, acc in zip(lambdas, stats, accs)]
-    text = (f"One row per param_lambda, one column per class of {data_name}, one colour scale for "
-            "all: red pixels with ink raise that class's score, blue ones lower it. "
-            + "; ".join(rows) + ".")
     said = []
     for key, words in (("mean_abs", "shrinks the weights"), ("roughness", "makes them smoother"),
                        ("rare_ratio", "takes weight off the rarely inked border pixels")):
         vals = [st[key] for st in stats]
         if all(b < a for a, b in zip(vals, vals[1:])):
             said.append(words)
-    if said:
-        text += " Each step up in lambda " + ", ".join(said) + "."
+    text = ("Each step up in lambda " + ", ".join(said) + ". ") if said else (
+        "No measure below changes steadily with lambda. ")
+    text += (f"One row per param_lambda, one column per class of {data_name}, one colour scale "
+             "for all: red pixels with ink raise that class's score, blue ones lower it. "
+             + "; ".join(rows) + ".")
     return text + (" Roughness: mean |difference between neighbouring pixels| / mean |w|; rarely "
                    "inked: pixels above 0.5 in under 1 % of the training images.")
 
@@ -78,13 +77,6 @@ def run(ctx):
                data={"images": np.stack([np.asarray(r.images) for r in results]),
                      "param_lambda": np.asarray(LAMBDAS), "rarely_inked": rare.reshape(split.input_shape[-2:]),
                      **{k: np.asarray([st[k] for st in stats]) for k in stats[0]}})
-    mid = LAMBDAS[1]
-    figs = make_figures("weights", models[mid], split, meta=ctx.meta(models[mid]), seed=ctx.seed)
-    for f in figs:  # the family does not know the model's lambda: say it
-        f.caption = f"param_lambda = {mid:g} (the middle row above). " + f.caption
-        f.fig.suptitle(f"PTLogreg, param_lambda = {mid:g}: weights per class on raw pixels",
-                       fontsize=10)
-    ctx.figures(figs, prefix=f"lambda-{mid:.0e}".replace("e-0", "e-"))
 
 
 if __name__ == "__main__":

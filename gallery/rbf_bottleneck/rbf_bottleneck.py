@@ -75,7 +75,21 @@ def run_summary(key: str, config: dict, hist, metrics: dict, n_train: int, n_val
             "best_epoch": hist.best_epoch, "n_train": n_train, "n_val": n_val,
             "steps": len(hist.epochs) * -(-n_train // bs),
             "best_val": float(hist.best.get("val_acc", float("nan"))),
-            "test": float(metrics["accuracy"]), "separation": separation}
+            "test": float(metrics["accuracy"]), "separation": separation,
+            "config": {k: v for k, v in config.items() if k not in ("seed", "device")}}
+
+
+def config_differences(runs: list) -> list:
+    """Every way two runs' settings differ, read from their recorded training configs and data
+    sizes: ['optimizer adam vs sgd', 'lr 0.01 vs 0.0001', ...] (keys in sorted order)."""
+    a, b = runs
+    ca, cb = a["config"], b["config"]
+    out = [f"{k} {ca.get(k)!s} vs {cb.get(k)!s}" for k in sorted(set(ca) | set(cb))
+           if ca.get(k) != cb.get(k)]
+    for key, words in (("n_train", "training images"), ("n_val", "validation images")):
+        if a[key] != b[key]:
+            out.append(f"{words} {a[key]:,} vs {b[key]:,}")
+    return out
 
 
 def curves_caption(runs: list) -> str:
@@ -86,7 +100,12 @@ def curves_caption(runs: list) -> str:
              f"of its 2D test features {r['separation']:.2f}" for r in runs]
     fast = min(runs, key=lambda r: r["steps"])
     slow = max(runs, key=lambda r: r["steps"])
-    text = "Learning curves (loss left, accuracy right). " + "; ".join(parts) + "."
+    diffs = config_differences(runs) if len(runs) == 2 else []
+    text = (f"Which setting learns the 2D bottleneck faster: loss (left) and accuracy (right) per "
+            f"epoch. The two runs differ in {len(diffs)} ways, not one, so the gap is not the "
+            f"optimizer's alone ({runs[0]['who']} vs {runs[1]['who']}): " + "; ".join(diffs)
+            + ". " if diffs else "Learning curves (loss left, accuracy right). ")
+    text += "; ".join(parts) + "."
     if fast is not slow and fast["steps"] < slow["steps"]:
         text += (f" {fast['who'].capitalize()} used {fast['steps'] / slow['steps']:.0%} of the "
                  f"optimizer steps of {slow['who']}.")
@@ -98,7 +117,7 @@ def run(ctx):
     import matplotlib.pyplot as plt
 
     split = ctx.data()
-    fig, axes = plt.subplots(2, 2, figsize=(10, 6.8), layout="constrained")
+    fig, axes = plt.subplots(2, 2, figsize=(12, 6.8), layout="constrained")
     summaries, curves = [], {}
     for row, (key, config) in zip(axes, RUNS.items()):
         data = (split.subset(train=SEED_SGD_TRAIN, val=SEED_SGD_VAL, seed=ctx.seed)
@@ -110,15 +129,21 @@ def run(ctx):
         s = run_summary(key, cfg, hist, metrics, len(data.y_train), len(data.y_val), sep)
         summaries.append(s)
         for f in figs:  # the family's caption says how it was trained; say whose setting
-            f.caption = f"{s['who'].capitalize()}. " + f.caption
+            f.caption += f" This is {s['who']} ({s['what']})."
         ctx.figures(figs, prefix=key)
         ctx.metric(f"test accuracy, {s['who']}", metrics["accuracy"], headline=True)
         ctx.metric(f"epochs (best kept), {s['who']}", f"{s['epochs']} ({s['best_epoch']})")
         plot_learning_curves(hist, axes=row)
         curves.update({f"{key.replace('-', '_')}_{k}": v for k, v in history_arrays(hist).items()})
-        row[0].set_title(f"{s['who']}: {s['what']}\nloss", fontsize=10)
+        row[0].set_title(f"{s['who']}: {s['what']}\nloss", fontsize=12)
         row[1].set_title(f"accuracy (best val {s['best_val']:.1%} at epoch {s['best_epoch']})",
-                         fontsize=10)
+                         fontsize=12)
+        for ax in row:  # the curves' plotter draws small text: a room reads 11 pt and up
+            ax.tick_params(labelsize=11)
+            ax.xaxis.label.set_fontsize(12), ax.yaxis.label.set_fontsize(12)
+            if ax.get_legend() is not None:
+                for t in ax.get_legend().get_texts():
+                    t.set_fontsize(11)
     ctx.figure("learning-curves", fig, curves_caption(summaries), data=curves)
 
 

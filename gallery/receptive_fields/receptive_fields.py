@@ -2,16 +2,20 @@
 
 Run: ``python recipes/receptive_fields.py`` (or ``vizkit gallery --only receptive_fields``).
 
-Shows, for each Linear layer (the 360 and 187 hidden units and the 10 outputs), the units
-whose fields lie most on inked pixels, three ways: the product of the weight matrices
+Shows, for hidden layer 1 (360 units), what six units respond to: their trained weights, the
+change from their initial weights (rebuilt from the recorded seed) and the three test images
+that excite each most; the units are the six with the smoothest drawn fields (lag-1 spatial
+autocorrelation over often-inked pixels). For the deeper layers (187 hidden units, 10 outputs):
+the units whose fields lie most on inked pixels, three ways: the product of the weight matrices
 from the input (the seed's "propagating the weights"), the same gated by how often each ReLU is
-active on real test images, and the average input gradient.
+active on real test images, and the average input gradient; a view whose fields correlate
+r >= 0.99 with one already drawn is left out and the caption gives its r.
 
 Where this departs from the seed: the seed trained with Adam and no weight decay. Weights on
 pixels the data never inks then get no gradient and keep their random initial values, so the
 seed's fields are mostly noise outside "a central, somehow rounded area". Here Adam runs with
 weight decay 5e-3 and without shift augmentation (shifts would ink the border pixels now and
-then), so those weights decay to 0 and each field shows what training taught; each caption
+then), so those weights decay toward 0; each caption
 gives the never-inked / inked ratio it measures. ``bench/receptive_ink.py`` prints the ratios.
 """
 
