@@ -63,8 +63,13 @@ def test_ranking_names_a_winner_only_when_it_clears_the_runner_up():
     assert clear.methods[0] == "a" and clear.best == "a" and clear.tied == ("a",)
     assert set(clear.behind) == {"b", "c"}
     assert np.all(np.diff(clear.means) >= 0)
-    close = rank_aucs({"a": base, "b": base + 0.01})
-    assert close.best is None and close.tied == ("a", "b") and close.behind == ()
+    # b is worse by 0.01 on every image: the marginal intervals overlap, the paired one does not
+    paired = rank_aucs({"a": base, "b": base + 0.01})
+    assert paired.best == "a" and paired.behind == ("b",)
+    assert paired.high[0] > paired.low[1]                  # an unpaired rule would call a tie
+    # b differs from a by noise around 0 on each image: no winner
+    close = rank_aucs({"a": base, "b": base + rng.normal(0.0, 0.05, 100)})
+    assert close.best is None and set(close.tied) == {"a", "b"} and close.behind == ()
     assert "tie" in close.verdict() and "most faithful" in clear.verdict({"a": "A"})
     # insertion: higher is better, the order turns round
     ins = rank_aucs({"a": base, "b": base + 0.3}, measure="insertion")

@@ -13,7 +13,8 @@ plus a control for how much each map follows the input's ink and edges; every me
 by what survives full randomization (sign, magnitude, the input's own structure) or passes.
 Last, faithfulness: deletion and insertion curves (pixel flipping) of every pixel-level method on
 200 test images, with each method's mean area under the curve, a bootstrap interval and a
-random-order baseline; a method is called most faithful only when its interval clears the rest.
+random-order baseline; a method is called most faithful only when it beats the rest on the same
+images (a paired bootstrap interval of the difference).
 """
 
 ORDER = 80

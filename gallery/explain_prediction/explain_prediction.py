@@ -85,10 +85,12 @@ def run(ctx):
                f"By deletion AUC (lower is better), {'; '.join(verdicts)}. Each curve: the "
                "probability of the predicted class, averaged over the explained test images, as "
                "each method's most important pixels are set to 0 (black) first, against a "
-               "random order (dashed). A method is called most faithful only when its 95% "
-               "bootstrap interval of the mean AUC clears the runner-up's (the table). Every "
+               "random order (dashed). A method is called most faithful only when the 95% "
+               "bootstrap interval of its mean per-image AUC difference to the runner-up "
+               "excludes 0 (the table). Every "
                "curve ends at the dotted line: with all pixels black the image is blank, and "
                "the model's output for a blank image is that probability.", data=data)
+
 
 if __name__ == "__main__":
     from vizkit.gallery import run_recipe_main

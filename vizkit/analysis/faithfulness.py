@@ -270,7 +270,7 @@ def faithfulness_curves(model: nn.Module, inputs: torch.Tensor, maps, *, target=
 @dataclass
 class AUCRanking:
     """What :func:`rank_aucs` returns: the methods' mean AUC over the images, each with a
-    bootstrap interval, best first, and whether the best one clears the rest.
+    bootstrap interval, best first, and which methods the best one beats on the same images.
 
     Attributes
     ----------
@@ -282,13 +282,15 @@ class AUCRanking:
         Mean AUC over the images and the ends of its percentile bootstrap interval (NaN for a
         single image: one image gives no interval).
     best : str or None
-        The best method when its interval clears the runner-up's (no overlap); ``None`` when
+        The best method when it beats the runner-up on the same images (the interval of the
+        mean per-image difference excludes 0); ``None`` when
         they tie (or with one image).
     tied : tuple of str
         The methods whose interval overlaps the best one's, the best included (just the best
         when ``best`` is set).
     behind : tuple of str
-        The methods whose interval the best one's clears (clearly less faithful than it).
+        The methods the best one beats on the same images (paired interval of the difference
+        excludes 0: clearly less faithful than it).
     n_images : int
     confidence : float
     n_resamples : int
@@ -377,7 +379,11 @@ def auc_interval(values, *, confidence: float = 0.95, n_resamples: int = 2000,
 def rank_aucs(aucs, *, measure: str = "deletion", confidence: float = 0.95,
               n_resamples: int = 2000, seed: int = 0) -> AUCRanking:
     """Rank methods by their mean AUC over the same images, with bootstrap intervals; name a
-    winner only when its interval clears the runner-up's.
+    winner only when it beats every other method on the same images.
+
+    Each method's own interval is drawn; the comparison is paired: method ``b`` is clearly
+    behind the best ``a`` when the bootstrap interval of the mean per-image difference excludes
+    0 (the images are shared, so how hard an image is cancels out).
 
     Parameters
     ----------
@@ -407,6 +413,10 @@ def rank_aucs(aucs, *, measure: str = "deletion", confidence: float = 0.95,
     (('a', 'b'), 'a')
     >>> rank_aucs({"a": [0.1, 0.5], "b": [0.5, 0.1]}).best is None
     True
+    >>> # overlapping intervals, yet a is lower than b on every image: a paired win
+    >>> rank_aucs({"a": [0.1, 0.5, 0.3, 0.7], "b": [0.12, 0.52, 0.33, 0.71]}).best
+    'a'
+
     """
     if measure not in MODES:
         raise ValueError(f"`measure` must be one of {', '.join(map(repr, MODES))}. "
@@ -423,8 +433,13 @@ def rank_aucs(aucs, *, measure: str = "deletion", confidence: float = 0.95,
     means, low, high = (np.array([stats[m][k] for m in order]) for k in range(3))
     n = next(iter(sizes.values()))
 
-    def clears(a: int, b: int) -> bool:   # a's interval entirely on the better side of b's
-        return bool(high[a] < low[b]) if sign > 0 else bool(low[a] > high[b])
+    def clears(a: int, b: int) -> bool:
+        """Paired: the interval of the per-image difference (b - a, on the better side for a)
+        excludes 0. The images are shared, so their difficulty cancels in the difference."""
+        diff = sign * (np.asarray(aucs[order[b]], np.float64).reshape(-1)
+                       - np.asarray(aucs[order[a]], np.float64).reshape(-1))
+        _, lo, _ = auc_interval(diff, confidence=confidence, n_resamples=n_resamples, seed=seed)
+        return bool(lo > 0)
 
     if n < 2:
         best, tied, behind = None, tuple(order), ()

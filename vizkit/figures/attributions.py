@@ -236,10 +236,13 @@ def _verdict_summary(check) -> str:
     ok = [m for m in check.methods if not persists[m]]
     parts = [f"{METHOD_TITLES[m]} {persist_words(persists[m]).split(': ', 1)[1]}"
              .replace("input's", "the input's") for m in fails]
-    if ok:
-        parts.append(f"{' and '.join(METHOD_TITLES[m] for m in ok)} "
-                     f"{'loses' if len(ok) == 1 else 'lose'} sign, magnitude and the input's "
-                     "structure")
+    signed = dict(zip(check.methods, check.signed))
+    for group, what in (([m for m in ok if signed[m]], "sign, magnitude and the input's structure"),
+                        ([m for m in ok if not signed[m]],
+                         "magnitude and the input's structure (unsigned maps: no sign to keep)")):
+        if group:
+            parts.append(f"{' and '.join(METHOD_TITLES[m] for m in group)} "
+                         f"{'loses' if len(group) == 1 else 'lose'} {what}")
     return "; ".join(parts)
 
 

@@ -7,8 +7,9 @@ layer) explains the true class with the attributions family's settings. Deletion
 map's highest-ranked pixels first (sets them to the baseline, black) and follows the probability
 of that class; insertion reveals them first on a black image. The mean area under each curve
 (deletion AUC: lower is better; insertion AUC: higher is better) gets a percentile bootstrap
-interval over the images; a method is called most faithful only when its interval clears the
-runner-up's, otherwise the caption says which methods tie.
+interval over the images; a method is called most faithful only when it beats the runner-up on
+the same images (the bootstrap interval of the mean per-image difference excludes 0), otherwise
+the caption says which methods tie.
 
 The numbers come from :mod:`vizkit.analysis.faithfulness` and the maps from
 :func:`vizkit.analysis.attributions`; :mod:`vizkit.plot.faithfulness` draws them.
@@ -411,8 +412,9 @@ def _caption(study: FaithfulnessStudy, measure: str) -> str:
            f"{'ends' if measure == 'deletion' else 'starts'}. Dashed: a random order "
            f"({s['n_random']} seeded orders per image). Right: mean AUC with its "
            f"{rank.confidence:.0%} percentile bootstrap interval over the images "
-           f"({rank.n_resamples} resamples); a method is called most faithful only when its "
-           "interval clears the runner-up's. Maps as in the attributions figures (integrated "
+           f"({rank.n_resamples} resamples); a method is called most faithful only when it "
+           "beats the runner-up on the same images (paired: the interval of the mean per-image "
+           "difference excludes 0). Maps as in the attributions figures (integrated "
            f"gradients {s['ig_steps']} steps against black)"
            + (f"; Grad-CAM on {s['layer']!r}" if s.get("layer") and "grad_cam" in study.methods
               else "")

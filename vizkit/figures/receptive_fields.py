@@ -177,8 +177,7 @@ def _first_layer_figure(model, split, ink, meta, n_layers: int) -> Figure:
     out["fig"].suptitle(f"What {layer} responds to", fontsize=13)
     n = len(ch.trained)
     cap = (f"Six units of {layer}, one per column: the trained weights, their change from the "
-           f"initial weights (w_T - w_0; where the data never inks, that is mostly the initial "
-           f"weights decaying, hence the speckle at the border), and the {_K_EXEMPLARS} of {len(split.x_test)} test images "
+           f"initial weights (w_T - w_0), and the {_K_EXEMPLARS} of {len(split.x_test)} test images "
            f"that give the unit its highest pre-activation. The columns are the {_N_FIRST} of "
            f"{n} units whose drawn field is smoothest by lag-1 spatial autocorrelation (the "
            f"correlation of each pixel with its right and lower neighbour) over the "
