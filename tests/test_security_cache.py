@@ -363,3 +363,34 @@ def test_record_entry_reads_no_link(tmp_path):
     with pytest.raises(UnsafePathError):
         record_entry(tmp_path / "m.pt", DIGEST)
     assert not os.path.lexists(tmp_path / ("m.pt" + RECORD_SUFFIX))
+
+
+def test_the_bytes_checked_against_the_record_are_the_bytes_loaded(env, monkeypatch):
+    # a file swapped for another model between the hash check and the load must not be used:
+    # the cache parses the very bytes it hashed (one read), not the path a second time
+    ctx, net, path = env.train()
+    _, other_net, other = env.train(seed=1, key="other")
+    real = _cache.read_no_follow
+
+    def swap_after_read(p, *args, **kwargs):
+        data = real(p, *args, **kwargs)
+        if Path(p) == path:
+            shutil.copyfile(other, path)  # what a racing writer would do
+        return data
+
+    monkeypatch.setattr(_cache, "read_no_follow", swap_after_read)
+    fingerprint = checkpoint.load(other)[1]["data"]["fingerprint"]
+    loaded, _ = load_entry(path, ctx.checkpoints_[-1]["hash"], fingerprint=fingerprint)
+    assert _same(_state(loaded), _state(net)) and not _same(_state(loaded), _state(other_net))
+
+
+def test_load_from_bytes_equals_load_from_the_file_and_checks_them_the_same(tmp_path):
+    from vizkit.models import PTDeep
+
+    path = checkpoint.save(tmp_path / "m.pt", PTDeep([2, 3, 2]), seed=0, config={})
+    data = path.read_bytes()
+    a, meta_a = checkpoint.load(path)
+    b, meta_b = checkpoint.load(tmp_path / "gone.pt", data=data)  # no file needed
+    assert _same(_state(a), _state(b)) and meta_b["path"].endswith("gone.pt")
+    with pytest.raises(checkpoint.CheckpointError, match="gone.pt"):
+        checkpoint.load(tmp_path / "gone.pt", data=data[: len(data) // 2])

@@ -123,7 +123,8 @@ def save(path: str | os.PathLike, model: nn.Module, **meta: Any) -> Path:
     return atomic_write_bytes(path, buf.getvalue())
 
 
-def load(path: str | os.PathLike, *, map_location: str | torch.device = "cpu") -> tuple[nn.Module, dict]:
+def load(path: str | os.PathLike, *, map_location: str | torch.device = "cpu",
+         data: bytes | None = None) -> tuple[nn.Module, dict]:
     """Rebuild the model saved at ``path``; returns ``(model in eval mode, meta)``.
 
     The file is treated as untrusted and checked before anything is allocated for it (see the
@@ -135,6 +136,10 @@ def load(path: str | os.PathLike, *, map_location: str | torch.device = "cpu") -
         A file written by :func:`save`.
     map_location : str or torch.device, default "cpu"
         Where the stored tensors are loaded (passed to ``torch.load``).
+    data : bytes, optional
+        The file's bytes, already read (say, after checking them against a recorded hash): they
+        are parsed instead of reading ``path`` again, so what was checked is what is loaded;
+        ``path`` then only names the checkpoint in messages and ``meta``.
 
     Returns
     -------
@@ -147,7 +152,7 @@ def load(path: str | os.PathLike, *, map_location: str | torch.device = "cpu") -
     Raises
     ------
     FileNotFoundError
-        There is no file at ``path``.
+        There is no file at ``path`` (and no ``data``).
     CheckpointError
         Not a vizkit checkpoint, truncated/corrupt, weights that do not fit the spec, weights of
         the wrong dtype or not finite, or a spec larger than the file or the ceiling.
@@ -167,11 +172,15 @@ def load(path: str | os.PathLike, *, map_location: str | torch.device = "cpu") -
     True
     """
     path = Path(path)
-    if not path.is_file():
-        raise FileNotFoundError(f"no checkpoint at {path}")
-    size = path.stat().st_size
-    _check_archive(path, size)
-    payload = _torch_load(path, map_location)
+    if data is None:
+        if not path.is_file():
+            raise FileNotFoundError(f"no checkpoint at {path}")
+        size = path.stat().st_size
+    else:
+        size = len(data)
+    # each reader gets the file itself or a fresh stream of the given bytes
+    _check_archive(path if data is None else io.BytesIO(data), size, path)
+    payload = _torch_load(path if data is None else io.BytesIO(data), map_location, path)
     spec, state, meta, versions = _check_payload(payload, path)
     model = _materialize(spec, state, path, size)
     model.eval()
@@ -180,10 +189,11 @@ def load(path: str | os.PathLike, *, map_location: str | torch.device = "cpu") -
     return model, meta
 
 
-def _check_archive(path: Path, size: int) -> None:
-    """A zip whose members are stored, fit in the file, and pass their CRC check."""
+def _check_archive(source, size: int, path: Path) -> None:
+    """A zip whose members are stored, fit in the file, and pass their CRC check (``source``:
+    the file or a stream of its bytes; ``path`` names it in messages)."""
     try:
-        with zipfile.ZipFile(path) as zf:
+        with zipfile.ZipFile(source) as zf:
             infos = zf.infolist()
             for info in infos:
                 if info.compress_type != zipfile.ZIP_STORED or info.file_size > size:
@@ -206,9 +216,9 @@ def _check_archive(path: Path, size: int) -> None:
                               "(the file was damaged after it was written); train or copy it again.")
 
 
-def _torch_load(path: Path, map_location) -> Any:
+def _torch_load(source, map_location, path: Path) -> Any:
     try:
-        return torch.load(path, map_location=map_location, weights_only=True)
+        return torch.load(source, map_location=map_location, weights_only=True)
     except pickle.UnpicklingError as e:
         raise CheckpointError(f"{path} is not a vizkit checkpoint: it holds objects that "
                               f"weights_only loading refuses (it was not run). Detail: "

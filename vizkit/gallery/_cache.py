@@ -143,7 +143,7 @@ def load_entry(path: Path, digest: str, *, fingerprint: str):
         raise CacheMiss(f"its bytes are not the ones vizkit wrote ({len(data)} bytes, "
                         f"recorded {record.get('size')}; truncated or replaced)")
     try:
-        net, meta = ckpt.load(path)
+        net, meta = ckpt.load(path, data=data)  # the very bytes just checked: read once
     except (ckpt.CheckpointError, OSError) as e:
         raise CacheMiss(f"unreadable ({e})") from None
     return net, _checked_meta(meta, digest, fingerprint)

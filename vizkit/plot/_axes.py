@@ -63,6 +63,11 @@ def image_grid_axes(n: int, *, ncols: int | None = None, fig=None, panel: float 
     axes : list of matplotlib.axes.Axes
         The ``n`` used axes, row by row.
 
+    Raises
+    ------
+    ValueError
+        ``n`` or ``ncols`` is not an int >= 1 (an empty grid has nothing to show).
+
     Examples
     --------
     >>> fig, axes = image_grid_axes(7, ncols=4)
@@ -73,6 +78,12 @@ def image_grid_axes(n: int, *, ncols: int | None = None, fig=None, panel: float 
     """
     import matplotlib.pyplot as plt
 
+    if isinstance(n, bool) or not isinstance(n, (int, np.integer)) or n < 1:
+        raise ValueError(f"`n` (the number of images) must be an int >= 1. Got {n!r}: there is "
+                         "nothing to lay out.")
+    if ncols is not None and (isinstance(ncols, bool) or not isinstance(ncols, (int, np.integer))
+                              or ncols < 1):
+        raise ValueError(f"`ncols` must be an int >= 1 or None (min(n, 5)). Got {ncols!r}.")
     ncols = int(ncols or min(n, 5))
     nrows = math.ceil(n / ncols)
     if fig is None:
