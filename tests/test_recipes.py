@@ -247,9 +247,12 @@ def test_search_caption_numbers_come_from_the_rows():
             {"h1": 100, "dropout": 0.3, "mean_score": 0.901, "std_score": 0.005}]
     cap = hs.search_caption(rows, ["h1", "dropout"], 3)
     assert "3 candidates" in cap and "h1 300, dropout 0.5: 0.914 ± 0.006" in cap
-    assert "0.901 to 0.914" in cap and "2 of the 3 candidates" in cap
+    assert "0.901 to 0.914" in cap and cap.startswith("The folds cannot tell")
+    assert "1 of the other 2 lie within one standard deviation" in cap  # the best is not counted
+    assert "about 666 of 2,000 training images" in hs.search_caption(rows, ["h1"], 3, 2000)
     rows[1]["mean_score"] = 0.90
-    assert "cannot tell" not in hs.search_caption(rows, ["h1"], 3)
+    clear = hs.search_caption(rows, ["h1"], 3)
+    assert "cannot tell" not in clear and clear.startswith("The best candidate stands out: none of")
 
 
 def test_shootout_same_curves_skip_missing_values():
@@ -270,3 +273,16 @@ def test_lab_ptdeep_vs_svm_counts_wins_per_seed():
             {"ptdeep_test_acc": 0.7, "ksvm_test_acc": 0.8, "ptdeep_test_ap": 0.4, "ksvm_test_ap": 0.6},
             {"ptdeep_test_acc": 0.9, "ksvm_test_acc": 0.6, "ptdeep_test_ap": 0.9, "ksvm_test_ap": 0.1}]
     assert recipe.verdict(rows) == {"test_acc": (2, 1, 0), "test_ap": (1, 1, 1)}
+    # 2 wins of 3 is no evidence: the words must not name a winner
+    assert recipe.paired_test(rows)["words"] == "no clear winner"
+    from scipy.stats import ttest_rel
+
+    deep = [0.9 + 0.01 * (i % 3) for i in range(10)]
+    svm = [d - 0.05 - 0.001 * i for i, d in enumerate(deep)]  # PTDeep ahead on every seed
+    many = [{"ptdeep_test_acc": d, "ksvm_test_acc": s} for d, s in zip(deep, svm)]
+    test = recipe.paired_test(many)
+    assert test["words"] == "PTDeep is better" and test["p_sign"] < 0.01
+    assert abs(test["p_t"] - ttest_rel(deep, svm).pvalue) < 1e-12
+    assert abs(test["mean_diff"] - 0.0545) < 1e-9
+    flipped = [{"ptdeep_test_acc": s, "ksvm_test_acc": d} for d, s in zip(deep, svm)]
+    assert recipe.paired_test(flipped)["words"] == "KSVMWrap is better"
