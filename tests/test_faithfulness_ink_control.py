@@ -190,3 +190,29 @@ def test_a_map_that_is_the_image_ties_with_the_ink_control_and_the_caption_says_
         assert str(f.data["faithful"]) == (study.faithful_to_model(measure) or "")
         assert "is the most faithful" not in f.caption.split(". ")[0] or \
             str(f.data["faithful"]) not in same
+
+
+# ------------------------------------------------------------------------------ explain page
+def _fake_explanation(best_auc, ink_auc):
+    curves = lambda auc: SimpleNamespace(deletion_auc=np.array([auc]),  # noqa: E731
+                                         random_deletion_auc=np.array([0.6]))
+    return SimpleNamespace(
+        classes=("zero", "one"), probabilities=np.array([[0.9, 0.1]]), labels=np.array([0]),
+        methods=["saliency", "input_x_gradient"],
+        faithfulness={"saliency": curves(0.4), "input_x_gradient": curves(best_auc)},
+        ink=SimpleNamespace(deletion_auc=np.array([ink_auc])),
+        neighbor_labels=np.array([[0, 0, 1]]), unit_ids=np.array([[3]]),
+        unit_scores=np.array([[0.5]]), layer="fc1")
+
+
+@pytest.mark.parametrize("best_auc, ink_auc, beats", [(0.1, 0.2, True), (0.2, 0.2, False),
+                                                      (0.3, 0.2, False)])
+def test_explain_caption_weighs_the_best_map_against_the_brightest_pixels(best_auc, ink_auc,
+                                                                          beats):
+    from vizkit.explain._compute import caption
+
+    words = caption(_fake_explanation(best_auc, ink_auc), 0)
+    assert "most faithful map here is input x gradient" in words.lower().replace("×", "x")
+    assert f"deletion AUC {best_auc:.3f}" in words and f"{ink_auc:.3f}" in words
+    assert ("no better than deleting the brightest pixels first" in words) == (not beats)
+    assert "a random order" in words and "0.600" in words
