@@ -86,11 +86,13 @@ def run(ctx):
                            f"{', '.join(map(method_label, plain))} "
                            f"{'is' if len(plain) == 1 else 'are'} no better than deleting the "
                            "brightest pixels first" if plain else
-                           ", better than deleting the brightest pixels first"))
+                           f", and {'it beats' if len(lead) == 1 else 'each beats'} deleting "
+                           "the brightest pixels first"))
         short = (f"{method_label(rank.best)} first" if rank.best else
                  f"{', '.join(map(method_label, rank.tied))} tie")
-        ax.set_title(f"{name}: {short}; "
-                     f"{'no better than' if plain else 'beats'} brightest first", fontsize=13)
+        ax.set_title(f"{name}: {short};\n" + (
+            "no better than brightest first" if plain else
+            f"{'beats' if len(lead) == 1 else 'each beats'} brightest first"), fontsize=13)
         ax.set_xlabel(f"share of pixels deleted (set to 0, black)\ndotted: all pixels black, "
                       f"p = {blank:.2f}", fontsize=12)
         ax.set_ylabel("p(predicted class), mean", fontsize=12)

@@ -491,14 +491,20 @@ def _caption(study: FaithfulnessStudy, measure: str) -> str:
         lead = (f"{measure.capitalize()}: {nm([faithful])} is the most faithful map on this "
                 f"model, and it beats {ink}.")
     elif rank.best is not None:
-        lead = (f"{measure.capitalize()}: {nm([rank.best])} ranks first, but it is no better "
-                f"than {ink}: its lead says where the ink is, not what the model uses.")
+        lead = (f"{measure.capitalize()}: {nm([rank.best])} ranks first, but it is "
+                f"{'worse than' if vs[rank.best] == 'worse' else 'no better than'} {ink}, an "
+                "order that knows nothing of the model.")
     else:
         winners = [m for m in rank.tied if vs[m] == "better"]
-        lead = (f"{measure.capitalize()}: {nm(rank.tied)} tie as the most faithful maps; "
-                + (f"each beats {ink}." if len(winners) == len(rank.tied) else
-                   f"only {nm(winners)} beat{'s' if len(winners) == 1 else ''} {ink}." if winners
-                   else f"none of them beats {ink}."))
+        if len(winners) == len(rank.tied):
+            lead = (f"{measure.capitalize()}: {nm(rank.tied)} tie as the most faithful maps; "
+                    f"each beats {ink}.")
+        elif winners:
+            lead = (f"{measure.capitalize()}: {nm(rank.tied)} tie for first; only {nm(winners)} "
+                    f"beat{'s' if len(winners) == 1 else ''} {ink}.")
+        else:
+            lead = (f"{measure.capitalize()}: {nm(rank.tied)} tie for first, and none of them "
+                    f"beats {ink}, an order that knows nothing of the model.")
     lead += (f" Mean {measure} AUC ({better}) with its interval: "
              + "; ".join(f"{names.get(m, m)} {auc(m)}" for m in rank.methods)
              + f"; ink control ({ink}) {interval(ctrl['ink'])}; random order "
