@@ -6,11 +6,12 @@ for a checkpoint of your own: ``vizkit explain runs/cnn/model.pt --out runs/cnn/
 Shows, for every misclassified test image and a stratified sample of the correct ones (100 in
 all), on one page for the CNN and one for the MLP, the probabilities, attribution maps of the
 predicted class with their deletion and insertion AUC (which map is faithful for this image,
-against a random order),
+against a random order and against deleting the brightest pixels first),
 the hidden units that drove the prediction with the image that excites each most and its top test
 images, the nearest training images in the layer before the output and, for the MLP, the
 receptive fields of the predicted and the true class. Pick an image in the strip at the top, or
-use the arrow keys. Below: the deletion curves averaged over those images, per method.
+use the arrow keys. Below: the deletion curves averaged over those images, per method, beside
+the two orders that know nothing of the model (brightest pixels first, random).
 """
 
 ORDER = 105
