@@ -156,10 +156,31 @@ def test_family_figures_say_what_their_arrays_hold(pyplot, conv):
         assert words.startswith(measure.capitalize() + ":")
         assert f"{measure} AUC ({'lower' if measure == 'deletion' else 'higher'} is better)" \
             in words and "0 (black)" in words and f"p = {d['blank'].mean():.2f}" in words
-        best = str(d["best"])
-        assert (("is the most faithful" in words) == bool(best)) and ("tie" in words) != bool(best)
+        best, faithful = str(d["best"]), str(d["faithful"])
+        lead = words.split(". ")[0]
+        assert ("is the most faithful" in lead) == bool(faithful)
+        assert (" tie " in lead) != bool(best)
+        assert not faithful or faithful == best
+        # the ink control is drawn and scored like a method, beside the random order
+        assert list(d["controls"]) == ["ink", "random"]
+        assert d["control_means"][0] == pytest.approx(d["auc_ink"].mean())
+        assert d["control_means"][1] == pytest.approx(d["auc_random"].mean())
+        np.testing.assert_allclose(curve_auc(getattr(study.ink, measure), d["fractions"]),
+                                   d["auc_ink"])
+        assert f"ink control ({'deleting' if measure == 'deletion' else 'revealing'} the " \
+            f"brightest pixels first) {d['control_means'][0]:.3f}" in words
+        sign = 1 if measure == "deletion" else -1
+        for i, m in enumerate(d["methods"]):
+            assert d["vs_ink_mean"][i] == pytest.approx(
+                sign * (d["auc_ink"] - d[f"auc_{m}"]).mean())
+            assert d["against_ink"][i] == ("better" if d["vs_ink_low"][i] > 0 else "worse"
+                                           if d["vs_ink_high"][i] < 0 else "tie")
         for ax in f.fig.axes[:-1]:
-            assert len(ax.get_legend_handles_labels()[0]) <= 6
+            assert len(ax.get_legend().get_texts()) <= 6
+        assert [t.get_text() for t in f.fig.legends[0].get_texts()][:2] == [
+            "brightest pixels first (ink control)", "random order"]
+        assert ("set to black" if measure == "deletion" else "on a black image") in \
+            f.fig.axes[0].get_xlabel()
         w, h = f.fig.get_size_inches() * 220
         assert slide_text_px(_min_font(f.fig), int(w), int(h), 220) >= 20
 

@@ -6,7 +6,12 @@ baseline first, in steps, and follows the probability of the explained class: it
 faithful map (a low area under the curve). Insertion (Petsiuk et al., 2018, RISE) starts from the
 baseline and reveals the most-attributed pixels first: the probability rises fast (a high area).
 Both curves are drawn against a random order of the same pixels (seeded): a map is only
-informative where it beats chance.
+informative where it beats chance. On images with a black background that is not enough: deleting
+the ink destroys a digit in whatever order it goes, so any map that is zero off the ink
+(input x gradient, integrated gradients, DeepLIFT against black) beats chance for free. The ink
+control (:func:`ink_order`, :func:`ink_curves`) ranks the pixels by their brightness ``|x|``
+alone; a map tells something about the *model* only where it beats that control on the same
+images (:func:`paired_advantage`).
 
 One forward pass covers a batch of perturbed images (all the steps of several inputs at once),
 never one pass per step. Every channel of a pixel moves together; a map's score for a pixel is
@@ -34,8 +39,8 @@ from torch import nn
 from .._torch import frozen_eval, model_device
 
 __all__ = ["MODES", "FaithfulnessCurves", "faithfulness_curves", "perturbation_curves",
-           "attribution_order", "random_order", "curve_auc", "AUCRanking", "auc_interval",
-           "rank_aucs"]
+           "attribution_order", "random_order", "ink_order", "ink_curves", "curve_auc",
+           "AUCRanking", "auc_interval", "paired_advantage", "rank_aucs"]
 
 #: Valid values of ``mode``: remove the ranked pixels first, or reveal them first.
 MODES = ("deletion", "insertion")
@@ -82,10 +87,25 @@ class FaithfulnessCurves:
 
 
 def attribution_order(maps) -> np.ndarray:
-    """Pixels of each map from the highest score to the lowest: ``(N, H*W)`` indices.
+    """Pixels of each map from the highest score to the lowest.
 
     A pixel's score is the map's sum over channels (maps of shape ``(N, C, H, W)``; any other
     shape ``(N, ...)`` is ranked element by element). Ties keep the pixels' order (stable sort).
+
+    Parameters
+    ----------
+    maps : Tensor or array-like of shape (N, C, H, W) or (N, ...)
+        One attribution map per input.
+
+    Returns
+    -------
+    ndarray of shape (N, n_pixels)
+        int64 pixel indices (``n_pixels`` is ``H*W`` for images), the highest score first.
+
+    Raises
+    ------
+    ValueError
+        ``maps`` not a batch, or holding NaN or infinite values.
 
     Examples
     --------
@@ -98,17 +118,70 @@ def attribution_order(maps) -> np.ndarray:
 
 
 def random_order(n: int, n_features: int, *, seed: int = 0) -> np.ndarray:
-    """``n`` random orders of ``n_features`` pixels, ``(n, n_features)`` (same seed, same
-    orders).
+    """Random orders of the pixels, seeded: the chance baseline of the curves.
+
+    Parameters
+    ----------
+    n : int
+        How many orders.
+    n_features : int
+        Pixels per order.
+    seed : int, default=0
+        Seeds the permutations (same seed, same orders).
+
+    Returns
+    -------
+    ndarray of shape (n, n_features)
+        Each row a permutation of ``0..n_features - 1``.
 
     Examples
     --------
     >>> random_order(2, 4, seed=0).shape
     (2, 4)
+    >>> bool((random_order(3, 5, seed=1) == random_order(3, 5, seed=1)).all())
+    True
     """
     rng = np.random.default_rng(int(seed))
     return np.stack([rng.permutation(int(n_features)) for _ in range(int(n))]) if n else \
         np.zeros((0, int(n_features)), dtype=np.int64)
+
+
+def ink_order(inputs, *, seed: int = 0) -> np.ndarray:
+    """The ink control's order: brightest pixels first, ties in a seeded random order.
+
+    A pixel's brightness is ``|x|`` summed over its channels. The order knows nothing of the
+    model, so a map that does no better than it says no more than "the ink matters".
+
+    Parameters
+    ----------
+    inputs : Tensor or array-like of shape (N, C, H, W) or (N, ...)
+        The images (any other shape is ranked element by element).
+    seed : int, default=0
+        Seeds the order among pixels of equal brightness (the black background, saturated
+        strokes).
+
+    Returns
+    -------
+    ndarray of shape (N, n_pixels)
+        int64 pixel indices, the brightest first.
+
+    Raises
+    ------
+    ValueError
+        ``inputs`` not a batch, or holding NaN or infinite values.
+
+    Examples
+    --------
+    >>> x = np.array([[[[0.0, 1.0], [0.5, 1.0]]]])
+    >>> o = ink_order(x, seed=0)
+    >>> sorted(o[0, :2].tolist()), o[0, 2:].tolist()
+    ([1, 3], [2, 0])
+    """
+    a = np.abs(_as_numpy(inputs, "inputs"))
+    scores = _pixel_scores(a)
+    rng = np.random.default_rng(int(seed))
+    tiebreak = np.stack([rng.permutation(scores.shape[1]) for _ in range(len(scores))])
+    return np.lexsort((tiebreak, -scores), axis=-1).astype(np.int64)
 
 
 def curve_auc(curves, fractions) -> np.ndarray:
@@ -163,7 +236,28 @@ def perturbation_curves(model: nn.Module, inputs: torch.Tensor, order, *, target
     Returns
     -------
     curves : ndarray of shape (N, n_steps + 1)
+        p(target) at each step; column 0 is the unperturbed input (deletion) or the baseline
+        image (insertion).
     targets : ndarray of shape (N,)
+        The class followed for each input.
+
+    Raises
+    ------
+    ValueError
+        An unknown ``mode``, an ``order`` whose rows are not permutations of the pixels, an
+        unknown ``target``, or counts below 1.
+    TypeError
+        ``inputs`` not a tensor.
+
+    Examples
+    --------
+    >>> import torch
+    >>> from torch import nn
+    >>> model = nn.Sequential(nn.Flatten(), nn.Linear(4, 2))
+    >>> x = torch.rand(2, 1, 2, 2)
+    >>> curves, targets = perturbation_curves(model, x, random_order(2, 4), n_steps=2)
+    >>> curves.shape, targets.shape
+    ((2, 3), (2,))
     """
     if mode not in MODES:
         raise ValueError(f"`mode` must be one of {', '.join(map(repr, MODES))}. "
@@ -235,15 +329,87 @@ def faithfulness_curves(model: nn.Module, inputs: torch.Tensor, maps, *, target=
     ------
     ValueError
         ``maps`` not of the inputs' shape, an unknown ``target`` or bad counts.
+
+    Examples
+    --------
+    >>> import torch
+    >>> from torch import nn
+    >>> _ = torch.manual_seed(0)
+    >>> model = nn.Sequential(nn.Flatten(), nn.Linear(4, 2))
+    >>> x = torch.rand(3, 1, 2, 2)
+    >>> res = faithfulness_curves(model, x, x, n_steps=4, n_random=2, seed=0)
+    >>> res.deletion.shape, bool(np.isfinite(res.random_deletion_auc).all())
+    ((3, 5), True)
+    >>> bool(np.allclose(res.deletion[:, -1], res.insertion[:, 0]))   # both: the black image
+    True
     """
     x = _check_inputs(inputs)
     a = _as_numpy(maps, "maps")
     if a.shape != tuple(x.shape):
         raise ValueError(f"`maps` must have the inputs' shape {tuple(x.shape)}. Got {a.shape} "
                          "instead.")
+    return _curves(model, x, attribution_order(a), target=target, n_steps=n_steps,
+                   baseline=baseline, n_random=n_random, seed=seed, batch_size=batch_size)
+
+
+def ink_curves(model: nn.Module, inputs: torch.Tensor, *, target=None, n_steps: int = 20,
+               baseline=0.0, seed: int = 0, batch_size: int = 512) -> FaithfulnessCurves:
+    """Deletion and insertion curves of the ink control: brightest pixels first.
+
+    The pixels go in :func:`ink_order` (``|x|`` summed over channels, ties in a seeded random
+    order), scored exactly as a map's order in :func:`faithfulness_curves`. On a black
+    background the control deletes the ink first, which alone destroys the image; a map is
+    faithful to the model only where it beats this control (:func:`paired_advantage`).
+
+    Parameters
+    ----------
+    model : nn.Module
+        Takes raw inputs and returns logits.
+    inputs : Tensor of shape (N, C, H, W) or (N, D)
+    target : int, sequence of int or None, default=None
+        The class followed; ``None``: the predicted class.
+    n_steps : int, default=20
+    baseline : float or Tensor, default=0.0
+        What a removed pixel becomes; insertion starts from an image of it.
+    seed : int, default=0
+        Seeds the order among equally bright pixels.
+    batch_size : int, default=512
+        Perturbed images per forward pass.
+
+    Returns
+    -------
+    FaithfulnessCurves
+        Without random-order curves (NaN); ``settings['order']`` is ``'ink'``.
+
+    Raises
+    ------
+    ValueError
+        An unknown ``target`` or bad counts.
+    TypeError
+        ``inputs`` not a tensor.
+
+    Examples
+    --------
+    >>> import torch
+    >>> from torch import nn
+    >>> model = nn.Sequential(nn.Flatten(), nn.Linear(4, 2))
+    >>> x = torch.tensor([[[[0.0, 0.9], [0.2, 0.0]]]])
+    >>> ink = ink_curves(model, x, n_steps=4)
+    >>> ink.deletion.shape, bool(np.isnan(ink.random_deletion_auc).all())
+    ((1, 5), True)
+    """
+    x = _check_inputs(inputs)
+    res = _curves(model, x, ink_order(x, seed=seed), target=target, n_steps=n_steps,
+                  baseline=baseline, n_random=0, seed=seed, batch_size=batch_size)
+    res.settings["order"] = "ink"
+    return res
+
+
+def _curves(model, x, order, *, target, n_steps, baseline, n_random, seed,
+            batch_size) -> FaithfulnessCurves:
+    """Deletion and insertion along ``order``, plus ``n_random`` random orders."""
     if isinstance(n_random, bool) or not isinstance(n_random, (int, np.integer)) or n_random < 0:
         raise ValueError(f"`n_random` must be an int >= 0. Got {n_random!r} instead.")
-    order = attribution_order(a)
     kw = dict(n_steps=n_steps, baseline=baseline, batch_size=batch_size)
     dele, targets = perturbation_curves(model, x, order, target=target, mode="deletion", **kw)
     ins, _ = perturbation_curves(model, x, order, target=targets, mode="insertion", **kw)
@@ -376,6 +542,59 @@ def auc_interval(values, *, confidence: float = 0.95, n_resamples: int = 2000,
     return mean, float(ci.low), float(ci.high)
 
 
+def paired_advantage(aucs, control, *, measure: str = "deletion", confidence: float = 0.95,
+                     n_resamples: int = 2000, seed: int = 0) -> tuple[float, float, float]:
+    """How much better a method is than a control on the same images, with its interval.
+
+    The per-image difference ``control - aucs`` (deletion: lower is better) or
+    ``aucs - control`` (insertion: higher is better) is averaged and bootstrapped over the
+    images (:func:`auc_interval`): a positive interval means the method beats the control, a
+    negative one that it loses, one holding 0 that they tie. The images are shared, so how
+    hard an image is cancels out.
+
+    Parameters
+    ----------
+    aucs, control : array-like of shape (N,)
+        One AUC per image, the same images in the same order (e.g. a map's and the ink
+        control's, :func:`ink_curves`).
+    measure : {'deletion', 'insertion'}, default='deletion'
+    confidence : float, default=0.95
+    n_resamples : int, default=2000
+    seed : int, default=0
+        Seeds the resampling.
+
+    Returns
+    -------
+    mean, low, high : float
+        The mean advantage and its percentile bootstrap interval (NaN ends for one image).
+
+    Raises
+    ------
+    ValueError
+        An unknown ``measure``, different numbers of images, or bad values (see
+        :func:`auc_interval`).
+
+    Examples
+    --------
+    >>> mean, low, high = paired_advantage([0.1, 0.3, 0.2], [0.2, 0.4, 0.25])
+    >>> round(mean, 3), bool(low > 0)
+    (0.083, True)
+    >>> paired_advantage([0.9, 0.8], [0.9, 0.8], measure="insertion")
+    (0.0, 0.0, 0.0)
+    """
+    if measure not in MODES:
+        raise ValueError(f"`measure` must be one of {', '.join(map(repr, MODES))}. "
+                         f"Got {measure!r} instead.")
+    a = np.asarray(aucs, dtype=np.float64).reshape(-1)
+    c = np.asarray(control, dtype=np.float64).reshape(-1)
+    if a.shape != c.shape:
+        raise ValueError(f"`aucs` and `control` need one AUC per image, the same images. Got "
+                         f"{a.size} and {c.size} values.")
+    sign = 1.0 if measure == "deletion" else -1.0
+    return auc_interval(sign * (c - a), confidence=confidence, n_resamples=n_resamples,
+                        seed=seed)
+
+
 def rank_aucs(aucs, *, measure: str = "deletion", confidence: float = 0.95,
               n_resamples: int = 2000, seed: int = 0) -> AUCRanking:
     """Rank methods by their mean AUC over the same images, with bootstrap intervals; name a
@@ -434,11 +653,10 @@ def rank_aucs(aucs, *, measure: str = "deletion", confidence: float = 0.95,
     n = next(iter(sizes.values()))
 
     def clears(a: int, b: int) -> bool:
-        """Paired: the interval of the per-image difference (b - a, on the better side for a)
-        excludes 0. The images are shared, so their difficulty cancels in the difference."""
-        diff = sign * (np.asarray(aucs[order[b]], np.float64).reshape(-1)
-                       - np.asarray(aucs[order[a]], np.float64).reshape(-1))
-        _, lo, _ = auc_interval(diff, confidence=confidence, n_resamples=n_resamples, seed=seed)
+        """Paired: the interval of a's per-image advantage over b excludes 0. The images are
+        shared, so their difficulty cancels in the difference."""
+        _, lo, _ = paired_advantage(aucs[order[a]], aucs[order[b]], measure=measure,
+                                    confidence=confidence, n_resamples=n_resamples, seed=seed)
         return bool(lo > 0)
 
     if n < 2:

@@ -40,6 +40,10 @@ class Explanation:
     faithfulness : dict of str to FaithfulnessCurves
         Deletion and insertion curves of each method's maps (target: the predicted class); the
         first method's also holds the random-order baseline.
+    ink : FaithfulnessCurves or None
+        The ink control's curves: the brightest pixels first, ties in a seeded random order
+        (:func:`vizkit.analysis.faithfulness.ink_curves`). A map that does no better says where
+        the ink is, not what the model uses.
     layer : str
         The hidden layer whose units are shown (the penultimate: the last hidden activation).
     unit_ids : ndarray of shape (N, n_top)
@@ -93,6 +97,7 @@ class Explanation:
     neighbor_labels: np.ndarray
     fields: np.ndarray | None
     captions: list
+    ink: object = None
     settings: dict = field(default_factory=dict)
 
     def __len__(self) -> int:
@@ -304,6 +309,7 @@ def explain(model: nn.Module, split, *, indices: Sequence[int] | None = None,
     from sklearn.neighbors import NearestNeighbors
 
     from .. import analysis as an
+    from ..analysis.faithfulness import ink_curves
     from .._torch import frozen_eval
 
     clock = _Clock()
@@ -336,6 +342,7 @@ def explain(model: nn.Module, split, *, indices: Sequence[int] | None = None,
     faith = {m: an.faithfulness_curves(model, x, maps[m], target=pred, n_steps=n_steps,
                                        n_random=2 if k == 0 else 0, seed=seed)
              for k, m in enumerate(methods)}
+    ink = ink_curves(model, x, target=pred, n_steps=n_steps, seed=seed)
     clock("faithfulness")
 
     contrib = unit_contributions(model, x, layer, pred)
@@ -367,7 +374,7 @@ def explain(model: nn.Module, split, *, indices: Sequence[int] | None = None,
     expl = Explanation(
         indices=idx, images=x.double().numpy(), labels=y.numpy(), predictions=pred.numpy(),
         probabilities=probs, classes=tuple(str(c) for c in split.classes), methods=methods,
-        maps=maps, signed={m: bool(attrs[m].signed) for m in methods}, faithfulness=faith,
+        maps=maps, signed={m: bool(attrs[m].signed) for m in methods}, faithfulness=faith, ink=ink,
         layer=layer, unit_ids=unit_ids, unit_scores=unit_scores, units=units,
         unit_images=result.images.detach().double().numpy(), exemplars=exemplars,
         exemplar_images=x_test[exemplars].double().numpy(),
@@ -509,6 +516,15 @@ def caption(expl: Explanation, i: int) -> str:
     aucs = {m: float(expl.faithfulness[m].deletion_auc[i]) for m in expl.methods}
     best = min(aucs, key=aucs.get)
     rand = float(expl.faithfulness[expl.methods[0]].random_deletion_auc[i])
+    ink = None if expl.ink is None else float(expl.ink.deletion_auc[i])
+    if ink is None:
+        faith = f"(deletion AUC {aucs[best]:.3f}; a random order gives {rand:.3f})"
+    elif aucs[best] < ink:
+        faith = (f"(deletion AUC {aucs[best]:.3f}; deleting the brightest pixels first gives "
+                 f"{ink:.3f}, a random order {rand:.3f})")
+    else:
+        faith = (f"(deletion AUC {aucs[best]:.3f}), yet no better than deleting the brightest "
+                 f"pixels first ({ink:.3f}; a random order gives {rand:.3f})")
     labels = expl.neighbor_labels[i]
     counts = np.bincount(labels, minlength=len(names))
     common = [f"{names[c]} ({counts[c]})" for c in np.argsort(-counts, kind="stable")
@@ -516,7 +532,6 @@ def caption(expl: Explanation, i: int) -> str:
     u, s = int(expl.unit_ids[i, 0]), float(expl.unit_scores[i, 0])
     return (f"predicted {names[first]} with p {p[first]:.2f}; the second choice {names[second]} "
             f"at {p[second]:.2f}; {verdict}. The most faithful map here is "
-            f"{method_label(best)} (deletion AUC {aucs[best]:.3f}; a random order gives "
-            f"{rand:.3f}). Unit {u} of {expl.layer} contributes most to {names[first]} "
+            f"{method_label(best)} {faith}. Unit {u} of {expl.layer} contributes most to {names[first]} "
             f"(activation x gradient {s:+.2f}). The {len(labels)} nearest training images are "
             f"labelled {', '.join(common)}.")
