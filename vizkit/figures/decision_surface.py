@@ -125,15 +125,17 @@ def figures(model, split, *, meta: dict | None = None, seed: int = 0) -> list[Fi
     For models of 2D inputs, the argmax regions shaded by confidence with the test points
     (``graph_data``: circles right, squares wrong), and the lab's ``graph_surface`` view
     (P(class 1) shading and its 0.5 contour) for two classes; for models with a 2D bottleneck,
-    the head's regions in the bottleneck plane. The surface is evaluated on a 400 x 400 grid
-    over the training and test points.
+    the head's regions in the bottleneck plane. The surface is evaluated on a 400 x 400 grid,
+    over the training and test points (input plane) or over the test points' bottleneck
+    features.
 
     Parameters
     ----------
     model : nn.Module or estimator
         The trained model (see :func:`applies`).
     split : vizkit.data.Split
-        Its data: the test points are drawn and scored, the training points widen the plane.
+        Its data: the test points are drawn and scored; in the input plane the training
+        points widen the grid too.
     meta : dict, optional
         The checkpoint's metadata (not used by this family).
     seed : int, default=0
