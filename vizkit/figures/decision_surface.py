@@ -29,7 +29,37 @@ NAME = "decision-surface"
 
 
 def applies(model, split) -> str | None:
-    """``None`` for 2D inputs or a torch model with a 2D bottleneck layer, else the reason."""
+    """Whether the ``decision-surface`` family fits: ``None`` if so, else the reason in words.
+
+    A decision surface is drawn over a plane: it fits models of 2D inputs (any model vizkit
+    can evaluate), and torch models with a 2D bottleneck layer (an RBF layer of 2 inputs, or a
+    hidden ``nn.Linear`` with 2 outputs), whose head is drawn over the bottleneck plane.
+
+    Parameters
+    ----------
+    model : nn.Module or estimator
+        The model (only its structure is read here).
+    split : vizkit.data.Split
+        Its data; ``split.input_shape`` ``(2,)`` is the input plane.
+
+    Returns
+    -------
+    str or None
+        ``None`` when the family fits, else why not, with the data and models that fit.
+
+    Examples
+    --------
+    >>> import torch
+    >>> from torch import nn
+    >>> from vizkit.data import Split, fingerprint
+    >>> x, y = torch.rand(6, 1, 4, 4), torch.arange(6) % 2
+    >>> images = Split("tiny", x, y, x, y, x, y, ("a", "b"), (1, 4, 4), fingerprint(x, y))
+    >>> two_wide = nn.Sequential(nn.Flatten(), nn.Linear(16, 2), nn.ReLU(), nn.Linear(2, 2))
+    >>> applies(two_wide, images) is None  # the hidden Linear(16, 2) is a 2D bottleneck
+    True
+    >>> applies(nn.Sequential(nn.Flatten(), nn.Linear(16, 2)), images)
+    'decision-surface needs 2D inputs (e.g. --data gmm-2d) or a model with a 2D bottleneck ...'
+    """
     from torch import nn
 
     from ..analysis.bottleneck import find_bottleneck
@@ -43,7 +73,12 @@ def applies(model, split) -> str | None:
 
 
 def surface_data(surf) -> dict[str, np.ndarray]:
-    """The arrays a decision-surface view draws, compactly.
+    """The arrays a decision-surface view draws, compactly (for a figure's ``.npz``).
+
+    Parameters
+    ----------
+    surf : vizkit.analysis.decision_surface.DecisionSurface
+        The evaluated grid.
 
     Returns
     -------
@@ -54,6 +89,23 @@ def surface_data(surf) -> dict[str, np.ndarray]:
         probabilities, ``confidence`` [H, W] (float16): the largest class probability. The full
         probabilities are not stored: for two classes ``P(class 1)`` is ``confidence`` where
         ``region_labels`` is 1 and ``1 - confidence`` elsewhere.
+
+    Examples
+    --------
+    P(class 1) = sigmoid(2 x0) on a 5 x 3 grid; the stored arrays give P(class 1) back (to
+    float16 precision), as the Returns section says:
+
+    >>> import numpy as np
+    >>> from vizkit.analysis.decision_surface import decision_surface
+    >>> surf = decision_surface(lambda P: 1 / (1 + np.exp(-2 * P[:, 0])), ((-1, 0), (1, 1)),
+    ...                         grid_resolution=(5, 3))
+    >>> data = surface_data(surf)
+    >>> sorted(data), data["grid_x"].tolist(), data["region_labels"].dtype
+    (['confidence', 'grid_x', 'grid_y', 'region_labels'], [-1.0, -0.5, 0.0, 0.5, 1.0], dtype('uint8'))
+    >>> c = data["confidence"].astype(float)
+    >>> p1 = np.where(data["region_labels"] == 1, c, 1 - c)
+    >>> bool(np.allclose(p1, surf.probs[..., 1], atol=1e-3))
+    True
     """
     labels = np.asarray(surf.labels)
     data = {"grid_x": np.asarray(surf.xx)[0].astype(np.float32),
@@ -68,23 +120,62 @@ _RESOLUTION = 400
 
 
 def figures(model, split, *, meta: dict | None = None, seed: int = 0) -> list[Figure]:
-    """The family's figures.
+    """The family's figures: where the model puts each class, and how sure it is.
 
     For models of 2D inputs, the argmax regions shaded by confidence with the test points
     (``graph_data``: circles right, squares wrong), and the lab's ``graph_surface`` view
     (P(class 1) shading and its 0.5 contour) for two classes; for models with a 2D bottleneck,
-    the head's regions in the bottleneck plane.
+    the head's regions in the bottleneck plane. The surface is evaluated on a 400 x 400 grid,
+    over the training and test points (input plane) or over the test points' bottleneck
+    features.
+
+    Parameters
+    ----------
+    model : nn.Module or estimator
+        The trained model (see :func:`applies`).
+    split : vizkit.data.Split
+        Its data: the test points are drawn and scored; in the input plane the training
+        points widen the grid too.
+    meta : dict, optional
+        The checkpoint's metadata (not used by this family).
+    seed : int, default=0
+        Seed of random choices (this family makes none).
 
     Returns
     -------
     list of Figure
-        One figure; ``data``: the grid (:func:`surface_data`), the test ``points`` [n, 2],
-        ``labels``, ``predictions`` and ``class_names``.
+        One figure, ``decision_surface`` (input plane) or ``decision_surface_bottleneck``;
+        ``data``: the grid (:func:`surface_data`), the test ``points`` [n, 2], ``labels``,
+        ``predictions`` and ``class_names``.
 
     Raises
     ------
     NotApplicable
         The inputs are not 2D and the model has no 2D layer.
+
+    Examples
+    --------
+    A hand-set linear model, class 1 where ``x1 > x0``, on 40 points labelled by that rule but
+    one: the caption's accuracy and mistakes are counted from the arrays it stores.
+
+    >>> import matplotlib; matplotlib.use("Agg")
+    >>> import matplotlib.pyplot as plt
+    >>> import torch
+    >>> from torch import nn
+    >>> from vizkit.data import Split, fingerprint
+    >>> x = torch.randn(40, 2, generator=torch.Generator().manual_seed(0))
+    >>> y = (x[:, 1] > x[:, 0]).long(); y[0] = 1 - y[0]  # one label flipped
+    >>> split = Split("plane", x, y, x, y, x, y, ("below", "above"), (2,), fingerprint(x, y))
+    >>> model = nn.Linear(2, 2)
+    >>> with torch.no_grad():
+    ...     _ = model.weight.copy_(3 * torch.eye(2)); _ = model.bias.zero_()
+    >>> [fig] = figures(model, split)
+    >>> wrong = int((fig.data["labels"] != fig.data["predictions"]).sum())
+    >>> fig.id, fig.data["region_labels"].shape, wrong
+    ('decision_surface', (400, 400), 1)
+    >>> "test accuracy 97.5%, 1 wrong" in fig.caption
+    True
+    >>> plt.close("all")
     """
     reason = applies(model, split)
     if reason is not None:
@@ -96,7 +187,34 @@ def figures(model, split, *, meta: dict | None = None, seed: int = 0) -> list[Fi
 
 
 def surface_caption(what: str, *, labels, predictions, grid: int, part: str = "test") -> str:
-    """A decision-surface caption with the points' count, accuracy and mistakes computed."""
+    """A decision-surface caption with the points' count, accuracy and mistakes computed.
+
+    Parameters
+    ----------
+    what : str
+        What is drawn, the caption's opening (e.g. ``'Decision surface of PTDeep over the
+        plane'``).
+    labels : array-like of int of shape (n,)
+        The points' true classes.
+    predictions : array-like of int of shape (n,)
+        The model's classes for them.
+    grid : int
+        Grid points along each side of the evaluated surface.
+    part : str, default='test'
+        Which part of the data the points are (``'test'``, ``'training'``).
+
+    Returns
+    -------
+    str
+        The caption: the surface, how it is shaded, and the points' accuracy and number of
+        mistakes (0% for no points).
+
+    Examples
+    --------
+    >>> surface_caption("Decision surface of a toy model", labels=[0, 1, 1, 0],
+    ...                 predictions=[0, 1, 0, 0], grid=50)  # doctest: +ELLIPSIS
+    'Decision surface of a toy model (50x50 grid), ... test accuracy 75.0%, 1 wrong.'
+    """
     y, p = np.asarray(labels), np.asarray(predictions)
     n_wrong = int((y != p).sum())
     return (f"{what} ({grid}x{grid} grid), shaded by the predicted class, paler where the model is "

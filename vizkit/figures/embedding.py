@@ -22,7 +22,36 @@ NAME = "embedding"
 
 
 def applies(model, split) -> str | None:
-    """``None`` for a torch model (its layers are read), else the reason."""
+    """Whether the ``embedding`` family fits: ``None`` if so, else the reason in words.
+
+    The family reads the activations of a torch model's layers, so it fits every
+    ``nn.Module`` (a model without hidden layers gets the raw input's map only).
+
+    Parameters
+    ----------
+    model : nn.Module or estimator
+        The model (only its type is read here).
+    split : vizkit.data.Split
+        Its data (any input shape).
+
+    Returns
+    -------
+    str or None
+        ``None`` for a torch model, else why not.
+
+    Examples
+    --------
+    >>> import torch
+    >>> from sklearn.linear_model import LogisticRegression
+    >>> from vizkit.data import Split, fingerprint
+    >>> from vizkit.models import PTDeep
+    >>> x, y = torch.rand(6, 2), torch.arange(6) % 2
+    >>> split = Split("tiny", x, y, x, y, x, y, ("a", "b"), (2,), fingerprint(x, y))
+    >>> applies(PTDeep([2, 5, 2]), split) is None
+    True
+    >>> applies(LogisticRegression(), split)
+    "embeddings read a torch model's layers; LogisticRegression is not an nn.Module."
+    """
     from torch import nn
 
     if not isinstance(model, nn.Module):
@@ -37,6 +66,26 @@ _TRUST_K = 10  # neighbours of the trustworthiness score
 def figures(model, split, *, meta: dict | None = None, seed: int = 0) -> list[Figure]:
     """The family's figures: UMAP, t-SNE and PCA of up to 1000 test points, one panel per layer.
 
+    Each panel maps one layer's activations of the same test points to the plane, coloured
+    by true class: the raw input first, then the layers of
+    :func:`vizkit.analysis.embedding.embedding_layers`. Where the colours separate from left
+    to right, the layers have learned features that tell the classes apart. A map can mislead
+    (UMAP and t-SNE keep neighbourhoods, not distances), so two measures are quoted per panel:
+    the class separation in the layer's own space (share of the variance between the class
+    means) and the map's trustworthiness (scikit-learn, 10 neighbours). The caption's opening
+    "the classes come apart layer by layer" is used only when the separation never drops.
+
+    Parameters
+    ----------
+    model : nn.Module
+        The trained torch model.
+    split : vizkit.data.Split
+        Its data: the first 1000 test examples are embedded.
+    meta : dict, optional
+        The checkpoint's metadata (not used by this family).
+    seed : int, default=0
+        Seed of UMAP and t-SNE (the same seed gives the same maps).
+
     Returns
     -------
     list of Figure
@@ -45,6 +94,31 @@ def figures(model, split, *, meta: dict | None = None, seed: int = 0) -> list[Fi
         ``panel_separation`` [panels] (class separation in each layer's own space),
         ``panel_trustworthiness`` [panels] (of each map), ``labels`` [n], ``predictions``
         [n], ``class_names``, and for image inputs ``images`` [n, H, W] (or [n, H, W, C]) uint8.
+
+    Raises
+    ------
+    NotApplicable
+        The model is not a torch ``nn.Module``.
+
+    See Also
+    --------
+    EmbeddingDisplay : One layer's map, fitted once and drawn as often as wanted.
+
+    Examples
+    --------
+    A full call fits UMAP and t-SNE on every layer (UMAP's numba code compiles on its first use,
+    which takes a minute: too slow for an example; ``tests/test_figures_embedding.py`` checks
+    the captions against the arrays). A model that is not a torch module is refused:
+
+    >>> import torch
+    >>> from sklearn.dummy import DummyClassifier
+    >>> from vizkit.data import Split, fingerprint
+    >>> x, y = torch.rand(6, 2), torch.arange(6) % 2
+    >>> split = Split("tiny", x, y, x, y, x, y, ("a", "b"), (2,), fingerprint(x, y))
+    >>> figures(DummyClassifier(), split)
+    Traceback (most recent call last):
+    ...
+    vizkit.plot.figure.NotApplicable: embeddings read a torch model's layers; DummyClassifier is not an nn.Module.
     """
     import matplotlib.pyplot as plt
 

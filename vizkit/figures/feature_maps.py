@@ -21,8 +21,36 @@ NAME = "feature-maps"
 
 
 def applies(model, split) -> str | None:
-    """``None`` for a torch model with a Conv2d layer and image data, else the reason (the
-    model's layers named)."""
+    """Whether the ``feature-maps`` family fits: ``None`` if so, else the reason in words.
+
+    It fits a torch model with at least one ``nn.Conv2d`` layer, on image data: only a
+    convolution has small filters to draw and a map per channel over the image.
+
+    Parameters
+    ----------
+    model : nn.Module or estimator
+        The model (only its layers are read here).
+    split : vizkit.data.Split
+        Its data; ``split.input_shape`` must be ``(C, H, W)``.
+
+    Returns
+    -------
+    str or None
+        ``None`` when the family fits, else why not (a model without conv layers gets its
+        layer names listed).
+
+    Examples
+    --------
+    >>> import torch
+    >>> from torch import nn
+    >>> from vizkit.data import Split, fingerprint
+    >>> x, y = torch.rand(4, 1, 8, 8), torch.arange(4) % 2
+    >>> split = Split("tiny", x, y, x, y, x, y, ("a", "b"), (1, 8, 8), fingerprint(x, y))
+    >>> applies(nn.Sequential(nn.Conv2d(1, 2, 3), nn.ReLU()), split) is None
+    True
+    >>> applies(nn.Sequential(nn.Flatten(), nn.Linear(64, 2)), split)
+    "Sequential has no Conv2d layer, so it has no filters or feature maps to show; its layers are: '0', '1' ..."
+    """
     from torch import nn
 
     from ..analysis.feature_maps import NoConvLayers, conv_layers
@@ -133,17 +161,58 @@ def _maps_figure(model, res, class_names: list[str]) -> Figure:
 def figures(model, split, *, meta: dict | None = None, seed: int = 0) -> list[Figure]:
     """The first conv layer's filters, and the feature maps of up to four conv layers.
 
+    The filters show what patterns the first layer looks for; the feature maps show where in
+    two test images (of different classes where possible) each channel found its pattern, layer
+    by layer. The captions' shares (positive weights, positive values, maps a following ReLU
+    zeroes entirely) are counted from the arrays stored with the figure.
+
+    Parameters
+    ----------
+    model : nn.Module
+        A trained torch model with ``nn.Conv2d`` layers (see :func:`applies`).
+    split : vizkit.data.Split
+        Its data: two test images are drawn, and the class names label them.
+    meta : dict, optional
+        The checkpoint's metadata (not used by this family).
+    seed : int, default=0
+        Seed of the choice of the two test images.
+
     Returns
     -------
     list of Figure
-        ``feature-maps-filters`` (``data``: ``filters`` [C_out, C_in, kH, kW], ``layer``) and one
-        ``feature-maps-<layer>`` per conv layer (``data``: ``maps`` [2, C, H', W'], ``inputs``
-        [2, C_in, H, W], ``layer``, ``labels``, ``channels``).
+        ``feature-maps-filters`` (``data``: ``filters`` [C_out, C_in, kH, kW], ``layer``,
+        ``layer_label``) and one ``feature-maps-<layer>`` per conv layer, the first four
+        (``data``: ``maps`` [2, C, H', W'] of at most 32 channels, ``inputs`` [2, C_in, H, W],
+        ``layer``, ``layer_label``, ``labels``, ``channels``).
 
     Raises
     ------
     NotApplicable
         The model has no Conv2d layer (its layers are named), or the data are not images.
+
+    Examples
+    --------
+    An untrained two-layer CNN on 8x8 images: three figures, and the caption's share of
+    positive values is the stored maps' share.
+
+    >>> import matplotlib; matplotlib.use("Agg")
+    >>> import matplotlib.pyplot as plt
+    >>> import torch
+    >>> from torch import nn
+    >>> from vizkit.data import Split, fingerprint
+    >>> x = torch.rand(8, 1, 8, 8, generator=torch.Generator().manual_seed(0))
+    >>> y = torch.arange(8) % 2
+    >>> split = Split("tiny", x, y, x, y, x, y, ("a", "b"), (1, 8, 8), fingerprint(x, y))
+    >>> _ = torch.manual_seed(0)
+    >>> net = nn.Sequential(nn.Conv2d(1, 2, 3), nn.ReLU(), nn.Conv2d(2, 3, 3), nn.Flatten(),
+    ...                     nn.Linear(48, 2))
+    >>> figs = figures(net, split)
+    >>> [f.id for f in figs], figs[1].data["maps"].shape
+    (['feature-maps-filters', 'feature-maps-0', 'feature-maps-2'], (2, 2, 6, 6))
+    >>> share = (figs[1].data["maps"] > 0).mean()
+    >>> f"{share:.0%} of the values are positive" in figs[1].caption
+    True
+    >>> plt.close("all")
     """
     import torch
 

@@ -30,8 +30,37 @@ NAME = "receptive-fields"
 
 
 def applies(model, split) -> str | None:
-    """``None`` for a torch model of single-channel images, else the reason (a field of two
-    numbers is not a picture)."""
+    """Whether the ``receptive-fields`` family fits: ``None`` if so, else the reason in words.
+
+    A receptive field is drawn as an image over the input, so the family fits torch models of
+    single-channel images (a field of two numbers is not a picture).
+
+    Parameters
+    ----------
+    model : nn.Module or estimator
+        The model (only its type is read here).
+    split : vizkit.data.Split
+        Its data; ``split.input_shape`` must be ``(1, H, W)``.
+
+    Returns
+    -------
+    str or None
+        ``None`` when the family fits, else why not.
+
+    Examples
+    --------
+    >>> import torch
+    >>> from vizkit.data import Split, fingerprint
+    >>> from vizkit.models import PTDeep
+    >>> x, y = torch.rand(4, 1, 4, 4), torch.arange(4) % 2
+    >>> images = Split("tiny", x, y, x, y, x, y, ("a", "b"), (1, 4, 4), fingerprint(x, y))
+    >>> applies(PTDeep([16, 4, 2]), images) is None
+    True
+    >>> p = torch.rand(4, 2)
+    >>> plane = Split("plane", p, y, p, y, p, y, ("a", "b"), (2,), fingerprint(p, y))
+    >>> applies(PTDeep([2, 4, 2]), plane)
+    'receptive fields are drawn as images; this data has input shape (2,), not (C, H, W).'
+    """
     from torch import nn
 
     shape = tuple(getattr(split, "input_shape", ()) or ())
@@ -90,11 +119,27 @@ def _views_caption(views, n_train: int, meta: dict | None, dropped=(), layer_wor
         cap += (" Rows: " + "; ".join(rows.get(v, v) for v in views.views)
                 + ". Each row on its own symmetric scale.")
     ratios = " / ".join(f"{r:.2f}" for r in views.ratios)
-    cap += (" Red: ink there raises the unit; blue: lowers it. Grey line: outside it lie the "
-            f"{never} pixels inked in fewer than {NEVER_INKED:.0%} of the {n_train} training "
-            f"images; mean |field| there is {ratios} of that on the {inked} pixels inked in "
-            f"more than {INKED:.0%}.")
+    cap += " Red: ink there raises the unit; blue: lowers it."
+    if never and inked:
+        cap += (f" Grey line: outside it lie the {never} pixels inked in fewer than "
+                f"{NEVER_INKED:.0%} of the {n_train} training images; mean |field| there is "
+                f"{ratios} of that on the {inked} pixels inked in more than {INKED:.0%}.")
+    else:
+        cap += " " + _no_ink_comparison(never, inked, n_train)
     return cap + _training_note(meta)
+
+
+def _no_ink_comparison(never: int, inked: int, n_train: int | None = None) -> str:
+    """The caption's sentence when the never-inked / inked comparison has an empty side (its
+    ratio is NaN): which side is empty, instead of 'nan'."""
+    from ..analysis.receptive_fields import INKED, NEVER_INKED
+
+    images = "training images" if n_train is None else f"{n_train} training images"
+    if not never:
+        return (f"No pixel is inked in fewer than {NEVER_INKED:.0%} of the {images}, so no "
+                "never-inked region is outlined or compared.")
+    return (f"No pixel is inked in more than {INKED:.0%} of the {images}, so the {never} "
+            "never-inked pixels have nothing to be compared with.")
 
 
 def _views_data(views) -> dict[str, np.ndarray]:
@@ -296,9 +341,14 @@ def _class_figure(model, split, xs, ink) -> list[Figure]:
     ratio = ink_ratio(rc.fields, ink)
     cap = (f"Average input gradient of each class logit over {rc.n_examples} test images (one "
            "symmetric scale): the pixels whose ink raises (red) or lowers (blue) the class score "
-           f"around typical test images. Grey line: outside it, pixels inked in fewer than "
-           f"{NEVER_INKED:.0%} of the training images; mean |field| there is {ratio:.2f} of that "
-           f"on pixels inked in more than {INKED:.0%}.")
+           "around typical test images.")
+    if np.isfinite(ratio):
+        cap += (f" Grey line: outside it, pixels inked in fewer than {NEVER_INKED:.0%} of the "
+                f"training images; mean |field| there is {ratio:.2f} of that on pixels inked in "
+                f"more than {INKED:.0%}.")
+    else:
+        cap += " " + _no_ink_comparison(int((np.asarray(ink) < NEVER_INKED).sum()),
+                                        int((np.asarray(ink) > INKED).sum()))
     return [Figure("receptive-fields-classes", out["fig"], cap,
                    data={"fields": np.asarray(rc.fields), "layer": np.array(rc.layer),
                          "units": np.asarray([str(u) for u in rc.units]), "ink": ink,
@@ -308,15 +358,70 @@ def _class_figure(model, split, xs, ink) -> list[Figure]:
 def figures(model, split, *, meta: dict | None = None, seed: int = 0) -> list[Figure]:
     """The family's figures (see the module's description): which pixels drive the units.
 
-    Every field figure outlines the pixels the training images (almost) never ink; ``data``
-    holds the drawn ``fields``, their ``layer``, ``units``, the ``ink`` frequency map and the
-    never-inked / inked ``ratios`` the caption quotes.
+    Every field figure outlines the pixels the training images (almost) never ink and
+    compares the mean ``|field|`` there with that on inked pixels: a unit that learned from the
+    data has small weights where the data never puts ink (they get no gradient), while a
+    randomly initialized layer's ratio is about 1.
+
+    Parameters
+    ----------
+    model : nn.Module
+        The trained torch model: an MLP (``PTDeep``, an ``nn.Sequential`` of Linear layers)
+        gets one figure per Linear layer, a CNN its conv fields, any other model the input
+        gradient of each class score.
+    split : vizkit.data.Split
+        Its data: up to 500 test images (chosen by ``seed``) for the gated and gradient
+        fields, the training images for the ink map.
+    meta : dict, optional
+        The checkpoint's metadata. With the recorded ``seed`` and model spec, an MLP's first
+        layer is compared with its initial weights (rebuilt from the seed); the config's
+        weight decay is named in the captions.
+    seed : int, default=0
+        Seed of the choice of test images.
+
+    Returns
+    -------
+    list of Figure
+        MLPs: ``receptive-fields-layer1``, ``-layer2``, ..., ``-output``; CNNs:
+        ``receptive-fields-conv``, ``receptive-fields-theory`` and
+        ``receptive-fields-classes``; other models: ``receptive-fields-classes``. ``data``
+        holds the drawn ``fields``, their ``layer``, ``units``, the ``ink`` frequency map and
+        the never-inked / inked ``ratios`` the caption quotes.
 
     Raises
     ------
     NotApplicable
         Non-image inputs (a field of two numbers is not a picture), more than one channel, or
-        not a torch model.
+        not a torch model; or no field applies (a model whose output is not one score per
+        class).
+
+    Examples
+    --------
+    An untrained MLP, 16 -> 4 -> 3, on 4x4 images inked only in the central 2x2: the 12 border
+    pixels are never inked, and the untrained fields are as strong there as on the ink (ratio
+    near 1). With one hidden layer the mean gradient equals the ReLU-gated product exactly, so
+    the output figure drops that duplicate row and says so.
+
+    >>> import matplotlib; matplotlib.use("Agg")
+    >>> import matplotlib.pyplot as plt
+    >>> import torch
+    >>> from vizkit.data import Split, fingerprint
+    >>> from vizkit.models import PTDeep
+    >>> x = torch.zeros(20, 1, 4, 4)
+    >>> x[:, :, 1:3, 1:3] = torch.rand(20, 1, 2, 2, generator=torch.Generator().manual_seed(0))
+    >>> y = torch.arange(20) % 3
+    >>> split = Split("tiny", x, y, x, y, x, y, ("a", "b", "c"), (1, 4, 4), fingerprint(x, y))
+    >>> _ = torch.manual_seed(0)
+    >>> figs = figures(PTDeep([16, 4, 3]), split)
+    >>> [f.id for f in figs], figs[1].data["views"].tolist()
+    (['receptive-fields-layer1', 'receptive-fields-output'], ['propagated', 'propagated, mean-gated'])
+    >>> int((figs[0].data["ink"] == 0).sum()), round(float(figs[0].data["ratios"][0]), 2)
+    (12, 1.16)
+    >>> "the 12 pixels inked in fewer than 1% of the 20 training images" in figs[0].caption
+    True
+    >>> "The 'gradient' view is not drawn: it coincides with 'ReLU-gated'" in figs[1].caption
+    True
+    >>> plt.close("all")
     """
     import torch
 

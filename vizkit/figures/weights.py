@@ -38,8 +38,39 @@ def _weight_images(model, split):
 
 
 def applies(model, split) -> str | None:
-    """``None`` when the model's logits are an affine map of single-channel image pixels, else
-    the reason (models with hidden layers: see the ``receptive-fields`` family)."""
+    """Whether the ``weights`` family fits: ``None`` if so, else the reason in words.
+
+    It fits when the model's logits are an affine map of single-channel image pixels
+    (logistic regression, ``PTDeep([D, C])``): only then is each class score one weight per
+    pixel, drawable as an image. Models with hidden layers: see the ``receptive-fields``
+    family.
+
+    Parameters
+    ----------
+    model : nn.Module or estimator
+        The model (trained or not: only its structure is read here).
+    split : vizkit.data.Split
+        Its data; ``split.input_shape`` must be ``(1, H, W)``.
+
+    Returns
+    -------
+    str or None
+        ``None`` when the family fits, else why not (the input shape, or the layer that is
+        not a single linear map).
+
+    Examples
+    --------
+    >>> import torch
+    >>> from vizkit.data import Split, fingerprint
+    >>> from vizkit.models import PTDeep
+    >>> x = torch.rand(6, 1, 4, 4, generator=torch.Generator().manual_seed(0))
+    >>> y = torch.arange(6) % 3
+    >>> split = Split("tiny", x, y, x, y, x, y, ("a", "b", "c"), (1, 4, 4), fingerprint(x, y))
+    >>> applies(PTDeep([16, 3]), split) is None
+    True
+    >>> applies(PTDeep([16, 8, 3]), split)
+    'PTDeep has no single linear input->class map ...'
+    """
     r = _weight_images(model, split)
     return r if isinstance(r, str) else None
 
@@ -62,18 +93,58 @@ def _ink_note(split, pixel: tuple) -> str:
 
 
 def figures(model, split, *, meta: dict | None = None, seed: int = 0) -> list[Figure]:
-    """The model's weight images, one per class, on one symmetric scale, captioned with the
-    largest weight and how often the training images ink its pixel.
+    """The model's weight images, one per class, on one symmetric scale.
+
+    Class ``k``'s score is ``w_k . x + b_k``; its weights ``w_k``, reshaped to the image, show
+    the pixels that vote for the class (red) and against it (blue). The caption names the
+    largest weight and how often the training images ink its pixel, so a large weight on a
+    pixel the data hardly ever inks shows as such.
+
+    Parameters
+    ----------
+    model : nn.Module
+        A model whose logits are an affine map of the pixels (see :func:`applies`).
+    split : vizkit.data.Split
+        Its data: the class names, the image shape, and the training images (for the caption's
+        ink share).
+    meta : dict, optional
+        The checkpoint's metadata (not used by this family).
+    seed : int, default=0
+        Seed of random choices (this family makes none).
 
     Returns
     -------
     list of Figure
-        One figure, ``data``: ``images`` [C, H, W], ``class_names``.
+        One figure, ``id`` ``'weights'``; ``data``: ``images`` [C, H, W] (on raw [0, 1]
+        pixels, the model's input normalization folded in), ``class_names`` and ``bias`` [C].
 
     Raises
     ------
     NotApplicable
         Non-image inputs, or a model without a linear input->class map.
+
+    Examples
+    --------
+    An untrained ``PTDeep([16, 3])`` on 4x4 images of three classes; the caption's words are
+    checked against the arrays: the class it names holds the largest ``|weight|``.
+
+    >>> import matplotlib; matplotlib.use("Agg")
+    >>> import matplotlib.pyplot as plt
+    >>> import numpy as np
+    >>> import torch
+    >>> from vizkit.data import Split, fingerprint
+    >>> from vizkit.models import PTDeep
+    >>> x = torch.rand(6, 1, 4, 4, generator=torch.Generator().manual_seed(0))
+    >>> y = torch.arange(6) % 3
+    >>> split = Split("tiny", x, y, x, y, x, y, ("a", "b", "c"), (1, 4, 4), fingerprint(x, y))
+    >>> _ = torch.manual_seed(0)
+    >>> [fig] = figures(PTDeep([16, 3]), split)
+    >>> fig.id, fig.data["images"].shape, fig.data["class_names"].tolist()
+    ('weights', (3, 4, 4), ['a', 'b', 'c'])
+    >>> top = int(np.abs(fig.data["images"]).reshape(3, -1).max(1).argmax())
+    >>> f"largest |weight| is in the image of class '{'abc'[top]}'" in fig.caption
+    True
+    >>> plt.close("all")
     """
     r = _weight_images(model, split)
     if isinstance(r, str):

@@ -37,8 +37,43 @@ def plot_surface_frame(frames, index: int, *, axes=None, colorbar: bool = True,
     Returns
     -------
     dict
-        ``{'fig', 'axes', 'surface' (:func:`~vizkit.plot.graph.plot_field`'s dict), 'points', 'colorbar', 'marker',
-        'legend'}`` (the legend under both panels: class colours, circle right, square wrong).
+        ``'fig'``; ``'axes'`` (``[surface axes, curves axes]``); ``'surface'``
+        (:func:`~vizkit.plot.graph.plot_field`'s dict); ``'points'``
+        (:func:`~vizkit.plot.graph.graph_data`'s dict); ``'colorbar'`` (Colorbar or None);
+        ``'marker'`` (the dashed line at the current epoch); ``'legend'`` (under both panels:
+        class colours, circle right, square wrong).
+
+    Raises
+    ------
+    ValueError
+        ``index`` is not a snapshot of ``frames`` (negative indices count from the end).
+
+    Examples
+    --------
+    Two hand-made snapshots of a model of the plane: at epoch 0 it calls every point class 0,
+    at epoch 5 it has learned ``x0 > 0``.
+
+    >>> import matplotlib; matplotlib.use("Agg")
+    >>> import matplotlib.pyplot as plt
+    >>> import numpy as np
+    >>> from vizkit.analysis.decision_surface import SurfaceFrames, decision_surface
+    >>> X = np.array([[-1.0, 0.0], [-0.5, 1.0], [0.5, -1.0], [1.0, 0.5]])
+    >>> y = np.array([0, 0, 1, 1])
+    >>> before = decision_surface(lambda P: np.full(len(P), 0.2), X, grid_resolution=20)
+    >>> after = decision_surface(lambda P: 1 / (1 + np.exp(-4 * P[:, 0])), X, grid_resolution=20)
+    >>> frames = SurfaceFrames(epochs=np.array([0, 5]), surfaces=[before, after], points=X,
+    ...                        labels=y, predictions=np.array([[0, 0, 0, 0], [0, 0, 1, 1]]),
+    ...                        loss=np.array([0.9, 0.2]))
+    >>> out = plot_surface_frame(frames, 1, font=12)
+    >>> out["axes"][0].get_title(), [int(x) for x in out["marker"].get_xdata()]
+    ('epoch 5: training accuracy 100%', [5, 5])
+    >>> [t.get_text() for t in out["legend"].get_texts()]
+    ['class 0', 'class 1', 'classified right', 'classified wrong']
+    >>> plot_surface_frame(frames, 2)
+    Traceback (most recent call last):
+    ...
+    ValueError: `index` must be in [0, 2). Got 2 instead.
+    >>> plt.close("all")
     """
     import matplotlib.pyplot as plt
 
@@ -93,18 +128,53 @@ def surface_animation(frames, *, fps: float = 6.0, dpi: float = 110, hold_last: 
 
     Parameters
     ----------
-    frames : SurfaceFrames
+    frames : vizkit.analysis.decision_surface.SurfaceFrames
+        The snapshots, one frame each.
     fps : float, default=6
+        Frames per second (each frame shows ``round(1000 / fps)`` ms).
     dpi : float, default=110
+        Pixels per inch of every frame: the GIF is ``figsize * dpi`` pixels.
     hold_last : int, default=6
         The last frame is shown this many frame times (the end result stays on screen).
     figsize : (float, float), default=(8.6, 4.1)
+        Size (inches) of every frame.
     font : float, default=9
+        Size (pt) of every text of a frame.
 
     Returns
     -------
     bytes
-        A GIF89a file with ``len(frames)`` frames.
+        A GIF89a file with ``len(frames)`` frames, looping forever.
+
+    Raises
+    ------
+    ValueError
+        ``frames`` holds no snapshot, or ``fps`` is not positive.
+
+    Examples
+    --------
+    Two snapshots (as in :func:`plot_surface_frame`) at 60 dpi: a 516 x 246 pixel GIF of two
+    frames, the last held for 3 frame times.
+
+    >>> import io
+    >>> import numpy as np
+    >>> from PIL import Image
+    >>> from vizkit.analysis.decision_surface import SurfaceFrames, decision_surface
+    >>> X = np.array([[-1.0, 0.0], [-0.5, 1.0], [0.5, -1.0], [1.0, 0.5]])
+    >>> surfaces = [decision_surface(lambda P: np.full(len(P), 0.2), X, grid_resolution=10),
+    ...             decision_surface(lambda P: 1 / (1 + np.exp(-4 * P[:, 0])), X,
+    ...                              grid_resolution=10)]
+    >>> frames = SurfaceFrames(epochs=np.array([0, 5]), surfaces=surfaces, points=X,
+    ...                        labels=np.array([0, 0, 1, 1]),
+    ...                        predictions=np.array([[0, 0, 0, 0], [0, 0, 1, 1]]),
+    ...                        loss=np.array([0.9, 0.2]))
+    >>> gif = surface_animation(frames, fps=5, dpi=60, hold_last=3)
+    >>> gif[:6], Image.open(io.BytesIO(gif)).size, Image.open(io.BytesIO(gif)).n_frames
+    (b'GIF89a', (516, 246), 2)
+    >>> surface_animation(frames, fps=0)
+    Traceback (most recent call last):
+    ...
+    ValueError: `fps` must be > 0. Got 0 instead.
     """
     import io
 

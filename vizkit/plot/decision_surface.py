@@ -33,15 +33,54 @@ def region_image(surf, *, colors: Sequence | None = None, min_alpha: float = 0.1
                  max_alpha: float = 0.6) -> np.ndarray:
     """The RGB image of argmax regions: class colour blended with white by confidence.
 
-    The blend weight is ``min_alpha + (max_alpha - min_alpha) * c`` with ``c`` the confidence
-    rescaled from ``[1/C, 1]`` to ``[0, 1]`` (uniform ``max_alpha`` without probabilities).
+    Each grid point gets the colour of its predicted class, mixed with white: the blend weight
+    is ``min_alpha + (max_alpha - min_alpha) * c``, with ``c`` the confidence (largest class
+    probability) rescaled from ``[1/C, 1]`` (a tie, the palest) to ``[0, 1]`` (certain, the
+    strongest). A surface without probabilities (scores or labels) is shaded uniformly at
+    ``max_alpha``. The result is ``1 - weight * (1 - colour)`` per channel.
+
+    Parameters
+    ----------
+    surf : vizkit.analysis.decision_surface.DecisionSurface
+        The evaluated grid: ``labels`` [H, W], ``confidence`` [H, W] (or None) and
+        ``n_classes``.
+    colors : sequence of colours, optional
+        One per class, anything :func:`matplotlib.colors.to_rgb` reads (names, hex strings,
+        RGB tuples); by default :func:`vizkit.plot.style.class_colors`.
+    min_alpha : float, default=0.15
+        Weight of the class colour where the confidence is ``1/C``.
+    max_alpha : float, default=0.6
+        Weight of the class colour at confidence 1.
 
     Returns
     -------
-    ndarray of shape (H, W, 3), values in [0, 1], row 0 at ``y_min``.
+    ndarray of shape (H, W, 3)
+        Values in [0, 1]; row 0 is the grid's lowest ``y`` (draw with ``origin='lower'``).
+
+    Raises
+    ------
+    ValueError
+        ``colors`` has fewer entries than the surface has classes.
+
+    Examples
+    --------
+    Three grid points along x in [-1, 1] with P(class 1) = 0, 0.5 and 1: class 0 (red) sure,
+    a tie (argmax: class 0, palest), class 1 (blue) sure.
+
+    >>> import numpy as np
+    >>> from vizkit.analysis.decision_surface import decision_surface
+    >>> surf = decision_surface(lambda P: np.column_stack([(1 - P[:, 0]) / 2, (1 + P[:, 0]) / 2]),
+    ...                         ((-1, 0), (1, 1)), grid_resolution=(3, 2))
+    >>> surf.labels[0].tolist(), surf.confidence[0].tolist()
+    ([0, 0, 1], [1.0, 0.5, 1.0])
+    >>> region_image(surf, colors=["red", "blue"])[0].round(2).tolist()
+    [[1.0, 0.4, 0.4], [1.0, 0.85, 0.85], [0.4, 0.4, 1.0]]
     """
+    from matplotlib.colors import to_rgb
+
     C = surf.n_classes
-    palette = np.asarray(class_colors(max(C, 2)) if colors is None else list(colors), dtype=float)
+    palette = np.asarray(class_colors(max(C, 2)) if colors is None else
+                         [to_rgb(c) for c in colors], dtype=float)
     if len(palette) < C:
         raise ValueError(f"`colors` has {len(palette)} entries for {C} classes.")
     rgb = palette[surf.labels][..., :3]
@@ -59,27 +98,74 @@ def plot_decision_regions(surf, *, ax=None, colors: Sequence | None = None,
                           imshow_kw: dict | None = None, contour_kw: dict | None = None) -> dict:
     """Shade each grid point with its argmax class colour, paler where the model is less sure.
 
+    The regions show WHERE the classifier puts each class; the paleness shows HOW SURE it is
+    (a pale band along a boundary is a wide margin of doubt, a sharp edge a confident model).
+    The image is :func:`region_image`, drawn under the data (``zorder=0``), with thin grey lines
+    where the predicted class changes.
+
     Parameters
     ----------
-    surf : DecisionSurface
-    ax : matplotlib Axes, optional
-        Default: a new figure (the rule of every vizkit plotter).
+    surf : vizkit.analysis.decision_surface.DecisionSurface
+        The evaluated grid (:func:`vizkit.analysis.decision_surface.decision_surface`).
+    ax : matplotlib.axes.Axes, optional
+        By default a new figure (the rule of every vizkit plotter).
     colors : sequence of colours, optional
-        One per class; default :func:`vizkit.plot.style.class_colors`.
+        One per class; by default :func:`vizkit.plot.style.class_colors`.
     shade_by_confidence : bool, default=True
-        Blend with white by confidence (see :func:`region_image`); False: uniform shading.
+        Blend with white by confidence (see :func:`region_image`); False: every region at the
+        mean of ``min_alpha`` and ``max_alpha``.
     boundaries : bool, default=True
-        Draw thin lines where the argmax class changes.
-    min_alpha, max_alpha : float, default=0.15, 0.6
-        Weight of the class colour (against white) at the lowest and at full confidence.
-    imshow_kw, contour_kw : dict, optional
-        Passed on to ``ax.imshow`` and ``ax.contour``.
+        Draw thin lines where the argmax class changes (none when one class fills the grid).
+    min_alpha : float, default=0.15
+        Weight of the class colour (against white) where the confidence is lowest (``1/C``).
+    max_alpha : float, default=0.6
+        Weight of the class colour at full confidence.
+    imshow_kw : dict, optional
+        Passed on to ``ax.imshow`` (over the defaults ``origin='lower'``, the surface's
+        ``extent``, ``interpolation='nearest'``, ``aspect='auto'``, ``zorder=0``).
+    contour_kw : dict, optional
+        Passed on to ``ax.contour`` of the boundaries.
 
     Returns
     -------
     dict
-        ``'image'`` (AxesImage whose array is the RGB region image) and ``'boundaries'``
-        (ContourSet or None).
+        ``'image'`` (the ``AxesImage``; its array is the RGB region image) and
+        ``'boundaries'`` (``ContourSet``, one level between each pair of neighbouring class
+        ids present, or None).
+
+    Raises
+    ------
+    TypeError
+        ``surf`` is not a ``DecisionSurface``.
+    ValueError
+        Not ``0 <= min_alpha <= max_alpha <= 1``, or ``colors`` has fewer entries than classes.
+
+    See Also
+    --------
+    confidence_colorbar : The colour bar of the paleness.
+    vizkit.plot.graph.plot_field : The lab's view, one scalar field and its level line.
+
+    Examples
+    --------
+    A linear model on the plane, class 1 where ``x1 > x0``: two regions and one boundary.
+
+    >>> import matplotlib; matplotlib.use("Agg")
+    >>> import matplotlib.pyplot as plt
+    >>> import numpy as np
+    >>> from vizkit.analysis.decision_surface import decision_surface
+    >>> surf = decision_surface(lambda P: np.column_stack([P[:, 0], P[:, 1]]),
+    ...                         ((-1, -1), (1, 1)), grid_resolution=40)
+    >>> fig, ax = plt.subplots()
+    >>> out = plot_decision_regions(surf, ax=ax)
+    >>> out["image"].get_array().shape, out["image"].get_extent()
+    ((40, 40, 3), [-1.0, 1.0, -1.0, 1.0])
+    >>> out["boundaries"].levels.tolist()  # between class 0 and class 1
+    [0.5]
+    >>> plot_decision_regions(surf, ax=ax, min_alpha=0.8, max_alpha=0.2)
+    Traceback (most recent call last):
+    ...
+    ValueError: need 0 <= min_alpha <= max_alpha <= 1. Got min_alpha=0.8, max_alpha=0.2 instead.
+    >>> plt.close("all")
     """
     if not all(hasattr(surf, k) for k in ("xx", "yy", "labels", "confidence", "n_classes")):
         raise TypeError("`surf` must be a DecisionSurface (see vizkit.analysis.decision_surface."
@@ -110,13 +196,54 @@ def plot_decision_regions(surf, *, ax=None, colors: Sequence | None = None,
 def confidence_colorbar(ax, surf, *, min_alpha: float = 0.15,
                         max_alpha: float = 0.6, label: str | None = None, palette=None,
                         **colorbar_kw):
-    """The colour bar of :func:`plot_decision_regions`' paleness: the confidence (largest class
-    probability) from ``1/C`` (palest) to 1 (strongest), drawn on a neutral grey, or, with
-    ``palette`` (one colour per class), as one strip per class in that class's own colour, so
-    the bar shows the colours the regions are shaded with.
+    """The colour bar of :func:`plot_decision_regions`' paleness.
 
-    Use the same ``min_alpha``/``max_alpha`` as the regions. Returns the ``Colorbar`` (``None``
-    when the surface has no probabilities).
+    The bar runs over the confidence (the largest class probability) from ``1/C`` (palest) to
+    1 (strongest), drawn on a neutral grey, or, with ``palette`` (one colour per class), as one
+    strip per class in that class's own colour, so the bar shows the colours the regions are
+    shaded with. Use the same ``min_alpha``/``max_alpha`` as the regions.
+
+    Parameters
+    ----------
+    ax : matplotlib.axes.Axes
+        The axes of the regions; the bar is added beside it (its figure makes room).
+    surf : vizkit.analysis.decision_surface.DecisionSurface
+        The surface drawn; its ``n_classes`` sets the bar's lower end ``1/C``.
+    min_alpha : float, default=0.15
+        The regions' colour weight at confidence ``1/C``.
+    max_alpha : float, default=0.6
+        The regions' colour weight at confidence 1.
+    label : str, optional
+        The bar's label; by default ``'confidence of the shaded class (paler = less sure)'``.
+    palette : sequence of colours, optional
+        One colour per class: draw the bar as one strip per class in these colours (pass the
+        regions' colours); by default a grey ramp.
+    **colorbar_kw
+        Passed on to ``Figure.colorbar`` (default ``shrink=0.8``; e.g. ``location='bottom'``).
+
+    Returns
+    -------
+    matplotlib.colorbar.Colorbar or None
+        The bar; None when the surface has no probabilities (scores or labels: no paleness).
+
+    Examples
+    --------
+    >>> import matplotlib; matplotlib.use("Agg")
+    >>> import matplotlib.pyplot as plt
+    >>> import numpy as np
+    >>> from vizkit.analysis.decision_surface import decision_surface
+    >>> logits = lambda P: np.column_stack([P[:, 0], P[:, 1], -P[:, 0]])  # three classes
+    >>> surf = decision_surface(logits, ((-1, -1), (1, 1)), grid_resolution=20)
+    >>> fig, ax = plt.subplots()
+    >>> _ = plot_decision_regions(surf, ax=ax)
+    >>> cbar = confidence_colorbar(ax, surf, location="bottom")
+    >>> round(cbar.norm.vmin, 3), cbar.norm.vmax, cbar.orientation  # from 1/3 to 1
+    (0.333, 1.0, 'horizontal')
+    >>> labels_only = decision_surface(lambda P: (P[:, 0] > 0).astype(int), ((-1, -1), (1, 1)),
+    ...                                grid_resolution=20)
+    >>> confidence_colorbar(ax, labels_only) is None
+    True
+    >>> plt.close("all")
     """
     if surf.confidence is None:
         return None
@@ -158,8 +285,42 @@ def _class_strips(cbar, palette, n_classes: int, min_alpha: float, max_alpha: fl
 
 def points_legend(ax, classes, palette, class_names: Sequence[str] | None = None,
                   **legend_kw):
-    """One legend for :func:`graph_data`'s points: a square per class present (its colour), then
-    the marker shapes (circle right, square wrong), outside on the right."""
+    """One legend for :func:`~vizkit.plot.graph.graph_data`'s points: classes and correctness.
+
+    A coloured square per class present (the points' fill colour), then the two marker shapes
+    (circle: classified right, square: classified wrong), outside the axes on the right.
+
+    Parameters
+    ----------
+    ax : matplotlib.axes.Axes or matplotlib.figure.Figure
+        Where the legend goes (a figure legend for a figure, e.g. with
+        ``loc='outside lower center'`` under all its panels).
+    classes : sequence of int
+        The class ids to list, in order (e.g. ``numpy.unique(labels)``).
+    palette : sequence of colours
+        Indexed by class id (e.g. :func:`vizkit.plot.style.class_colors`).
+    class_names : sequence of str, optional
+        Indexed by class id; an id without a name is written as the number.
+    **legend_kw
+        Passed on to ``ax.legend`` (over the defaults ``loc='upper left'``,
+        ``bbox_to_anchor=(1.01, 1.0)``, ``fontsize=9``, ``frameon=False``).
+
+    Returns
+    -------
+    matplotlib.legend.Legend
+        Its entries: the classes, then ``'classified right'`` and ``'classified wrong'``.
+
+    Examples
+    --------
+    >>> import matplotlib; matplotlib.use("Agg")
+    >>> import matplotlib.pyplot as plt
+    >>> from vizkit.plot.style import class_colors
+    >>> fig, ax = plt.subplots()
+    >>> leg = points_legend(ax, [0, 2], class_colors(3), ["cat", "dog"], fontsize=12)
+    >>> [t.get_text() for t in leg.get_texts()]  # class 2 has no name: its id
+    ['cat', '2', 'classified right', 'classified wrong']
+    >>> plt.close("all")
+    """
     from matplotlib.lines import Line2D
 
     names = list(class_names or [])
@@ -176,8 +337,49 @@ def points_legend(ax, classes, palette, class_names: Sequence[str] | None = None
 def scatter_classes(ax, points, labels=None, *, n_classes: int = 0,
                     class_names: Sequence[str] | None = None, legend: bool = True,
                     scatter_kw: dict | None = None):
-    """Scatter ``points`` ``(n, 2)`` in the class colours of ``labels`` (grey without), with a
-    legend of the classes present; returns the ``PathCollection``."""
+    """Scatter 2D points in the colours of their classes, with a legend of the classes present.
+
+    The colours are :func:`vizkit.plot.style.class_colors`, the same as the regions of
+    :func:`plot_decision_regions`, so a point of class ``k`` on region ``k`` shows as the same
+    hue, darker.
+
+    Parameters
+    ----------
+    ax : matplotlib.axes.Axes
+        Where to draw.
+    points : array-like of shape (n, 2)
+        The points' coordinates.
+    labels : array-like of int of shape (n,), optional
+        Their classes (ids from 0); without them every point is grey and no legend is drawn.
+    n_classes : int, default=0
+        Number of classes of the palette; the palette has ``max(n_classes, max(labels) + 1,
+        2)`` colours (``class_colors`` changes beyond ten classes, so pass the model's count).
+    class_names : sequence of str, optional
+        Legend names, indexed by class id (missing ones: the id).
+    legend : bool, default=True
+        Add :func:`class_legend` of the classes in ``labels``.
+    scatter_kw : dict, optional
+        Passed on to ``ax.scatter`` (over the defaults ``s=14``, dark edges, ``zorder=2``).
+
+    Returns
+    -------
+    matplotlib.collections.PathCollection
+        The scattered points.
+
+    Examples
+    --------
+    >>> import matplotlib; matplotlib.use("Agg")
+    >>> import matplotlib.pyplot as plt
+    >>> import numpy as np
+    >>> from vizkit.plot.style import class_colors
+    >>> fig, ax = plt.subplots()
+    >>> pts = scatter_classes(ax, [[0, 0], [1, 1], [2, 0]], [0, 1, 1], class_names=["a", "b"])
+    >>> np.allclose(pts.get_facecolors()[1, :3], class_colors(2)[1])
+    True
+    >>> [t.get_text() for t in ax.get_legend().get_texts()]
+    ['a', 'b']
+    >>> plt.close("all")
+    """
     pts = np.asarray(points, dtype=float)
     kw = {"s": 14, "edgecolors": "0.15", "linewidths": 0.3, "zorder": 2}
     kw.update(scatter_kw or {})
@@ -192,7 +394,42 @@ def scatter_classes(ax, points, labels=None, *, n_classes: int = 0,
 
 
 def class_legend(ax, classes, palette, class_names: Sequence[str] | None = None, **legend_kw):
-    """A legend with one coloured square per class id in ``classes`` (outside, right)."""
+    """A legend with one coloured square per class id in ``classes``, outside on the right.
+
+    Parameters
+    ----------
+    ax : matplotlib.axes.Axes or matplotlib.figure.Figure
+        Where the legend goes.
+    classes : sequence of int
+        The class ids to list, in order.
+    palette : sequence of colours
+        Indexed by class id.
+    class_names : sequence of str, optional
+        Indexed by class id; an id without a name is written as the number.
+    **legend_kw
+        Passed on to ``ax.legend`` (over the defaults ``loc='upper left'``,
+        ``bbox_to_anchor=(1.01, 1.0)``, ``fontsize=9``, ``frameon=False``).
+
+    Returns
+    -------
+    matplotlib.legend.Legend
+        One entry per id of ``classes``.
+
+    See Also
+    --------
+    points_legend : The same squares followed by the right/wrong marker shapes.
+
+    Examples
+    --------
+    >>> import matplotlib; matplotlib.use("Agg")
+    >>> import matplotlib.pyplot as plt
+    >>> from vizkit.plot.style import class_colors
+    >>> fig, ax = plt.subplots()
+    >>> leg = class_legend(ax, [1, 0], class_colors(2), ["no", "yes"], fontsize=12)
+    >>> [t.get_text() for t in leg.get_texts()], leg.get_texts()[0].get_fontsize()
+    (['yes', 'no'], 12.0)
+    >>> plt.close("all")
+    """
     from matplotlib.lines import Line2D
 
     names = list(class_names or [])

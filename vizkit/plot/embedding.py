@@ -29,22 +29,32 @@ def plot_embedding(result, *, ax=None, class_names: Sequence[str] | None = None,
                    legend_kw: dict | None = None):
     """Scatter ``result.points`` (first two components) coloured by ``result.labels``.
 
+    Each point is one input; near points had near activations (UMAP, t-SNE: near neighbours;
+    PCA: the two directions of largest variance). The colours are the classes, the same as in
+    every vizkit figure, so a map where the colours form islands shows a layer that separates
+    the classes. UMAP and t-SNE axes carry no units, so their ticks are removed.
+
     Parameters
     ----------
     result : vizkit.analysis.embedding.Embedding
-    ax : matplotlib Axes, default=None
-        A new figure when None.
+        The points ``(N, >= 2)``, their ``labels`` (or None: one colour), the ``method`` (names
+        the axes) and the ``layer`` (names the title).
+    ax : matplotlib.axes.Axes, default=None
+        A new 5 x 5 inch figure when None.
     class_names : sequence of str, default=None
-        Legend labels; their number fixes the number of classes (and so the colours).
+        Legend labels indexed by class id; their number fixes the number of classes (and so the
+        colours).
     n_classes : int, default=None
         Number of classes when ``class_names`` is not given; ``max(labels) + 1`` when None.
     s : float, default=None
-        Marker size; ``None`` picks one from the number of points.
+        Marker area (points squared); ``None`` picks ``5000 / N`` clipped to [2, 30].
     alpha : float, default=0.8
+        Opacity of the markers.
     legend : bool, default=True
         A legend with one entry per class present.
     shuffle : bool, default=True
-        Draw the points in a fixed pseudo-random order, so that no class is always on top.
+        Draw the points in a fixed pseudo-random order (seed 0), so that no class is always on
+        top.
     scatter_kw : dict, default=None
         Passed to ``ax.scatter``.
     legend_kw : dict, default=None
@@ -53,9 +63,45 @@ def plot_embedding(result, *, ax=None, class_names: Sequence[str] | None = None,
 
     Returns
     -------
-    matplotlib Axes
-        The scatter is ``ax.collections[-1]``; its point ``k`` is ``result.points[order[k]]`` with
-        ``order`` stored in ``ax.collections[-1].vizkit_order``.
+    matplotlib.axes.Axes
+        The axes drawn on. The scatter is ``ax.collections[-1]``; its point ``k`` is
+        ``result.points[order[k]]`` with ``order`` stored in
+        ``ax.collections[-1].vizkit_order``. An empty label or title is filled in
+        (``'PC 1'``, ``'PCA of the input'``); one already set is kept.
+
+    Raises
+    ------
+    ValueError
+        ``result.points`` has fewer than two components, or a label is outside
+        ``[0, n_classes)``.
+
+    See Also
+    --------
+    vizkit.analysis.embedding.embed_activations : Computes ``result`` from a model's layer.
+    vizkit.figures.EmbeddingDisplay : Fits once, draws as often as wanted.
+
+    Examples
+    --------
+    Three hand-placed points of two classes (no fitting needed):
+
+    >>> import matplotlib; matplotlib.use("Agg")
+    >>> import matplotlib.pyplot as plt
+    >>> import numpy as np
+    >>> from vizkit.analysis.embedding import Embedding
+    >>> res = Embedding(points=np.array([[0.0, 0.0], [1.0, 0.0], [0.0, 1.0]]),
+    ...                 labels=np.array([0, 1, 1]), reducer=None, method="pca", layer=None,
+    ...                 n_features=4)
+    >>> fig, ax = plt.subplots()
+    >>> ax = plot_embedding(res, ax=ax, class_names=["odd", "even"], shuffle=False)
+    >>> ax.collections[-1].get_offsets().tolist()
+    [[0.0, 0.0], [1.0, 0.0], [0.0, 1.0]]
+    >>> ax.get_xlabel(), ax.get_title(), [t.get_text() for t in ax.get_legend().get_texts()]
+    ('PC 1', 'PCA of the input', ['odd', 'even'])
+    >>> plot_embedding(res, class_names=["odd"])  # label 1 needs a second class
+    Traceback (most recent call last):
+    ...
+    ValueError: labels must be in [0, 0] for 1 classes. Got labels from 0 to 1.
+    >>> plt.close("all")
     """
     import matplotlib.pyplot as plt
     from matplotlib.lines import Line2D

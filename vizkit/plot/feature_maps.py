@@ -60,24 +60,65 @@ def plot_filters(result, *, axes=None, fig=None, cmap=None, ncols: int | None = 
                  colorbar: bool = True, imshow_kw: dict | None = None) -> dict:
     """Draw each output channel's filter as a small image, all on one symmetric scale.
 
+    A conv filter is the pattern its channel looks for: the channel's output is large where a
+    ``kH x kW`` patch of the input matches the red weights and avoids the blue ones. One
+    symmetric scale for all filters (zero white) keeps them comparable. One-channel filters are
+    drawn as they are, three-channel (RGB) filters as colour images, others as their mean over
+    the input channels.
+
     Parameters
     ----------
     result : vizkit.analysis.feature_maps.ConvFilters
-    axes : sequence of Axes, optional
+        The layer's weight ``(C_out, C_in, kH, kW)`` and its largest ``|w|``, ``vmax``.
+    axes : sequence of matplotlib.axes.Axes, optional
         One per filter; default: a new grid in ``fig`` (or a new figure).
-    fig : matplotlib Figure or SubFigure, optional
-    cmap : str or Colormap, optional
+    fig : matplotlib.figure.Figure or matplotlib.figure.SubFigure, optional
+        The figure of the new grid when ``axes`` is not given.
+    cmap : str or matplotlib.colors.Colormap, optional
         Default: the diverging map (zero white). Three-channel filters are drawn as RGB instead
         (mid-grey is zero), without a colourbar.
     ncols : int, optional
-        Default: 8 (a wide strip wraps into rows of 8).
+        Default: ``min(C_out, 8)`` (a wide strip wraps into rows of 8).
     colorbar : bool, default=True
+        Add one colour bar for all filters (labelled ``'weight'``, or the mean it draws).
     imshow_kw : dict, optional
+        Passed on to every ``ax.imshow`` (default ``interpolation='nearest'``).
 
     Returns
     -------
     dict
-        ``{'fig', 'axes', 'images', 'colorbar', 'vmax'}``.
+        ``'fig'``, ``'axes'`` (one per filter, titled with its channel number), ``'images'``
+        (their ``AxesImage``), ``'colorbar'`` (Colorbar or None) and ``'vmax'`` (the scale's
+        half-width).
+
+    Raises
+    ------
+    ValueError
+        ``result.filters`` is not ``(C_out, C_in, kH, kW)``, or ``axes`` holds fewer axes than
+        filters.
+
+    See Also
+    --------
+    vizkit.analysis.feature_maps.conv_filters : Reads ``result`` from a model.
+    plot_feature_maps : What the filters compute on an input.
+
+    Examples
+    --------
+    Three hand-made 3x3 filters: a vertical edge, a horizontal edge and an all-zero one.
+
+    >>> import matplotlib; matplotlib.use("Agg")
+    >>> import matplotlib.pyplot as plt
+    >>> import numpy as np
+    >>> from vizkit.analysis.feature_maps import ConvFilters
+    >>> edge = np.array([[-1.0, 0.0, 1.0]] * 3)
+    >>> filt = ConvFilters(filters=np.stack([edge, edge.T, 0 * edge])[:, None], layer="0",
+    ...                    vmax=1.0)
+    >>> out = plot_filters(filt)
+    >>> len(out["images"]), [ax.get_title() for ax in out["axes"]]
+    (3, ['0', '1', '2'])
+    >>> out["images"][2].get_clim(), out["colorbar"].ax.get_ylabel()  # zero is mid-scale
+    ((-1.0, 1.0), 'weight')
+    >>> plt.close("all")
     """
     w = np.asarray(result.filters)
     if w.ndim != 4:
@@ -139,34 +180,77 @@ def plot_feature_maps(result, index: int = 0, *, axes=None, input_ax=None, fig=N
                       imshow_kw: dict | None = None, layer_label: str | None = None) -> dict:
     """Draw one input (white on black) and its feature maps on one symmetric scale.
 
+    A feature map is one channel's output over the image: where it is red the channel's
+    pattern is present, where blue its opposite. The maps of one input share one symmetric
+    scale (half-width: their largest ``|value|``, zero white), so the channels compare
+    directly; the input is drawn beside them on its own grey scale.
+
     Parameters
     ----------
     result : vizkit.analysis.feature_maps.FeatureMaps
+        The layer's outputs ``(N, C, H', W')``, the ``inputs`` and their ``labels``.
     index : int, default=0
-        Which input of the result.
-    axes : sequence of Axes, optional
+        Which input of the result (negative counts from the end).
+    axes : sequence of matplotlib.axes.Axes, optional
         One per drawn channel; default: a new grid in ``fig`` (or a new figure), with the input
         in a column on the left.
-    input_ax : Axes, optional
+    input_ax : matplotlib.axes.Axes, optional
         Where the input goes when ``axes`` are given (``None``: not drawn).
-    fig : matplotlib Figure or SubFigure, optional
-    cmap : str or Colormap, optional
+    fig : matplotlib.figure.Figure or matplotlib.figure.SubFigure, optional
+        The figure of the new grid when ``axes`` is not given.
+    cmap : str or matplotlib.colors.Colormap, optional
         Default: the diverging map (zero white).
     channels : sequence of int, optional
         Channels to draw; default: the first :data:`MAX_CHANNELS`.
     ncols : int, optional
-        Map columns; default 8 (more channels wrap into rows).
+        Map columns; default ``min(len(channels), 8)`` (more channels wrap into rows).
     colorbar : bool, default=True
         A colourbar for the maps' scale and one for the input's pixel values.
     imshow_kw : dict, optional
+        Passed on to every map's ``ax.imshow`` (default ``interpolation='nearest'``).
     layer_label : str, optional
         The layer as the colourbar names it (default ``result.layer``), e.g. ``'conv2 (features.4)'``.
 
     Returns
     -------
     dict
-        ``{'fig', 'axes', 'input_ax', 'images', 'input_image', 'colorbar', 'input_colorbar',
-        'vmax', 'channels'}``.
+        ``'fig'``; ``'axes'`` (one per channel, titled with its number); ``'input_ax'``;
+        ``'images'`` (the maps' ``AxesImage``); ``'input_image'`` (or None); ``'colorbar'``
+        and ``'input_colorbar'`` (Colorbar or None); ``'vmax'`` (the maps' half-width);
+        ``'channels'`` (the channels drawn).
+
+    Raises
+    ------
+    ValueError
+        ``index`` is not an input of the result; ``channels`` is empty or names a channel the
+        layer does not have; ``axes`` holds fewer axes than channels.
+
+    See Also
+    --------
+    vizkit.analysis.feature_maps.feature_maps : Computes ``result`` from a model.
+
+    Examples
+    --------
+    Two inputs and three hand-made 2x2 maps each; the second input's largest ``|value|`` is 4,
+    so its maps are drawn from -4 to 4.
+
+    >>> import matplotlib; matplotlib.use("Agg")
+    >>> import matplotlib.pyplot as plt
+    >>> import numpy as np
+    >>> from vizkit.analysis.feature_maps import FeatureMaps
+    >>> maps = np.stack([np.ones((3, 2, 2)), np.array([[[1.0, -4.0], [0.0, 2.0]]] * 3)])
+    >>> res = FeatureMaps(maps=maps, inputs=np.zeros((2, 1, 5, 5)), layer="features.0",
+    ...                   labels=np.array([7, 1]))
+    >>> out = plot_feature_maps(res, index=1, layer_label="conv1 (features.0)")
+    >>> out["vmax"], out["channels"], out["input_ax"].get_title()
+    (4.0, [0, 1, 2], 'input (class 1)')
+    >>> out["colorbar"].ax.get_ylabel()
+    'output of conv1 (features.0)'
+    >>> plot_feature_maps(res, channels=[3])
+    Traceback (most recent call last):
+    ...
+    ValueError: `channels` must be a non-empty list of channels in [0, 3). Got [3] instead.
+    >>> plt.close("all")
     """
     maps = np.asarray(result.maps)
     if not -len(maps) <= index < len(maps):

@@ -68,8 +68,34 @@ def plot_field(surf, offset: float | None = 0.5, *, ax=None, cmap: Any = None,
     Returns
     -------
     dict
-        ``'mesh'`` (QuadMesh), ``'contour'`` (ContourSet or None), ``'surface'`` (the
-        surface drawn), ``'colorbar'`` (Colorbar or None).
+        ``'mesh'`` (QuadMesh), ``'contour'`` (ContourSet or None: no ``offset``, or the
+        field never crosses it), ``'surface'`` (the surface drawn), ``'colorbar'`` (Colorbar
+        or None).
+
+    See Also
+    --------
+    vizkit.lab.data.graph_surface : The lab's function: evaluates, then calls this.
+    vizkit.plot.decision_surface.plot_decision_regions : Argmax regions for any number of
+        classes.
+
+    Examples
+    --------
+    A logistic model of the plane, P(class 1) = sigmoid(x0 + x1): the 0.5 line is the
+    diagonal ``x0 + x1 = 0``, and the grey scale is centred on 0.5.
+
+    >>> import matplotlib; matplotlib.use("Agg")
+    >>> import matplotlib.pyplot as plt
+    >>> import numpy as np
+    >>> from vizkit.analysis.decision_surface import decision_surface
+    >>> surf = decision_surface(lambda P: 1 / (1 + np.exp(-P.sum(1))), ((-2, -2), (2, 2)),
+    ...                         grid_resolution=41)
+    >>> fig, ax = plt.subplots()
+    >>> out = plot_field(surf, offset=0.5, ax=ax, colorbar=True)
+    >>> out["contour"].levels.tolist(), out["colorbar"].ax.get_ylabel()
+    ([0.5], 'P(class 1) (line at 0.5)')
+    >>> lo, hi = out["mesh"].get_clim(); bool(np.isclose(lo + hi, 1.0))  # symmetric about 0.5
+    True
+    >>> plt.close("all")
     """
     ax = current_ax(ax)
     values = surf.field()
@@ -118,6 +144,7 @@ def graph_data(X: Any, Y_: Any, Y: Any, special: Sequence[int] | None = None, *,
     Parameters
     ----------
     X : array-like of shape (N, 2)
+        The points (numpy arrays or torch tensors).
     Y_ : array-like of int of shape (N,)
         True classes (the colour).
     Y : array-like of int of shape (N,)
@@ -139,6 +166,31 @@ def graph_data(X: Any, Y_: Any, Y: Any, special: Sequence[int] | None = None, *,
     dict
         ``'correct'`` and ``'wrong'`` PathCollections (``get_sizes()`` shows the special points),
         ``'special'`` (the rings' PathCollection, or None).
+
+    Raises
+    ------
+    ValueError
+        ``X`` is not ``(N, 2)`` or ``Y_``/``Y`` do not have ``N`` entries; ``colors`` has fewer
+        entries than classes; a ``special`` index is outside the ``N`` points.
+
+    Examples
+    --------
+    Four points, the last one misclassified, the first a support vector:
+
+    >>> import matplotlib; matplotlib.use("Agg")
+    >>> import matplotlib.pyplot as plt
+    >>> X = [[0, 0], [1, 0], [0, 1], [1, 1]]
+    >>> fig, ax = plt.subplots()
+    >>> art = graph_data(X, [0, 0, 1, 1], [0, 0, 1, 0], special=[0], ax=ax)
+    >>> len(art["correct"].get_offsets()), len(art["wrong"].get_offsets())
+    (3, 1)
+    >>> art["correct"].get_sizes().tolist()  # the special point drawn at twice the size
+    [40.0, 20.0, 20.0]
+    >>> graph_data(X, [0, 0, 1], [0, 0, 1], ax=ax)
+    Traceback (most recent call last):
+    ...
+    ValueError: graph_data needs X of shape (N, 2) and Y_, Y of shape (N,). Got (4, 2), (3,) and (3,) instead.
+    >>> plt.close("all")
     """
     ax = current_ax(ax)
     X = _numpy(X).astype(np.float64)

@@ -21,31 +21,77 @@ def plot_receptive_fields(result, *, axes=None, fig=None, cmap=None, vmax: float
                           imshow_kw: dict | None = None) -> dict:
     """Draw each unit's field with limits ``(-vmax, vmax)`` (zero is white) and one colour bar.
 
+    A unit's receptive field, drawn as an image over the input, shows which pixels drive it:
+    red where ink raises the unit, blue where ink lowers it, white where the pixel does not
+    matter. One scale for all units keeps their strengths comparable.
+
     Parameters
     ----------
     result : vizkit.analysis.receptive_fields.ReceptiveFields
-    axes : sequence of Axes, optional
+        Single-channel fields ``(U, H, W)``, their ``units``, ``method`` (names the colour bar:
+        ``'d unit / d pixel'`` for gradient fields, else ``'propagated weight'``) and ``vmax``.
+    axes : sequence of matplotlib.axes.Axes, optional
         One per field; default a new grid in ``fig`` (or a new figure).
-    fig : Figure, optional
-    cmap : str or Colormap, optional
+    fig : matplotlib.figure.Figure, optional
+        The figure of the new grid when ``axes`` is not given.
+    cmap : str or matplotlib.colors.Colormap, optional
         Default: the diverging map (``'RdBu_r'``).
     vmax : float, optional
-        Default ``result.vmax`` (one scale for all fields).
+        Default ``result.vmax`` (one scale for all fields; 1.0 when that is 0).
     ncols : int, optional
         Default: up to 8 per row.
     colorbar : bool, default=True
+        Add one colour bar for all fields.
     titles : list of str, optional
-        Default ``'unit j'`` / ``'ch c'``.
-    box : TheoreticalRF, optional
-        Draw its region for the centre unit on every field (for conv units).
+        Default ``'unit j'`` (``'ch c'`` for conv channels, ``result.info['conv']``).
+    box : vizkit.analysis.receptive_fields.TheoreticalRF, optional
+        Draw its region for the centre unit on every field as a dashed box (for conv units).
     zoom : int or None, default=3
         With ``box``: show only the box plus that many pixels around it (small fields stay
         readable); ``None`` shows the whole input.
+    imshow_kw : dict, optional
+        Passed on to every ``ax.imshow`` (default ``interpolation='nearest'``).
 
     Returns
     -------
     dict
-        ``{'fig', 'axes', 'images', 'colorbar', 'boxes'}``.
+        ``'fig'``, ``'axes'``, ``'images'`` (one ``AxesImage`` per field), ``'colorbar'``
+        (Colorbar or None) and ``'boxes'`` (the ``Rectangle`` patches; empty without ``box``).
+
+    Raises
+    ------
+    ValueError
+        The fields are not single-channel images ``(U, H, W)``, or ``axes`` holds fewer axes
+        than fields.
+
+    See Also
+    --------
+    vizkit.analysis.gradient_receptive_fields : Gradient fields of any layer.
+    plot_field_views : Several views of the same units, one row each.
+
+    Examples
+    --------
+    Two hand-made gradient fields on a 5x5 input, and the theoretical field of a 3x3
+    convolution: its centre unit sees rows and columns 1 to 3, so the box starts at pixel
+    edge 0.5 and is 3 pixels wide.
+
+    >>> import matplotlib; matplotlib.use("Agg")
+    >>> import matplotlib.pyplot as plt
+    >>> import numpy as np
+    >>> from torch import nn
+    >>> from vizkit.analysis.receptive_fields import (ReceptiveFields,
+    ...                                               theoretical_receptive_field)
+    >>> fields = np.zeros((2, 5, 5)); fields[0, 2, 2], fields[1, 1:4, 1:4] = 2.0, -0.5
+    >>> rf = ReceptiveFields(fields=fields, units=[0, 3], layer="0", method="gradient",
+    ...                      vmax=2.0)
+    >>> theory = theoretical_receptive_field(nn.Sequential(nn.Conv2d(1, 1, 3)), "0",
+    ...                                      input_shape=(1, 5, 5))
+    >>> out = plot_receptive_fields(rf, box=theory, zoom=None)
+    >>> [ax.get_title() for ax in out["axes"]], out["colorbar"].ax.get_ylabel()
+    (['unit 0', 'unit 3'], 'd unit / d pixel')
+    >>> out["boxes"][0].get_xy(), out["boxes"][0].get_width()
+    ((0.5, 0.5), 3)
+    >>> plt.close("all")
     """
     from matplotlib.patches import Rectangle
 
@@ -88,15 +134,25 @@ def plot_receptive_field_box(rf, image, *, unit: tuple[int, int] | None = None, 
                              show_grid: bool = True) -> dict:
     """An input image with the region that one conv unit sees drawn as a box.
 
+    The theoretical receptive field follows from the layer arithmetic alone (kernel sizes,
+    strides, padding): it is the most a unit can see, whatever the weights. The dots mark the
+    field centres of all units of the layer; their spacing, the jump, is how far the field moves
+    from one unit to the next.
+
     Parameters
     ----------
     rf : vizkit.analysis.receptive_fields.TheoreticalRF
+        The layer's field size, jump, start and output shape.
     image : array-like of shape (H, W) or (1, H, W)
-    unit : (row, col), optional
-        Position in the layer's output; default its centre.
-    ax : Axes, optional
+        The input drawn under the box (numpy array or torch tensor).
+    unit : (int, int), optional
+        ``(row, col)`` position in the layer's output; default its centre.
+    ax : matplotlib.axes.Axes, optional
+        Default: a new 3 x 3 inch figure.
     cmap : str, default='gray_r'
+        Colour map of the image (ink dark on white).
     edgecolor : str, default='tab:red'
+        Colour of the box and of the centre dots.
     show_grid : bool, default=True
         Also mark the field centres of all units of the layer (dots), which shows the jump
         (skipped when the jump is 1: a dot on every pixel hides the image).
@@ -104,7 +160,37 @@ def plot_receptive_field_box(rf, image, *, unit: tuple[int, int] | None = None, 
     Returns
     -------
     dict
-        ``{'ax', 'image', 'box' (Rectangle), 'centers' (PathCollection or None)}``.
+        ``'ax'``, ``'image'`` (AxesImage), ``'box'`` (Rectangle) and ``'centers'``
+        (PathCollection or None).
+
+    Raises
+    ------
+    ValueError
+        ``image`` is not ``(H, W)`` or ``(1, H, W)``.
+
+    Examples
+    --------
+    A 3x3 convolution (padding 1) then a 2x2 max-pool on an 8x8 image: each pooled unit sees
+    4x4 pixels and the fields move by 2 (the jump). The centre unit (2, 2) sees rows and
+    columns 3 to 6.
+
+    >>> import matplotlib; matplotlib.use("Agg")
+    >>> import matplotlib.pyplot as plt
+    >>> import numpy as np
+    >>> from torch import nn
+    >>> from vizkit.analysis.receptive_fields import theoretical_receptive_field
+    >>> net = nn.Sequential(nn.Conv2d(1, 2, 3, padding=1), nn.MaxPool2d(2))
+    >>> rf = theoretical_receptive_field(net, "1", input_shape=(1, 8, 8))
+    >>> out = plot_receptive_field_box(rf, np.eye(8))
+    >>> out["box"].get_xy(), out["box"].get_width(), len(out["centers"].get_offsets())
+    ((2.5, 2.5), 4, 16)
+    >>> out["ax"].get_title()
+    '1: field 4x4, jump 2'
+    >>> plot_receptive_field_box(rf, np.zeros((3, 8, 8)))
+    Traceback (most recent call last):
+    ...
+    ValueError: `image` must be (H, W) or (1, H, W). Got shape (3, 8, 8) instead.
+    >>> plt.close("all")
     """
     import matplotlib.pyplot as plt
     from matplotlib.patches import Rectangle
@@ -172,8 +258,30 @@ def plot_field_views(views, *, fig=None, titles: Sequence[str] | None = None,
     Returns
     -------
     dict
-        ``{'fig', 'subfigs', 'axes' (one list per view), 'images' (idem), 'colorbars',
-        'contours'}``.
+        ``'fig'``; ``'subfigs'`` (one ``SubFigure`` per view, titled from
+        :data:`VIEW_TITLES`); ``'axes'`` and ``'images'`` (one list per view); ``'colorbars'``
+        (one per view); ``'contours'`` (the grey lines, one per panel, or empty).
+
+    Examples
+    --------
+    Two views of three units on a 4x4 input; the second view's values are ten times smaller,
+    and its own scale (half-width 0.1) still shows them.
+
+    >>> import matplotlib; matplotlib.use("Agg")
+    >>> import matplotlib.pyplot as plt
+    >>> import numpy as np
+    >>> from vizkit.analysis.receptive_fields import FieldViews
+    >>> f = np.random.default_rng(0).uniform(-1, 1, size=(3, 4, 4)); f[0, 0, 0] = 1.0
+    >>> ink = np.zeros((4, 4)); ink[1:3, 1:3] = 0.5
+    >>> views = FieldViews(fields=np.stack([f, f / 10]), views=["propagated", "gradient"],
+    ...                    units=[0, 1, 2], layer="layers.2", layer_index=2, n_layer_units=3,
+    ...                    ink=ink, ratios=np.ones(2), share=np.ones(3), n_examples=10)
+    >>> out = plot_field_views(views, contour=0.01)
+    >>> [sub.get_suptitle() for sub in out["subfigs"]]
+    ['propagated: W1 ... Wi, ReLUs ignored (seed 004)', 'gradient: mean d unit / d pixel over test images']
+    >>> [im[0].get_clim() for im in out["images"]], len(out["contours"])
+    ([(-1.0, 1.0), (-0.1, 0.1)], 6)
+    >>> plt.close("all")
     """
     import matplotlib.pyplot as plt
 

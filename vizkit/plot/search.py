@@ -35,9 +35,39 @@ def plot_search_scores(results: Any, *, params: Sequence[str] | None = None,
         ``fig``, ``axes``, ``params``, ``points`` (the errorbar containers) and ``best`` (the
         markers of the best candidate).
 
+    Raises
+    ------
+    TypeError
+        ``results`` is a fitted search, not its rows.
+    ValueError
+        ``results`` is empty; there is no numeric hyper-parameter column to plot; ``params``
+        names a column the rows do not have; ``axes`` does not hold one axes per parameter.
+
+    See Also
+    --------
+    vizkit.estimator.search_results : The rows of a fitted search.
+    vizkit.estimator.plot_search_scores : The same figure from the fitted search.
+
     Examples
     --------
-    >>> out = plot_search_scores(search_results(rs))  # doctest: +SKIP
+    Three candidates of a search over the hidden width ``h1`` and the dropout rate (rows as
+    :func:`vizkit.estimator.search_results` makes them); the best, ``h1=64``, is starred:
+
+    >>> import matplotlib; matplotlib.use("Agg")
+    >>> import matplotlib.pyplot as plt
+    >>> rows = [{"rank": 1, "h1": 64, "dropout": 0.1, "mean_score": 0.93, "std_score": 0.01},
+    ...         {"rank": 2, "h1": 16, "dropout": 0.5, "mean_score": 0.88, "std_score": 0.02},
+    ...         {"rank": 3, "h1": 4, "dropout": 0.0, "mean_score": 0.71, "std_score": 0.05}]
+    >>> out = plot_search_scores(rows)
+    >>> out["params"], [ax.get_xlabel() for ax in out["axes"]]
+    (['h1', 'dropout'], ['h1', 'dropout'])
+    >>> out["best"][0].get_xydata().tolist()
+    [[64.0, 0.93]]
+    >>> plot_search_scores(rows, params=["lr"])
+    Traceback (most recent call last):
+    ...
+    ValueError: `params` ['lr'] are not columns of the results; columns: rank, h1, dropout, mean_score, std_score.
+    >>> plt.close("all")
     """
     if hasattr(results, "cv_results_"):
         raise TypeError("`results` must be the rows of vizkit.estimator.search_results(search); "

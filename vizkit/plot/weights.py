@@ -18,34 +18,80 @@ def plot_weight_images(result, *, axes=None, fig=None, cmap=None, vmax: float | 
                        titles: Sequence[str] | None = None, imshow_kw: dict | None = None) -> dict:
     """Draw each class's weight image, all with limits ``(-vmax, vmax)`` and one colour bar.
 
+    A linear classifier scores class ``k`` as ``w_k . x + b_k``; drawn as an image, ``w_k``
+    shows which pixels vote for the class (red: ink there raises the score) and which vote
+    against it (blue). One symmetric scale for all classes, zero white, keeps the images
+    comparable: a paler image has smaller weights, not a different colour scale.
+
     Parameters
     ----------
     result : vizkit.analysis.weights.WeightImages
-    axes : sequence of Axes, optional
-        One per class; default: a new grid in ``fig`` (or a new figure).
-    fig : matplotlib Figure, optional
-    cmap : str or Colormap, optional
-        Default: the diverging map (``'RdBu_r'``: positive red, negative blue, zero white).
+        The images ``[C, H, W]``, their common ``vmax``, the class ``labels`` and the ``space``
+        the weights act on (named on the colour bar).
+    axes : sequence of matplotlib.axes.Axes, optional
+        One per class; by default a new grid in ``fig`` (or in a new figure).
+    fig : matplotlib.figure.Figure, optional
+        The figure of the new grid when ``axes`` is not given; by default a new one.
+    cmap : str or matplotlib.colors.Colormap, optional
+        By default the diverging map (``'RdBu_r'``: positive red, negative blue, zero white).
     vmax : float, optional
-        Half-width of the colour scale; default ``result.vmax``.
+        Half-width of the colour scale; by default ``result.vmax`` (1.0 when that is 0).
     ncols : int, optional
-        Default 5 (two rows of five for ten classes).
+        Columns of a new grid; by default ``min(C, 5)`` (ten classes as two rows of five).
     colorbar : bool, default=True
-    titles : list of str, optional
-        Default: the class labels.
+        Add one colour bar for all images, labelled with ``result.space``.
+    titles : sequence of str, optional
+        One title per image; by default the class labels. An axes that already has a title
+        keeps it.
+    imshow_kw : dict, optional
+        Passed on to every ``ax.imshow`` (default ``interpolation='nearest'``: one square per
+        pixel).
 
     Returns
     -------
     dict
-        ``{'fig', 'axes', 'images' (AxesImage list), 'colorbar'}``.
+        ``'fig'`` (the figure), ``'axes'`` (list of the ``C`` axes), ``'images'`` (their
+        ``AxesImage``, in class order) and ``'colorbar'`` (``Colorbar`` or None).
+
+    Raises
+    ------
+    ValueError
+        ``result.images`` is not ``[C, H, W]`` (multi-channel weight images are not drawn), or
+        ``axes`` holds fewer axes than there are classes.
+
+    See Also
+    --------
+    vizkit.analysis.weights.weight_images : Computes ``result`` from a model.
+    plot_weight_images_grid : Several models' weight images on one scale.
 
     Examples
     --------
-    >>> from vizkit.models import PTLogreg
+    Two classes of 2x2 weights, hand-made: class ``'b'`` has the largest weight, 0.5, so the
+    common scale runs from -0.5 (blue) to 0.5 (red).
+
+    >>> import matplotlib; matplotlib.use("Agg")
+    >>> import matplotlib.pyplot as plt
+    >>> import numpy as np
+    >>> from vizkit.analysis.weights import WeightImages
+    >>> w = WeightImages(images=np.array([[[0.1, -0.2], [0.0, 0.3]],
+    ...                                   [[-0.5, 0.0], [0.2, 0.4]]]),
+    ...                  vmax=0.5, labels=["a", "b"])
+    >>> out = plot_weight_images(w)
+    >>> len(out["images"]), [ax.get_title() for ax in out["axes"]]
+    (2, ['a', 'b'])
+    >>> out["images"][1].get_clim(), out["colorbar"].ax.get_ylabel()
+    ((-0.5, 0.5), 'weight (raw input)')
+
+    A logistic regression on MNIST-sized inputs draws ten 28x28 images:
+
+    >>> import torch
     >>> from vizkit.analysis.weights import weight_images
+    >>> from vizkit.models import PTLogreg
+    >>> _ = torch.manual_seed(0)
     >>> out = plot_weight_images(weight_images(PTLogreg(784, 10)))
-    >>> len(out["images"])
-    10
+    >>> len(out["images"]), out["images"][0].get_array().shape
+    (10, (28, 28))
+    >>> plt.close("all")
     """
     imgs = np.asarray(result.images)
     if imgs.ndim != 3:
@@ -76,27 +122,70 @@ def plot_weight_images_grid(results: Sequence, labels: Sequence[str], *, fig=Non
     """Weight images of several models side by side, one row per model (e.g. per lambda), all on
     ONE symmetric scale so that the shrinking effect of regularization is visible.
 
+    The scale's half-width is the largest ``vmax`` of all results, so a model whose weights
+    were shrunk (by a larger L2 penalty, say) is drawn paler, not rescaled to look alike.
+
     Parameters
     ----------
-    results : list of WeightImages
-        All with the same number of classes and image shape.
-    labels : list of str
-        One row label per result (e.g. ``'λ = 0.01'``).
-    fig : Figure, optional
-    cmap : str or Colormap, optional
+    results : sequence of vizkit.analysis.weights.WeightImages
+        All with the same number of classes and the same single-channel image shape.
+    labels : sequence of str
+        One row label per result (e.g. ``'λ = 0.01'``), written left of its first image.
+    fig : matplotlib.figure.Figure, optional
+        Draw on this figure; by default a new ``constrained`` figure sized to the grid.
+    cmap : str or matplotlib.colors.Colormap, optional
+        By default the diverging map (``'RdBu_r'``: positive red, negative blue, zero white).
     colorbar : bool, default=True
-    classes : list of str, optional
-        Image titles (default: the first result's labels).
+        Add one colour bar for all images (``'weight (one scale for all)'``).
+    classes : sequence of str, optional
+        Image titles, one per class; by default the first result's labels. Written over the
+        first model's row only (over every row when a model's classes wrap).
     ncols : int, optional
         Images per row; a model's classes wrap onto as many rows as needed. Default: all classes
         in one row when there are several models (a column per class), else 5 (a single model's
         ten classes as 2 x 5, not a 1 x 10 strip).
+    imshow_kw : dict, optional
+        Passed on to every ``ax.imshow`` (default ``interpolation='nearest'``).
 
     Returns
     -------
     dict
-        ``{'fig', 'axes' (one flat list of class axes per model), 'images' (same nesting),
-        'colorbar', 'vmax'}``.
+        ``'fig'``; ``'axes'`` (one list of class axes per model); ``'images'`` (the
+        ``AxesImage`` objects, same nesting); ``'colorbar'`` (``Colorbar`` or None); ``'vmax'``
+        (the common half-width of the scale).
+
+    Raises
+    ------
+    ValueError
+        ``results`` is empty, ``labels`` has not one entry per result, or the results' images
+        differ in shape or are not ``[C, H, W]``.
+
+    See Also
+    --------
+    plot_weight_images : One model's weight images.
+
+    Examples
+    --------
+    Two models of two classes, the second with weights a tenth the size: both rows share the
+    first model's scale, so the second is drawn ten times paler.
+
+    >>> import matplotlib; matplotlib.use("Agg")
+    >>> import matplotlib.pyplot as plt
+    >>> import numpy as np
+    >>> from vizkit.analysis.weights import WeightImages
+    >>> w = np.array([[[1.0, -2.0], [0.5, 0.0]], [[-1.0, 0.0], [2.0, 1.5]]])
+    >>> results = [WeightImages(images=w, vmax=2.0, labels=["a", "b"]),
+    ...            WeightImages(images=w / 10, vmax=0.2, labels=["a", "b"])]
+    >>> out = plot_weight_images_grid(results, ["λ = 0", "λ = 1"])
+    >>> out["vmax"], len(out["axes"]), len(out["axes"][0])
+    (2.0, 2, 2)
+    >>> out["images"][1][0].get_clim(), out["axes"][1][0].get_ylabel()
+    ((-2.0, 2.0), 'λ = 1')
+    >>> plot_weight_images_grid(results, ["only one label"])
+    Traceback (most recent call last):
+    ...
+    ValueError: `labels` has 1 entries for 2 results.
+    >>> plt.close("all")
     """
     import matplotlib.pyplot as plt
 
