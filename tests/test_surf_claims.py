@@ -110,7 +110,37 @@ def test_linear_separability_decides_the_gmm_caption():
     text = mod.surfaces_caption({"K": 4, "N": 40}, 4, 2, {"PTLogreg": 1.0}, False,
                                 {"PTLogreg": 0.5, "PTDeep [2,2]": 0.75, "fcann2": 1.0})
     assert text.startswith("No straight line separates")
-    assert "PTLogreg 0.50, PTDeep [2,2] 0.75" in text and "1.00 for the best" in text
+    assert "PTLogreg 0.50, PTDeep [2,2] 0.75" in text and "best curved boundary 1.00" in text
+    # XOR: no line separates, but the best line still gets 3 of 4 right (a hand-worked case);
+    # the caption must not say linear models fail BECAUSE nothing separates
+    assert mod.best_line_accuracy(X, np.array([0, 0, 1, 1])) == 0.75
+    assert mod.best_line_accuracy(X, np.array([0, 1, 1, 1])) == 1.0
+    text = mod.surfaces_caption({"K": 4, "N": 40}, 4, 2, {"PTLogreg": 1.0}, False,
+                                {"PTLogreg": 0.5, "fcann2": 1.0}, 0.75, (0.45, 0.55))
+    assert "best line would still classify 0.75" in text and "reach only PTLogreg 0.50" in text
+    assert "within [0.45, 0.55]" in text and "so the linear models fail" not in text
+
+
+def test_best_line_accuracy_is_exact_against_a_dense_sweep_and_the_linear_programme():
+    mod = _recipe("gmm_decision_surfaces")
+    rng = np.random.default_rng(0)
+
+    def sweep(X, Y, n_angles=3000):  # a lower bound: dense directions, every threshold
+        best = 0
+        for t in np.linspace(0, np.pi, n_angles, endpoint=False):
+            y = Y[np.argsort(X @ np.array([np.cos(t), np.sin(t)]))]
+            ones = np.concatenate([[0], np.cumsum(y == 1)])
+            right = (np.arange(len(X) + 1) - ones) + (ones[-1] - ones)
+            best = max(best, right.max(), (len(X) - right).max())
+        return best / len(X)
+
+    for _ in range(15):
+        X, Y = rng.normal(size=(10, 2)), rng.integers(0, 2, 10)
+        acc = mod.best_line_accuracy(X, Y)
+        assert acc >= sweep(X, Y) - 1e-12
+        assert (acc == 1.0) == mod.linearly_separable(X, Y)
+    with pytest.raises(ValueError, match="no points"):
+        mod.best_line_accuracy(np.zeros((0, 2)), np.zeros(0))
 
 
 def test_a_collapsed_net_is_named_and_left_out_of_the_lambda_trend():
