@@ -472,7 +472,22 @@ class SurfaceFrames:
     @classmethod
     def from_snapshots(cls, snapshots: dict) -> "SurfaceFrames":
         """The frames of :meth:`SurfaceRecorder.snapshots` (e.g. replayed from a cached model's
-        views): the very surfaces the recorder computed."""
+        views): the very surfaces the recorder computed.
+
+        Parameters
+        ----------
+        snapshots : dict
+            What :meth:`SurfaceRecorder.snapshots` returned (or a views file's copy of it).
+
+        Returns
+        -------
+        SurfaceFrames
+
+        Raises
+        ------
+        ValueError
+            A key of :meth:`SurfaceRecorder.snapshots` is missing.
+        """
         missing = [k for k in _SNAPSHOT_KEYS if k not in snapshots]
         if missing:
             raise ValueError(f"these snapshots are not a SurfaceRecorder's: no {', '.join(missing)}.")
@@ -593,7 +608,17 @@ class SurfaceRecorder:
                 "labels": frames.labels, "predictions": frames.predictions, "loss": frames.loss}
 
     def result(self) -> SurfaceFrames:
-        """The snapshots taken so far, in order."""
+        """The snapshots taken so far, in order.
+
+        Returns
+        -------
+        SurfaceFrames
+
+        Raises
+        ------
+        ValueError
+            No snapshot was taken yet.
+        """
         if not self._frames:
             raise ValueError("no snapshot yet: pass the recorder to train_model(..., recorder=...) "
                              "or call on_epoch_end(0, model).")
