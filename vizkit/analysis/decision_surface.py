@@ -141,6 +141,7 @@ def resolve_rect(X_or_rect: Any, *, margin: float | None = None) -> tuple:
 
     Examples
     --------
+    >>> import numpy as np
     >>> resolve_rect(((0, 0), (2, 1)))
     ((0.0, 0.0), (2.0, 1.0))
     >>> resolve_rect(np.array([[0.0, 0.0], [2.0, 1.0]]), margin=0.5)

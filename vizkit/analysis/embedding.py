@@ -445,6 +445,7 @@ def embedding_layers(model: nn.Module) -> list[tuple[str, str]]:
     >>> from vizkit.models import PTDeep
     >>> embedding_layers(PTDeep([4, 6, 3]))
     [('layers.1', 'last hidden ReLU (6 units)')]
+    >>> from torch import nn
     >>> embedding_layers(nn.Sequential(nn.Conv2d(1, 2, 3), nn.ReLU(), nn.Flatten(),
     ...                                nn.Linear(8, 4), nn.Tanh(), nn.Linear(4, 2)))
     [('1', 'conv features (flattened)'), ('4', 'hidden Tanh of the classifier')]

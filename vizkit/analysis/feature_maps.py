@@ -159,6 +159,7 @@ def conv_label(model: nn.Module, layer: str) -> str:
 
     Examples
     --------
+    >>> from torch import nn
     >>> net = nn.Sequential(nn.Conv2d(1, 2, 3), nn.ReLU(), nn.Conv2d(2, 4, 3))
     >>> conv_label(net, "2")
     'conv2 (2)'

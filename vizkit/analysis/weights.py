@@ -92,6 +92,7 @@ def linear_input_map(model: nn.Module) -> tuple[torch.Tensor, torch.Tensor | Non
 
     Examples
     --------
+    >>> from torch import nn
     >>> lin = nn.Linear(4, 3)
     >>> W, b = linear_input_map(lin)
     >>> W.shape, b.shape, bool((W == lin.weight.T).all())
@@ -179,6 +180,7 @@ def weight_images(model_or_weight, *, image_shape: Sequence[int] | None = None,
 
     Examples
     --------
+    >>> import numpy as np, torch
     >>> from vizkit.models import PTLogreg
     >>> r = weight_images(PTLogreg(784, 10))
     >>> r.images.shape, r.vmax == float(abs(r.images).max())

@@ -42,6 +42,7 @@ def mlp_layers(model: nn.Module) -> list[tuple[int, str, int]]:
 
     Examples
     --------
+    >>> from torch import nn
     >>> from vizkit.models import PTDeep
     >>> mlp_layers(PTDeep([4, 20, 12, 3]))
     [(1, 'layers.0', 20), (2, 'layers.2', 12), (3, 'layers.4', 3)]
@@ -209,7 +210,7 @@ def field_views(model: nn.Module, layer_index: int, x, ink, *, n_units: int = 16
     single gate between its two weight matrices, so its mean-gated output fields equal the
     gradient ones (the average of the products is the product of the averages):
 
-    >>> import torch
+    >>> import numpy as np, torch
     >>> from vizkit.models import PTDeep
     >>> from vizkit.analysis.receptive_fields import ink_frequency
     >>> x = torch.rand(20, 1, 4, 4, generator=torch.Generator().manual_seed(0))

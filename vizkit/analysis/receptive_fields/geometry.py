@@ -111,6 +111,7 @@ def theoretical_receptive_field(model: nn.Module, layer: str | nn.Module, *,
 
     Examples
     --------
+    >>> from torch import nn
     >>> net = nn.Sequential(nn.Conv2d(1, 2, 3, padding=1), nn.MaxPool2d(2))
     >>> rf = theoretical_receptive_field(net, "1", input_shape=(1, 8, 8))
     >>> rf.size, rf.jump, rf.start
@@ -185,6 +186,7 @@ def conv_stages(model: nn.Module) -> list[str]:
 
     Examples
     --------
+    >>> from torch import nn
     >>> net = nn.Sequential(nn.Conv2d(1, 2, 3), nn.ReLU(), nn.MaxPool2d(2), nn.Conv2d(2, 4, 3),
     ...                     nn.Flatten(), nn.Linear(4, 2))
     >>> conv_stages(net)

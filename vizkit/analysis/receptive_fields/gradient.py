@@ -76,6 +76,8 @@ def gradient_receptive_fields(model: nn.Module, layer: str | nn.Module | None,
 
     Examples
     --------
+    >>> import numpy as np, torch
+    >>> from torch import nn
     >>> from vizkit.models import PTDeep
     >>> m = PTDeep([4, 3, 2])
     >>> gradient_receptive_fields(m, "layers.2", [0, 1], torch.rand(5, 4)).fields.shape

@@ -41,6 +41,7 @@ def ink_frequency(images, *, threshold: float = 0.0) -> np.ndarray:
 
     Examples
     --------
+    >>> import torch
     >>> ink_frequency(torch.tensor([[[0.0, 1.0]], [[0.0, 0.5]]])).tolist()
     [[0.0, 1.0]]
     """
@@ -84,6 +85,7 @@ def ink_ratio(fields, ink, *, never: float = NEVER_INKED, inked: float = INKED) 
     --------
     The left pixel is never inked, the right one always:
 
+    >>> import numpy as np
     >>> ink = np.array([[0.0, 1.0]])
     >>> ink_ratio([[0.5, 2.0]], ink)  # 0.5 / 2
     0.25
@@ -127,6 +129,7 @@ def ink_share(fields, ink, *, inked: float = INKED) -> np.ndarray:
 
     Examples
     --------
+    >>> import numpy as np
     >>> ink = np.array([[0.0, 1.0]])  # the right pixel is inked
     >>> ink_share([[[1.0, -3.0]], [[0.0, 0.0]]], ink).tolist()  # 3 / (1 + 3); an empty field
     [0.75, 0.0]
@@ -168,6 +171,7 @@ def structured_units(fields, ink, n: int, *, inked: float = INKED) -> list[int]:
 
     Examples
     --------
+    >>> import numpy as np
     >>> ink = np.array([[0.0, 1.0]])
     >>> fields = [[[1.0, 3.0]], [[3.0, 1.0]], [[0.0, 2.0]]]  # shares 0.75, 0.25, 1
     >>> structured_units(fields, ink, 2)

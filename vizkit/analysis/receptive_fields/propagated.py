@@ -205,7 +205,7 @@ def propagated_receptive_fields(model: nn.Module, layer_index: int | str, *,
 
     Examples
     --------
-    >>> import torch
+    >>> import numpy as np, torch
     >>> from vizkit.models import PTDeep
     >>> propagated_receptive_fields(PTDeep([784, 20, 10]), 2).fields.shape
     (10, 28, 28)
