@@ -89,8 +89,18 @@ class DecisionSurface:
     def field(self, offset: float | None = None) -> np.ndarray:
         """One scalar value per grid point, for ``graph_surface``-style shading.
 
-        The probability of class 1 for two classes, a binary score as is, otherwise the
-        confidence (or the labels when nothing else exists).
+        With probabilities: P(class 1) for two classes, else the confidence. Without: a binary
+        score (or the labels) as it is, else the largest of the class scores.
+
+        Parameters
+        ----------
+        offset : float, optional
+            Not used: the value does not depend on it (the lab's ``graph_surface`` takes it to
+            draw the level line, which :func:`vizkit.plot.graph.plot_field` does).
+
+        Returns
+        -------
+        ndarray of shape (H, W)
         """
         if self.probs is not None:
             return self.probs[..., 1] if self.n_classes == 2 else self.confidence
@@ -111,12 +121,33 @@ def resolve_rect(X_or_rect: Any, *, margin: float | None = None) -> tuple:
         Fraction of each side's length added on both ends. Default: 0.05 for data, 0 for a
         rectangle given as a tuple or list of two corners.
 
+    Returns
+    -------
+    ((float, float), (float, float))
+        ``((x_min, y_min), (x_max, y_max))``. A side of length 0 (one point, or points on a
+        line) is widened to ``max(|x|, 1)`` on each side of it, so the rectangle never has zero
+        area.
+
+    Raises
+    ------
+    ValueError
+        Data not of shape ``(N, 2)`` with ``N >= 1``, corners not finite or not ordered
+        ``(min, max)``, or ``margin < 0``.
+
+    Notes
+    -----
+    A tuple or list of two pairs is read as corners, not as two data points: pass two points as
+    an ndarray to get their bounding box.
+
     Examples
     --------
+    >>> import numpy as np
     >>> resolve_rect(((0, 0), (2, 1)))
     ((0.0, 0.0), (2.0, 1.0))
     >>> resolve_rect(np.array([[0.0, 0.0], [2.0, 1.0]]), margin=0.5)
     ((-1.0, -0.5), (3.0, 1.5))
+    >>> resolve_rect(np.array([[1.0, 2.0]]))  # one point: a box of 1 or |x| each way
+    ((0.5, 1.0), (1.5, 3.0))
     """
     is_rect = isinstance(X_or_rect, (tuple, list)) and len(X_or_rect) == 2 and all(
         np.ndim(c) == 1 and np.size(c) == 2 for c in X_or_rect)
@@ -133,11 +164,13 @@ def resolve_rect(X_or_rect: Any, *, margin: float | None = None) -> tuple:
         lo, hi = X.min(axis=0), X.max(axis=0)
         margin = _DEFAULT_MARGIN if margin is None else float(margin)
     if not (np.all(np.isfinite(lo)) and np.all(np.isfinite(hi))):
-        raise ValueError(f"the rectangle must be finite. Got {lo} to {hi} instead.")
+        raise ValueError(f"the rectangle must be finite. Got {tuple(lo.tolist())} to "
+                         f"{tuple(hi.tolist())} instead.")
     if margin < 0:
         raise ValueError(f"`margin` must be >= 0. Got {margin!r} instead.")
     if np.any(hi < lo):
-        raise ValueError(f"rectangle corners must be (min, max). Got {tuple(lo)} and {tuple(hi)}.")
+        raise ValueError(f"rectangle corners must be (min, max). Got {tuple(lo.tolist())} and "
+                         f"{tuple(hi.tolist())} instead.")
     span = hi - lo
     lo, hi = lo - margin * span, hi + margin * span
     flat = span == 0  # a single point or a flat side: give it some width
@@ -280,16 +313,48 @@ def decision_surface(predict: Any, X_or_rect: Any, *, grid_resolution: int | Seq
     Returns
     -------
     DecisionSurface
+        The grid ``xx, yy`` of shape ``(H, W)`` (``H`` points along y, ``W`` along x), the
+        response there, the probabilities and confidence when the predictor gives them, and the
+        predicted ``labels``.
+
+    Raises
+    ------
+    ValueError
+        ``response_method`` is not one of :data:`RESPONSE_METHODS`, ``batch_size`` or
+        ``grid_resolution`` is not a positive integer (at least 2 for the grid), the rectangle
+        is bad (see :func:`resolve_rect`), or the predictor returns the wrong number of rows or
+        an array that is not ``(n,)`` or ``(n, C)``.
+    TypeError
+        ``predict`` is neither a module, a callable nor an estimator with a method that
+        ``response_method`` allows (e.g. an estimator without ``predict_proba`` for
+        ``response_method='proba'``).
+
+    See Also
+    --------
+    vizkit.plot.plot_decision_regions : draws the surface.
 
     Examples
     --------
+    The argmax of two logits ``(x0, x1)`` is class 1 above the diagonal:
+
     >>> import torch
     >>> lin = torch.nn.Linear(2, 2)
     >>> with torch.no_grad():
     ...     _ = lin.weight.copy_(torch.tensor([[1.0, 0.0], [0.0, 1.0]])); _ = lin.bias.zero_()
     >>> s = decision_surface(lin, ((-1, -1), (1, 1)), grid_resolution=3)
-    >>> s.labels.tolist()  # class 1 where x1 > x0
+    >>> s.labels.tolist()  # rows go up in y: class 1 where x1 > x0
     [[0, 0, 0], [1, 0, 0], [1, 1, 0]]
+    >>> s.response_method, s.probs.shape, float(s.confidence[0, 0])  # softmax of (-1, -1)
+    ('logits', (3, 3, 2), 0.5)
+
+    A scikit-learn estimator is read through ``predict_proba``:
+
+    >>> import numpy as np
+    >>> from sklearn.linear_model import LogisticRegression
+    >>> X = np.array([[0.0, 0.0], [1.0, 0.0], [0.0, 1.0], [1.0, 1.0]]); y = np.array([0, 1, 0, 1])
+    >>> s = decision_surface(LogisticRegression().fit(X, y), X, grid_resolution=(4, 2))
+    >>> s.response_method, s.shape, s.labels[0].tolist()
+    ('proba', (2, 4), [0, 0, 1, 1])
     """
     if response_method not in RESPONSE_METHODS:
         raise ValueError(f"`response_method` must be one of {', '.join(map(repr, RESPONSE_METHODS))}."
@@ -341,10 +406,25 @@ def snapshot_epochs(last: int, n: int, *, spacing: str = "log") -> list[int]:
         ``'log'``: geometrically from 1 to ``last`` (dense early, where a model moves most);
         ``'linear'``: evenly.
 
+    Returns
+    -------
+    list of int
+        Sorted and distinct, starting with 0 and ending with ``last``.
+
+    Raises
+    ------
+    ValueError
+        ``spacing`` is not ``'log'`` or ``'linear'``, or ``last`` or ``n`` is not a positive
+        integer.
+
     Examples
     --------
     >>> snapshot_epochs(12, 4)
     [0, 1, 2, 5, 12]
+    >>> snapshot_epochs(12, 4, spacing="linear")
+    [0, 1, 5, 8, 12]
+    >>> snapshot_epochs(2, 5)  # only two epochs to choose from
+    [0, 1, 2]
     """
     if spacing not in ("log", "linear"):
         raise ValueError(f"`spacing` must be one of 'log', 'linear'. Got {spacing!r} instead.")
@@ -393,7 +473,22 @@ class SurfaceFrames:
     @classmethod
     def from_snapshots(cls, snapshots: dict) -> "SurfaceFrames":
         """The frames of :meth:`SurfaceRecorder.snapshots` (e.g. replayed from a cached model's
-        views): the very surfaces the recorder computed."""
+        views): the very surfaces the recorder computed.
+
+        Parameters
+        ----------
+        snapshots : dict
+            What :meth:`SurfaceRecorder.snapshots` returned (or a views file's copy of it).
+
+        Returns
+        -------
+        SurfaceFrames
+
+        Raises
+        ------
+        ValueError
+            A key of :meth:`SurfaceRecorder.snapshots` is missing.
+        """
         missing = [k for k in _SNAPSHOT_KEYS if k not in snapshots]
         if missing:
             raise ValueError(f"these snapshots are not a SurfaceRecorder's: no {', '.join(missing)}.")
@@ -426,13 +521,23 @@ class SurfaceRecorder:
     points : array-like of shape (n, 2)
         Points whose predictions and loss are followed (the training data, say).
     labels : array-like of int of shape (n,)
+        Their true classes (for the loss and the accuracy of each frame).
     every : int, default=1
         Snapshot every ``every`` epochs (and whenever :meth:`snapshot` is called).
     at : sequence of int, optional
-        Snapshot exactly at these epochs instead (e.g. :func:`snapshot_epochs`, denser early).
+        Snapshot exactly at these epochs instead (e.g. :func:`snapshot_epochs`, denser early);
+        ``every`` is then ignored.
     rect : ((x_min, y_min), (x_max, y_max)) or array-like of shape (N, 2), optional
-        The rectangle of every frame (default: the points' box with a 5 % margin).
+        The rectangle of every frame (default: the points' box with a 5 % margin), read by
+        :func:`resolve_rect`.
     grid_resolution : int or (int, int), default=100
+        Grid points along each axis of every frame, or ``(width, height)``.
+
+    Raises
+    ------
+    ValueError
+        ``every`` is not a positive integer, or ``points`` is not ``(n, 2)`` with one label per
+        point.
 
     Examples
     --------
@@ -504,7 +609,17 @@ class SurfaceRecorder:
                 "labels": frames.labels, "predictions": frames.predictions, "loss": frames.loss}
 
     def result(self) -> SurfaceFrames:
-        """The snapshots taken so far, in order."""
+        """The snapshots taken so far, in order.
+
+        Returns
+        -------
+        SurfaceFrames
+
+        Raises
+        ------
+        ValueError
+            No snapshot was taken yet.
+        """
         if not self._frames:
             raise ValueError("no snapshot yet: pass the recorder to train_model(..., recorder=...) "
                              "or call on_epoch_end(0, model).")

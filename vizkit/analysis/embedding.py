@@ -52,10 +52,15 @@ class Embedding:
     reducer : umap.UMAP, sklearn.decomposition.PCA or sklearn.manifold.TSNE
         The fitted reducer.
     method : {'umap', 'pca', 'tsne'}
+        Which reducer made the map.
     layer : str or None
-        The embedded layer (``None``: the raw inputs).
+        The embedded layer (``None``: the raw inputs, or a feature matrix given to
+        :func:`embed`).
     n_features : int
         Length of the flattened activation vector the reducer was fitted on.
+    batch_size : int or None, default=None
+        Inputs per forward pass when :meth:`transform` collects a model's activations (what
+        :func:`embed_activations` was given; ``None``: :func:`vizkit.hooks.collect`'s default).
     """
 
     points: np.ndarray
@@ -82,13 +87,15 @@ class Embedding:
 
         Returns
         -------
-        ndarray of shape (M, n_components)
+        ndarray of float32 of shape (M, n_components)
+            The new points on the fitted map.
 
         Raises
         ------
         ValueError
             For a t-SNE embedding: t-SNE has no map for new points (embed them together with
-            the others, or use ``method='umap'`` or ``'pca'``).
+            the others, or use ``method='umap'`` or ``'pca'``). Also a model without ``x``,
+            ``x`` without a model, or activations of another width than the fitted ones.
         """
         if self.method == "tsne":
             raise ValueError("a t-SNE embedding places only the points it was fitted on; embed the "
@@ -117,15 +124,44 @@ def layer_activations(model: nn.Module, x: torch.Tensor, layer: str | None, *,
                       batch_size: int | None = None) -> torch.Tensor:
     """The activations of ``layer`` for inputs ``x``, flattened to ``[N, D]`` (CPU float32).
 
-    ``layer=None`` returns the inputs themselves, flattened. An unknown layer raises a
-    ``ValueError`` listing the model's layer names.
+    What :func:`embed_activations` fits its map on: one row per input, the layer's whole output
+    (all channels and positions of a conv layer) as one vector.
+
+    Parameters
+    ----------
+    model : nn.Module
+        Any PyTorch model (run in eval mode under ``no_grad`` by :func:`vizkit.hooks.collect`;
+        left as it was). Not looked at when ``layer`` is ``None``.
+    x : Tensor of shape (N, ...)
+        The inputs, as the model takes them.
+    layer : str or None
+        Dotted layer name (see :func:`vizkit.hooks.layer_names`); ``None``: the inputs
+        themselves, flattened.
+    batch_size : int, optional
+        Inputs per forward pass (default of :func:`vizkit.hooks.collect`).
+
+    Returns
+    -------
+    Tensor of float32 of shape (N, D)
+        ``D`` is the number of values the layer outputs per input.
+
+    Raises
+    ------
+    TypeError
+        ``x`` is not a tensor, or ``model`` is not an ``nn.Module``.
+    ValueError
+        ``layer`` is not a layer name of the model (the names are listed), or the layer returns
+        a tuple or dict rather than one tensor.
 
     Examples
     --------
     >>> import torch
     >>> from torch import nn
-    >>> layer_activations(nn.Sequential(nn.Linear(3, 4), nn.ReLU()), torch.rand(5, 3), "1").shape
-    torch.Size([5, 4])
+    >>> net = nn.Sequential(nn.Conv2d(1, 3, 3), nn.ReLU())
+    >>> layer_activations(net, torch.rand(5, 1, 4, 4), "1").shape  # 3 channels x 2 x 2
+    torch.Size([5, 12])
+    >>> layer_activations(net, torch.rand(5, 1, 4, 4), None).shape  # the pixels
+    torch.Size([5, 16])
     """
     if not isinstance(x, torch.Tensor):
         raise TypeError(f"`x` must be a torch.Tensor. Got {type(x).__name__} instead.")
@@ -209,12 +245,40 @@ def embed_activations(model: nn.Module, x: torch.Tensor, layer: str | None, *, l
     Returns
     -------
     Embedding
+        ``points`` of shape ``(N, n_components)`` in the order of ``x``, the labels, and the
+        fitted reducer (its :meth:`Embedding.transform` places new inputs on the same map).
 
     Raises
     ------
     ValueError
         Unknown ``method`` or ``layer`` (the valid ones are listed), mismatched ``labels``,
-        ``n_neighbors`` not below the number of points.
+        ``n_neighbors`` not below the number of points, ``n_components`` not below it either.
+    TypeError
+        ``x`` is not a tensor.
+
+    See Also
+    --------
+    embed : the same for a feature matrix.
+    map_trustworthiness : how well the map keeps the layer's neighbourhoods.
+
+    Examples
+    --------
+    PCA of a 3-unit hidden layer keeps the two directions of largest variance; of the 2 logits,
+    it keeps all of their variance (it only centres and rotates them):
+
+    >>> import torch
+    >>> from torch import nn
+    >>> net = nn.Sequential(nn.Linear(4, 3), nn.ReLU(), nn.Linear(3, 2))
+    >>> x = torch.rand(60, 4, generator=torch.Generator().manual_seed(0))
+    >>> y = (x[:, 0] > 0.5).long()
+    >>> hidden = embed_activations(net, x, "1", labels=y, method="pca")
+    >>> hidden.points.shape, hidden.n_features, hidden.labels[:5].tolist() == y[:5].tolist()
+    ((60, 2), 3, True)
+    >>> logits = embed_activations(net, x, "2", method="pca")
+    >>> round(float(logits.reducer.explained_variance_ratio_.sum()), 6)
+    1.0
+    >>> logits.transform(net, x[:3]).shape  # new inputs land on the same map
+    (3, 2)
     """
     _check_method(method)
     feats = layer_activations(model, x, layer, batch_size=batch_size)
@@ -352,7 +416,8 @@ def map_trustworthiness(features, points, *, n_neighbors: int = 10) -> float:
 def embedding_layers(model: nn.Module) -> list[tuple[str, str]]:
     """``(layer name, description)`` of the learned layers worth embedding for ``model``.
 
-    Read from the model's structure, so a user's own model is read like a vizkit one:
+    Read from the model's structure (no forward pass), so a user's own model is read like a
+    vizkit one:
 
     * an MLP (an ``nn.Sequential`` of Linear layers and activations, or a model whose ``layers``
       is one, as ``PTDeep``): its first and its last hidden activation;
@@ -364,11 +429,23 @@ def embedding_layers(model: nn.Module) -> list[tuple[str, str]]:
 
     A model without a hidden layer (logistic regression) has none: only the input is embedded.
 
+    Parameters
+    ----------
+    model : nn.Module
+        The model to read.
+
+    Returns
+    -------
+    list of (str, str)
+        Dotted layer names for :func:`embed_activations` with a short description of each, in
+        forward order; empty when the model has no hidden layer.
+
     Examples
     --------
     >>> from vizkit.models import PTDeep
     >>> embedding_layers(PTDeep([4, 6, 3]))
     [('layers.1', 'last hidden ReLU (6 units)')]
+    >>> from torch import nn
     >>> embedding_layers(nn.Sequential(nn.Conv2d(1, 2, 3), nn.ReLU(), nn.Flatten(),
     ...                                nn.Linear(8, 4), nn.Tanh(), nn.Linear(4, 2)))
     [('1', 'conv features (flattened)'), ('4', 'hidden Tanh of the classifier')]

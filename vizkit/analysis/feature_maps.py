@@ -83,16 +83,47 @@ class FeatureMaps:
 
     @property
     def n_channels(self) -> int:
+        """Channels of the layer: ``maps.shape[1]``."""
         return int(self.maps.shape[1])
 
 
 def conv_layers(model: nn.Module) -> list[str]:
     """The dotted names of the model's ``nn.Conv2d`` layers, in forward-definition order.
 
+    The layers whose filters and feature maps the CNN views can show; the first one looks
+    straight at the input pixels.
+
+    Parameters
+    ----------
+    model : nn.Module
+        Any PyTorch model.
+
+    Returns
+    -------
+    list of str
+        One name per ``nn.Conv2d``, in the order the model registers them (for ``nn.Sequential``
+        and vizkit's ``ConvNet``, the order of the forward pass).
+
     Raises
     ------
     NoConvLayers
-        The model has none; the message lists the layers it has.
+        The model has none; the message lists the layers it has. A subclass of ``ValueError``.
+    TypeError
+        ``model`` is not an ``nn.Module``.
+
+    Examples
+    --------
+    >>> import torch
+    >>> from torch import nn
+    >>> net = nn.Sequential()
+    >>> net.features = nn.Sequential(nn.Conv2d(1, 4, 3), nn.ReLU(), nn.Conv2d(4, 8, 3))
+    >>> net.head = nn.Linear(8, 2)
+    >>> conv_layers(net)
+    ['features.0', 'features.2']
+    >>> conv_layers(nn.Linear(4, 2))
+    Traceback (most recent call last):
+    ...
+    vizkit.analysis.feature_maps.NoConvLayers: Linear has no Conv2d layer, ...
     """
     check_model(model)
     names = [n for n, m in model.named_modules() if n and isinstance(m, nn.Conv2d)]
@@ -112,12 +143,14 @@ def conv_label(model: nn.Module, layer: str) -> str:
     Parameters
     ----------
     model : nn.Module
+        The model the layer belongs to.
     layer : str
         Dotted name of one of its ``nn.Conv2d`` layers (:func:`conv_layers`).
 
     Returns
     -------
     str
+        ``'conv<k> (<name>)'``, ``k`` counting the model's conv layers from 1.
 
     Raises
     ------
@@ -126,6 +159,7 @@ def conv_label(model: nn.Module, layer: str) -> str:
 
     Examples
     --------
+    >>> from torch import nn
     >>> net = nn.Sequential(nn.Conv2d(1, 2, 3), nn.ReLU(), nn.Conv2d(2, 4, 3))
     >>> conv_label(net, "2")
     'conv2 (2)'
@@ -156,6 +190,7 @@ def conv_filters(model: nn.Module, layer: str | None = None) -> ConvFilters:
     Parameters
     ----------
     model : nn.Module
+        Any model with a 2D conv layer.
     layer : str, optional
         Dotted name of an ``nn.Conv2d`` (see :func:`conv_layers`); default: the first one,
         whose filters look straight at the input pixels.
@@ -163,6 +198,8 @@ def conv_filters(model: nn.Module, layer: str | None = None) -> ConvFilters:
     Returns
     -------
     ConvFilters
+        ``filters`` of shape ``(C_out, C_in, kH, kW)`` (a copy of the weight, unscaled) and
+        ``vmax``, the largest absolute weight, for one symmetric colour scale.
 
     Raises
     ------
@@ -171,6 +208,23 @@ def conv_filters(model: nn.Module, layer: str | None = None) -> ConvFilters:
     ValueError
         Unknown layer (closest names listed) or a layer that is not a Conv2d (the conv layers are
         listed).
+
+    Examples
+    --------
+    Two hand-set 2 x 2 filters: a vertical edge (left minus right) and its negative at half
+    strength. Both are drawn on one scale, ``-vmax`` to ``vmax``:
+
+    >>> import torch
+    >>> from torch import nn
+    >>> net = nn.Sequential(nn.Conv2d(1, 2, 2, bias=False), nn.ReLU())
+    >>> with torch.no_grad():
+    ...     _ = net[0].weight.copy_(torch.tensor([[[[1., -1.], [1., -1.]]],
+    ...                                           [[[-.5, .5], [-.5, .5]]]]))
+    >>> f = conv_filters(net)
+    >>> f.layer, f.filters.shape, f.vmax
+    ('0', (2, 1, 2, 2), 1.0)
+    >>> f.filters[1, 0].tolist()
+    [[-0.5, 0.5], [-0.5, 0.5]]
     """
     name = _conv_layer(model, layer, "conv_filters")
     w = resolve_layer(model, name).weight.detach().cpu().float().numpy().copy()
@@ -197,6 +251,8 @@ def feature_maps(model: nn.Module, x: torch.Tensor, layer: str | None = None, *,
     Returns
     -------
     FeatureMaps
+        ``maps`` of shape ``(N, C, H', W')`` (one map per channel of the layer, per input),
+        the ``inputs`` as given and the ``labels``.
 
     Raises
     ------
@@ -205,6 +261,28 @@ def feature_maps(model: nn.Module, x: torch.Tensor, layer: str | None = None, *,
     ValueError
         Unknown layer, a layer whose output is not 4D (the conv layers are listed), inputs that
         are not a 4D batch, or labels of another length.
+    TypeError
+        ``x`` is not a tensor.
+
+    Examples
+    --------
+    A left-minus-right filter answers +2 where a bright column meets a dark one and -2 where
+    the image goes from dark to bright; the ReLU after it keeps only the first:
+
+    >>> import torch
+    >>> from torch import nn
+    >>> net = nn.Sequential(nn.Conv2d(1, 1, 2, bias=False), nn.ReLU())
+    >>> with torch.no_grad():
+    ...     _ = net[0].weight.copy_(torch.tensor([[[[1., -1.], [1., -1.]]]]))
+    >>> bar = torch.tensor([[1., 0., 0.], [1., 0., 0.], [1., 0., 0.]])  # bright left column
+    >>> x = torch.stack([bar, bar.flip(-1)])[:, None]  # (2, 1, 3, 3)
+    >>> fm = feature_maps(net, x, labels=[0, 1])
+    >>> fm.maps.shape, fm.labels.tolist()
+    ((2, 1, 2, 2), [0, 1])
+    >>> fm.maps[:, 0].tolist()
+    [[[2.0, 0.0], [2.0, 0.0]], [[0.0, -2.0], [0.0, -2.0]]]
+    >>> feature_maps(net, x, "1").maps[:, 0].tolist()  # after the ReLU
+    [[[2.0, 0.0], [2.0, 0.0]], [[0.0, 0.0], [0.0, 0.0]]]
     """
     from ..hooks import record
 

@@ -57,6 +57,7 @@ class WeightImages:
 
     @property
     def n_classes(self) -> int:
+        """Number of classes: ``images.shape[0]``."""
         return int(self.images.shape[0])
 
 
@@ -67,10 +68,42 @@ def linear_input_map(model: nn.Module) -> tuple[torch.Tensor, torch.Tensor | Non
     Accepts ``PTLogreg`` (``W`` of shape ``[D, C]``), an ``nn.Linear``, or any model whose only
     parameterized submodule is a single ``nn.Linear`` (e.g. ``PTDeep([D, C])``).
 
+    Parameters
+    ----------
+    model : nn.Module
+        The model to read (not changed).
+
+    Returns
+    -------
+    W : Tensor of shape (D, C)
+        The weights in the lab's ``[in, out]`` convention (the transpose of an ``nn.Linear``'s
+        ``weight``), detached, float32.
+    b : Tensor of shape (C,) or None
+        The bias, or ``None`` for a ``Linear`` without one.
+
     Raises
     ------
     ValueError
         The model has hidden layers (no single linear input->class map).
+
+    See Also
+    --------
+    weight_images : the same weights on raw pixels, one image per class.
+
+    Examples
+    --------
+    >>> from torch import nn
+    >>> lin = nn.Linear(4, 3)
+    >>> W, b = linear_input_map(lin)
+    >>> W.shape, b.shape, bool((W == lin.weight.T).all())
+    (torch.Size([4, 3]), torch.Size([3]), True)
+    >>> from vizkit.models import PTDeep
+    >>> linear_input_map(PTDeep([4, 3]))[0].shape  # logistic regression as a PTDeep
+    torch.Size([4, 3])
+    >>> linear_input_map(PTDeep([4, 5, 3]))
+    Traceback (most recent call last):
+    ...
+    ValueError: PTDeep has no single linear input->class map ...
     """
     W = getattr(model, "W", None)
     if isinstance(W, torch.Tensor) and W.dim() == 2 and isinstance(getattr(model, "b", None),
@@ -134,12 +167,43 @@ def weight_images(model_or_weight, *, image_shape: Sequence[int] | None = None,
         ``images`` of shape ``(n_classes, H, W)`` and the common ``vmax``. For a model with a
         ``Normalize`` inside, the weights on raw pixels (``W / std``) are shown (module doc).
 
+    Raises
+    ------
+    ValueError
+        The model has no single linear input->class map (see :func:`linear_input_map`),
+        ``image_shape`` does not hold ``D`` pixels (or no square image does, when it is not
+        given), the model's normalization does not fit the image shape, a bare weight is not a
+        2-D non-square matrix (or square without ``image_shape``), or ``labels`` does not name
+        every class.
+    TypeError
+        ``image_shape`` is not a sequence of ints.
+
     Examples
     --------
+    >>> import numpy as np, torch
     >>> from vizkit.models import PTLogreg
     >>> r = weight_images(PTLogreg(784, 10))
     >>> r.images.shape, r.vmax == float(abs(r.images).max())
     ((10, 28, 28), True)
+
+    A model that normalizes its input, ``(x - 0.5) / 0.25``, has weights 4 times larger on raw
+    pixels, and a bias that absorbs the mean; the images and the bias give the model's logits:
+
+    >>> net = PTLogreg(4, 2, normalize=(0.5, 0.25))
+    >>> with torch.no_grad():
+    ...     _ = net.W.copy_(torch.tensor([[1., 0.], [0., 1.], [0., 0.], [1., -1.]]))
+    >>> r = weight_images(net)  # 4 inputs: a 2 x 2 image
+    >>> r.images.tolist(), r.bias.tolist(), r.space
+    ([[[4.0, 0.0], [0.0, 4.0]], [[0.0, 4.0], [0.0, -4.0]]], [-4.0, 0.0], 'raw input')
+    >>> x = torch.rand(3, 4, generator=torch.Generator().manual_seed(0))
+    >>> logits = x.double().numpy() @ r.images.reshape(2, 4).T + r.bias
+    >>> bool(np.allclose(net(x).detach().numpy(), logits, atol=1e-6))
+    True
+
+    A bare ``[C, D]`` weight (torch's ``Linear.weight``) is turned to ``[D, C]`` by its shape:
+
+    >>> weight_images(np.ones((3, 16)), labels=["a", "b", "c"]).images.shape
+    (3, 4, 4)
     """
     bias = None
     space = "as given"

@@ -316,10 +316,48 @@ def search_results(rs) -> list[dict]:
 
 
 def plot_search_scores(results, **kwargs) -> dict:
-    """:func:`vizkit.plot.search.plot_search_scores` of a fitted search (its
-    :func:`search_results`) or of the rows themselves; ``kwargs`` go there.
+    """Plot each candidate's mean CV score against each hyper-parameter, from a fitted search.
 
-    Matplotlib and the plotters are imported only when this is called.
+    :func:`vizkit.plot.search.plot_search_scores` of a fitted search (its
+    :func:`search_results`) or of the rows themselves; ``kwargs`` go there. Matplotlib and the
+    plotters are imported only when this is called.
+
+    Parameters
+    ----------
+    results : ProgressSearchCV or list of dict
+        A fitted search (anything with ``cv_results_``, e.g. what :func:`search` returns), or
+        the rows of :func:`search_results`.
+    **kwargs
+        ``params``, ``axes`` and ``errorbar_kw`` of
+        :func:`vizkit.plot.search.plot_search_scores`.
+
+    Returns
+    -------
+    dict
+        ``'fig'``, ``'axes'`` (one per parameter), ``'params'``, ``'points'`` (the errorbar
+        containers: mean score +- its standard deviation over the folds) and ``'best'`` (the
+        star on the best candidate in each panel).
+
+    Raises
+    ------
+    ValueError
+        No candidates, no numeric hyper-parameter column to plot, ``params`` that are not
+        columns, or ``axes`` not one per parameter (raised by the plotter).
+
+    Examples
+    --------
+    >>> import matplotlib.pyplot as plt
+    >>> from sklearn.datasets import load_iris
+    >>> from sklearn.linear_model import LogisticRegression
+    >>> X, y = load_iris(return_X_y=True)
+    >>> rs = ProgressSearchCV(LogisticRegression(max_iter=500), {"C": [0.01, 0.1, 1.0]},
+    ...                       n_iter=3, cv=2, random_state=0, progress=False).fit(X, y)
+    >>> out = plot_search_scores(rs)
+    >>> out["params"], len(out["points"]), out["axes"][0].get_ylabel()
+    (['C'], 1, 'mean CV accuracy')
+    >>> float(out["best"][0].get_xdata()[0]) == rs.best_params_["C"]
+    True
+    >>> plt.close(out["fig"])
     """
     from ..plot.search import plot_search_scores as plot
 

@@ -119,19 +119,51 @@ def graph_surface(fun, rect=None, offset: float | None = 0.5, width: int = 256,
     :func:`vizkit.plot.graph.plot_field`, whose keywords (``ax``, ``cmap``, ``colorbar``,
     ``colorbar_kw``, ``pcolormesh_kw``, ``contour_kw``) ``plot_kw`` passes on.
 
+    Parameters
+    ----------
+    fun : callable, nn.Module, estimator or DecisionSurface
+        What to shade: a function of an ``(N, 2)`` array returning ``(N,)`` values (the lab's
+        ``decfun``), a model or an estimator (see
+        :func:`~vizkit.analysis.decision_surface.decision_surface`), or a surface already
+        computed.
+    rect : ((x_min, y_min), (x_max, y_max)), optional
+        The rectangle to cover, as the lab's ``(np.min(X, 0), np.max(X, 0))``; required unless
+        ``fun`` is a ``DecisionSurface``.
+    offset : float or None, default=0.5
+        The level line drawn, and the middle of the colour scale: 0.5 for a probability, 0 for
+        a score. ``None``: no line, the scale spans the values.
+    width, height : int, default=256
+        Grid points along x and along y.
+    **plot_kw
+        Passed on to :func:`vizkit.plot.graph.plot_field`.
+
     Returns
     -------
     dict
         ``'mesh'``, ``'contour'``, ``'surface'`` (the ``DecisionSurface`` drawn), ``'colorbar'``.
 
+    Raises
+    ------
+    ValueError
+        ``rect`` is missing for a ``fun`` that is not a ``DecisionSurface`` (and the errors of
+        :func:`~vizkit.analysis.decision_surface.decision_surface` for a bad rectangle or grid).
+
     Examples
     --------
+    The score ``x - y`` is positive below the diagonal; its level line at 0 is the diagonal:
+
     >>> import matplotlib
     >>> matplotlib.use("Agg")
+    >>> import matplotlib.pyplot as plt
     >>> art = graph_surface(lambda P: P[:, 0] - P[:, 1], ((-1, -1), (1, 1)), offset=0, width=8,
     ...                     height=8)
-    >>> art["surface"].shape
-    (8, 8)
+    >>> art["surface"].shape, art["surface"].response_method
+    ((8, 8), 'scores')
+    >>> art["mesh"].get_clim()  # centred on the offset
+    (-2.0, 2.0)
+    >>> art["contour"].levels.tolist()
+    [0.0]
+    >>> plt.close("all")
     """
     from ..analysis.decision_surface import DecisionSurface, decision_surface
 

@@ -26,7 +26,29 @@ __all__ = ["FieldViews", "field_views", "mlp_layers", "mlp_field_layers", "conv_
 
 def mlp_layers(model: nn.Module) -> list[tuple[int, str, int]]:
     """The Linear layers of an MLP to show: ``(layer_index, name, n_units)`` from the first
-    hidden layer to the output; empty for a model that is not an MLP (a CNN, a ScriptModule)."""
+    hidden layer to the output; empty for a model that is not an MLP (a CNN, a ScriptModule).
+
+    Parameters
+    ----------
+    model : nn.Module
+        A ``PTDeep``, an ``nn.Sequential`` of Linear layers and activations, or any other model.
+
+    Returns
+    -------
+    list of (int, str, int)
+        For each ``nn.Linear`` in forward order: its index for
+        :func:`propagated_receptive_fields` (1 for the first), its dotted name and its number of
+        output units. Empty when the model is not an MLP that starts with a Linear layer.
+
+    Examples
+    --------
+    >>> from torch import nn
+    >>> from vizkit.models import PTDeep
+    >>> mlp_layers(PTDeep([4, 20, 12, 3]))
+    [(1, 'layers.0', 20), (2, 'layers.2', 12), (3, 'layers.4', 3)]
+    >>> mlp_layers(nn.Sequential(nn.Conv2d(1, 2, 3), nn.Flatten(), nn.Linear(2, 2)))
+    []
+    """
     try:
         _, items = _mlp_stack(model)
     except ValueError:
@@ -43,6 +65,17 @@ def mlp_field_layers(model: nn.Module) -> list[tuple[int, str, int]]:
     16 units of the first hidden layer, 8 of a deeper hidden layer and 10 of the output (the
     units :func:`field_views` picks); empty for a model that is not an MLP.
 
+    Parameters
+    ----------
+    model : nn.Module
+        The model, read by :func:`mlp_layers`.
+
+    Returns
+    -------
+    list of (int, str, int)
+        ``(layer_index, name, n_shown)`` per Linear layer, first hidden layer to output;
+        ``n_shown`` is the cap for the layer (16, 8 or 10), not reduced to the layer's width.
+
     Examples
     --------
     >>> from vizkit.models import PTDeep
@@ -57,11 +90,33 @@ def mlp_field_layers(model: nn.Module) -> list[tuple[int, str, int]]:
 def conv_field_units(model: nn.Module, layer: str | nn.Module, n: int = 16) -> list[int]:
     """The channels of conv ``layer`` whose centre units the figures show: the first ``n``.
 
+    Parameters
+    ----------
+    model : nn.Module
+        The model holding the layer.
+    layer : str or nn.Module
+        Dotted name (or the module itself) of an ``nn.Conv2d`` of ``model``.
+    n : int, default=16
+        At most this many channels.
+
+    Returns
+    -------
+    list of int
+        ``0 .. min(n, out_channels) - 1``.
+
+    Raises
+    ------
+    ValueError
+        ``layer`` is not a layer of ``model``, or not an ``nn.Conv2d``.
+
     Examples
     --------
     >>> from torch import nn
-    >>> conv_field_units(nn.Sequential(nn.Conv2d(1, 4, 3)), "0", n=16)
+    >>> net = nn.Sequential(nn.Conv2d(1, 4, 3), nn.ReLU(), nn.Conv2d(4, 32, 3))
+    >>> conv_field_units(net, "0", n=16)  # a layer with fewer channels than n
     [0, 1, 2, 3]
+    >>> len(conv_field_units(net, "2", n=16))
+    16
     """
     _, module = resolve_named(model, layer)
     if not isinstance(module, nn.Conv2d):
@@ -80,7 +135,9 @@ class FieldViews:
     views : list of str
         The method of each view (``ReceptiveFields.method``).
     units : list of int
+        The units shown, as indices into the layer.
     layer : str
+        The Linear layer's dotted name.
     layer_index : int
         1 for the first Linear layer.
     n_layer_units : int
@@ -121,18 +178,56 @@ def field_views(model: nn.Module, layer_index: int, x, ink, *, n_units: int = 16
     Parameters
     ----------
     model : PTDeep or nn.Sequential
+        An MLP that starts with a Linear layer (see :func:`mlp_layers`).
     layer_index : int
         1 for the first Linear layer, -1 for the output.
     x : Tensor of shape (N, ...)
-        Raw inputs for the gates and the gradients (e.g. test images).
+        Raw inputs for the gates and the gradients (e.g. test images), flat ``(N, D)`` or as
+        images.
     ink : ndarray of shape (H, W)
         :func:`ink_frequency` of the training images.
     n_units : int, default=16
+        At most this many units are shown.
     image_shape : tuple of int, optional
+        The shape of one input, ``(H, W)`` or ``(C, H, W)``. Default:
+        ``model.vizkit_spec['input_shape']``, else a square image.
 
     Returns
     -------
     FieldViews
+        ``fields`` of shape ``(V, U, H, W)`` (``V`` = 1 for layer 1, else 3 views), the units,
+        and the :func:`ink_ratio` of each view and :func:`ink_share` of each unit.
+
+    Raises
+    ------
+    ValueError
+        ``model`` is not an MLP starting with a Linear layer, ``layer_index`` is out of range,
+        or ``image_shape`` or ``ink`` do not fit the model's inputs.
+
+    Examples
+    --------
+    Digits ink the middle of the image and never its border. A one-hidden-layer ReLU net has a
+    single gate between its two weight matrices, so its mean-gated output fields equal the
+    gradient ones (the average of the products is the product of the averages):
+
+    >>> import numpy as np, torch
+    >>> from vizkit.models import PTDeep
+    >>> from vizkit.analysis.receptive_fields import ink_frequency
+    >>> x = torch.rand(20, 1, 4, 4, generator=torch.Generator().manual_seed(0))
+    >>> x[..., [0, 3], :] = 0; x[..., :, [0, 3]] = 0  # ink only in the central 2 x 2
+    >>> ink = ink_frequency(x)
+    >>> v = field_views(PTDeep([16, 6, 3]), 2, x, ink)
+    >>> v.views, v.fields.shape, v.units
+    (['propagated', 'propagated, mean-gated', 'gradient'], (3, 3, 4, 4), [0, 1, 2])
+    >>> bool(np.allclose(v.fields[1], v.fields[2], atol=1e-6))
+    True
+
+    For the first layer the three views are the same numbers (its weight columns), so one is
+    kept; of its 6 units, the 4 with the largest :func:`ink_share` are shown:
+
+    >>> v1 = field_views(PTDeep([16, 6, 3]), 1, x, ink, n_units=4)
+    >>> v1.views, v1.fields.shape, v1.n_layer_units
+    (['propagated'], (1, 4, 4, 4), 6)
     """
     every = propagated_receptive_fields(model, layer_index, image_shape=image_shape,
                                         units=range(_n_out(model, layer_index)))
@@ -143,7 +238,11 @@ def field_views(model: nn.Module, layer_index: int, x, ink, *, n_units: int = 16
     if i > 1:
         results.append(propagated_receptive_fields(model, i, units=units, gate_data=x,
                                                    gating="mean", image_shape=image_shape))
-        results.append(gradient_receptive_fields(model, every.layer, units, x))
+        grad = gradient_receptive_fields(model, every.layer, units, x)
+        # the gradient has the shape of ``x``: flat inputs give flat fields, shaped here as the
+        # propagated ones (``image_shape``) so the views stack
+        grad.fields = grad.fields.reshape(results[0].fields.shape)
+        results.append(grad)
     fields = np.stack([r.fields for r in results])
     return FieldViews(fields=fields, views=[r.method for r in results], units=units,
                       layer=every.layer, layer_index=i, n_layer_units=n_out,

@@ -31,7 +31,9 @@ class TheoreticalRF:
     start : (float, float)
         Centre, in input pixel coordinates, of the field of unit ``(0, 0)``.
     layer : str
+        The layer measured.
     input_shape : tuple of int
+        ``(C, H, W)`` of the input.
     output_shape : (int, int)
         Height and width of the layer's output.
     """
@@ -77,25 +79,57 @@ def theoretical_receptive_field(model: nn.Module, layer: str | nn.Module, *,
     ``AvgPool2d`` change the field (``size += (k_eff - 1) * jump``, ``start += ((k_eff - 1) / 2
     - padding) * jump``, ``jump *= stride``, with ``k_eff = dilation * (k - 1) + 1``);
     element-wise layers (batch norm, activations, dropout, input normalization) pass it
-    through. A ``Flatten`` or ``Linear`` before ``layer`` means its units see the whole input.
+    through. A ``Flatten``, ``Linear`` or adaptive pooling before ``layer`` means its units see
+    the whole input: that is an error, not a field.
 
     Parameters
     ----------
     model : nn.Module
+        A CNN whose leaf modules run in registration order.
     layer : str or nn.Module
+        The conv (or pooling, or element-wise) layer whose units are measured: a dotted name
+        or the module itself.
     input_shape : (C, H, W), optional
         Default: ``model.vizkit_spec['input_shape']``.
 
     Returns
     -------
     TheoreticalRF
+        ``size``, ``jump`` and ``start`` per spatial dimension, and the layer's
+        ``output_shape``; ``box(row, col)`` gives the pixels one unit sees.
+
+    Raises
+    ------
+    ValueError
+        ``input_shape`` is not ``(C, H, W)``, ``layer`` is not a layer of the model (or has no
+        leaf module), a ``Flatten``, ``Linear`` or adaptive pooling comes before it, a pooling
+        uses ``ceil_mode``, or a module on the way is none of the layers above.
+
+    See Also
+    --------
+    gradient_receptive_fields : the pixels that actually move a unit, for given inputs.
 
     Examples
     --------
+    >>> from torch import nn
     >>> net = nn.Sequential(nn.Conv2d(1, 2, 3, padding=1), nn.MaxPool2d(2))
     >>> rf = theoretical_receptive_field(net, "1", input_shape=(1, 8, 8))
     >>> rf.size, rf.jump, rf.start
     ((4, 4), (2, 2), (0.5, 0.5))
+
+    Checked by a second route: the input gradient of the centre unit of a 3 x 3 conv and a
+    2 x 2 average pooling is non-zero on exactly the 4 x 4 box of pixels the arithmetic gives:
+
+    >>> import numpy as np, torch
+    >>> from vizkit.analysis import gradient_receptive_fields
+    >>> net = nn.Sequential(nn.Conv2d(1, 1, 3, padding=1), nn.AvgPool2d(2))
+    >>> rf = theoretical_receptive_field(net, "1", input_shape=(1, 8, 8))
+    >>> rf.output_shape, rf.box()  # (row0, col0, row1, col1) of unit (2, 2), end exclusive
+    ((4, 4), (3, 3, 7, 7))
+    >>> g = gradient_receptive_fields(net, "1", [(0, 2, 2)], torch.rand(2, 1, 8, 8))
+    >>> rows, cols = np.nonzero(g.fields[0])
+    >>> int(rows.min()), int(cols.min()), int(rows.max()) + 1, int(cols.max()) + 1
+    (3, 3, 7, 7)
     """
     name, target = resolve_named(model, layer)
     shape = model_input_shape(model, input_shape)
@@ -137,6 +171,28 @@ def theoretical_receptive_field(model: nn.Module, layer: str | nn.Module, *,
 
 
 def conv_stages(model: nn.Module) -> list[str]:
-    """Names of the conv and pooling layers, in order (each changes the receptive field)."""
+    """Names of the conv and pooling layers, in order (each changes the receptive field).
+
+    Parameters
+    ----------
+    model : nn.Module
+        Any model.
+
+    Returns
+    -------
+    list of str
+        Dotted names of its ``Conv2d``, ``MaxPool2d`` and ``AvgPool2d`` modules, in registration
+        order; empty for a model without them.
+
+    Examples
+    --------
+    >>> from torch import nn
+    >>> net = nn.Sequential(nn.Conv2d(1, 2, 3), nn.ReLU(), nn.MaxPool2d(2), nn.Conv2d(2, 4, 3),
+    ...                     nn.Flatten(), nn.Linear(4, 2))
+    >>> conv_stages(net)
+    ['0', '2', '3']
+    >>> [theoretical_receptive_field(net, n, input_shape=(1, 10, 10)).size for n in conv_stages(net)]
+    [(3, 3), (4, 4), (8, 8)]
+    """
     return [n for n, m in model.named_modules()
             if isinstance(m, (nn.Conv2d, nn.MaxPool2d, nn.AvgPool2d))]

@@ -57,6 +57,7 @@ def gradient_receptive_fields(model: nn.Module, layer: str | nn.Module | None,
     reduce : {'center', 'mean'}, default='center'
         For a conv channel: the unit at the spatial centre, or the mean over the channel.
     batch_size : int, default=128
+        Inputs per forward and backward pass.
     absolute : bool, default=False
         Average ``|gradient|`` instead of the signed gradient.
 
@@ -66,12 +67,28 @@ def gradient_receptive_fields(model: nn.Module, layer: str | nn.Module | None,
         ``fields[u] = mean_n d unit_u(x_n) / d x_n``. The model is used in eval mode; its
         parameters' ``.grad`` are untouched and no hook is left behind.
 
+    Raises
+    ------
+    ValueError
+        ``reduce`` is not ``'center'`` or ``'mean'``, ``x`` is not a non-empty batch, the
+        layer is unknown or produced no output, or a unit does not fit the layer (a tuple for a
+        flat layer).
+
     Examples
     --------
+    >>> import numpy as np, torch
+    >>> from torch import nn
     >>> from vizkit.models import PTDeep
     >>> m = PTDeep([4, 3, 2])
     >>> gradient_receptive_fields(m, "layers.2", [0, 1], torch.rand(5, 4)).fields.shape
     (2, 4)
+
+    For a linear unit the field is its weight vector, whatever the inputs:
+
+    >>> lin = nn.Linear(3, 2)
+    >>> rf = gradient_receptive_fields(lin, None, [1], torch.rand(4, 3))
+    >>> bool(np.allclose(rf.fields[0], lin.weight[1].detach().numpy())), rf.layer, rf.n_examples
+    (True, 'output', 4)
     """
     if reduce not in ("center", "mean"):
         raise ValueError(f"`reduce` must be one of 'center', 'mean'. Got {reduce!r} instead.")

@@ -172,6 +172,8 @@ def propagated_receptive_fields(model: nn.Module, layer_index: int | str, *,
     Parameters
     ----------
     model : PTDeep or nn.Sequential
+        An MLP that starts with a Linear layer (an input ``Normalize`` and ``Flatten`` before it
+        are fine).
     layer_index : int or str
         ``1`` for the first Linear layer, ..., ``-1`` for the last (logits), or its name.
     units : list of int, optional
@@ -179,19 +181,45 @@ def propagated_receptive_fields(model: nn.Module, layer_index: int | str, *,
     gate_data : Tensor, optional
         Raw inputs ``[N, ...]`` over which the gates are measured.
     gating : {'mask', 'mean'}, default='mask'
+        How the gates measured on ``gate_data`` enter (see above); unused without it.
     image_shape : tuple of int, optional
-        Default: ``model.vizkit_spec['input_shape']`` else a square image.
+        Default: ``model.vizkit_spec['input_shape']`` else a square image (else flat fields).
     batch_size : int, default=256
+        Examples per pass when measuring the gates and averaging per-example products.
 
     Returns
     -------
     ReceptiveFields
+        ``fields`` of shape ``(U, H, W)`` on raw pixels (``(U, C, H, W)`` for several
+        channels, ``(U, D)`` for inputs that are not an image), ``method`` ``'propagated'``
+        or ``'propagated, <gating>-gated'``, and ``info['layer_index']``.
+
+    Raises
+    ------
+    ValueError
+        ``gating`` is not ``'mask'`` or ``'mean'``, the model is not an MLP starting with a
+        Linear layer, ``layer_index`` is out of range or names no Linear layer, a unit is out
+        of range, or ``image_shape`` does not hold the first layer's inputs.
+    TypeError
+        ``layer_index`` is neither an int nor a str.
 
     Examples
     --------
+    >>> import numpy as np, torch
     >>> from vizkit.models import PTDeep
     >>> propagated_receptive_fields(PTDeep([784, 20, 10]), 2).fields.shape
     (10, 28, 28)
+
+    Gated by which ReLUs each example turns on, the product of the weights is the average input
+    gradient of the unit (a second route, by autograd):
+
+    >>> from vizkit.analysis import gradient_receptive_fields
+    >>> net = PTDeep([16, 8, 6, 3])
+    >>> x = torch.rand(10, 16, generator=torch.Generator().manual_seed(0))
+    >>> prop = propagated_receptive_fields(net, -1, gate_data=x)
+    >>> grad = gradient_receptive_fields(net, prop.layer, prop.units, x)
+    >>> prop.method, prop.layer, bool(np.allclose(prop.fields.reshape(3, 16), grad.fields, atol=1e-6))
+    ('propagated, mask-gated', 'layers.4', True)
     """
     if gating not in ("mask", "mean"):
         raise ValueError(f"`gating` must be one of 'mask', 'mean'. Got {gating!r} instead.")

@@ -27,8 +27,12 @@ class ReceptiveFields:
         ``'gradient'``.
     vmax : float
         ``max |fields|``, for one symmetric colour scale.
-    n_examples : int
+    n_examples : int, default=0
         Examples averaged over (0 for the ungated propagated fields).
+    info : dict, default={}
+        What else the method reports: ``{'layer_index': i}`` (the Linear layer, counted from
+        1) for propagated fields; ``{'reduce': 'center' or 'mean', 'conv': bool}`` for gradient
+        fields.
     """
 
     fields: np.ndarray
