@@ -58,7 +58,8 @@ def history_arrays(history: Any) -> dict:
 
 
 def plot_learning_curves(history: Any, *, axes: Sequence | None = None, best_epoch: int | None = None,
-                         mark_best: bool = True, line_kw: dict | None = None) -> dict:
+                         mark_best: bool = True, best_label: str | None = None,
+                         line_kw: dict | None = None) -> dict:
     """Plot loss (``axes[0]``) and accuracy (``axes[1]``) per epoch, train and validation.
 
     Parameters
@@ -71,7 +72,10 @@ def plot_learning_curves(history: Any, *, axes: Sequence | None = None, best_epo
     best_epoch : int, optional
         The epoch to mark (1-based); default the history's ``best_epoch``.
     mark_best : bool, default=True
-        Draw a dotted vertical line at the best epoch and a dot on the validation curves.
+        Draw a dotted vertical line at the best epoch and a star on the validation curves.
+    best_label : str, optional
+        The star's legend label; default ``'best epoch (<n>)'``. Say what is true when the best
+        epoch is the last one run (e.g. ``'last epoch (6), still improving'``).
     line_kw : dict, optional
         Passed on to every ``ax.plot`` of a curve.
 
@@ -113,7 +117,8 @@ def plot_learning_curves(history: Any, *, axes: Sequence | None = None, best_epo
             if hit.size:
                 out["best"].append(axes[which].plot([best], [ys[hit[0]]], marker="*", markersize=11,
                                                     color="#d62728", linestyle="none",
-                                                    label=f"best epoch ({best})", zorder=5)[0])
+                                                    label=best_label or f"best epoch ({best})",
+                                                    zorder=5)[0])
         for ax in axes:
             out["best"].append(ax.axvline(best, color="0.5", linestyle=":", linewidth=1, zorder=0))
     from matplotlib.ticker import MaxNLocator
