@@ -14,8 +14,7 @@ from typing import Sequence
 import numpy as np
 
 from ..plot._axes import new_ax
-from ..plot.bottleneck import center_size_handles, plot_bottleneck
-from ..plot.decision_surface import confidence_colorbar
+from ..plot.bottleneck import center_size_handles, plot_bottleneck, plot_region_key
 from ..plot.figure import Figure, NotApplicable
 from ..plot.style import class_colors
 from ._display import DisplayMixin
@@ -94,9 +93,12 @@ def bottleneck_caption(result, *, meta: dict | None = None,
                      f"{s.max():.3g}), legend on the right; right: the centres alone over "
                      "the faded features.")
     if result.surface is not None:
+        C = max(int(result.surface.n_classes), 2)
+        key = (f"the key beside it: one row per class, from confidence {1 / C:.2g} (1/{C}, "
+               "palest) to 1" if result.surface.confidence is not None else "")
         text += (" Left, shading: the class the rest of the network predicts at each point of the "
-                 "plane, paler where its confidence is lower (colour bar, one strip per class); "
-                 "the numbers sit at each class's median feature.")
+                 "plane" + (f", paler where its confidence is lower ({key})" if key else "")
+                 + "; the numbers sit at each class's median feature.")
     return text
 
 
@@ -135,37 +137,55 @@ def figures(model, split, *, meta: dict | None = None, seed: int = 0) -> list[Fi
     res = bottleneck_features(model, x, y=y, grid_resolution=300)
     acc = float((res.predictions == res.labels).mean())
     has_rbf = res.centers is not None
-    panels = 2 if has_rbf else 1
-    fig, axes = plt.subplots(1, panels, figsize=(5.9 * panels + 0.8, 6.2), squeeze=False,
-                             layout="constrained")
-    axes = axes[0]
-    plot_bottleneck(res, ax=axes[0], class_names=split.classes, legend=False,
+    keyed = res.surface is not None and res.surface.confidence is not None
+    # left: features over the shaded regions; beside it the regions' key (one row per class:
+    # a colour bar's ten thin strips cannot be read when projected); right: the RBF centres
+    row = ["features"] + (["key"] if keyed else []) + (["centres"] if has_rbf else [])
+    widths = [5.0] + ([1.3] if keyed else []) + ([5.0] if has_rbf else [])
+    mosaic = [[n if n != "key" else k for n in row] for k in (".", "key", ".")]
+    # at most 12.7 in wide (the gallery page), landscape: 12 pt text is >= 20 px on a slide
+    fig, axd = plt.subplot_mosaic(mosaic, figsize=(min(12.7, sum(widths) + (1.6 if has_rbf
+                                                                         else 0.6)), 6.0),
+                                  width_ratios=widths, height_ratios=[0.6, 5, 0.6],
+                                  layout="constrained", empty_sentinel=".")
+    ax0 = axd["features"]
+    plot_bottleneck(res, ax=ax0, class_names=split.classes, legend=False,
                     centers=False, regions_kw=_REGION_ALPHA)
-    _class_labels(axes[0], res, split.classes)
-    confidence_colorbar(axes[0], res.surface, location="bottom", shrink=0.8,
-                        palette=class_colors(max(res.surface.n_classes, 1)),
-                        label="confidence of the shaded class (paler = less sure)",
-                        **_REGION_ALPHA) if res.surface is not None else None
-    axes[0].set_title(f"test features at '{where.name}'"
-                      + (" (RBF input)" if where.use_input else "")
-                      + f"\nnumbers: class medians; accuracy {acc:.1%}", fontsize=12)
+    _class_labels(ax0, res, split.classes)
+    if keyed:
+        plot_region_key(res.surface.n_classes, ax=axd["key"], class_names=_names(
+            split.classes, res.surface.n_classes), colors=class_colors(max(res.surface.n_classes, 1)),
+            **_REGION_ALPHA)
+        axd["key"].set_title("shading:\nclass the head\npredicts", fontsize=12)
+    ax0.set_title(f"test features at '{where.name}'"
+                  + (" (RBF input)" if where.use_input else "")
+                  + f"\nnumbers: class medians; accuracy {acc:.1%}", fontsize=12)
+    axes = [ax0]
     if has_rbf:
-        plot_bottleneck(res, ax=axes[1], class_names=split.classes, regions=False, legend=False,
+        ax1 = axd["centres"]
+        plot_bottleneck(res, ax=ax1, class_names=split.classes, regions=False, legend=False,
                         scatter_kw={"alpha": 0.25, "linewidths": 0.0})
         s = np.abs(res.sigma)
-        axes[1].legend(handles=center_size_handles(res.sigma), loc="upper left",
-                       bbox_to_anchor=(1.01, 1.0), fontsize=12, frameon=False,
-                       title="RBF centre\n(+ width ~ |sigma|)", title_fontsize=12)
-        axes[1].set_title(f"the {len(s)} RBF centres over the same features\n"
-                          f"(|sigma| {s.min():.3g} to {s.max():.3g})", fontsize=12)
-        axes[1].set_xlim(axes[0].get_xlim())
-        axes[1].set_ylim(axes[0].get_ylim())
+        ax1.legend(handles=center_size_handles(res.sigma), loc="upper left",
+                   bbox_to_anchor=(1.01, 1.0), fontsize=12, frameon=False,
+                   title="RBF centre\n(+ width ~ |sigma|)", title_fontsize=12)
+        ax1.set_title(f"the {len(s)} RBF centres over the same features\n"
+                      f"(|sigma| {s.min():.3g} to {s.max():.3g})", fontsize=12)
+        ax1.set_xlim(ax0.get_xlim())
+        ax1.set_ylim(ax0.get_ylim())
+        axes.append(ax1)
     for ax in axes:
-        ax.tick_params(labelsize=11)
+        ax.tick_params(labelsize=12)
         ax.xaxis.label.set_fontsize(12), ax.yaxis.label.set_fontsize(12)
     caption = bottleneck_caption(res, meta=meta, model_name=type(model).__name__)
     data = _bottleneck_data(res, class_names=split.classes)
     return [Figure(id="bottleneck", fig=fig, caption=caption, data=data)]
+
+
+def _names(class_names, n: int) -> list[str]:
+    """``n`` class names: the split's where it has them, else the class numbers."""
+    names = [str(c) for c in class_names] if class_names is not None else []
+    return [names[c] if c < len(names) else str(c) for c in range(n)]
 
 
 def _class_labels(ax, result, class_names) -> None:
