@@ -38,6 +38,23 @@ __all__ = ["plot_bottleneck", "center_marker_sizes", "center_size_handles", "plo
 def center_marker_sizes(sigma: Any, *, min_size: float = 4.0, max_size: float = 22.0) -> np.ndarray:
     """Scatter sizes (points squared) of the RBF centres: width grows linearly with ``|sigma|``.
 
+    Parameters
+    ----------
+    sigma : array-like of shape (K,)
+        The RBF widths (signs ignored).
+    min_size, max_size : float, default=4.0, 22.0
+        Marker width in points at ``sigma = 0`` and at the largest ``|sigma|``.
+
+    Returns
+    -------
+    ndarray of shape (K,)
+        Squared widths, as ``scatter(s=...)`` takes them.
+
+    Raises
+    ------
+    ValueError
+        Unless ``0 <= min_size <= max_size``.
+
     Examples
     --------
     >>> center_marker_sizes([0.0, 1.0, -2.0], min_size=2, max_size=10).tolist()
@@ -144,6 +161,26 @@ def plot_bottleneck(result, *, ax=None, class_names: Sequence[str] | None = None
     dict
         ``'features'`` (PathCollection), ``'centers'`` (PathCollection or None), ``'circles'``
         (PatchCollection or None), ``'regions'`` (dict from ``plot_decision_regions`` or None).
+
+    Raises
+    ------
+    TypeError
+        ``result`` is not a Bottleneck.
+    ValueError
+        ``color_by`` is not one of the two.
+
+    Examples
+    --------
+    >>> import torch, matplotlib
+    >>> matplotlib.use("Agg")
+    >>> from vizkit.models import RBFNet
+    >>> from vizkit.analysis.bottleneck import bottleneck_features
+    >>> net = RBFNet(image_size=8, channels=(4,), n_centers=5).eval()
+    >>> res = bottleneck_features(net, torch.rand(12, 1, 8, 8), y=torch.arange(12) % 3,
+    ...                           grid_resolution=20)
+    >>> art = plot_bottleneck(res, regions=False, circles=True)
+    >>> art["features"].get_offsets().shape, len(art["circles"].get_paths())
+    ((12, 2), 5)
     """
     if not all(hasattr(result, k) for k in ("features", "labels", "predictions", "centers",
                                             "sigma", "surface")):
