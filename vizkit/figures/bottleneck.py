@@ -27,7 +27,29 @@ NAME = "bottleneck"
 
 
 def applies(model, split) -> str | None:
-    """``None`` for a torch model with a 2D layer before its head, else the reason."""
+    """Whether the family applies: ``None`` for a torch model with a 2D layer before its head,
+    else the reason.
+
+    Parameters
+    ----------
+    model : nn.Module or estimator
+        The model to show.
+    split : vizkit.data.Split
+        Its data (not read: the answer depends on the model only).
+
+    Returns
+    -------
+    str or None
+        ``None`` when the family applies, else why not, in words.
+
+    Examples
+    --------
+    >>> from vizkit.models import PTDeep, RBFNet
+    >>> applies(RBFNet(image_size=8, channels=(4,), n_centers=5), None) is None
+    True
+    >>> applies(PTDeep([64, 8, 3]), None)[:40]
+    'bottleneck needs a 2D layer before the c'
+    """
     from torch import nn
 
     from ..analysis.bottleneck import find_bottleneck
@@ -65,7 +87,34 @@ def bottleneck_caption(result, *, meta: dict | None = None,
                        model_name: str = "the model") -> str:
     """The bottleneck figure's caption, every number read from ``result`` (and the training
     record ``meta``): epochs and optimizer, accuracy, how spread and how separated the features
-    are, the number of centres and their sigma range."""
+    are, the number of centres and their sigma range.
+
+    Parameters
+    ----------
+    result : Bottleneck
+        From :func:`vizkit.analysis.bottleneck.bottleneck_features`.
+    meta : dict, optional
+        A checkpoint's metadata: its ``config`` (optimizer, lr) and ``history`` (epochs, best
+        epoch) are quoted.
+    model_name : str, default='the model'
+        How the caption names the model.
+
+    Returns
+    -------
+    str
+
+    Examples
+    --------
+    >>> import torch
+    >>> from vizkit.models import RBFNet
+    >>> from vizkit.analysis.bottleneck import bottleneck_features
+    >>> net = RBFNet(image_size=8, channels=(4,), n_centers=5).eval()
+    >>> res = bottleneck_features(net, torch.rand(12, 1, 8, 8), y=torch.arange(12) % 3)
+    >>> meta = {"config": {"optimizer": "adam", "lr": 0.01},
+    ...         "history": {"epochs": [{}] * 20, "best_epoch": 18}}
+    >>> bottleneck_caption(res, meta=meta, model_name="RBFNet").split(": ")[0][-60:]
+    'RBFNet, trained 20 epochs with Adam (lr 0.01), epoch 18 kept'
+    """
     from ..analysis.bottleneck import class_separation
 
     f = np.asarray(result.features, dtype=np.float64)
@@ -104,8 +153,20 @@ def bottleneck_caption(result, *, meta: dict | None = None,
 
 def figures(model, split, *, meta: dict | None = None, seed: int = 0) -> list[Figure]:
     """The family's figure (see the module's description); for an RBF model a second panel
-    shows the centres alone, sized by sigma, with a legend of the scale. The caption is computed from this model's own result and training record
-    (:func:`bottleneck_caption`).
+    shows the centres alone, sized by sigma, with a legend of the scale, and beside the regions
+    their key (:func:`~vizkit.plot.bottleneck.plot_region_key`). The caption is computed from
+    this model's own result and training record (:func:`bottleneck_caption`).
+
+    Parameters
+    ----------
+    model : nn.Module
+        A model with a 2D layer before its head (:func:`applies`).
+    split : vizkit.data.Split
+        Its data; the test part is drawn (at most 5,000 points, a seeded subset).
+    meta : dict, optional
+        The checkpoint's metadata, quoted in the caption.
+    seed : int, default=0
+        Seeds the subset of a large test part.
 
     Returns
     -------
@@ -119,6 +180,19 @@ def figures(model, split, *, meta: dict | None = None, seed: int = 0) -> list[Fi
     ------
     NotApplicable
         The model has no 2D layer (e.g. an MLP).
+
+    Examples
+    --------
+    >>> import torch, matplotlib
+    >>> matplotlib.use("Agg")
+    >>> from vizkit.data import Split
+    >>> from vizkit.models import RBFNet
+    >>> x, y = torch.rand(12, 1, 8, 8), torch.arange(12) % 3
+    >>> split = Split("toy", x, y, x, y, x, y, ("a", "b", "c"), (1, 8, 8), "0" * 16)
+    >>> net = RBFNet(image_size=8, channels=(4,), n_centers=5).eval()
+    >>> (fig,) = figures(net, split)
+    >>> fig.id, fig.data["features"].shape, fig.data["sigma"].shape
+    ('bottleneck', (12, 2), (5,))
     """
     import matplotlib.pyplot as plt
     import torch

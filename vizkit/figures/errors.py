@@ -26,7 +26,26 @@ NAME = "errors"
 
 
 def applies(model, split) -> str | None:
-    """Always ``None``: every classifier has test predictions to show."""
+    """Whether the family applies: always ``None``, since every classifier has test predictions
+    to show.
+
+    Parameters
+    ----------
+    model : nn.Module or estimator
+        The classifier.
+    split : vizkit.data.Split
+        Its data.
+
+    Returns
+    -------
+    None
+
+    Examples
+    --------
+    >>> import torch
+    >>> applies(torch.nn.Linear(2, 3), None) is None
+    True
+    """
     return None
 
 
@@ -114,6 +133,17 @@ def confusion_caption(matrix: np.ndarray, class_names: Sequence[str]) -> str:
     """The confusion matrix's caption: its count, accuracy and most frequent mistake, or the
     mistakes that tie for most frequent, all of them named.
 
+    Parameters
+    ----------
+    matrix : ndarray of shape (C, C)
+        ``M[i, j]``: test examples of class ``i`` predicted as ``j``.
+    class_names : sequence of str
+        The classes' names, in the matrix's order.
+
+    Returns
+    -------
+    str
+
     Examples
     --------
     >>> import numpy as np
@@ -148,6 +178,15 @@ def _count_word(n: int) -> str:
 def worst_caption(worst) -> str:
     """The worst examples' caption: how many, their losses, how many are misclassified.
 
+    Parameters
+    ----------
+    worst : Examples
+        From :func:`vizkit.analysis.errors.worst_examples`, highest loss first.
+
+    Returns
+    -------
+    str
+
     Examples
     --------
     >>> import numpy as np, torch
@@ -172,6 +211,19 @@ def figures(model, split, *, meta: dict | None = None, seed: int = 0) -> list[Fi
     """The family's figures (see the module's description); ``meta['history']`` adds the
     learning curves. Digits are drawn white on black (``'gray'``, 0 to 1).
 
+    Parameters
+    ----------
+    model : nn.Module
+        The classifier (raw logits).
+    split : vizkit.data.Split
+        Its data: the test part is shown; the training part is scored for the curves' note.
+    meta : dict, optional
+        The checkpoint's metadata: ``history`` (adds the learning curves), ``metrics``
+        (``refit_epochs``) and ``config`` (``monitor``, augmentation) are read.
+    seed : int, default=0
+        Unused: every choice of examples here is by rank, not by chance (kept for the
+        family's common signature).
+
     Returns
     -------
     list of Figure
@@ -179,6 +231,21 @@ def figures(model, split, *, meta: dict | None = None, seed: int = 0) -> list[Fi
         ``prediction_bars`` (``indices``, ``inputs``, ``y``, ``pred``, ``probs``, ``loss`` of the
         examples shown; ``right_``/``wrong_`` prefixed for the bars), ``learning_curves`` when
         there is a history.
+
+    Examples
+    --------
+    >>> import torch, matplotlib
+    >>> matplotlib.use("Agg")
+    >>> from vizkit.data import Split
+    >>> torch.manual_seed(0) is not None
+    True
+    >>> x, y = torch.rand(12, 1, 4, 4), torch.arange(12) % 3
+    >>> split = Split("toy", x, y, x, y, x, y, ("a", "b", "c"), (1, 4, 4), "0" * 16)
+    >>> model = torch.nn.Sequential(torch.nn.Flatten(), torch.nn.Linear(16, 3))
+    >>> hist = {"epochs": [{"epoch": 1, "val_acc": 0.5}, {"epoch": 2, "val_acc": 0.4}],
+    ...         "best_epoch": 1}
+    >>> [f.id for f in figures(model, split, meta={"history": hist})]
+    ['confusion', 'worst_examples', 'prediction_bars', 'learning_curves']
     """
     import matplotlib.pyplot as plt
 
