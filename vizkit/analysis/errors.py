@@ -94,7 +94,15 @@ class Examples:
 
 @dataclass
 class PredictionExamples:
-    """Right and wrong predictions (seed 004's probability bar charts)."""
+    """Right and wrong predictions (seed 004's probability bar charts).
+
+    Attributes
+    ----------
+    right : Examples
+        Examples the model classified right.
+    wrong : Examples
+        Examples it classified wrong.
+    """
 
     right: Examples
     wrong: Examples
@@ -124,6 +132,21 @@ def predictions(model: nn.Module, x: Any, y: Any, *, batch_size: int | None = No
     Returns
     -------
     Predictions
+
+    Raises
+    ------
+    ValueError
+        ``x`` and ``y`` differ in length, ``x`` is empty, ``batch_size`` is not positive, or a
+        label is outside the model's classes.
+
+    Examples
+    --------
+    >>> import torch
+    >>> m = torch.nn.Linear(1, 2, bias=False)
+    >>> _ = torch.nn.init.constant_(m.weight, 0).data[1].fill_(1)  # logits (0, x)
+    >>> p = predictions(m, torch.tensor([[0.0], [2.0]]), torch.tensor([0, 0]))
+    >>> p.probs.round(3).tolist(), p.pred.tolist(), p.loss.round(3).tolist()
+    ([[0.5, 0.5], [0.119, 0.881]], [0, 1], [0.693, 2.127])
     """
     check_model(model)
     x, y = _check_xy(x, y)
@@ -210,6 +233,15 @@ def worst_examples(model: nn.Module, x: Any, y: Any, k: int = 8, *, batch_size: 
     -------
     Examples
         Sorted by decreasing loss; ties keep the order of ``x``.
+
+    Examples
+    --------
+    >>> import torch
+    >>> m = torch.nn.Linear(1, 2, bias=False)
+    >>> _ = torch.nn.init.constant_(m.weight, 0).data[1].fill_(1)  # P(1) = sigmoid(x)
+    >>> x, y = torch.tensor([[3.0], [-1.0], [1.0]]), torch.tensor([0, 0, 0])
+    >>> worst_examples(m, x, y, k=2).indices.tolist()  # the surest class-1 answers lose most
+    [0, 2]
     """
     k = _check_k(k, "k")
     x, y = _check_xy(x, y)
@@ -239,6 +271,16 @@ def prediction_examples(model: nn.Module, x: Any, y: Any, *, n_right: int = 4, n
     -------
     PredictionExamples
         ``right`` and ``wrong``, each in the order of ``x``.
+
+    Examples
+    --------
+    >>> import torch
+    >>> m = torch.nn.Linear(1, 2, bias=False)
+    >>> _ = torch.nn.init.constant_(m.weight, 0).data[1].fill_(1)  # class 1 iff x > 0
+    >>> x, y = torch.tensor([[1.0], [-1.0], [2.0], [-2.0]]), torch.tensor([1, 1, 0, 0])
+    >>> ex = prediction_examples(m, x, y, n_right=5, n_wrong=1, seed=0)
+    >>> ex.right.indices.tolist(), len(ex.wrong), set(ex.wrong.indices.tolist()) <= {1, 2}
+    ([0, 3], 1, True)
     """
     n_right, n_wrong = _check_k(n_right, "n_right"), _check_k(n_wrong, "n_wrong")
     x, y = _check_xy(x, y)
