@@ -656,11 +656,15 @@ def curves_caption(rows: list, svm_tests: dict, scales: Sequence[str] = ()) -> s
             f"data. ")
     logs = [i for i, s in enumerate(scales) if s == "log"]
     if logs:
-        names = ["left", "middle", "right"] if len(scales) == 3 else [str(i + 1) for i in
-                                                                      range(len(scales))]
-        text += (f"Epochs: linear axes, except the {' and '.join(names[i] for i in logs)} "
-                 f"panel{'s' if len(logs) > 1 else ''} (log scale, so its longest run fits "
-                 "beside the short ones). ")
+        where = {1: ["the"], 2: ["the left", "the right"],
+                 3: ["the left", "the middle", "the right"]}.get(len(scales))
+        names = [f"{w} panel" for w in where] if where else [f"panel {i + 1}"
+                                                             for i in range(len(scales))]
+        if len(logs) == len(scales):
+            text += "Epochs on a log scale (integer ticks). "
+        else:
+            text += (f"Epochs: linear axes, except {' and '.join(names[i] for i in logs)} (log "
+                     "scale, so the longest run fits beside the short ones). ")
     text += (f"Lowest last training loss: {last[0]['what']} ({last[0]['train_loss'][-1]:.3g}); "
              f"highest: {last[-1]['what']} ({last[-1]['train_loss'][-1]:.3g}). Best validation "
              f"accuracy ranges from {best[0]['best_val']:.1%} ({best[0]['what']}) to "
