@@ -20,7 +20,7 @@ def test_figure_family_bottleneck(pyplot):
     split = _split(x, y, ["a", "b", "c"])
     figs = make_figures("bottleneck", _rbfnet(), split)
     assert [f.id for f in figs] == ["bottleneck"]
-    assert len(figs[0].fig.axes) == 3 and "sigma" in figs[0].caption  # 2 panels + colour bar
+    assert len(figs[0].fig.axes) == 3 and "sigma" in figs[0].caption  # 2 panels + region key
     flat = _split(x.flatten(1), y, ["a", "b", "c"])
     with pytest.raises(NotApplicable, match="--model rbf"):
         make_figures("bottleneck", PTDeep([64, 8, 3]), flat)
@@ -53,9 +53,14 @@ def test_bottleneck_captions_come_from_each_models_own_result(pyplot):
             assert f"all with |sigma| about {s.mean():.3g}" in f.caption
         readable(f.fig)
         assert "digit" not in f.caption.lower()
-        # a colour bar for the shading; the classes named where their features lie (at each
-        # class's median), the centres' legend giving the scale of sigma
-        assert any(ax.get_label() == "<colorbar>" for ax in f.fig.axes)
+        # a key for the shading (one labelled row per class, readable when projected, where a
+        # colour bar's thin strips were not); the classes named where their features lie (at
+        # each class's median), the centres' legend giving the scale of sigma
+        keys = [ax for ax in f.fig.axes if ax.get_images()
+                and np.asarray(ax.get_images()[0].get_array()).shape[1:] == (64, 3)]
+        assert len(keys) == 1
+        assert [t.get_text() for t in keys[0].get_yticklabels()][:3] == \
+            ["T-shirt/top", "Ankle boot", "Bag"]
         names = {t.get_text() for t in f.fig.axes[0].texts}
         assert {"T-shirt/top", "Ankle boot", "Bag"} <= names
         legends = [ax.get_legend() for ax in f.fig.axes if ax.get_legend()]

@@ -129,8 +129,13 @@ def test_figure_family_errors_captions_equal_the_data(pyplot):
     assert images and all(im.get_cmap().name == "gray" and im.get_clim() == (0.0, 1.0)
                           for im in images)
     curves = figs["learning_curves"]
-    assert re.search(r"over 2 epochs; .* epoch 2, .* validation accuracy 35\.0%", curves.caption)
-    assert "weights were kept" in curves.caption and "retrained" not in curves.caption
+    # the best epoch is the last one and validation accuracy rose into it: said as such
+    assert curves.caption.startswith("Validation accuracy was still rising at the last of the 2 "
+                                     "epochs")
+    assert re.search(r"Epoch 2 \(star, dotted line\) is both the last and the best-validation "
+                     r"epoch \(.*validation accuracy 35\.0%\)", curves.caption)
+    assert "The kept weights are the last epoch's" in curves.caption
+    assert "retrained" not in curves.caption
     assert int(curves.data["refit_epochs"]) == 0
     # a refit model (metrics['refit_epochs']): the caption must not say the run's weights were kept
     refit = {f.id: f for f in make_figures("errors", model, split, meta={

@@ -98,10 +98,33 @@ def find_bottleneck(model: nn.Module, *, layer: str | None = None) -> Bottleneck
     ``nn.Linear`` with ``out_features == 2`` that is not the last ``nn.Linear`` of the model (its
     output: a hidden 2-wide layer, not a 2-class output).
 
+    Parameters
+    ----------
+    model : nn.Module
+        The model to search.
+    layer : str, optional
+        Dotted name of the layer to use instead of searching.
+
+    Returns
+    -------
+    BottleneckLayer or None
+        The layer's name, whether the features are its input (an RBF layer) or its output, and
+        the RBF layer that follows (if any); ``None`` when the model has no 2D layer.
+
     Raises
     ------
     ValueError
         ``layer`` is not a submodule name (see :func:`vizkit.hooks.layer_names`).
+
+    Examples
+    --------
+    >>> from torch import nn
+    >>> from vizkit.models import RBFNet
+    >>> find_bottleneck(RBFNet(image_size=8, channels=(4,), n_centers=5)).name
+    'rbf'
+    >>> mlp = nn.Sequential(nn.Linear(4, 2), nn.ReLU(), nn.Linear(2, 3))
+    >>> find_bottleneck(mlp).name, find_bottleneck(nn.Linear(4, 2)) is None
+    ('0', True)
     """
     check_model(model)
     modules = dict(model.named_modules())
@@ -172,6 +195,25 @@ def bottleneck_head(model: nn.Module, *, layer: str | None = None,
     For an ``RBFNet`` (attributes ``rbf`` and ``head``, RBF at the bottleneck) this is
     ``head(rbf(z))``; for other models the model is run on ``example`` (one input, required)
     with the bottleneck's value replaced by ``z``.
+
+    Parameters
+    ----------
+    model : nn.Module
+        A model with a 2D layer (:func:`find_bottleneck`).
+    layer : str, optional
+        Dotted name of the 2D layer; default found by :func:`find_bottleneck`.
+    example : torch.Tensor, optional
+        One input of the model (a batch of one); needed unless the model is an ``RBFNet``.
+
+    Returns
+    -------
+    nn.Module
+        Points ``(n, 2)`` to logits ``(n, C)``, in the model's training mode.
+
+    Raises
+    ------
+    ValueError
+        ``example`` is missing where it is needed, or the model has no 2D layer.
 
     Examples
     --------
@@ -251,10 +293,28 @@ def bottleneck_features(model: nn.Module, x: torch.Tensor, *, y: Any = None, lay
     -------
     Bottleneck
 
+    Raises
+    ------
+    ValueError
+        ``x`` is empty, ``batch_size`` is not positive, ``y`` has not one label per input, or
+        the model has no usable 2D layer.
+
     Notes
     -----
     The model runs in eval mode under ``no_grad``; its ``training`` flag is put back. For an
     ``RBFNet`` the features equal ``model.embed(x)``.
+
+    Examples
+    --------
+    >>> import torch
+    >>> from vizkit.models import RBFNet
+    >>> net = RBFNet(image_size=8, channels=(4,), n_centers=5).eval()
+    >>> x = torch.rand(6, 1, 8, 8)
+    >>> res = bottleneck_features(net, x, y=[0, 1, 2, 0, 1, 2], grid_resolution=10)
+    >>> res.features.shape, res.centers.shape, res.surface.labels.shape
+    ((6, 2), (5, 2), (10, 10))
+    >>> bool(torch.allclose(torch.from_numpy(res.features), net.embed(x), atol=1e-6))
+    True
     """
     check_model(model)
     x = torch.as_tensor(x)
@@ -303,6 +363,11 @@ def class_separation(features: Any, labels: Any) -> float:
     -------
     float
         In [0, 1] (0 for constant features).
+
+    Raises
+    ------
+    ValueError
+        ``features`` is not 2-D or has not one label per row.
 
     Examples
     --------

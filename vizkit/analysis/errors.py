@@ -29,7 +29,8 @@ from torch import nn
 from .._torch import check_model, model_device, training_mode
 
 __all__ = ["Predictions", "Examples", "PredictionExamples", "predictions", "confusion",
-           "worst_examples", "prediction_examples", "confidence_examples"]
+           "worst_examples", "prediction_examples", "confidence_examples", "TrainingEnd",
+           "training_end"]
 
 _DEFAULT_BATCH = 2048
 
@@ -93,7 +94,15 @@ class Examples:
 
 @dataclass
 class PredictionExamples:
-    """Right and wrong predictions (seed 004's probability bar charts)."""
+    """Right and wrong predictions (seed 004's probability bar charts).
+
+    Attributes
+    ----------
+    right : Examples
+        Examples the model classified right.
+    wrong : Examples
+        Examples it classified wrong.
+    """
 
     right: Examples
     wrong: Examples
@@ -123,6 +132,21 @@ def predictions(model: nn.Module, x: Any, y: Any, *, batch_size: int | None = No
     Returns
     -------
     Predictions
+
+    Raises
+    ------
+    ValueError
+        ``x`` and ``y`` differ in length, ``x`` is empty, ``batch_size`` is not positive, or a
+        label is outside the model's classes.
+
+    Examples
+    --------
+    >>> import torch
+    >>> m = torch.nn.Linear(1, 2, bias=False)
+    >>> _ = torch.nn.init.constant_(m.weight, 0).data[1].fill_(1)  # logits (0, x)
+    >>> p = predictions(m, torch.tensor([[0.0], [2.0]]), torch.tensor([0, 0]))
+    >>> p.probs.round(3).tolist(), p.pred.tolist(), p.loss.round(3).tolist()
+    ([[0.5, 0.5], [0.119, 0.881]], [0, 1], [0.693, 2.127])
     """
     check_model(model)
     x, y = _check_xy(x, y)
@@ -209,6 +233,15 @@ def worst_examples(model: nn.Module, x: Any, y: Any, k: int = 8, *, batch_size: 
     -------
     Examples
         Sorted by decreasing loss; ties keep the order of ``x``.
+
+    Examples
+    --------
+    >>> import torch
+    >>> m = torch.nn.Linear(1, 2, bias=False)
+    >>> _ = torch.nn.init.constant_(m.weight, 0).data[1].fill_(1)  # P(1) = sigmoid(x)
+    >>> x, y = torch.tensor([[3.0], [-1.0], [1.0]]), torch.tensor([0, 0, 0])
+    >>> worst_examples(m, x, y, k=2).indices.tolist()  # the surest class-1 answers lose most
+    [0, 2]
     """
     k = _check_k(k, "k")
     x, y = _check_xy(x, y)
@@ -238,6 +271,16 @@ def prediction_examples(model: nn.Module, x: Any, y: Any, *, n_right: int = 4, n
     -------
     PredictionExamples
         ``right`` and ``wrong``, each in the order of ``x``.
+
+    Examples
+    --------
+    >>> import torch
+    >>> m = torch.nn.Linear(1, 2, bias=False)
+    >>> _ = torch.nn.init.constant_(m.weight, 0).data[1].fill_(1)  # class 1 iff x > 0
+    >>> x, y = torch.tensor([[1.0], [-1.0], [2.0], [-2.0]]), torch.tensor([1, 1, 0, 0])
+    >>> ex = prediction_examples(m, x, y, n_right=5, n_wrong=1, seed=0)
+    >>> ex.right.indices.tolist(), len(ex.wrong), set(ex.wrong.indices.tolist()) <= {1, 2}
+    ([0, 3], 1, True)
     """
     n_right, n_wrong = _check_k(n_right, "n_right"), _check_k(n_wrong, "n_wrong")
     x, y = _check_xy(x, y)
@@ -310,3 +353,138 @@ def confidence_examples(model: nn.Module, x: Any, y: Any, *, n_right: int = 4, n
     wrong = wrong_all[np.argsort(-conf[wrong_all], kind="stable")[:n_wrong]]
     right = right_all[np.argsort(conf[right_all], kind="stable")[:n_right]]
     return PredictionExamples(right=_select(p, x, right), wrong=_select(p, x, wrong))
+
+
+@dataclass
+class TrainingEnd:
+    """How a training run ended, read from its per-epoch validation record
+    (:func:`training_end`).
+
+    Attributes
+    ----------
+    n_epochs : int
+        Epochs run.
+    last_epoch, best_epoch : int
+        The last epoch and the best-validation one (1-based, as the history numbers them).
+    monitor : {'val_acc', 'val_loss'}
+        What chose the best epoch.
+    best_is_last : bool
+        The best-validation epoch is the last one run.
+    window : ndarray of int
+        The last epochs the slopes are fitted over.
+    val_acc_slope, val_loss_slope : float
+        Least-squares slope per epoch of validation accuracy and loss over ``window`` (NaN
+        without the values, or with fewer than two epochs).
+    generalization_loss : float
+        Prechelt's generalization loss at the last epoch, ``100 * (val_loss[last] /
+        min(val_loss) - 1)`` in percent: 0 when the validation loss is lowest at the last
+        epoch (NaN without validation losses).
+    still_improving : bool
+        The best epoch is the last and the monitored figure's slope points the improving way
+        (accuracy rising, loss falling): training stopped before the validation figure stopped
+        improving.
+    """
+
+    n_epochs: int
+    last_epoch: int
+    best_epoch: int
+    monitor: str
+    best_is_last: bool
+    window: np.ndarray
+    val_acc_slope: float
+    val_loss_slope: float
+    generalization_loss: float
+    still_improving: bool
+
+
+def _slope(x: np.ndarray, v: np.ndarray) -> float:
+    ok = np.isfinite(v)
+    if ok.sum() < 2:
+        return float("nan")
+    return float(np.polyfit(x[ok], v[ok], 1)[0])
+
+
+def training_end(history: Any, *, monitor: str = "val_acc", last: int = 3) -> TrainingEnd:
+    """Whether a run stopped while its validation figure was still improving: its best epoch
+    against its last, the slope of its last epochs, and Prechelt's generalization loss.
+
+    A best-validation epoch that is the last one run is not an optimum the training found: the
+    validation figure may still be improving. This reads it from the history: the best epoch
+    (the one the history records, else the best value of ``monitor``, the earliest on ties), the
+    least-squares slope of validation
+    accuracy and loss over the last ``last`` epochs, and the generalization loss ``GL`` of
+    Prechelt ("Early stopping -- but when?", 1998) at the last epoch.
+
+    Parameters
+    ----------
+    history : History, dict or list of dict
+        A :class:`vizkit.train.History`, its ``to_dict()`` form, or the per-epoch records, each
+        with ``val_acc`` and/or ``val_loss`` (and ``epoch``, default 1, 2, ...).
+    monitor : {'val_acc', 'val_loss'}, default='val_acc'
+        What chooses the best epoch (the training config's ``monitor``).
+    last : int, default=3
+        How many of the last epochs the slopes are fitted over (at least 2).
+
+    Returns
+    -------
+    TrainingEnd
+
+    Raises
+    ------
+    ValueError
+        ``monitor`` is not one of the two, ``last`` < 2, or no epoch has a value of
+        ``monitor``.
+    TypeError
+        ``history`` is none of the forms above.
+
+    Examples
+    --------
+    >>> rising = [{"epoch": e, "val_acc": a} for e, a in enumerate([0.6, 0.8, 0.9, 0.95], 1)]
+    >>> end = training_end(rising)
+    >>> end.best_epoch, end.best_is_last, round(end.val_acc_slope, 3), end.still_improving
+    (4, True, 0.075, True)
+    >>> peaked = [{"epoch": e, "val_acc": a} for e, a in enumerate([0.6, 0.9, 0.85, 0.8], 1)]
+    >>> training_end(peaked).still_improving, training_end(peaked).best_epoch
+    (False, 2)
+    """
+    if monitor not in ("val_acc", "val_loss"):
+        raise ValueError(f"`monitor` must be one of 'val_acc', 'val_loss'. Got {monitor!r} "
+                         "instead.")
+    if isinstance(last, bool) or int(last) != last or int(last) < 2:
+        raise ValueError(f"`last` must be an integer >= 2 (a slope needs two epochs). Got "
+                         f"{last!r} instead.")
+    recorded = 0  # the best epoch the training itself recorded, when the history says
+    if hasattr(history, "epochs") and not isinstance(history, dict):
+        epochs, recorded = list(history.epochs), int(getattr(history, "best_epoch", 0) or 0)
+    elif isinstance(history, dict) and isinstance(history.get("epochs"), list):
+        epochs, recorded = list(history["epochs"]), int(history.get("best_epoch", 0) or 0)
+    elif isinstance(history, (list, tuple)) and all(isinstance(e, dict) for e in history):
+        epochs = list(history)
+    else:
+        raise TypeError("`history` must be a vizkit.train.History, its to_dict() or a list of "
+                        f"per-epoch dicts. Got {type(history).__name__} instead.")
+
+    def values(key: str) -> np.ndarray:
+        return np.array([np.nan if e.get(key) is None else float(e[key]) for e in epochs])
+
+    x = np.array([e.get("epoch", i + 1) for i, e in enumerate(epochs)], dtype=float)
+    acc, loss = values("val_acc"), values("val_loss")
+    watched = acc if monitor == "val_acc" else -loss
+    if not np.isfinite(watched).any():
+        raise ValueError(f"no epoch of `history` has a value of {monitor!r}; the epochs have "
+                         f"{sorted({k for e in epochs for k in e})}.")
+    best_i = int(np.nanargmax(watched))
+    if recorded and recorded in x:  # the training's own choice (its tie rule) wins
+        best_i = int(np.flatnonzero(x == recorded)[0])
+    window = slice(max(0, len(x) - int(last)), len(x))
+    acc_slope, loss_slope = _slope(x[window], acc[window]), _slope(x[window], loss[window])
+    finite_loss = loss[np.isfinite(loss)]
+    gl = (100.0 * (loss[-1] / finite_loss.min() - 1.0)
+          if np.isfinite(loss[-1]) and finite_loss.min() > 0 else float("nan"))
+    best_is_last = best_i == len(x) - 1
+    slope = acc_slope if monitor == "val_acc" else -loss_slope
+    return TrainingEnd(n_epochs=len(x), last_epoch=int(x[-1]), best_epoch=int(x[best_i]),
+                       monitor=monitor, best_is_last=best_is_last,
+                       window=x[window].astype(int), val_acc_slope=acc_slope,
+                       val_loss_slope=loss_slope, generalization_loss=float(gl),
+                       still_improving=bool(best_is_last and np.isfinite(slope) and slope > 0))

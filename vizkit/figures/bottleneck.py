@@ -14,8 +14,7 @@ from typing import Sequence
 import numpy as np
 
 from ..plot._axes import new_ax
-from ..plot.bottleneck import center_size_handles, plot_bottleneck
-from ..plot.decision_surface import confidence_colorbar
+from ..plot.bottleneck import center_size_handles, plot_bottleneck, plot_region_key
 from ..plot.figure import Figure, NotApplicable
 from ..plot.style import class_colors
 from ._display import DisplayMixin
@@ -28,7 +27,29 @@ NAME = "bottleneck"
 
 
 def applies(model, split) -> str | None:
-    """``None`` for a torch model with a 2D layer before its head, else the reason."""
+    """Whether the family applies: ``None`` for a torch model with a 2D layer before its head,
+    else the reason.
+
+    Parameters
+    ----------
+    model : nn.Module or estimator
+        The model to show.
+    split : vizkit.data.Split
+        Its data (not read: the answer depends on the model only).
+
+    Returns
+    -------
+    str or None
+        ``None`` when the family applies, else why not, in words.
+
+    Examples
+    --------
+    >>> from vizkit.models import PTDeep, RBFNet
+    >>> applies(RBFNet(image_size=8, channels=(4,), n_centers=5), None) is None
+    True
+    >>> applies(PTDeep([64, 8, 3]), None)[:40]
+    'bottleneck needs a 2D layer before the c'
+    """
     from torch import nn
 
     from ..analysis.bottleneck import find_bottleneck
@@ -66,7 +87,34 @@ def bottleneck_caption(result, *, meta: dict | None = None,
                        model_name: str = "the model") -> str:
     """The bottleneck figure's caption, every number read from ``result`` (and the training
     record ``meta``): epochs and optimizer, accuracy, how spread and how separated the features
-    are, the number of centres and their sigma range."""
+    are, the number of centres and their sigma range.
+
+    Parameters
+    ----------
+    result : Bottleneck
+        From :func:`vizkit.analysis.bottleneck.bottleneck_features`.
+    meta : dict, optional
+        A checkpoint's metadata: its ``config`` (optimizer, lr) and ``history`` (epochs, best
+        epoch) are quoted.
+    model_name : str, default='the model'
+        How the caption names the model.
+
+    Returns
+    -------
+    str
+
+    Examples
+    --------
+    >>> import torch
+    >>> from vizkit.models import RBFNet
+    >>> from vizkit.analysis.bottleneck import bottleneck_features
+    >>> net = RBFNet(image_size=8, channels=(4,), n_centers=5).eval()
+    >>> res = bottleneck_features(net, torch.rand(12, 1, 8, 8), y=torch.arange(12) % 3)
+    >>> meta = {"config": {"optimizer": "adam", "lr": 0.01},
+    ...         "history": {"epochs": [{}] * 20, "best_epoch": 18}}
+    >>> bottleneck_caption(res, meta=meta, model_name="RBFNet").split(": ")[0][-60:]
+    'RBFNet, trained 20 epochs with Adam (lr 0.01), epoch 18 kept'
+    """
     from ..analysis.bottleneck import class_separation
 
     f = np.asarray(result.features, dtype=np.float64)
@@ -94,16 +142,31 @@ def bottleneck_caption(result, *, meta: dict | None = None,
                      f"{s.max():.3g}), legend on the right; right: the centres alone over "
                      "the faded features.")
     if result.surface is not None:
+        C = max(int(result.surface.n_classes), 2)
+        key = (f"the key beside it: one row per class, from confidence {1 / C:.2g} (1/{C}, "
+               "palest) to 1" if result.surface.confidence is not None else "")
         text += (" Left, shading: the class the rest of the network predicts at each point of the "
-                 "plane, paler where its confidence is lower (colour bar, one strip per class); "
-                 "the numbers sit at each class's median feature.")
+                 "plane" + (f", paler where its confidence is lower ({key})" if key else "")
+                 + "; the numbers sit at each class's median feature.")
     return text
 
 
 def figures(model, split, *, meta: dict | None = None, seed: int = 0) -> list[Figure]:
     """The family's figure (see the module's description); for an RBF model a second panel
-    shows the centres alone, sized by sigma, with a legend of the scale. The caption is computed from this model's own result and training record
-    (:func:`bottleneck_caption`).
+    shows the centres alone, sized by sigma, with a legend of the scale, and beside the regions
+    their key (:func:`~vizkit.plot.bottleneck.plot_region_key`). The caption is computed from
+    this model's own result and training record (:func:`bottleneck_caption`).
+
+    Parameters
+    ----------
+    model : nn.Module
+        A model with a 2D layer before its head (:func:`applies`).
+    split : vizkit.data.Split
+        Its data; the test part is drawn (at most 5,000 points, a seeded subset).
+    meta : dict, optional
+        The checkpoint's metadata, quoted in the caption.
+    seed : int, default=0
+        Seeds the subset of a large test part.
 
     Returns
     -------
@@ -117,6 +180,19 @@ def figures(model, split, *, meta: dict | None = None, seed: int = 0) -> list[Fi
     ------
     NotApplicable
         The model has no 2D layer (e.g. an MLP).
+
+    Examples
+    --------
+    >>> import torch, matplotlib
+    >>> matplotlib.use("Agg")
+    >>> from vizkit.data import Split
+    >>> from vizkit.models import RBFNet
+    >>> x, y = torch.rand(12, 1, 8, 8), torch.arange(12) % 3
+    >>> split = Split("toy", x, y, x, y, x, y, ("a", "b", "c"), (1, 8, 8), "0" * 16)
+    >>> net = RBFNet(image_size=8, channels=(4,), n_centers=5).eval()
+    >>> (fig,) = figures(net, split)
+    >>> fig.id, fig.data["features"].shape, fig.data["sigma"].shape
+    ('bottleneck', (12, 2), (5,))
     """
     import matplotlib.pyplot as plt
     import torch
@@ -135,37 +211,55 @@ def figures(model, split, *, meta: dict | None = None, seed: int = 0) -> list[Fi
     res = bottleneck_features(model, x, y=y, grid_resolution=300)
     acc = float((res.predictions == res.labels).mean())
     has_rbf = res.centers is not None
-    panels = 2 if has_rbf else 1
-    fig, axes = plt.subplots(1, panels, figsize=(5.9 * panels + 0.8, 6.2), squeeze=False,
-                             layout="constrained")
-    axes = axes[0]
-    plot_bottleneck(res, ax=axes[0], class_names=split.classes, legend=False,
+    keyed = res.surface is not None and res.surface.confidence is not None
+    # left: features over the shaded regions; beside it the regions' key (one row per class:
+    # a colour bar's ten thin strips cannot be read when projected); right: the RBF centres
+    row = ["features"] + (["key"] if keyed else []) + (["centres"] if has_rbf else [])
+    widths = [5.0] + ([1.3] if keyed else []) + ([5.0] if has_rbf else [])
+    mosaic = [[n if n != "key" else k for n in row] for k in (".", "key", ".")]
+    # at most 12.7 in wide (the gallery page), landscape: 12 pt text is >= 20 px on a slide
+    fig, axd = plt.subplot_mosaic(mosaic, figsize=(min(12.7, sum(widths) + (1.6 if has_rbf
+                                                                         else 0.6)), 6.0),
+                                  width_ratios=widths, height_ratios=[0.6, 5, 0.6],
+                                  layout="constrained", empty_sentinel=".")
+    ax0 = axd["features"]
+    plot_bottleneck(res, ax=ax0, class_names=split.classes, legend=False,
                     centers=False, regions_kw=_REGION_ALPHA)
-    _class_labels(axes[0], res, split.classes)
-    confidence_colorbar(axes[0], res.surface, location="bottom", shrink=0.8,
-                        palette=class_colors(max(res.surface.n_classes, 1)),
-                        label="confidence of the shaded class (paler = less sure)",
-                        **_REGION_ALPHA) if res.surface is not None else None
-    axes[0].set_title(f"test features at '{where.name}'"
-                      + (" (RBF input)" if where.use_input else "")
-                      + f"\nnumbers: class medians; accuracy {acc:.1%}", fontsize=12)
+    _class_labels(ax0, res, split.classes)
+    if keyed:
+        plot_region_key(res.surface.n_classes, ax=axd["key"], class_names=_names(
+            split.classes, res.surface.n_classes), colors=class_colors(max(res.surface.n_classes, 1)),
+            **_REGION_ALPHA)
+        axd["key"].set_title("shading:\nclass the head\npredicts", fontsize=12)
+    ax0.set_title(f"test features at '{where.name}'"
+                  + (" (RBF input)" if where.use_input else "")
+                  + f"\nnumbers: class medians; accuracy {acc:.1%}", fontsize=12)
+    axes = [ax0]
     if has_rbf:
-        plot_bottleneck(res, ax=axes[1], class_names=split.classes, regions=False, legend=False,
+        ax1 = axd["centres"]
+        plot_bottleneck(res, ax=ax1, class_names=split.classes, regions=False, legend=False,
                         scatter_kw={"alpha": 0.25, "linewidths": 0.0})
         s = np.abs(res.sigma)
-        axes[1].legend(handles=center_size_handles(res.sigma), loc="upper left",
-                       bbox_to_anchor=(1.01, 1.0), fontsize=12, frameon=False,
-                       title="RBF centre\n(+ width ~ |sigma|)", title_fontsize=12)
-        axes[1].set_title(f"the {len(s)} RBF centres over the same features\n"
-                          f"(|sigma| {s.min():.3g} to {s.max():.3g})", fontsize=12)
-        axes[1].set_xlim(axes[0].get_xlim())
-        axes[1].set_ylim(axes[0].get_ylim())
+        ax1.legend(handles=center_size_handles(res.sigma), loc="upper left",
+                   bbox_to_anchor=(1.01, 1.0), fontsize=12, frameon=False,
+                   title="RBF centre\n(+ width ~ |sigma|)", title_fontsize=12)
+        ax1.set_title(f"the {len(s)} RBF centres over the same features\n"
+                      f"(|sigma| {s.min():.3g} to {s.max():.3g})", fontsize=12)
+        ax1.set_xlim(ax0.get_xlim())
+        ax1.set_ylim(ax0.get_ylim())
+        axes.append(ax1)
     for ax in axes:
-        ax.tick_params(labelsize=11)
+        ax.tick_params(labelsize=12)
         ax.xaxis.label.set_fontsize(12), ax.yaxis.label.set_fontsize(12)
     caption = bottleneck_caption(res, meta=meta, model_name=type(model).__name__)
     data = _bottleneck_data(res, class_names=split.classes)
     return [Figure(id="bottleneck", fig=fig, caption=caption, data=data)]
+
+
+def _names(class_names, n: int) -> list[str]:
+    """``n`` class names: the split's where it has them, else the class numbers."""
+    names = [str(c) for c in class_names] if class_names is not None else []
+    return [names[c] if c < len(names) else str(c) for c in range(n)]
 
 
 def _class_labels(ax, result, class_names) -> None:

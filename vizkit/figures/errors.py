@@ -19,14 +19,33 @@ from ..plot.errors import plot_confusion, plot_example_rows
 from ..plot.figure import Figure
 
 __all__ = ["NAME", "applies", "figures", "prediction_bars_caption", "confusion_caption",
-           "worst_caption", "train_val_note", "CONFIDENT"]
+           "worst_caption", "train_val_note", "training_end_text", "CONFIDENT"]
 
 #: The family's name (``vizkit analyze --what``, ``ctx.family``).
 NAME = "errors"
 
 
 def applies(model, split) -> str | None:
-    """Always ``None``: every classifier has test predictions to show."""
+    """Whether the family applies: always ``None``, since every classifier has test predictions
+    to show.
+
+    Parameters
+    ----------
+    model : nn.Module or estimator
+        The classifier.
+    split : vizkit.data.Split
+        Its data.
+
+    Returns
+    -------
+    None
+
+    Examples
+    --------
+    >>> import torch
+    >>> applies(torch.nn.Linear(2, 3), None) is None
+    True
+    """
     return None
 
 
@@ -114,6 +133,17 @@ def confusion_caption(matrix: np.ndarray, class_names: Sequence[str]) -> str:
     """The confusion matrix's caption: its count, accuracy and most frequent mistake, or the
     mistakes that tie for most frequent, all of them named.
 
+    Parameters
+    ----------
+    matrix : ndarray of shape (C, C)
+        ``M[i, j]``: test examples of class ``i`` predicted as ``j``.
+    class_names : sequence of str
+        The classes' names, in the matrix's order.
+
+    Returns
+    -------
+    str
+
     Examples
     --------
     >>> import numpy as np
@@ -148,6 +178,15 @@ def _count_word(n: int) -> str:
 def worst_caption(worst) -> str:
     """The worst examples' caption: how many, their losses, how many are misclassified.
 
+    Parameters
+    ----------
+    worst : Examples
+        From :func:`vizkit.analysis.errors.worst_examples`, highest loss first.
+
+    Returns
+    -------
+    str
+
     Examples
     --------
     >>> import numpy as np, torch
@@ -172,6 +211,19 @@ def figures(model, split, *, meta: dict | None = None, seed: int = 0) -> list[Fi
     """The family's figures (see the module's description); ``meta['history']`` adds the
     learning curves. Digits are drawn white on black (``'gray'``, 0 to 1).
 
+    Parameters
+    ----------
+    model : nn.Module
+        The classifier (raw logits).
+    split : vizkit.data.Split
+        Its data: the test part is shown; the training part is scored for the curves' note.
+    meta : dict, optional
+        The checkpoint's metadata: ``history`` (adds the learning curves), ``metrics``
+        (``refit_epochs``) and ``config`` (``monitor``, augmentation) are read.
+    seed : int, default=0
+        Unused: every choice of examples here is by rank, not by chance (kept for the
+        family's common signature).
+
     Returns
     -------
     list of Figure
@@ -179,6 +231,21 @@ def figures(model, split, *, meta: dict | None = None, seed: int = 0) -> list[Fi
         ``prediction_bars`` (``indices``, ``inputs``, ``y``, ``pred``, ``probs``, ``loss`` of the
         examples shown; ``right_``/``wrong_`` prefixed for the bars), ``learning_curves`` when
         there is a history.
+
+    Examples
+    --------
+    >>> import torch, matplotlib
+    >>> matplotlib.use("Agg")
+    >>> from vizkit.data import Split
+    >>> torch.manual_seed(0) is not None
+    True
+    >>> x, y = torch.rand(12, 1, 4, 4), torch.arange(12) % 3
+    >>> split = Split("toy", x, y, x, y, x, y, ("a", "b", "c"), (1, 4, 4), "0" * 16)
+    >>> model = torch.nn.Sequential(torch.nn.Flatten(), torch.nn.Linear(16, 3))
+    >>> hist = {"epochs": [{"epoch": 1, "val_acc": 0.5}, {"epoch": 2, "val_acc": 0.4}],
+    ...         "best_epoch": 1}
+    >>> [f.id for f in figures(model, split, meta={"history": hist})]
+    ['confusion', 'worst_examples', 'prediction_bars', 'learning_curves']
     """
     import matplotlib.pyplot as plt
 
@@ -305,17 +372,102 @@ def train_val_note(history, *, train_eval=None, config=None, dropout=()) -> str:
     return text + "."
 
 
+def training_end_text(end, kept: dict | None = None, *, refit_epochs: int = 0) -> str:
+    """What the learning curves say about how training ended, from :func:`~vizkit.analysis.
+    errors.training_end`: whether the best-validation epoch is the last one run and the
+    validation figures were still improving there (slopes of the last epochs), or where they
+    peaked, and whose weights were kept.
+
+    Parameters
+    ----------
+    end : TrainingEnd
+        The run's ending, from :func:`vizkit.analysis.errors.training_end`.
+    kept : dict, optional
+        The best epoch's record (its ``val_loss`` and ``val_acc`` are quoted).
+    refit_epochs : int, default=0
+        The model shown was retrained from scratch for this many epochs (then the kept weights
+        are not this run's, which the learning-curves caption says on its own).
+
+    Returns
+    -------
+    str
+        One or two sentences, ending with a full stop.
+
+    Examples
+    --------
+    >>> from vizkit.analysis.errors import training_end
+    >>> h = [{"epoch": e, "val_acc": a} for e, a in enumerate([0.6, 0.8, 0.9], 1)]
+    >>> training_end_text(training_end(h)).split(":")[0]
+    'Validation accuracy was still rising at the last of the 3 epochs'
+    >>> h = [{"epoch": e, "val_acc": a} for e, a in enumerate([0.6, 0.9, 0.8], 1)]
+    >>> training_end_text(training_end(h))
+    'The star and dotted line mark epoch 2 of 3, the best-validation epoch, whose weights were kept.'
+    """
+    kept = kept or {}
+    val = ", ".join(([f"validation loss {kept['val_loss']:.3g}"] if kept.get("val_loss")
+                     is not None else []) + ([f"validation accuracy {kept['val_acc']:.1%}"]
+                                             if kept.get("val_acc") is not None else []))
+    val = f" ({val})" if val else ""
+    w = end.window
+    span = f"epochs {w[0]} to {w[-1]}"
+    slopes = []
+    if np.isfinite(end.val_acc_slope):
+        slopes.append(f"validation accuracy {'rose' if end.val_acc_slope > 0 else 'fell'} "
+                      f"{abs(end.val_acc_slope) * 100:.2g} points per epoch")
+    if np.isfinite(end.val_loss_slope):
+        slopes.append(f"validation loss {'fell' if end.val_loss_slope < 0 else 'rose'} "
+                      f"{abs(end.val_loss_slope):.2g} per epoch")
+    slope_text = (f"over {span}, " + " and ".join(slopes) + " (least-squares slopes)"
+                  if slopes else "")
+    whose = "" if refit_epochs else " The kept weights are the last epoch's."
+    what = "accuracy" if end.monitor == "val_acc" else "loss"
+    if end.still_improving:
+        move = "rising" if end.monitor == "val_acc" else "falling"
+        return (f"Validation {what} was still {move} at the last of the {end.n_epochs} epochs: "
+                f"more epochs might help. Epoch {end.last_epoch} (star, dotted line) is both the "
+                f"last and the best-validation epoch{val}, so it marks where training stopped, "
+                f"not an optimum it found: {slope_text}.{whose}")
+    if end.best_is_last:
+        return (f"The star and dotted line mark epoch {end.last_epoch}, the last epoch, which is "
+                f"also the best-validation one{val}; "
+                + (f"{slope_text}, so it is not clear that training found an optimum."
+                   if slope_text else "too few epochs to tell whether it was still improving.")
+                + whose)
+    gl = (f" At the last epoch the validation loss is {end.generalization_loss:.3g}% above its "
+          f"lowest (Prechelt's generalization loss)." if np.isfinite(end.generalization_loss)
+          and end.generalization_loss > 0 else "")
+    kept_text = "" if refit_epochs else ", whose weights were kept"
+    return (f"The star and dotted line mark epoch {end.best_epoch} of {end.n_epochs}, the "
+            f"best-validation epoch{kept_text}{val}.{gl}")
+
+
 def _curves_figure(history, refit_epochs: int = 0, *, train_eval=None, config=None,
                    dropout=()) -> Figure:
-    """The learning curves with the kept epoch and its validation figures in the caption; with
-    ``refit_epochs`` (``metrics['refit_epochs']``) the caption says the kept model is a refit."""
+    """The learning curves with the kept epoch and its validation figures in the caption, and
+    whether the best-validation epoch is merely the last one while validation still improved
+    (:func:`training_end_text`); with ``refit_epochs`` (``metrics['refit_epochs']``) the caption
+    says the kept model is a refit."""
     import matplotlib.pyplot as plt
 
+    from ..analysis.errors import training_end
+
     epochs, best = history_table(history)
+    monitor = (config or {}).get("monitor") or "val_acc"
+    try:
+        end = training_end(history, monitor=monitor)
+    except ValueError:  # no validation figures: nothing to say about how training ended
+        end = None
+    label = None
+    if end is not None and end.still_improving:
+        label = f"last epoch ({end.last_epoch}), still improving"
+    elif end is not None and end.best_is_last:
+        label = f"last epoch ({end.last_epoch}), best so far"
     fig, axes = plt.subplots(1, 2, figsize=(11, 4.2), layout="constrained")
-    plot_learning_curves(history, axes=axes)
+    plot_learning_curves(history, axes=axes, best_label=label)
     axes[0].set_title("loss per epoch", fontsize=13)
-    axes[1].set_title("accuracy per epoch", fontsize=13)
+    axes[1].set_title("accuracy per epoch" + ("\nvalidation still improving at the last epoch"
+                                              if end is not None and end.still_improving
+                                              else ""), fontsize=13)
     for ax in axes:
         ax.tick_params(labelsize=12)
         ax.xaxis.label.set_size(12)
@@ -323,18 +475,17 @@ def _curves_figure(history, refit_epochs: int = 0, *, train_eval=None, config=No
         if ax.get_legend() is not None:
             for t in ax.get_legend().get_texts():
                 t.set_fontsize(12)
-    caption = f"Training and validation loss and accuracy over {len(epochs)} epochs"
     kept = [e for i, e in enumerate(epochs) if e.get("epoch", i + 1) == best]
-    if kept:
-        e = kept[0]
-        val = ", ".join(([f"validation loss {e['val_loss']:.3f}"] if e.get("val_loss") is not None
-                         else []) + ([f"validation accuracy {e['val_acc']:.1%}"]
-                                     if e.get("val_acc") is not None else []))
-        kept = "" if refit_epochs else " whose weights were kept"
-        caption += (f"; the star and dotted line mark epoch {best}, the best-validation epoch"
-                    f"{kept}" + (f" ({val})" if val else ""))
-    caption += ". " + train_val_note(history, train_eval=train_eval, config=config,
-                                     dropout=dropout)
+    if end is not None and end.still_improving:
+        caption = training_end_text(end, kept[0] if kept else None, refit_epochs=refit_epochs)
+        caption += (f" Training (solid) and validation (dashed) loss and accuracy over "
+                    f"{len(epochs)} epochs")
+    else:
+        caption = f"Training and validation loss and accuracy over {len(epochs)} epochs"
+        if end is not None and kept:
+            caption += ". " + training_end_text(end, kept[0], refit_epochs=refit_epochs)
+    caption = caption.rstrip(". ") + ". " + train_val_note(history, train_eval=train_eval,
+                                                           config=config, dropout=dropout)
     caption = caption.rstrip(". ")
     if refit_epochs:
         caption += (f". The model the other figures show is not this run's: it was retrained "
@@ -342,6 +493,13 @@ def _curves_figure(history, refit_epochs: int = 0, *, train_eval=None, config=No
                     f"epochs and its last weights kept (so it has no validation curve)")
     data = history_arrays(history)
     data["refit_epochs"] = np.array(refit_epochs)
+    if end is not None:
+        data.update(still_improving=np.asarray(end.still_improving),
+                    best_is_last=np.asarray(end.best_is_last),
+                    slope_epochs=np.asarray(end.window),
+                    val_acc_slope=np.asarray(end.val_acc_slope),
+                    val_loss_slope=np.asarray(end.val_loss_slope),
+                    generalization_loss=np.asarray(end.generalization_loss))
     if train_eval is not None:
         data["train_acc_eval_mode"] = np.asarray(train_eval[0])
     return Figure(id="learning_curves", fig=fig, caption=caption + ".", data=data)

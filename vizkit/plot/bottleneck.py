@@ -32,11 +32,28 @@ from ._axes import new_ax
 from .decision_surface import plot_decision_regions
 from .style import class_colors
 
-__all__ = ["plot_bottleneck", "center_marker_sizes", "center_size_handles"]
+__all__ = ["plot_bottleneck", "center_marker_sizes", "center_size_handles", "plot_region_key"]
 
 
 def center_marker_sizes(sigma: Any, *, min_size: float = 4.0, max_size: float = 22.0) -> np.ndarray:
     """Scatter sizes (points squared) of the RBF centres: width grows linearly with ``|sigma|``.
+
+    Parameters
+    ----------
+    sigma : array-like of shape (K,)
+        The RBF widths (signs ignored).
+    min_size, max_size : float, default=4.0, 22.0
+        Marker width in points at ``sigma = 0`` and at the largest ``|sigma|``.
+
+    Returns
+    -------
+    ndarray of shape (K,)
+        Squared widths, as ``scatter(s=...)`` takes them.
+
+    Raises
+    ------
+    ValueError
+        Unless ``0 <= min_size <= max_size``.
 
     Examples
     --------
@@ -66,7 +83,8 @@ def center_size_handles(sigma: Any, *, min_size: float = 4.0, max_size: float = 
     min_size, max_size : float
         The same widths (points) as the markers were drawn with.
     n : int, default=3
-        Number of entries (at most the number of distinct ``|sigma|``).
+        Number of entries (at most the number of distinct ``|sigma|`` as printed to 3
+        significant digits).
     color : str, default='black'
 
     Returns
@@ -85,6 +103,8 @@ def center_size_handles(sigma: Any, *, min_size: float = 4.0, max_size: float = 
     ['|sigma| 0.5', '|sigma| 1', '|sigma| 2']
     >>> [round(h.get_markersize(), 1) for h in center_size_handles([0.5, 1.0, 2.0])]
     [8.5, 13.0, 22.0]
+    >>> [h.get_label() for h in center_size_handles([0.9996, 0.9998, 1.0])]  # printed once
+    ['|sigma| 1']
     """
     from matplotlib.lines import Line2D
 
@@ -95,8 +115,15 @@ def center_size_handles(sigma: Any, *, min_size: float = 4.0, max_size: float = 
     values = np.unique(np.quantile(s, np.linspace(0.0, 1.0, n)) if n > 1 else [top])
     widths = np.sqrt(center_marker_sizes(np.append(values, top), min_size=min_size,
                                          max_size=max_size))[:-1]
-    return [Line2D([], [], linestyle="none", marker="+", markersize=float(w), color=color,
-                   markeredgewidth=1.5, label=f"|sigma| {v:.3g}") for v, w in zip(values, widths)]
+    handles, seen = [], set()
+    for v, w in zip(values, widths):
+        label = f"|sigma| {v:.3g}"
+        if label in seen:  # values that print alike (0.9996 and 1) would read as a repeat
+            continue
+        seen.add(label)
+        handles.append(Line2D([], [], linestyle="none", marker="+", markersize=float(w),
+                              color=color, markeredgewidth=1.5, label=label))
+    return handles
 
 
 def plot_bottleneck(result, *, ax=None, class_names: Sequence[str] | None = None,
@@ -134,6 +161,26 @@ def plot_bottleneck(result, *, ax=None, class_names: Sequence[str] | None = None
     dict
         ``'features'`` (PathCollection), ``'centers'`` (PathCollection or None), ``'circles'``
         (PatchCollection or None), ``'regions'`` (dict from ``plot_decision_regions`` or None).
+
+    Raises
+    ------
+    TypeError
+        ``result`` is not a Bottleneck.
+    ValueError
+        ``color_by`` is not one of the two.
+
+    Examples
+    --------
+    >>> import torch, matplotlib
+    >>> matplotlib.use("Agg")
+    >>> from vizkit.models import RBFNet
+    >>> from vizkit.analysis.bottleneck import bottleneck_features
+    >>> net = RBFNet(image_size=8, channels=(4,), n_centers=5).eval()
+    >>> res = bottleneck_features(net, torch.rand(12, 1, 8, 8), y=torch.arange(12) % 3,
+    ...                           grid_resolution=20)
+    >>> art = plot_bottleneck(res, regions=False, circles=True)
+    >>> art["features"].get_offsets().shape, len(art["circles"].get_paths())
+    ((12, 2), 5)
     """
     if not all(hasattr(result, k) for k in ("features", "labels", "predictions", "centers",
                                             "sigma", "surface")):
@@ -191,3 +238,79 @@ def plot_bottleneck(result, *, ax=None, class_names: Sequence[str] | None = None
         ax.legend(handles=handles, loc="upper left", bbox_to_anchor=(1.01, 1.0), fontsize=12,
                   frameon=False, borderaxespad=0.0, title="true class", title_fontsize=12)
     return out
+
+
+def plot_region_key(n_classes: int, *, ax=None, class_names: Sequence[str] | None = None,
+                    colors: Sequence | None = None, min_alpha: float = 0.15,
+                    max_alpha: float = 0.6, n_steps: int = 64, fontsize: float = 12):
+    """The key of shaded decision regions: one row per class, its colour from palest (confidence
+    ``1/C``) to strongest (confidence 1), labelled with the class names; big enough to read on
+    a projector, where a colour bar's ten thin strips are not.
+
+    The colours are made by :func:`~vizkit.plot.decision_surface.region_image` itself (the
+    function that shades the regions), so the key and the regions cannot disagree.
+
+    Parameters
+    ----------
+    n_classes : int
+        Number of classes ``C`` (>= 1); one row each, class 0 at the top.
+    ax : matplotlib Axes, optional
+        Default: a new figure.
+    class_names : sequence of str, optional
+        Row labels (default ``'0', '1', ...``).
+    colors : sequence of colours, optional
+        One per class, as given to the regions (default :func:`vizkit.plot.style.class_colors`).
+    min_alpha, max_alpha : float, default=0.15, 0.6
+        The regions' weights of the class colour at the lowest and at full confidence.
+    n_steps : int, default=64
+        Confidence steps across a row.
+    fontsize : float, default=12
+        Size of the labels and ticks.
+
+    Returns
+    -------
+    matplotlib.image.AxesImage
+        Its array is ``(C, n_steps, 3)``: row ``c``, column ``j`` is class ``c`` at confidence
+        ``1/C + j (1 - 1/C) / (n_steps - 1)``.
+
+    Raises
+    ------
+    ValueError
+        ``n_classes`` < 1, ``n_steps`` < 2, or fewer ``class_names`` than classes.
+
+    Examples
+    --------
+    >>> import matplotlib
+    >>> matplotlib.use("Agg")
+    >>> im = plot_region_key(3, class_names=["cat", "dog", "fox"])
+    >>> im.get_array().shape, [t.get_text() for t in im.axes.get_yticklabels()]
+    ((3, 64, 3), ['cat', 'dog', 'fox'])
+    """
+    from types import SimpleNamespace
+
+    from .decision_surface import region_image
+
+    C, n_steps = int(n_classes), int(n_steps)
+    if C < 1 or n_steps < 2:
+        raise ValueError(f"need n_classes >= 1 and n_steps >= 2. Got n_classes={n_classes!r}, "
+                         f"n_steps={n_steps!r} instead.")
+    names = [str(i) for i in range(C)] if class_names is None else [str(c) for c in class_names]
+    if len(names) < C:
+        raise ValueError(f"`class_names` has {len(names)} names for {C} classes.")
+    lo = 1.0 / max(C, 2)
+    conf = np.linspace(lo, 1.0, n_steps)
+    grid = SimpleNamespace(n_classes=max(C, 2), labels=np.repeat(np.arange(C)[:, None], n_steps, 1),
+                           confidence=np.repeat(conf[None, :], C, 0))
+    if colors is not None:  # any matplotlib colour ('#ff0000', 'C1', (r, g, b)) as RGB
+        from matplotlib.colors import to_rgb
+
+        colors = [to_rgb(c) for c in colors]
+    img = region_image(grid, colors=colors, min_alpha=min_alpha, max_alpha=max_alpha)
+    ax = new_ax(ax)
+    im = ax.imshow(img, extent=(lo, 1.0, C - 0.5, -0.5), aspect="auto", interpolation="nearest")
+    ax.set_yticks(np.arange(C), names[:C])
+    ax.set_xticks([lo, 1.0], [f"{lo:.2g}", "1"])
+    ax.tick_params(labelsize=fontsize, length=0)
+    if not ax.get_xlabel():
+        ax.set_xlabel("confidence\n(paler = less sure)", fontsize=fontsize)
+    return im

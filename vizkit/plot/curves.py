@@ -27,8 +27,33 @@ _COLORS = {"train": "#1f77b4", "validation": "#ff7f0e"}
 
 
 def history_table(history: Any) -> tuple[list[dict], int]:
-    """``(epochs, best_epoch)`` from a :class:`vizkit.train.History`, its ``to_dict()`` form or a
-    plain list of per-epoch dicts (``best_epoch`` is 0 when unknown)."""
+    """The per-epoch records and the best epoch of a training history, whatever form it has.
+
+    Parameters
+    ----------
+    history : History, dict or list of dict
+        A :class:`vizkit.train.History`, its ``to_dict()`` form or a plain list of per-epoch
+        dicts.
+
+    Returns
+    -------
+    (list of dict, int)
+        The per-epoch records and ``best_epoch`` (1-based; 0 when unknown).
+
+    Raises
+    ------
+    ValueError
+        A dict without an ``'epochs'`` list.
+    TypeError
+        ``history`` is none of the forms above.
+
+    Examples
+    --------
+    >>> history_table({"epochs": [{"val_acc": 0.5}, {"val_acc": 0.7}], "best_epoch": 2})
+    ([{'val_acc': 0.5}, {'val_acc': 0.7}], 2)
+    >>> history_table([{"val_acc": 0.5}])[1]
+    0
+    """
     if hasattr(history, "epochs") and not isinstance(history, dict):
         return list(history.epochs), int(getattr(history, "best_epoch", 0) or 0)
     if isinstance(history, dict):
@@ -43,9 +68,25 @@ def history_table(history: Any) -> tuple[list[dict], int]:
 
 
 def history_arrays(history: Any) -> dict:
-    """The per-epoch series :func:`plot_learning_curves` draws, as arrays for a figure's data:
-    ``epoch`` and ``best_epoch``, then each of ``train_loss, val_loss, train_acc, val_acc`` that
-    has a value at some epoch (NaN at the epochs without one)."""
+    """The per-epoch series :func:`plot_learning_curves` draws, as arrays for a figure's data.
+
+    Parameters
+    ----------
+    history : History, dict or list of dict
+        As :func:`history_table` takes it.
+
+    Returns
+    -------
+    dict of str to ndarray
+        ``epoch`` and ``best_epoch``, then each of ``train_loss, val_loss, train_acc,
+        val_acc`` that has a value at some epoch (NaN at the epochs without one).
+
+    Examples
+    --------
+    >>> d = history_arrays([{"epoch": 1, "val_acc": 0.5}, {"epoch": 2, "val_acc": None}])
+    >>> sorted(d), d["val_acc"].tolist()
+    (['best_epoch', 'epoch', 'val_acc'], [0.5, nan])
+    """
     import numpy as np
 
     epochs, best = history_table(history)
@@ -58,7 +99,8 @@ def history_arrays(history: Any) -> dict:
 
 
 def plot_learning_curves(history: Any, *, axes: Sequence | None = None, best_epoch: int | None = None,
-                         mark_best: bool = True, line_kw: dict | None = None) -> dict:
+                         mark_best: bool = True, best_label: str | None = None,
+                         line_kw: dict | None = None) -> dict:
     """Plot loss (``axes[0]``) and accuracy (``axes[1]``) per epoch, train and validation.
 
     Parameters
@@ -71,7 +113,10 @@ def plot_learning_curves(history: Any, *, axes: Sequence | None = None, best_epo
     best_epoch : int, optional
         The epoch to mark (1-based); default the history's ``best_epoch``.
     mark_best : bool, default=True
-        Draw a dotted vertical line at the best epoch and a dot on the validation curves.
+        Draw a dotted vertical line at the best epoch and a star on the validation curves.
+    best_label : str, optional
+        The star's legend label; default ``'best epoch (<n>)'``. Say what is true when the best
+        epoch is the last one run (e.g. ``'last epoch (6), still improving'``).
     line_kw : dict, optional
         Passed on to every ``ax.plot`` of a curve.
 
@@ -80,6 +125,21 @@ def plot_learning_curves(history: Any, *, axes: Sequence | None = None, best_epo
     dict
         Line2D per key present (``'train_loss'``, ``'val_loss'``, ``'train_acc'``, ``'val_acc'``),
         and ``'best'``: the list of best-epoch artists.
+
+    Raises
+    ------
+    ValueError
+        The history has no epochs, or ``axes`` is not two axes.
+
+    Examples
+    --------
+    >>> import matplotlib
+    >>> matplotlib.use("Agg")
+    >>> hist = {"epochs": [{"epoch": 1, "val_acc": 0.6}, {"epoch": 2, "val_acc": 0.8}],
+    ...         "best_epoch": 2}
+    >>> out = plot_learning_curves(hist, best_label="last epoch (2), still improving")
+    >>> out["val_acc"].get_ydata().tolist(), out["best"][0].get_label()
+    ([0.6, 0.8], 'last epoch (2), still improving')
     """
     epochs, hist_best = history_table(history)
     if not epochs:
@@ -113,7 +173,8 @@ def plot_learning_curves(history: Any, *, axes: Sequence | None = None, best_epo
             if hit.size:
                 out["best"].append(axes[which].plot([best], [ys[hit[0]]], marker="*", markersize=11,
                                                     color="#d62728", linestyle="none",
-                                                    label=f"best epoch ({best})", zorder=5)[0])
+                                                    label=best_label or f"best epoch ({best})",
+                                                    zorder=5)[0])
         for ax in axes:
             out["best"].append(ax.axvline(best, color="0.5", linestyle=":", linewidth=1, zorder=0))
     from matplotlib.ticker import MaxNLocator
@@ -125,6 +186,6 @@ def plot_learning_curves(history: Any, *, axes: Sequence | None = None, best_epo
             ax.set_xlabel("epoch")
         if not ax.get_ylabel():
             ax.set_ylabel(ylabel)
-        if ax.get_lines():
+        if ax.get_legend_handles_labels()[0]:  # a lone best-epoch line has no label
             ax.legend(fontsize=9, frameon=False)
     return out

@@ -56,6 +56,20 @@ def plot_confusion(matrix: Any, *, class_names: Sequence[str] | None = None, ax=
     QuadMesh
         The heatmap (``mesh.get_array()`` holds the coloured values, ``mesh.axes.texts`` the
         annotations).
+
+    Raises
+    ------
+    ValueError
+        ``matrix`` is not square, or ``class_names`` has not one name per class.
+
+    Examples
+    --------
+    >>> import numpy as np, matplotlib
+    >>> matplotlib.use("Agg")
+    >>> mesh = plot_confusion(np.array([[3, 1], [0, 4]]), class_names=["cat", "dog"],
+    ...                       normalize=True)
+    >>> mesh.get_array().reshape(2, 2).tolist(), [t.get_text() for t in mesh.axes.texts]
+    ([[0.75, 0.25], [0.0, 1.0]], ['3', '1', '0', '4'])
     """
     import seaborn as sns
 
@@ -106,9 +120,34 @@ def plot_probability_bars(probs: Any, true: int, pred: int | None = None, *, ax=
     wrong, :data:`WRONG_COLOR`; the rest :data:`OTHER_COLOR`. The tick labels of those two classes
     are drawn bold in the same colours (a bar of probability ~0 is invisible).
 
+    Parameters
+    ----------
+    probs : array-like of shape (C,)
+        The example's class probabilities.
+    true : int
+        Its true class.
+    pred : int, optional
+        Its predicted class (default: the most probable).
+    ax : matplotlib Axes, optional
+        Default: a new figure.
+    class_names : sequence of str, optional
+        Tick labels (default ``0 .. C-1``).
+    bar_kw : dict, optional
+        Passed on to ``ax.bar`` (its ``color`` replaces the three colours).
+
     Returns
     -------
     BarContainer
+        One bar per class.
+
+    Examples
+    --------
+    >>> import matplotlib
+    >>> matplotlib.use("Agg")
+    >>> bars = plot_probability_bars([0.2, 0.7, 0.1], true=0, class_names=["a", "b", "c"])
+    >>> [b.get_facecolor() == matplotlib.colors.to_rgba(c)
+    ...  for b, c in zip(bars, [TRUE_COLOR, WRONG_COLOR, OTHER_COLOR])]
+    [True, True, True]
     """
     ax = new_ax(ax)
     p = np.asarray(probs, dtype=np.float64).reshape(-1)
@@ -163,6 +202,24 @@ def plot_examples(examples, *, axes: Any = None, class_names: Sequence[str] | No
     dict
         ``'images'`` (list of AxesImage), ``'bars'`` (list of BarContainer), ``'axes'``, and
         ``'legend'`` (on the figure) when drawn.
+
+    Raises
+    ------
+    TypeError
+        ``examples`` is not an Examples result.
+    ValueError
+        ``axes`` has too few rows or columns for the examples, or ``class_names`` too few names.
+
+    Examples
+    --------
+    >>> import torch, matplotlib
+    >>> matplotlib.use("Agg")
+    >>> from vizkit.analysis.errors import worst_examples
+    >>> model = torch.nn.Sequential(torch.nn.Flatten(), torch.nn.Linear(16, 3))
+    >>> x, y = torch.rand(10, 1, 4, 4), torch.arange(10) % 3
+    >>> out = plot_examples(worst_examples(model, x, y, k=2))
+    >>> len(out["images"]), len(out["bars"]), out["axes"].shape
+    (2, 2, (2, 2))
     """
     if not all(hasattr(examples, k) for k in ("inputs", "y", "pred", "probs")):
         raise TypeError("`examples` must be an Examples result (see vizkit.analysis.errors). "
@@ -239,9 +296,33 @@ def plot_example_rows(parts: Sequence, titles: Sequence[str], class_names: Seque
     :class:`~vizkit.analysis.errors.Examples` result, drawn by :func:`plot_examples`), each part
     cut into rows under its title; the colour legend under the last.
 
+    Parameters
+    ----------
+    parts : sequence of Examples
+        The groups of examples, drawn top to bottom (an empty one shows its title only).
+    titles : sequence of str
+        One title per part.
+    class_names : sequence of str
+        The classes' names (tick labels of the bars).
+    per_row : int, default=5
+        Examples per row; a longer part continues on the next row.
+
     Returns
     -------
     matplotlib.figure.Figure
+        A new figure, one subfigure per row.
+
+    Examples
+    --------
+    >>> import torch, matplotlib
+    >>> matplotlib.use("Agg")
+    >>> from vizkit.analysis.errors import worst_examples
+    >>> model = torch.nn.Sequential(torch.nn.Flatten(), torch.nn.Linear(16, 3))
+    >>> x, y = torch.rand(10, 1, 4, 4), torch.arange(10) % 3
+    >>> fig = plot_example_rows([worst_examples(model, x, y, k=7)], ["worst 7"], ["a", "b", "c"],
+    ...                         per_row=4)
+    >>> len(fig.subfigs)  # 7 examples in rows of 4
+    2
     """
     import matplotlib.pyplot as plt
 
