@@ -26,7 +26,30 @@ _HOW = ("record them by training with `vizkit train ... --record-views` (in a re
 
 def applies(model, split) -> str | None:
     """``None`` when the family fits ``model`` and ``split``, else the reason, in words a user
-    can act on."""
+    can act on.
+
+    Parameters
+    ----------
+    model : object
+        The model (the family needs a torch ``nn.Module`` with an ``nn.Linear`` layer).
+    split : vizkit.data.Split
+        The data (the family needs images: ``input_shape`` ``[C, H, W]``).
+
+    Returns
+    -------
+    str or None
+        Why the family does not apply, or None when it does.
+
+    Examples
+    --------
+    >>> from torch import nn
+    >>> from types import SimpleNamespace
+    >>> images = SimpleNamespace(name="tiny", input_shape=(1, 4, 4))
+    >>> applies(nn.Sequential(nn.Flatten(), nn.Linear(16, 3)), images) is None
+    True
+    >>> applies(nn.Sequential(nn.Linear(2, 3)), SimpleNamespace(name="xor", input_shape=(2,)))
+    "views over training are drawn as images and need [C, H, W] inputs; 'xor' has input shape (2,)."
+    """
     from torch import nn
 
     if not isinstance(model, nn.Module):
@@ -60,6 +83,22 @@ def recorder(split, *, seed: int = 0, epochs: int | None = None, n_images: int =
     Returns
     -------
     vizkit.analysis.over_training.OverTrainingRecorder
+
+    Raises
+    ------
+    ValueError
+        ``split`` does not hold images ``[C, H, W]``.
+
+    Examples
+    --------
+    >>> import torch
+    >>> from vizkit.data import Split, fingerprint
+    >>> x = torch.rand(30, 1, 4, 4, generator=torch.Generator().manual_seed(0))
+    >>> y = torch.arange(30) % 3
+    >>> split = Split("tiny", x, y, x, y, x, y, ("a", "b", "c"), (1, 4, 4), fingerprint(x, y))
+    >>> rec = recorder(split, epochs=5, n_images=3, n_points=10)
+    >>> rec.at, rec.labels.tolist(), len(rec.points)
+    ([0, 1, 2, 4, 5], [0, 1, 2], 10)
     """
     from ..analysis.over_training import OverTrainingRecorder, log_epochs, probe_indices
 
@@ -75,15 +114,16 @@ def recorder(split, *, seed: int = 0, epochs: int | None = None, n_images: int =
                                 at=None if epochs is None else log_epochs(epochs), seed=seed)
 
 
-def _changes(epochs, rho) -> str:
+def _changes(epochs, rho, word: str = "flat") -> str:
     rho = np.asarray(rho, dtype=np.float64).reshape(len(epochs) - 1, -1)
     words = []
     for a, b, r in zip(epochs[:-1], epochs[1:], rho):
         measured = r[np.isfinite(r)]
         if not measured.size:
-            words.append(f"{a}->{b} not measured (flat)")
+            words.append(f"{a}->{b} not measured ({word})")
         else:
-            skip = f" ({len(r) - measured.size} flat left out)" if measured.size < len(r) else ""
+            skip = (f" ({len(r) - measured.size} {word} left out)" if measured.size < len(r)
+                    else "")
             words.append(f"{a}->{b} {measured.mean():.2f}{skip}")
     return ", ".join(words)
 
@@ -102,24 +142,61 @@ def _stable_words(what: str, stable, result) -> str:
             f">= {t} for every pair of consecutive snapshots from {stable}->{nxt} on)")
 
 
-def _flat_words(flat, epochs, what: str, how: str) -> str:
+def _flat_words(flat, epochs, what: str, how: str, word: str = "flat") -> str:
     """Where the snapshots are flat (no pattern), in words; '' when none is."""
     flat = np.asarray(flat, dtype=bool)
     if not flat.any():
         return ""
     per = [f"{int(n)} of {flat.shape[1]} at epoch {int(e)}" for e, n in zip(epochs, flat.sum(1)) if n]
-    return (f" Flat {what} (no pattern yet: {how}), marked 'flat' and left out of the "
-            f"correlations: {', '.join(per)}.")
+    return (f" {word[:1].upper() + word[1:]} {what} (no pattern yet: {how}), marked '{word}' and "
+            f"left out of the correlations: {', '.join(per)}.")
 
 
 def figures(model, split, *, meta: dict | None = None, seed: int = 0) -> list[Figure]:
     """Three captioned figures from the snapshots in ``meta['views']`` (see the module docstring).
+
+    Parameters
+    ----------
+    model : nn.Module
+        The trained model (nothing is run on it: the snapshots were taken while it trained).
+    split : vizkit.data.Split
+        Its data (the class names).
+    meta : dict, optional
+        The checkpoint's meta: ``views`` (the recorder's snapshots) and ``history`` (the
+        learning curve, :meth:`vizkit.train.History.to_dict`).
+    seed : int, default=0
+        Unused: the snapshots are replayed as they were recorded (a family's common signature).
+
+    Returns
+    -------
+    list of Figure
+        ``over-training-attributions``, ``over-training-actmax`` and
+        ``over-training-embedding``, each with its caption and arrays.
 
     Raises
     ------
     NotApplicable
         :func:`applies` gives a reason, or the model has no recorded views (the reason says how
         to record them).
+
+    Examples
+    --------
+    A small MLP trained for 2 epochs on tiny 4x4 images, its views recorded at epochs 0, 1, 2:
+
+    >>> import torch
+    >>> from vizkit.data import Split, fingerprint
+    >>> from vizkit.train import train_model
+    >>> x = torch.rand(30, 1, 4, 4, generator=torch.Generator().manual_seed(0))
+    >>> y = torch.arange(30) % 3
+    >>> split = Split("tiny", x, y, x, y, x, y, ("a", "b", "c"), (1, 4, 4), fingerprint(x, y))
+    >>> rec = recorder(split, epochs=2, n_images=3, n_points=12)
+    >>> net, hist, _ = train_model("mlp", split, {"epochs": 2, "patience": None, "seed": 0,
+    ...                            "progress": False}, recorder=rec, hidden=(8,))
+    >>> figs = figures(net, split, meta={"views": rec.snapshots(), "history": hist.to_dict()})
+    >>> [f.id for f in figs]
+    ['over-training-attributions', 'over-training-actmax', 'over-training-embedding']
+    >>> figs[2].data["embedding"].shape  # 3 snapshots of 12 points in 2D
+    (3, 12, 2)
     """
     reason = applies(model, split)
     if reason is not None:
@@ -128,7 +205,8 @@ def figures(model, split, *, meta: dict | None = None, seed: int = 0) -> list[Fi
     views = meta.get("views")
     if views is None:
         raise NotApplicable(meta.get("views_missing") or f"this model has no recorded views; {_HOW}.")
-    from ..analysis.over_training import FLAT_RANGE, over_training
+    from ..analysis.over_training import (CONTRAST_PERCENTILE, FAINT_ABS, FAINT_REL, FLAT_RANGE,
+                                          over_training)
     from ..plot.curves import history_arrays
     from ..plot.over_training import over_training_figure
 
@@ -162,16 +240,22 @@ def figures(model, split, *, meta: dict | None = None, seed: int = 0) -> list[Fi
               "spearman": res.map_rho, "flat": res.maps_flat,
               "predictions": res.predictions}))
 
+    top = 100 - CONTRAST_PERCENTILE
+    contrast = res.actmax_contrast
+    faint_how = (f"its brightest {top:g}% of pixels stand at most {FAINT_ABS:g} above its median "
+                 f"pixel, or at most {FAINT_REL:.0%} as far as in its class's clearest snapshot")
     fig = over_training_figure(res, hist, view="actmax", class_names=names)["fig"]
     out.append(Figure("over-training-actmax", fig, (
         f"What each class's logit wants to see, epoch by epoch: activation-maximization images "
         f"of classes {', '.join(names[int(c)] for c in res.actmax_classes)} at epochs {shown} "
         f"(the same seed and budget at every epoch); "
         f"{_stable_words('images', res.actmax_stable_after, res)}. Mean Spearman "
-        f"per pair of snapshots: {_changes(ep, res.actmax_rho)}."
-        f"{_flat_words(res.actmax_flat, ep, 'images', f'pixel range <= {FLAT_RANGE:.0%} of [0, 1]')}"),
+        f"per pair of snapshots: {_changes(ep, res.actmax_rho, 'too faint')}."
+        f"{_flat_words(res.actmax_flat, ep, 'images', faint_how, 'too faint')}"
+        f" Contrast (the brightest {top:g}% of pixels above the median), mean over the classes, "
+        f"epoch by epoch: {', '.join(f'{e} {c:.2f}' for e, c in zip(ep, contrast.mean(axis=1)))}."),
         data={**common, "actmax": res.actmax, "classes": res.actmax_classes,
-              "spearman": res.actmax_rho, "flat": res.actmax_flat}))
+              "spearman": res.actmax_rho, "flat": res.actmax_flat, "contrast": contrast}))
 
     fig = over_training_figure(res, hist, view="embedding", class_names=names)["fig"]
     d = res.disparity
