@@ -31,8 +31,8 @@ from torch import nn
 from .._torch import model_device, training_mode
 
 __all__ = ["log_epochs", "probe_indices", "penultimate_features", "OverTrainingRecorder",
-           "OverTraining", "over_training", "stable_after", "aligned_pca", "is_flat", "contrast",
-           "too_faint", "SNAPSHOT_KEYS", "FLAT_RANGE", "CONTRAST_PERCENTILE", "FAINT_REL",
+           "OverTraining", "over_training", "stable_after", "aligned_pca", "class_separation",
+           "is_flat", "contrast", "too_faint", "SNAPSHOT_KEYS", "FLAT_RANGE", "CONTRAST_PERCENTILE", "FAINT_REL",
            "FAINT_ABS"]
 
 #: An attribution map whose range (max - min) is at most this fraction of its largest absolute
@@ -364,6 +364,11 @@ class OverTraining:
         their correlations NaN.
     actmax_contrast : ndarray of shape (E, k), optional
         The :func:`contrast` of each activation-maximization image.
+    silhouette : ndarray of shape (E,), optional
+        How well the penultimate features (all their dimensions) sort the points by class at
+        each snapshot: the silhouette score (:func:`class_separation`).
+    knn_accuracy : ndarray of shape (E,), optional
+        The same, by a second route: cross-validated k-nearest-neighbour accuracy.
     """
 
     epochs: np.ndarray
@@ -385,6 +390,8 @@ class OverTraining:
     maps_flat: np.ndarray | None = None
     actmax_flat: np.ndarray | None = None
     actmax_contrast: np.ndarray | None = None
+    silhouette: np.ndarray | None = None
+    knn_accuracy: np.ndarray | None = None
 
 
 def is_flat(images, *, rel: float = FLAT_RANGE, scale: float | None = None) -> np.ndarray:
@@ -615,6 +622,74 @@ def aligned_pca(features: Sequence[np.ndarray]) -> tuple[np.ndarray, np.ndarray]
     return np.stack(out), np.asarray(disp, dtype=np.float64)
 
 
+def class_separation(features, labels, *, n_neighbors: int = 5,
+                     n_splits: int = 5) -> tuple[np.ndarray, np.ndarray]:
+    """How well each snapshot's features sort the points by class, measured twice.
+
+    The silhouette score (``sklearn.metrics.silhouette_score``, Euclidean, by true class: 1 for
+    tight, far-apart class clusters, 0 for overlapping ones, negative when points sit closer to
+    another class) and, as a second route, the accuracy of a k-nearest-neighbour classifier on the
+    same features (``sklearn.model_selection.cross_val_score``, stratified folds in order: no
+    random step).
+
+    Parameters
+    ----------
+    features : array_like of shape (E, m, D)
+        ``E`` snapshots of the same ``m`` points' features.
+    labels : array_like of int of shape (m,)
+        The points' classes.
+    n_neighbors : int, default=5
+        The classifier's neighbours (fewer when the smallest class has fewer points in a training
+        fold).
+    n_splits : int, default=5
+        Cross-validation folds (fewer when a class has fewer points).
+
+    Returns
+    -------
+    silhouette, knn_accuracy : ndarray of shape (E,)
+        NaN where the measure is undefined (a single class; a class with one point for the
+        classifier).
+
+    Raises
+    ------
+    ValueError
+        ``features`` is not 3-D, or ``labels`` does not have one class per point.
+
+    Examples
+    --------
+    >>> rng = np.random.default_rng(0)
+    >>> labels = np.repeat([0, 1, 2], 20)
+    >>> mixed = rng.normal(size=(60, 4))  # before training: the classes overlap
+    >>> apart = mixed + 6 * np.eye(4)[labels]  # after: each class moved its own way
+    >>> sil, knn = class_separation(np.stack([mixed, apart]), labels)
+    >>> bool(sil[0] < 0.1 < 0.5 < sil[1]), knn.round(2).tolist()[1]
+    (True, 1.0)
+    """
+    from sklearn.metrics import silhouette_score
+    from sklearn.model_selection import StratifiedKFold, cross_val_score
+    from sklearn.neighbors import KNeighborsClassifier
+
+    f = np.asarray(features, dtype=np.float64)
+    y = np.asarray(labels).reshape(-1)
+    if f.ndim != 3:
+        raise ValueError(f"`features` must have shape (E, m, D). Got shape {f.shape} instead.")
+    if len(y) != f.shape[1]:
+        raise ValueError(f"one label per point: {f.shape[1]} points, {len(y)} labels.")
+    _, counts = np.unique(y, return_counts=True)
+    folds = min(int(n_splits), int(counts.min()) if counts.size else 0)
+    sil, knn = np.full(len(f), np.nan), np.full(len(f), np.nan)
+    for e, x in enumerate(f):
+        if 2 <= len(counts) < len(y):
+            sil[e] = silhouette_score(x, y, metric="euclidean")
+        if len(counts) >= 2 and folds >= 2:
+            # no more neighbours than the smallest class has in a training fold: more would
+            # outvote a small class by the others
+            k = max(1, min(int(n_neighbors), int(counts.min()) * (folds - 1) // folds))
+            knn[e] = cross_val_score(KNeighborsClassifier(k), x, y,
+                                     cv=StratifiedKFold(folds)).mean()
+    return sil, knn
+
+
 def over_training(snapshots: dict, *, threshold: float = 0.9) -> OverTraining:
     """Measure an :class:`OverTrainingRecorder`'s snapshots (e.g. replayed from a views file).
 
@@ -670,6 +745,7 @@ def over_training(snapshots: dict, *, threshold: float = 0.9) -> OverTraining:
     am_rho = np.stack([_rho(am[i], am[i + 1], am_flat[i], am_flat[i + 1])
                        for i in range(len(epochs) - 1)])
     emb, disp = aligned_pca(np.asarray(snapshots["features"]))
+    sil, knn = class_separation(snapshots["features"], snapshots["feature_labels"])
     return OverTraining(
         epochs=epochs, images=np.asarray(snapshots["images"]), labels=np.asarray(snapshots["labels"]),
         predictions=np.asarray(snapshots["predictions"]), maps=maps,
@@ -679,4 +755,4 @@ def over_training(snapshots: dict, *, threshold: float = 0.9) -> OverTraining:
         actmax_stable_after=stable_after(epochs, am_rho, threshold), embedding=emb,
         feature_labels=np.asarray(snapshots["feature_labels"]), disparity=disp,
         threshold=float(threshold), maps_flat=maps_flat, actmax_flat=am_flat,
-        actmax_contrast=contrast(am))
+        actmax_contrast=contrast(am), silhouette=sil, knn_accuracy=knn)

@@ -2,8 +2,9 @@
 :func:`vizkit.analysis.over_training.over_training`; nothing here runs a model).
 
 Each figure is landscape: on the left a grid of snapshots (one column per epoch), on the right the
-learning curve with the snapshot epochs marked and the measure of change between consecutive
-snapshots. Text is at least 13 pt at the figure's size; every colour scale has a colourbar.
+learning curve with the snapshot epochs marked and, under it, the measure of change between
+consecutive snapshots (for the embedding, how well each snapshot sorts the classes). Text is at
+least 13 pt at the figure's size; every colour scale has a colourbar.
 """
 
 from __future__ import annotations
@@ -14,8 +15,8 @@ import numpy as np
 
 from .style import class_colors, diverging_cmap
 
-__all__ = ["plot_snapshot_grid", "plot_learning_curve", "plot_change", "plot_embeddings",
-           "over_training_figure", "FONT"]
+__all__ = ["plot_snapshot_grid", "plot_learning_curve", "plot_change", "plot_separation",
+           "plot_embeddings", "over_training_figure", "FONT"]
 
 #: The smallest font size (pt) of these figures (>= 20 px once a figure fits a 1920x1080 slide).
 FONT = 13
@@ -51,7 +52,8 @@ def plot_snapshot_grid(fig, rows: np.ndarray, epochs: Sequence[int], *, row_labe
     cbar_label : str, default=''
         The colourbar's label.
     flat : array_like of bool of shape (E, n), optional
-        Snapshots with no pattern to compare: each is drawn with ``flat_text`` on it.
+        Snapshots with no pattern to compare: each is drawn with ``flat_text`` at its foot (the
+        image stays visible above it).
     flat_text : str, default='flat'
         The word written on a flat snapshot.
 
@@ -88,8 +90,8 @@ def plot_snapshot_grid(fig, rows: np.ndarray, epochs: Sequence[int], *, row_labe
                 e = j - (first is not None)
                 images.append(ax.imshow(rows[e, i], cmap=cmap, vmin=vmin, vmax=vmax))
                 if flat is not None and flat[e, i]:
-                    marks.append(ax.text(0.5, 0.5, flat_text, transform=ax.transAxes, ha="center",
-                                         va="center", fontsize=FONT, color="black",
+                    marks.append(ax.text(0.5, 0.02, flat_text, transform=ax.transAxes, ha="center",
+                                         va="bottom", fontsize=FONT, color="black",
                                          bbox={"facecolor": "white", "alpha": 0.8,
                                                "edgecolor": "none", "pad": 1}))
                 if i == 0:
@@ -218,11 +220,60 @@ def plot_change(ax, epochs: Sequence[int], values: np.ndarray, *, ylabel: str,
         ax.plot(none, [0.04] * len(none), linestyle="none", marker="X", markersize=11,
                 color="0.45", transform=ax.get_xaxis_transform(), label=unmeasured)
     _epoch_axis(ax, epochs, "epoch (each point: vs the snapshot before)")
+    if threshold is not None and np.isfinite(lo).any():  # a correlation: its whole scale to 1
+        ax.set_ylim(min(0.0, float(np.nanmin(lo))) - 0.05, 1.05)
     ax.set_ylabel(ylabel, fontsize=FONT)
     ax.tick_params(labelsize=FONT)
     if many or threshold is not None or none:
         ax.legend(fontsize=FONT, frameon=False)
     return {"line": line, "band": band, "mean": mean, "stable_x": stable_x, "unmeasured_x": none}
+
+
+def plot_separation(ax, epochs: Sequence[int], silhouette: np.ndarray,
+                    knn_accuracy: np.ndarray | None = None, *, n_neighbors: int = 5) -> dict:
+    """How well each snapshot's features sort the classes: the silhouette score and, beside it,
+    the k-nearest-neighbour accuracy (the second route), over the snapshot epochs.
+
+    Parameters
+    ----------
+    ax : Axes
+        Where to draw.
+    epochs : sequence of int of length E
+        The snapshot epochs.
+    silhouette : array_like of shape (E,)
+        See :func:`vizkit.analysis.over_training.class_separation`.
+    knn_accuracy : array_like of shape (E,), optional
+        Drawn dashed when given.
+    n_neighbors : int, default=5
+        The classifier's neighbours (its legend entry).
+
+    Returns
+    -------
+    dict
+        ``silhouette`` and ``knn`` (the ``Line2D`` objects; ``knn`` None when not drawn).
+
+    Examples
+    --------
+    >>> import matplotlib.pyplot as plt
+    >>> out = plot_separation(plt.figure().subplots(), [0, 1, 2], [0.05, 0.2, 0.4],
+    ...                       [0.7, 0.9, 0.97])
+    >>> out["silhouette"].get_ydata().tolist(), out["knn"].get_label()
+    ([0.05, 0.2, 0.4], '5-NN accuracy')
+    """
+    x = [int(e) for e in epochs]
+    sil = np.asarray(silhouette, dtype=np.float64)
+    line, = ax.plot(x, sil, marker="o", color="black", label="silhouette")
+    knn = None
+    if knn_accuracy is not None:
+        knn, = ax.plot(x, np.asarray(knn_accuracy, dtype=np.float64), marker="s",
+                       color="tab:purple", linestyle="--", label=f"{n_neighbors}-NN accuracy")
+    _epoch_axis(ax, epochs, "epoch")
+    low = np.nanmin(sil, initial=0.0) if np.isfinite(sil).any() else 0.0
+    ax.set_ylim(min(0.0, float(low)) - 0.05, 1.05)
+    ax.set_ylabel("class separation\n(all features)", fontsize=FONT)
+    ax.tick_params(labelsize=FONT)
+    ax.legend(fontsize=FONT, frameon=False, loc="center right")
+    return {"silhouette": line, "knn": knn}
 
 
 def plot_embeddings(fig, embedding: np.ndarray, labels: np.ndarray, epochs: Sequence[int],
@@ -305,7 +356,8 @@ def plot_embeddings(fig, embedding: np.ndarray, labels: np.ndarray, epochs: Sequ
 def over_training_figure(result: Any, history: dict, *, view: str,
                          class_names: Sequence[str]) -> dict:
     """One landscape figure of an over-training result: the snapshots on the left, the learning
-    curve on the right and, under it, the change between consecutive snapshots.
+    curve on the right and, under it, the change between consecutive snapshots (for the
+    embedding: how well each snapshot's features sort the classes).
 
     Parameters
     ----------
@@ -322,7 +374,8 @@ def over_training_figure(result: Any, history: dict, *, view: str,
     Returns
     -------
     dict
-        ``fig`` and what each part returned (``grid`` or ``embedding``, ``curve``, ``change``).
+        ``fig`` and what each part returned (``grid`` or ``embedding``, ``curve``, and
+        ``change`` or, for the embedding, ``separation``).
 
     Raises
     ------
@@ -381,12 +434,15 @@ def over_training_figure(result: Any, history: dict, *, view: str,
     else:
         out["embedding"] = plot_embeddings(left, result.embedding, result.feature_labels,
                                            result.epochs, result.disparity, class_names)
-        change, ylabel, stable = result.disparity, "Procrustes disparity\nwith previous snapshot", None
     ax_curve, ax_change = right.subplots(2, 1)
     out["curve"] = plot_learning_curve(ax_curve, history, result.epochs)
+    if view == "embedding":  # the disparities are in the panels' titles
+        n = len(result.epochs)
+        sil = result.silhouette if result.silhouette is not None else np.full(n, np.nan)
+        out["separation"] = plot_separation(ax_change, result.epochs, sil, result.knn_accuracy)
+        return out
     out["change"] = plot_change(ax_change, result.epochs, change, ylabel=ylabel,
-                                threshold=None if view == "embedding" else result.threshold,
-                                stable_after=stable,
+                                threshold=result.threshold, stable_after=stable,
                                 unmeasured="not measured:\ntoo faint" if view == "actmax"
                                 else "not measured: flat")
     return out
