@@ -139,10 +139,12 @@ def test_actmax_figure_says_which_images_were_too_faint(pyplot):
     assert f.data["flat"].tolist() == [[True, True], [True, False], [False, False]]
     assert "0->1 not measured (too faint)" in f.caption
     assert "1->2 " in f.caption and "(1 too faint left out)" in f.caption
-    assert "Too faint images (no pattern yet: its brightest 2% of pixels stand at most 0.05" in \
-        f.caption
+    assert ("Too faint images (no pattern yet: an image's brightest 2% of pixels stand at most "
+            "0.05 above its median pixel, or at most 10% as far as in its class's clearest "
+            "snapshot)") in f.caption
     assert "2 of 2 at epoch 0, 1 of 2 at epoch 1." in f.caption
-    shown = re.search(r"epoch by epoch: 0 (\d\.\d\d), 1 (\d\.\d\d), 2 (\d\.\d\d)\.", f.caption)
+    shown = re.search(r"mean over the classes: epoch 0 (\d\.\d\d), epoch 1 (\d\.\d\d), "
+                      r"epoch 2 (\d\.\d\d)\.", f.caption)
     np.testing.assert_allclose([float(v) for v in shown.groups()],
                                f.data["contrast"].mean(axis=1), atol=0.006)
     marks = [t for t in f.fig.findobj(pyplot.Text) if t.get_text() == "too faint"]

@@ -263,8 +263,9 @@ def figures(model, split, *, meta: dict | None = None, seed: int = 0) -> list[Fi
 
     top = 100 - CONTRAST_PERCENTILE
     contrast = res.actmax_contrast
-    faint_how = (f"its brightest {top:g}% of pixels stand at most {FAINT_ABS:g} above its median "
-                 f"pixel, or at most {FAINT_REL:.0%} as far as in its class's clearest snapshot")
+    faint_how = (f"an image's brightest {top:g}% of pixels stand at most {FAINT_ABS:g} above its "
+                 f"median pixel, or at most {FAINT_REL:.0%} as far as in its class's clearest "
+                 f"snapshot")
     fig = over_training_figure(res, hist, view="actmax", class_names=names)["fig"]
     out.append(Figure("over-training-actmax", fig, (
         f"What each class's logit wants to see, epoch by epoch: activation-maximization images "
@@ -273,8 +274,8 @@ def figures(model, split, *, meta: dict | None = None, seed: int = 0) -> list[Fi
         f"{_stable_words('images', res.actmax_stable_after, res)}. Mean Spearman "
         f"per pair of snapshots: {_changes(ep, res.actmax_rho, 'too faint')}."
         f"{_flat_words(res.actmax_flat, ep, 'images', faint_how, 'too faint')}"
-        f" Contrast (the brightest {top:g}% of pixels above the median), mean over the classes, "
-        f"epoch by epoch: {', '.join(f'{e} {c:.2f}' for e, c in zip(ep, contrast.mean(axis=1)))}."),
+        f" Contrast (the brightest {top:g}% of pixels above the median), mean over the classes: "
+        f"{', '.join(f'epoch {e} {c:.2f}' for e, c in zip(ep, contrast.mean(axis=1)))}."),
         data={**common, "actmax": res.actmax, "classes": res.actmax_classes,
               "spearman": res.actmax_rho, "flat": res.actmax_flat, "contrast": contrast}))
 

@@ -217,8 +217,10 @@ def plot_change(ax, epochs: Sequence[int], values: np.ndarray, *, ylabel: str,
                    + f" from {int(stable_after)}->{stable_x} on")
     none = [int(e) for e, m in zip(x, mean) if not np.isfinite(m)]
     if none:
-        ax.plot(none, [0.04] * len(none), linestyle="none", marker="X", markersize=11,
-                color="0.45", transform=ax.get_xaxis_transform(), label=unmeasured)
+        # on the epoch axis itself, not in the data area: not a value of the measure
+        ax.plot(none, [0.0] * len(none), linestyle="none", marker="X", markersize=11,
+                color="0.45", transform=ax.get_xaxis_transform(), clip_on=False, zorder=5,
+                label=unmeasured)
     _epoch_axis(ax, epochs, "epoch (each point: vs the snapshot before)")
     if threshold is not None and np.isfinite(lo).any():  # a correlation: its whole scale to 1
         ax.set_ylim(min(0.0, float(np.nanmin(lo))) - 0.05, 1.05)
