@@ -228,3 +228,26 @@ def test_embedding_figure_draws_the_separation_and_every_figure_reads_from_the_b
         for ax in fig.axes:  # <= 6 legend entries per panel
             legend = ax.get_legend()
             assert legend is None or len(legend.get_texts()) <= 6, view
+
+
+def test_one_hot_pixel_does_not_wash_out_an_attribution_map():
+    """Each map is scaled by its 98th percentile of |attribution| (the largest 2 % saturate), not
+    its maximum: a hot pixel leaves the rest of the map visible. Second route: scikit-image."""
+    from skimage.exposure import rescale_intensity
+
+    from vizkit.plot.over_training import _map_scale
+
+    rng = np.random.default_rng(5)
+    maps = rng.normal(size=(2, 3, 12, 12))
+    maps[0, 0, 4, 4] = 500.0  # a hot pixel: the plain maximum would leave the rest near 0
+    maps[1, 2] = 0.0  # an empty map stays empty
+    sparse = np.zeros((12, 12))
+    sparse[3, 3] = -2.0  # fewer nonzero pixels than 2 %: scaled by its maximum
+    maps[1, 1] = sparse
+    scaled = np.clip(maps / _map_scale(maps)[..., None, None], -1, 1)
+    for e, i in [(0, 0), (0, 1), (1, 0)]:
+        p98 = np.percentile(np.abs(maps[e, i]), 98)
+        np.testing.assert_allclose(scaled[e, i], rescale_intensity(
+            maps[e, i], in_range=(-p98, p98), out_range=(-1.0, 1.0)), atol=1e-12)
+    assert (scaled[1, 2] == 0).all() and scaled[1, 1, 3, 3] == -1.0
+    assert np.median(np.abs(scaled[0, 0])) > 50 * np.median(np.abs(maps[0, 0] / 500.0))

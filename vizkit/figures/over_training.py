@@ -229,7 +229,7 @@ def figures(model, split, *, meta: dict | None = None, seed: int = 0) -> list[Fi
     from ..analysis.over_training import (CONTRAST_PERCENTILE, FAINT_ABS, FAINT_REL, FLAT_RANGE,
                                           over_training)
     from ..plot.curves import history_arrays
-    from ..plot.over_training import over_training_figure
+    from ..plot.over_training import OUTLIER_PERC, over_training_figure
 
     try:
         res = over_training(views)
@@ -251,7 +251,9 @@ def figures(model, split, *, meta: dict | None = None, seed: int = 0) -> list[Fi
     out.append(Figure("over-training-attributions", fig, (
         f"Where the network looks, epoch by epoch: {res.method.replace('_', ' ')} maps of "
         f"{len(res.labels)} fixed test images for their true class, at epochs {shown} (red "
-        f"raises the class's logit, blue lowers it; each map scaled to its own largest value); "
+        f"raises the class's logit, blue lowers it; each map scaled on its own, its "
+        f"{OUTLIER_PERC:g}% largest |attributions| drawn saturated so that one hot pixel does not "
+        f"wash out the rest); "
         f"{_stable_words('attribution maps', res.maps_stable_after, res)}. Mean "
         f"Spearman per pair of snapshots: {_changes(ep, res.map_rho)}."
         f"{_flat_words(res.maps_flat, ep, 'maps', f'range <= {FLAT_RANGE:.0%} of the largest |attribution|')}"

@@ -16,7 +16,7 @@ import numpy as np
 from .style import class_colors, diverging_cmap
 
 __all__ = ["plot_snapshot_grid", "plot_learning_curve", "plot_change", "plot_separation",
-           "plot_embeddings", "over_training_figure", "FONT"]
+           "plot_embeddings", "over_training_figure", "FONT", "OUTLIER_PERC"]
 
 #: The smallest font size (pt) of these figures (>= 20 px once a figure fits a 1920x1080 slide).
 FONT = 13
@@ -102,6 +102,21 @@ def plot_snapshot_grid(fig, rows: np.ndarray, epochs: Sequence[int], *, row_labe
     cbar.set_label(cbar_label, fontsize=FONT)
     cbar.ax.tick_params(labelsize=FONT)
     return {"axes": axes, "images": images, "colorbar": cbar, "flat_marks": marks}
+
+
+#: The share (%) of each attribution map's pixels, the largest |attributions|, drawn saturated:
+#: each map is scaled by its ``100 - OUTLIER_PERC`` percentile of |attribution|, so that one hot
+#: pixel cannot wash out the rest of the map.
+OUTLIER_PERC = 2.0
+
+
+def _map_scale(maps: np.ndarray, outlier_perc: float = OUTLIER_PERC) -> np.ndarray:
+    """Per map (last two axes), the ``100 - outlier_perc`` percentile of its |values|; its largest
+    |value| where that is 0 (a map with fewer nonzero pixels), and 1 for an all-zero map."""
+    a = np.abs(np.asarray(maps, dtype=np.float64)).reshape(*np.shape(maps)[:-2], -1)
+    scale = np.percentile(a, 100.0 - outlier_perc, axis=-1)
+    scale = np.where(scale > 0, scale, a.max(axis=-1))
+    return np.where(scale > 0, scale, 1.0)
 
 
 def _epoch_axis(ax, epochs: Sequence[int], label: str) -> None:
@@ -417,12 +432,12 @@ def over_training_figure(result: Any, history: dict, *, view: str,
         left, right = fig.subfigures(1, 2, width_ratios=[cell * (n_snap + 1.6), 5.0])
     out: dict = {"fig": fig}
     if view == "attributions":
-        scale = np.abs(result.maps).reshape(*result.maps.shape[:2], -1).max(axis=2)
-        maps = result.maps / np.where(scale > 0, scale, 1.0)[:, :, None, None]
+        maps = np.clip(result.maps / _map_scale(result.maps)[:, :, None, None], -1, 1)
         labels = [f"class {name(c)}" for c in result.labels]
         out["grid"] = plot_snapshot_grid(left, maps, result.epochs, row_labels=labels,
                                          first=result.images, cmap=diverging_cmap(), vmin=-1,
-                                         vmax=1, cbar_label="attribution / max |attribution|",
+                                         vmax=1, cbar_label="attribution, scaled per map\n"
+                                         f"(top {OUTLIER_PERC:g}% of |attribution| saturated)",
                                          flat=result.maps_flat)
         change, ylabel, stable = result.map_rho, "Spearman with previous\nsnapshot's map", \
             result.maps_stable_after
