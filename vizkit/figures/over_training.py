@@ -26,7 +26,30 @@ _HOW = ("record them by training with `vizkit train ... --record-views` (in a re
 
 def applies(model, split) -> str | None:
     """``None`` when the family fits ``model`` and ``split``, else the reason, in words a user
-    can act on."""
+    can act on.
+
+    Parameters
+    ----------
+    model : object
+        The model (the family needs a torch ``nn.Module`` with an ``nn.Linear`` layer).
+    split : vizkit.data.Split
+        The data (the family needs images: ``input_shape`` ``[C, H, W]``).
+
+    Returns
+    -------
+    str or None
+        Why the family does not apply, or None when it does.
+
+    Examples
+    --------
+    >>> from torch import nn
+    >>> from types import SimpleNamespace
+    >>> images = SimpleNamespace(name="tiny", input_shape=(1, 4, 4))
+    >>> applies(nn.Sequential(nn.Flatten(), nn.Linear(16, 3)), images) is None
+    True
+    >>> applies(nn.Sequential(nn.Linear(2, 3)), SimpleNamespace(name="xor", input_shape=(2,)))
+    "views over training are drawn as images and need [C, H, W] inputs; 'xor' has input shape (2,)."
+    """
     from torch import nn
 
     if not isinstance(model, nn.Module):
@@ -60,6 +83,22 @@ def recorder(split, *, seed: int = 0, epochs: int | None = None, n_images: int =
     Returns
     -------
     vizkit.analysis.over_training.OverTrainingRecorder
+
+    Raises
+    ------
+    ValueError
+        ``split`` does not hold images ``[C, H, W]``.
+
+    Examples
+    --------
+    >>> import torch
+    >>> from vizkit.data import Split, fingerprint
+    >>> x = torch.rand(30, 1, 4, 4, generator=torch.Generator().manual_seed(0))
+    >>> y = torch.arange(30) % 3
+    >>> split = Split("tiny", x, y, x, y, x, y, ("a", "b", "c"), (1, 4, 4), fingerprint(x, y))
+    >>> rec = recorder(split, epochs=5, n_images=3, n_points=10)
+    >>> rec.at, rec.labels.tolist(), len(rec.points)
+    ([0, 1, 2, 4, 5], [0, 1, 2], 10)
     """
     from ..analysis.over_training import OverTrainingRecorder, log_epochs, probe_indices
 
@@ -75,15 +114,16 @@ def recorder(split, *, seed: int = 0, epochs: int | None = None, n_images: int =
                                 at=None if epochs is None else log_epochs(epochs), seed=seed)
 
 
-def _changes(epochs, rho) -> str:
+def _changes(epochs, rho, word: str = "flat") -> str:
     rho = np.asarray(rho, dtype=np.float64).reshape(len(epochs) - 1, -1)
     words = []
     for a, b, r in zip(epochs[:-1], epochs[1:], rho):
         measured = r[np.isfinite(r)]
         if not measured.size:
-            words.append(f"{a}->{b} not measured (flat)")
+            words.append(f"{a}->{b} not measured ({word})")
         else:
-            skip = f" ({len(r) - measured.size} flat left out)" if measured.size < len(r) else ""
+            skip = (f" ({len(r) - measured.size} {word} left out)" if measured.size < len(r)
+                    else "")
             words.append(f"{a}->{b} {measured.mean():.2f}{skip}")
     return ", ".join(words)
 
@@ -102,24 +142,82 @@ def _stable_words(what: str, stable, result) -> str:
             f">= {t} for every pair of consecutive snapshots from {stable}->{nxt} on)")
 
 
-def _flat_words(flat, epochs, what: str, how: str) -> str:
+def _flat_words(flat, epochs, what: str, how: str, word: str = "flat") -> str:
     """Where the snapshots are flat (no pattern), in words; '' when none is."""
     flat = np.asarray(flat, dtype=bool)
     if not flat.any():
         return ""
     per = [f"{int(n)} of {flat.shape[1]} at epoch {int(e)}" for e, n in zip(epochs, flat.sum(1)) if n]
-    return (f" Flat {what} (no pattern yet: {how}), marked 'flat' and left out of the "
-            f"correlations: {', '.join(per)}.")
+    return (f" {word[:1].upper() + word[1:]} {what} (no pattern yet: {how}), marked '{word}' and "
+            f"left out of the correlations: {', '.join(per)}.")
+
+
+def _separation_words(res, epochs) -> str:
+    """Whether the classes pull apart from the first snapshot to the last, by the silhouette score
+    and by k-NN accuracy (both must agree for a verdict), with the numbers."""
+    sil, knn = np.asarray(res.silhouette, float), np.asarray(res.knn_accuracy, float)
+    a, b = epochs[0], epochs[-1]
+    if not (np.isfinite(sil[[0, -1]]).all() and np.isfinite(knn[[0, -1]]).all()):
+        return ("How well the classes separate was not measured (a single class, or a class with "
+                "one point).")
+    d_sil, d_knn = sil[-1] - sil[0], knn[-1] - knn[0]
+    if d_sil > 0 and d_knn > 0:
+        verdict = f"The classes pull apart from epoch {a} to {b}"
+    elif d_sil < 0 and d_knn < 0:
+        verdict = f"The classes draw together from epoch {a} to {b}"
+    else:
+        verdict = f"The two measures disagree on whether the classes separate from epoch {a} to {b}"
+    return (f"{verdict}, measured on all the features (not the 2D picture): silhouette score by "
+            f"true class (sklearn; 1: tight, far-apart clusters, 0: overlapping) {sil[0]:.2f} -> "
+            f"{sil[-1]:.2f}, checked by 5-nearest-neighbour accuracy (cross-validated) {knn[0]:.0%} -> "
+            f"{knn[-1]:.0%}.")
 
 
 def figures(model, split, *, meta: dict | None = None, seed: int = 0) -> list[Figure]:
     """Three captioned figures from the snapshots in ``meta['views']`` (see the module docstring).
+
+    Parameters
+    ----------
+    model : nn.Module
+        The trained model (nothing is run on it: the snapshots were taken while it trained).
+    split : vizkit.data.Split
+        Its data (the class names).
+    meta : dict, optional
+        The checkpoint's meta: ``views`` (the recorder's snapshots) and ``history`` (the
+        learning curve, :meth:`vizkit.train.History.to_dict`).
+    seed : int, default=0
+        Unused: the snapshots are replayed as they were recorded (a family's common signature).
+
+    Returns
+    -------
+    list of Figure
+        ``over-training-attributions``, ``over-training-actmax`` and
+        ``over-training-embedding``, each with its caption and arrays.
 
     Raises
     ------
     NotApplicable
         :func:`applies` gives a reason, or the model has no recorded views (the reason says how
         to record them).
+
+    Examples
+    --------
+    A small MLP trained for 2 epochs on tiny 4x4 images, its views recorded at epochs 0, 1, 2:
+
+    >>> import torch
+    >>> from vizkit.data import Split, fingerprint
+    >>> from vizkit.train import train_model
+    >>> x = torch.rand(30, 1, 4, 4, generator=torch.Generator().manual_seed(0))
+    >>> y = torch.arange(30) % 3
+    >>> split = Split("tiny", x, y, x, y, x, y, ("a", "b", "c"), (1, 4, 4), fingerprint(x, y))
+    >>> rec = recorder(split, epochs=2, n_images=3, n_points=12)
+    >>> net, hist, _ = train_model("mlp", split, {"epochs": 2, "patience": None, "seed": 0,
+    ...                            "progress": False}, recorder=rec, hidden=(8,))
+    >>> figs = figures(net, split, meta={"views": rec.snapshots(), "history": hist.to_dict()})
+    >>> [f.id for f in figs]
+    ['over-training-attributions', 'over-training-actmax', 'over-training-embedding']
+    >>> figs[2].data["embedding"].shape  # 3 snapshots of 12 points in 2D
+    (3, 12, 2)
     """
     reason = applies(model, split)
     if reason is not None:
@@ -128,9 +226,10 @@ def figures(model, split, *, meta: dict | None = None, seed: int = 0) -> list[Fi
     views = meta.get("views")
     if views is None:
         raise NotApplicable(meta.get("views_missing") or f"this model has no recorded views; {_HOW}.")
-    from ..analysis.over_training import FLAT_RANGE, over_training
+    from ..analysis.over_training import (CONTRAST_PERCENTILE, FAINT_ABS, FAINT_REL, FLAT_RANGE,
+                                          over_training)
     from ..plot.curves import history_arrays
-    from ..plot.over_training import over_training_figure
+    from ..plot.over_training import OUTLIER_PERC, over_training_figure
 
     try:
         res = over_training(views)
@@ -152,7 +251,9 @@ def figures(model, split, *, meta: dict | None = None, seed: int = 0) -> list[Fi
     out.append(Figure("over-training-attributions", fig, (
         f"Where the network looks, epoch by epoch: {res.method.replace('_', ' ')} maps of "
         f"{len(res.labels)} fixed test images for their true class, at epochs {shown} (red "
-        f"raises the class's logit, blue lowers it; each map scaled to its own largest value); "
+        f"raises the class's logit, blue lowers it; each map scaled on its own, its "
+        f"{OUTLIER_PERC:g}% largest |attributions| drawn saturated so that one hot pixel does not "
+        f"wash out the rest); "
         f"{_stable_words('attribution maps', res.maps_stable_after, res)}. Mean "
         f"Spearman per pair of snapshots: {_changes(ep, res.map_rho)}."
         f"{_flat_words(res.maps_flat, ep, 'maps', f'range <= {FLAT_RANGE:.0%} of the largest |attribution|')}"
@@ -162,27 +263,35 @@ def figures(model, split, *, meta: dict | None = None, seed: int = 0) -> list[Fi
               "spearman": res.map_rho, "flat": res.maps_flat,
               "predictions": res.predictions}))
 
+    top = 100 - CONTRAST_PERCENTILE
+    contrast = res.actmax_contrast
+    faint_how = (f"an image's brightest {top:g}% of pixels stand at most {FAINT_ABS:g} above its "
+                 f"median pixel, or at most {FAINT_REL:.0%} as far as in its class's clearest "
+                 f"snapshot")
     fig = over_training_figure(res, hist, view="actmax", class_names=names)["fig"]
     out.append(Figure("over-training-actmax", fig, (
         f"What each class's logit wants to see, epoch by epoch: activation-maximization images "
         f"of classes {', '.join(names[int(c)] for c in res.actmax_classes)} at epochs {shown} "
         f"(the same seed and budget at every epoch); "
         f"{_stable_words('images', res.actmax_stable_after, res)}. Mean Spearman "
-        f"per pair of snapshots: {_changes(ep, res.actmax_rho)}."
-        f"{_flat_words(res.actmax_flat, ep, 'images', f'pixel range <= {FLAT_RANGE:.0%} of [0, 1]')}"),
+        f"per pair of snapshots: {_changes(ep, res.actmax_rho, 'too faint')}."
+        f"{_flat_words(res.actmax_flat, ep, 'images', faint_how, 'too faint')}"
+        f" Contrast (the brightest {top:g}% of pixels above the median), mean over the classes: "
+        f"{', '.join(f'epoch {e} {c:.2f}' for e, c in zip(ep, contrast.mean(axis=1)))}."),
         data={**common, "actmax": res.actmax, "classes": res.actmax_classes,
-              "spearman": res.actmax_rho, "flat": res.actmax_flat}))
+              "spearman": res.actmax_rho, "flat": res.actmax_flat, "contrast": contrast}))
 
     fig = over_training_figure(res, hist, view="embedding", class_names=names)["fig"]
     d = res.disparity
     out.append(Figure("over-training-embedding", fig, (
         f"How the penultimate layer sorts the classes, epoch by epoch: {len(res.feature_labels)} "
         f"test points, PCA 2D of what the last linear layer receives, each snapshot rotated onto "
-        f"the previous one (scipy.spatial.procrustes). Procrustes disparity with the previous "
-        f"snapshot (0: the same shape, 1: unrelated): "
+        f"the previous one (scipy.spatial.procrustes). {_separation_words(res, ep)} Procrustes "
+        f"disparity of each 2D picture with the previous one (0: the same shape, 1: unrelated): "
         + ", ".join(f"{a}->{b} {v:.3f}" for a, b, v in zip(ep[:-1], ep[1:], d))
         + (f"; largest between epochs {ep[int(np.nanargmax(d))]} and {ep[int(np.nanargmax(d)) + 1]}."
            if np.isfinite(d).any() else ".")),
         data={**common, "embedding": res.embedding, "labels": res.feature_labels,
-              "disparity": res.disparity}))
+              "disparity": res.disparity, "silhouette": res.silhouette,
+              "knn_accuracy": res.knn_accuracy}))
     return out
