@@ -108,7 +108,8 @@ class FieldViews:
 
 
 def field_views(model: nn.Module, layer_index: int, x, ink, *, n_units: int = 16,
-                image_shape: Sequence[int] | None = None) -> FieldViews:
+                image_shape: Sequence[int] | None = None,
+                units: Sequence[int] | None = None) -> FieldViews:
     """The propagated, ReLU-gated and gradient fields of the most structured units of a layer.
 
     The units are all of the layer when it has at most ``n_units``, else the ``n_units`` of
@@ -129,6 +130,9 @@ def field_views(model: nn.Module, layer_index: int, x, ink, *, n_units: int = 16
         :func:`ink_frequency` of the training images.
     n_units : int, default=16
     image_shape : tuple of int, optional
+    units : sequence of int, optional
+        The units to show, in this order (e.g. picked by a measure against a control);
+        default the choice above.
 
     Returns
     -------
@@ -137,8 +141,16 @@ def field_views(model: nn.Module, layer_index: int, x, ink, *, n_units: int = 16
     every = propagated_receptive_fields(model, layer_index, image_shape=image_shape,
                                         units=range(_n_out(model, layer_index)))
     n_out, i = len(every.units), every.info["layer_index"]
-    units = list(range(n_out)) if n_out <= n_units else structured_units(every.fields, ink,
-                                                                          n_units)
+    if units is not None:
+        units = [int(u) for u in units]
+        bad = [u for u in units if not 0 <= u < n_out]
+        if bad or not units:
+            raise ValueError(f"`units` must be a non-empty list of units in 0..{n_out - 1}. Got "
+                             f"{units!r} instead.")
+    elif n_out <= n_units:
+        units = list(range(n_out))
+    else:
+        units = structured_units(every.fields, ink, n_units)
     results = [propagated_receptive_fields(model, i, units=units, image_shape=image_shape)]
     if i > 1:
         results.append(propagated_receptive_fields(model, i, units=units, gate_data=x,
