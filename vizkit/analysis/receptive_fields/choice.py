@@ -137,6 +137,11 @@ def field_views(model: nn.Module, layer_index: int, x, ink, *, n_units: int = 16
     Returns
     -------
     FieldViews
+
+    Raises
+    ------
+    ValueError
+        ``units`` is empty or names a unit outside the layer.
     """
     every = propagated_receptive_fields(model, layer_index, image_shape=image_shape,
                                         units=range(_n_out(model, layer_index)))
