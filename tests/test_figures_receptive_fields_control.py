@@ -72,6 +72,14 @@ def test_class_selectivity_and_comparison_by_hand():
     f = np.array([[[2.0, 0, -2, 0]], [[0.0, -1, 0, 1]], [[1.0, 1, 1, 1]]])
     r = class_selectivity(f, t)
     np.testing.assert_allclose(r, [[1, 0], [0, -1], [0, 0]], atol=1e-12)  # constant field: 0
+    # a second route: scipy's Pearson r on random fields over a mask
+    from scipy.stats import pearsonr
+
+    g = np.random.default_rng(0)
+    ff, tt = g.normal(size=(3, 5, 5)), g.normal(size=(2, 5, 5))
+    m = g.random((5, 5)) > 0.3
+    np.testing.assert_allclose(class_selectivity(ff, tt, m),
+                               [[pearsonr(a[m], b[m])[0] for b in tt] for a in ff])
     with pytest.raises(ValueError, match="mask"):
         class_selectivity(f, t, mask=np.array([[True, False, False, False]]))
     # Vargha-Delaney A = the share of (real, control) pairs the real unit wins, ties half
@@ -189,6 +197,11 @@ def test_first_layer_init_share_on_ink_and_decay_on_the_border(pyplot):
     np.testing.assert_allclose(d["added"], d["fields"] - d["initial"], atol=1e-6)
     assert np.abs(d["added"][:, nv]).max() > 0
     assert f"median {np.nanmedian(d['init_share_inked']):.0%}" in f.caption
+    # the second route quoted beside it: Pearson r of trained and initial weights on ink
+    r2 = np.corrcoef(d["fields"][k][inked], d["initial"][k][inked])[0, 1]
+    assert d["init_r_inked"][2] == pytest.approx(r2)
+    lo, hi = np.nanmin(d["init_r_inked"][d["units"]]), np.nanmax(d["init_r_inked"][d["units"]])
+    assert f"on those pixels is {lo:.2f} to {hi:.2f}" in f.caption
     assert d["fields"].shape[0] == 6
 
 

@@ -189,6 +189,8 @@ def _first_layer_figure(model, split, ink, meta, n_layers: int) -> Figure:
     imgs = np.asarray(split.x_test)[idx].reshape(len(units), _K_EXEMPLARS,
                                                  *ch.trained.shape[-2:])
     share_ink = init_share_on(ch.trained, ch.initial, mask)
+    r_ink = np.array([np.corrcoef(a[mask], b[mask])[0, 1] if a[mask].std() * b[mask].std() > 0
+                      else np.nan for a, b in zip(ch.trained, ch.initial)])
     never = np.asarray(ink) < NEVER_INKED
     erase_r, erase_e = decay_erasure(added, ch.initial, never)
     shown_added = np.where(never, np.nan, added[units])
@@ -219,7 +221,9 @@ def _first_layer_figure(model, split, ink, meta, n_layers: int) -> Figure:
            f"(median over all {n} units {med:.0%}, {np.nanmin(share_ink):.0%} to "
            f"{np.nanmax(share_ink):.0%}; over all pixels {np.nanmedian(ch.init_share):.0%}, "
            f"diluted by the border), with w_0 rebuilt from the recorded seed {meta['seed']} "
-           f"and model spec. Grey in the change row: the {int(never.sum())} pixels inked in "
+           f"and model spec; the Pearson r of the drawn units' trained and initial weights on "
+           f"those pixels is {np.nanmin(r_ink[units]):.2f} to {np.nanmax(r_ink[units]):.2f}. "
+           f"Grey in the change row: the {int(never.sum())} pixels inked in "
            f"fewer than {NEVER_INKED:.0%} of the training images, where the change is weight "
            f"decay erasing the initial weights, not learning: there it correlates with -w_0 at "
            f"r = {erase_r:.2f} and holds {erase_e:.0%} of the change's energy (all {n} units). "
@@ -229,6 +233,7 @@ def _first_layer_figure(model, split, ink, meta, n_layers: int) -> Figure:
             "units": np.array(units), "lag1": r1, "lag1_initial": r1_init,
             "lag1_added": r1_added, "init_share": ch.init_share,
             "change_share": ch.change_share, "init_share_inked": share_ink,
+            "init_r_inked": r_ink,
             "added_masked": shown_added, "decay_r": np.array(erase_r),
             "decay_energy": np.array(erase_e), "exemplar_index": idx, "exemplar_value": val,
             "ink": np.asarray(ink), "layer": np.array(ch.layer), "seed": np.array(meta["seed"])}
@@ -282,8 +287,9 @@ def _layer_control(model, i: int, split, ink, n_shown: int, is_out: bool, seed: 
         titles = [f"{noun} {classes[u]}\nr {real[u]:.2f}" for u in units]
         ctl_titles = [f"{noun} {classes[u]}\nr {c0[u]:.2f}" for u in ctl_units]
     else:
-        titles = [f"unit {u}\n|r| {real[u]:.2f} ({classes[real_c[u]]})" for u in units]
-        ctl_titles = [f"unit {u}\n|r| {c0[u]:.2f} ({classes[c0_c[u]]})" for u in ctl_units]
+        titles = [f"unit {u}\n|r| {real[u]:.2f}, {noun} {classes[real_c[u]]}" for u in units]
+        ctl_titles = [f"unit {u}\n|r| {c0[u]:.2f}, {noun} {classes[c0_c[u]]}"
+                      for u in ctl_units]
     layer = "the output layer" if is_out else f"layer {i}"
     what = (f"look like their {noun}s" if own else f"match {noun} shapes")
     opening = {"no different from the control":
@@ -317,10 +323,12 @@ def _layer_control(model, i: int, split, ink, n_shown: int, is_out: bool, seed: 
               f"difference; one-sided Mann-Whitney p = {cmp.p_value:.1g}); {cmp.above:.0%} of "
               f"the real units lie above the control's 95th percentile ({cmp.threshold:.2f}).")
     if not own:
-        method += (f" Drawn: the {len(units)} units with the highest class match; bottom row: "
-                   f"the first control's top {len(units)} by the same rule.")
+        method += (f" Drawn: the {len(units)} units with the highest class match (titles: "
+                   f"|r| and the {noun} it is reached with); bottom row: the first control's "
+                   f"top {len(units)} by the same rule.")
     lies = ("Where a field lies comes from layer 1, not from this layer"
-            if abs(share_real - share_ctl) < 0.05 else "Where a field lies differs from the control")
+            if abs(share_real - share_ctl) < 0.05 else
+            "Where a field lies differs from the control")
     method += (f" {lies}: its share of |field| on inked pixels is median {share_real:.0%} real "
                f"and {share_ctl:.0%} in the control. The control's fields are weaker (largest "
                f"|field| {vmax_ctl:.2g} against {vmax_real:.2g}), so its row has its own scale.")
