@@ -382,7 +382,7 @@ def _mlp_figures(model, split, xs, ink, meta, seed: int = 0) -> list[Figure]:
         head = _layer_words(model, i, len(layers))
         if control is not None:
             head += ":\n" + control["headline"]
-        out["fig"].suptitle(head, fontsize=13)
+        out["fig"].suptitle(head[:1].upper() + head[1:], fontsize=13)
         fid = "receptive-fields-output" if is_out else f"receptive-fields-layer{i}"
         data = _views_data(views)
         data["view_r"] = coincide
