@@ -60,7 +60,7 @@ def test_first_layer_figure_data(pyplot):
     # the caption's numbers are the data's
     m = re.search(r"median of all 20 units (-?[\d.]+)", f.caption)
     assert float(m.group(1)) == round(float(np.nanmedian(d["lag1"])), 2)
-    assert f"median over all units {np.nanmedian(d['init_share']):.0%}" in f.caption
+    assert f"over all pixels {np.nanmedian(d['init_share']):.0%}" in f.caption
     assert "what the data taught" not in f.caption
 
 

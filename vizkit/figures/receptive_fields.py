@@ -91,31 +91,38 @@ def _training_note(meta: dict | None) -> str:
     return ""
 
 
-def _views_caption(views, n_train: int, meta: dict | None, dropped=(), layer_words=None) -> str:
-    """The caption of one layer's figure, every number taken from ``views``."""
+def _views_caption(views, n_train: int, meta: dict | None, dropped=(), layer_words=None,
+                   control: dict | None = None) -> str:
+    """The caption of one layer's figure, every number taken from ``views`` (and ``control``)."""
     from ..analysis.receptive_fields import INKED, NEVER_INKED
 
     never = int((views.ink < NEVER_INKED).sum())
     inked = int((views.ink > INKED).sum())
     U, N = len(views.units), views.n_layer_units
-    which = (f"all {N} units" if U == N else
-             f"the {U} of {N} units whose fields put the largest share of their |weight| on "
-             f"inked pixels ({views.share.min():.0%} to {views.share.max():.0%})")
     where = layer_words or f"{views.layer} (Linear layer {views.layer_index})"
-    cap = f"Receptive fields of {where}: {which}, on raw pixels."
+    if control is not None:
+        cap = control["opening"] + f" Receptive fields of {where}, on raw pixels. "
+        cap += control["method"]
+    else:
+        which = (f"all {N} units" if U == N else
+                 f"the {U} of {N} units whose fields put the largest share of their |weight| on "
+                 f"inked pixels ({views.share.min():.0%} to {views.share.max():.0%})")
+        cap = f"Receptive fields of {where}: {which}, on raw pixels."
     if dropped:
         cap += " " + " ".join(dropped)
     if views.layer_index == 1:
         cap += (" Each field is a column of W1 (input normalization folded in); at layer 1 the "
                 "ReLU-gated and gradient views are the same numbers.")
     else:
-        rows = {"propagated": "'propagated', the seed's product of the weight matrices (with "
+        rows = {"propagated": "'propagated', the product of the weight matrices (with "
                               "batch norm's scale) ignoring the ReLUs",
                 "propagated, mean-gated": "'ReLU-gated', each hidden unit weighted by the "
                                           f"fraction of {views.n_examples} test images on "
                                           "which it is active",
                 "gradient": f"'gradient', the mean over {views.n_examples} test images of "
-                            "d unit / d pixel (= the mean of each image's ReLU-masked product)"}
+                            "d unit / d pixel (= the mean of each image's ReLU-masked product)",
+                "control": "'control', the propagated product with this layer's weights "
+                           "shuffled"}
         cap += (" Rows: " + "; ".join(rows.get(v, v) for v in views.views)
                 + ". Each row on its own symmetric scale.")
     ratios = " / ".join(f"{r:.2f}" for r in views.ratios)
@@ -149,7 +156,7 @@ def _views_data(views) -> dict[str, np.ndarray]:
 
 
 _SHORT = {"propagated": "propagated", "propagated, mean-gated": "ReLU-gated",
-          "gradient": "gradient"}
+          "gradient": "gradient", "control": "control"}
 
 
 def _drop_coinciding(views):
@@ -195,13 +202,24 @@ def _layer_words(model, i: int, n_layers: int) -> str:
 
 
 _N_FIRST = 6
+_FRACTIONS = ((0.0, "almost none"), (0.1, "about a tenth"), (0.2, "about a fifth"),
+              (0.25, "about a quarter"),
+              (1 / 3, "about a third"), (0.5, "about half"), (2 / 3, "about two thirds"),
+              (0.75, "about three quarters"), (0.9, "about nine tenths"), (1.0, "almost all"))
+
+
+def _fraction_words(x: float) -> str:
+    """The nearest plain fraction of ``x`` in words ('about a third' for 0.31)."""
+    return min(_FRACTIONS, key=lambda f: abs(f[0] - x))[1]
+
 _K_EXEMPLARS = 3
 
 
 def _first_layer_figure(model, split, ink, meta, n_layers: int) -> Figure:
     """Hidden layer 1: the smoothest fields, what training added to their initial weights, and
     the test images that excite each unit most."""
-    from ..analysis.receptive_fields import (INKED, first_layer_change, initial_model,
+    from ..analysis.receptive_fields import (INKED, NEVER_INKED, decay_erasure,
+                                             first_layer_change, init_share_on, initial_model,
                                              lag1_autocorrelation, top_exemplars)
 
     init = initial_model(meta or {})
@@ -215,13 +233,26 @@ def _first_layer_figure(model, split, ink, meta, n_layers: int) -> Figure:
     idx, val = top_exemplars(model, split.x_test, units, k=_K_EXEMPLARS)
     imgs = np.asarray(split.x_test)[idx].reshape(len(units), _K_EXEMPLARS,
                                                  *ch.trained.shape[-2:])
-    titles = [f"unit {u}\nlag-1 {r1[u]:.2f}\ninit {ch.init_share[u]:.0%}" for u in units]
-    out = plot_first_layer_units(ch.trained[units], added[units], imgs, titles=titles,
+    share_ink = init_share_on(ch.trained, ch.initial, mask)
+    r_ink = np.array([np.corrcoef(a[mask], b[mask])[0, 1] if a[mask].std() * b[mask].std() > 0
+                      else np.nan for a, b in zip(ch.trained, ch.initial)])
+    never = np.asarray(ink) < NEVER_INKED
+    erase_r, erase_e = decay_erasure(added, ch.initial, never)
+    shown_added = np.where(never, np.nan, added[units])
+    titles = [f"unit {u}\nlag-1 {r1[u]:.2f}\ninit {share_ink[u]:.0%}" for u in units]
+    out = plot_first_layer_units(ch.trained[units], shown_added, imgs, titles=titles,
                                  exemplar_values=val)
     layer = _layer_words(model, 1, n_layers)
     out["fig"].suptitle(f"What {layer} responds to", fontsize=13)
     n = len(ch.trained)
-    cap = (f"Six units of {layer}, one per column: the trained weights, their change from the "
+    hist = meta.get("history")
+    hist = hist.get("epochs") if isinstance(hist, dict) else None
+    epochs = len(hist) if hist else ((meta.get("config") or {}).get("epochs"))
+    after = f"After {epochs} epochs" if epochs else "After training"
+    med = float(np.nanmedian(share_ink))
+    cap = (f"{after}, {_fraction_words(med)} of each field on the inked pixels is still its "
+           f"random start (median {med:.0%}). ")
+    cap += (f"Six units of {layer}, one per column: the trained weights, their change from the "
            f"initial weights (w_T - w_0), and the {_K_EXEMPLARS} of {len(split.x_test)} test images "
            f"that give the unit its highest pre-activation. The columns are the {_N_FIRST} of "
            f"{n} units whose drawn field is smoothest by lag-1 spatial autocorrelation (the "
@@ -230,22 +261,137 @@ def _first_layer_figure(model, split, ink, meta, n_layers: int) -> Figure:
            f"{r1[units].min():.2f} to {r1[units].max():.2f}, median of all {n} units "
            f"{np.nanmedian(r1):.2f} (white noise: 0; the initial weights: "
            f"{np.nanmedian(r1_init):.2f}; what training added: {np.nanmedian(r1_added):.2f}). "
-           f"'init' is the share of the trained weight vector's energy along its initial "
-           f"weights, (w_T . w_0)^2 / (|w_T|^2 |w_0|^2), with w_0 rebuilt from the recorded "
-           f"seed {meta['seed']} and model spec; median over all units {np.nanmedian(ch.init_share):.0%}. "
+           f"'init' is the share of the trained weights' energy along the initial weights, "
+           f"(w_T . w_0)^2 / (|w_T|^2 |w_0|^2), over the {int(mask.sum())} inked pixels only "
+           f"(median over all {n} units {med:.0%}, {np.nanmin(share_ink):.0%} to "
+           f"{np.nanmax(share_ink):.0%}; over all pixels {np.nanmedian(ch.init_share):.0%}, "
+           f"diluted by the border), with w_0 rebuilt from the recorded seed {meta['seed']} "
+           f"and model spec; the Pearson r of the drawn units' trained and initial weights on "
+           f"those pixels is {np.nanmin(r_ink[units]):.2f} to {np.nanmax(r_ink[units]):.2f}. "
+           f"Grey in the change row: the {int(never.sum())} pixels inked in "
+           f"fewer than {NEVER_INKED:.0%} of the training images, where the change is weight "
+           f"decay erasing the initial weights, not learning: there it correlates with -w_0 at "
+           f"r = {erase_r:.2f} and holds {erase_e:.0%} of the change's energy (all {n} units). "
            "Weights on raw pixels, each panel on its own symmetric scale (red: ink there "
            "raises the unit; blue: lowers it).")
     data = {"fields": ch.trained[units], "initial": ch.initial[units], "added": added[units],
             "units": np.array(units), "lag1": r1, "lag1_initial": r1_init,
             "lag1_added": r1_added, "init_share": ch.init_share,
-            "change_share": ch.change_share, "exemplar_index": idx, "exemplar_value": val,
+            "change_share": ch.change_share, "init_share_inked": share_ink,
+            "init_r_inked": r_ink,
+            "added_masked": shown_added, "decay_r": np.array(erase_r),
+            "decay_energy": np.array(erase_e), "exemplar_index": idx, "exemplar_value": val,
             "ink": np.asarray(ink), "layer": np.array(ch.layer), "seed": np.array(meta["seed"])}
     return Figure("receptive-fields-layer1", out["fig"], cap, data=data)
 
 
-def _mlp_figures(model, split, xs, ink, meta) -> list[Figure]:
+_N_SHUFFLES = 10
+
+
+def _layer_control(model, i: int, split, ink, n_shown: int, is_out: bool, seed: int) -> dict:
+    """Layer ``i``'s fields against a control with the layer's weights shuffled in each unit.
+
+    The measure is the class match: the Pearson r (over the often-inked pixels) of a field with
+    a digit's mean training image minus the mean of all digits -- for an output unit with its
+    own class, for a hidden unit its largest |r| over the classes. The control (each row of
+    ``Wi`` permuted, seeds ``seed .. seed + 9``) keeps layer 1 and the weight values, so what it
+    reproduces says nothing about what layer ``i`` learned. Hidden layers show the ``n_shown``
+    units with the highest match, and the control's own top ``n_shown`` beside them.
+    """
+    from ..analysis.receptive_fields import (INKED, class_selectivity, class_templates,
+                                             compare_to_control, ink_share,
+                                             propagated_receptive_fields, shuffled_layer_model)
+    from ..analysis.receptive_fields.choice import _n_out
+
+    classes = [str(c) for c in split.classes]
+    noun = "digit" if set(classes) <= set("0123456789") else "class"
+    T = class_templates(split.x_train, split.y_train, len(classes))
+    mask = np.asarray(ink) > INKED
+    N = _n_out(model, i)
+    own = is_out and N == len(classes)
+    kw = {"units": range(N), "image_shape": split.input_shape}
+
+    def measure(fields):
+        r = class_selectivity(fields, T, mask)
+        best = np.abs(r).argmax(1)
+        return (np.diag(r) if own else np.abs(r).max(1)), (np.arange(N) if own else best)
+
+    real_f = propagated_receptive_fields(model, i, **kw).fields
+    real, real_c = measure(real_f)
+    ctl_f = [propagated_receptive_fields(shuffled_layer_model(model, i, seed + k), i, **kw).fields
+             for k in range(_N_SHUFFLES)]
+    ctl = [measure(f) for f in ctl_f]
+    cmp = compare_to_control(real, np.concatenate([c[0] for c in ctl]))
+    if own:
+        units, ctl_units = list(range(N)), list(range(N))
+    else:
+        units = [int(u) for u in np.argsort(-real, kind="stable")[:n_shown]]
+        ctl_units = [int(u) for u in np.argsort(-ctl[0][0], kind="stable")[:n_shown]]
+    c0, c0_c = ctl[0]
+    if own:
+        titles = [f"{noun} {classes[u]}\nr {real[u]:.2f}" for u in units]
+        ctl_titles = [f"{noun} {classes[u]}\nr {c0[u]:.2f}" for u in ctl_units]
+    else:
+        titles = [f"unit {u}\n|r| {real[u]:.2f}, {noun} {classes[real_c[u]]}" for u in units]
+        ctl_titles = [f"unit {u}\n|r| {c0[u]:.2f}, {noun} {classes[c0_c[u]]}"
+                      for u in ctl_units]
+    layer = "the output layer" if is_out else f"layer {i}"
+    what = (f"look like their {noun}s" if own else f"match {noun} shapes")
+    opening = {"no different from the control":
+                   f"These fields mostly reflect layer 1, not what {layer} learned: a control "
+                   f"with {layer}'s weights shuffled (bottom row) matches {noun}s as well.",
+               "slightly above the control":
+                   f"The fields {what} only slightly better than those of a control with "
+                   f"{layer}'s weights shuffled (bottom row).",
+               "clearly above the control":
+                   f"The fields {what} clearly better than those of a control with {layer}'s "
+                   "weights shuffled (bottom row)."}[cmp.verdict]
+    headline = {"no different from the control": f"no closer to {noun}s than the control",
+                "slightly above the control": f"slightly closer to {noun}s than the control",
+                "clearly above the control": f"clearly closer to {noun}s than the control"}[
+        cmp.verdict] + f" (Vargha-Delaney A = {cmp.a:.2f})"
+    vmax_real, vmax_ctl = float(np.abs(real_f).max()), float(np.abs(ctl_f[0]).max())
+    share_real = float(np.median(ink_share(real_f, ink)))
+    share_ctl = float(np.median(np.concatenate([ink_share(f, ink) for f in ctl_f])))
+    measure_words = (f"r of each output's field with its {noun}'s mean training image minus "
+                     f"the mean of all {noun}s" if own else
+                     f"the largest |r|, over the {len(classes)} {noun}s, of a field with a "
+                     f"{noun}'s mean training image minus the mean of all {noun}s")
+    method = (f"Class match: {measure_words}, over the {int(mask.sum())} pixels inked in more "
+              f"than {INKED:.0%} of the training images. Control: each unit's incoming weights "
+              f"in {layer} shuffled ({_N_SHUFFLES} seeded shuffles, {seed} to "
+              f"{seed + _N_SHUFFLES - 1}), which keeps layer 1 and the weight values but "
+              f"destroys what {layer} learned. Class match of all {N} units: median "
+              f"{np.median(real):.2f} (max {real.max():.2f}) against the control's "
+              f"{np.median(cmp.control):.2f} (max {cmp.control.max():.2f}); Vargha-Delaney "
+              f"A = {cmp.a:.2f} (the chance that a real unit beats a control unit; 0.5: no "
+              f"difference; one-sided Mann-Whitney p = {cmp.p_value:.1g}); {cmp.above:.0%} of "
+              f"the real units lie above the control's 95th percentile ({cmp.threshold:.2f}).")
+    if not own:
+        method += (f" Drawn: the {len(units)} units with the highest class match (titles: "
+                   f"|r| and the {noun} it is reached with); bottom row: the first control's "
+                   f"top {len(units)} by the same rule.")
+    lies = ("Where a field lies comes from layer 1, not from this layer"
+            if abs(share_real - share_ctl) < 0.05 else
+            "Where a field lies differs from the control")
+    method += (f" {lies}: its share of |field| on inked pixels is median {share_real:.0%} real "
+               f"and {share_ctl:.0%} in the control. The control's fields are weaker (largest "
+               f"|field| {vmax_ctl:.2g} against {vmax_real:.2g}), so its row has its own scale.")
+    return {"units": units, "fields": ctl_f[0][ctl_units], "titles": titles,
+            "control_titles": ctl_titles,
+            "opening": opening, "method": method, "comparison": cmp, "headline": headline,
+            "data": {"class_match": real, "class_match_control": cmp.control,
+                     "control_fields": ctl_f[0][ctl_units], "control_units": np.array(ctl_units),
+                     "vargha_delaney_a": np.array(cmp.a), "p_value": np.array(cmp.p_value),
+                     "verdict": np.array(cmp.verdict),
+                     "ink_share_all": np.array([share_real, share_ctl])}}
+
+
+def _mlp_figures(model, split, xs, ink, meta, seed: int = 0) -> list[Figure]:
     """One figure per Linear layer of an MLP: the hidden layers and the output."""
-    from ..analysis.receptive_fields import NEVER_INKED, field_views, mlp_field_layers
+    import dataclasses
+
+    from ..analysis.receptive_fields import NEVER_INKED, field_views, ink_ratio, mlp_field_layers
 
     layers = mlp_field_layers(model)
     classes = [str(c) for c in split.classes]
@@ -258,17 +404,39 @@ def _mlp_figures(model, split, xs, ink, meta) -> list[Figure]:
                 continue
             except ValueError:  # no recorded seed/spec: the plain field view below
                 pass
-        views = field_views(model, i, xs, ink, n_units=n_shown, image_shape=split.input_shape)
+        control = None
+        if i > 1:  # shuffling W1's rows would shuffle pixels: no control for layer 1
+            try:
+                control = _layer_control(model, i, split, ink, n_shown, is_out, seed)
+            except ValueError:  # no class labels to build templates from: the plain views
+                pass
+        views = field_views(model, i, xs, ink, n_units=n_shown, image_shape=split.input_shape,
+                            units=None if control is None else control["units"])
         views, dropped, coincide = _drop_coinciding(views)
         titles = classes if is_out and len(classes) == len(views.units) else None
-        out = plot_field_views(views, titles=titles, contour=NEVER_INKED)
-        out["fig"].suptitle(_layer_words(model, i, len(layers)), fontsize=12)
+        row_titles = None
+        if control is not None:
+            views = dataclasses.replace(
+                views, fields=np.concatenate([views.fields, control["fields"][None]]),
+                views=[*views.views, "control"],
+                ratios=np.append(views.ratios, ink_ratio(control["fields"], ink)))
+            row_titles = [control["titles"]] * (len(views.views) - 1) + [
+                control["control_titles"]]
+        out = plot_field_views(views, titles=titles, contour=NEVER_INKED, row_titles=row_titles,
+                               fontsize=11, panel=1.25)
+        head = _layer_words(model, i, len(layers))
+        if control is not None:
+            head += ":\n" + control["headline"]
+        out["fig"].suptitle(head[:1].upper() + head[1:], fontsize=13)
         fid = "receptive-fields-output" if is_out else f"receptive-fields-layer{i}"
         data = _views_data(views)
         data["view_r"] = coincide
+        if control is not None:
+            data.update(control["data"])
         figs.append(Figure(fid, out["fig"],
                            _views_caption(views, len(split.y_train), meta, dropped,
-                                          _layer_words(model, i, len(layers))), data=data))
+                                          _layer_words(model, i, len(layers)), control),
+                           data=data))
     return figs
 
 
@@ -435,7 +603,7 @@ def figures(model, split, *, meta: dict | None = None, seed: int = 0) -> list[Fi
     xs = split.x_test[torch.randperm(len(split.x_test), generator=g)[:_N_EXAMPLES]]
     ink = ink_frequency(split.x_train)
     if mlp_layers(model):
-        return _mlp_figures(model, split, xs, ink, meta)
+        return _mlp_figures(model, split, xs, ink, meta, int(seed))
     figs = _conv_figures(model, xs, shape)
     try:
         figs += _class_figure(model, split, xs, ink)

@@ -223,17 +223,19 @@ def plot_receptive_field_box(rf, image, *, unit: tuple[int, int] | None = None, 
 
 #: What each view of :func:`vizkit.analysis.receptive_fields.field_views` means, for row titles.
 VIEW_TITLES = {
-    "propagated": "propagated: W1 ... Wi, ReLUs ignored (seed 004)",
+    "propagated": "propagated: W1 ... Wi, ReLUs ignored",
+    "control": "control: the same product with this layer's weights shuffled in each unit",
     "propagated, mean-gated": "ReLU-gated: hidden units weighted by how often they are on",
     "gradient": "gradient: mean d unit / d pixel over test images",
 }
 _CBAR_LABELS = {"propagated": "weight product", "propagated, mean-gated": "gated product",
-                "gradient": "d unit / d pixel"}
+                "gradient": "d unit / d pixel", "control": "weight product"}
 
 
 def plot_field_views(views, *, fig=None, titles: Sequence[str] | None = None,
                      ncols: int | None = None, cmap=None, contour: float | None = None,
-                     panel: float = 1.0) -> dict:
+                     panel: float = 1.0, row_titles: Sequence[Sequence[str]] | None = None,
+                     fontsize: float = 9) -> dict:
     """Draw every view of the same units, one block of rows per view, each view on its own
     symmetric scale with its own colour bar; a grey line where the ink frequency is ``contour``
     (e.g. :data:`vizkit.analysis.receptive_fields.NEVER_INKED`: outside it the training images
@@ -254,6 +256,11 @@ def plot_field_views(views, *, fig=None, titles: Sequence[str] | None = None,
         The level of ``views.ink`` drawn as a grey line in every panel (``None``: no line).
     panel : float, default=1.0
         Inches per panel.
+    row_titles : sequence of sequence of str, optional
+        One list of panel titles per view (views may show different units, e.g. a control's
+        own pick); overrides ``titles``.
+    fontsize : float, default=9
+        Panel titles and colour bar labels (view titles one point larger).
 
     Returns
     -------
@@ -310,11 +317,12 @@ def plot_field_views(views, *, fig=None, titles: Sequence[str] | None = None,
                                                   colors="0.45", linewidths=0.8))
             ax.set_xticks([])
             ax.set_yticks([])
-            ax.set_title(titles[k], fontsize=9)
-        sub.suptitle(VIEW_TITLES.get(views.views[v], views.views[v]), fontsize=10)
+            ax.set_title((row_titles[v] if row_titles is not None else titles)[k],
+                         fontsize=fontsize)
+        sub.suptitle(VIEW_TITLES.get(views.views[v], views.views[v]), fontsize=fontsize + 1)
         cbar = sub.colorbar(images[0], ax=list(axes[:n]), shrink=0.9, fraction=0.04)
-        cbar.set_label(_CBAR_LABELS.get(views.views[v], "field"), fontsize=9)
-        cbar.ax.tick_params(labelsize=9)
+        cbar.set_label(_CBAR_LABELS.get(views.views[v], "field"), fontsize=fontsize)
+        cbar.ax.tick_params(labelsize=fontsize)
         out["axes"].append(list(axes[:n]))
         out["images"].append(images)
         out["colorbars"].append(cbar)
@@ -329,7 +337,8 @@ def plot_first_layer_units(trained, change, exemplars, *, titles: Sequence[str],
     Parameters
     ----------
     trained, change : ndarray of shape (U, H, W)
-        The drawn fields (each row on its own symmetric scale per unit).
+        The drawn fields (each row on its own symmetric scale per unit); NaN pixels are drawn
+        grey (e.g. a masked border).
     exemplars : ndarray of shape (U, K, H, W)
         The top-``K`` images of each unit, highest first.
     titles : sequence of str, length U
@@ -372,9 +381,11 @@ def plot_first_layer_units(trained, change, exemplars, *, titles: Sequence[str],
         fig = plt.figure(figsize=(12, 6.75), layout="constrained")
     axes = fig.subplots(2 + K, U, squeeze=False)
     cmap = diverging_cmap()
+    cmap = (cmap if hasattr(cmap, "with_extremes") else plt.get_cmap(cmap)).with_extremes(
+        bad="0.72")
     for u in range(U):
         for r, f in enumerate((trained[u], change[u])):
-            m = float(np.abs(f).max()) or 1.0
+            m = (float(np.nanmax(np.abs(f))) if np.isfinite(f).any() else 0.0) or 1.0
             axes[r, u].imshow(f, cmap=cmap, vmin=-m, vmax=m)
         axes[0, u].set_title(titles[u], fontsize=fontsize)
         for k in range(K):

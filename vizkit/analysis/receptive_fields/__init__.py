@@ -23,6 +23,8 @@ pixels the training data never inks.
 
 from .choice import (FieldViews, conv_field_units, field_views, last_conv_layer, mlp_field_layers,
                      mlp_layers)
+from .control import (A_MEDIUM, A_SMALL, ControlComparison, class_selectivity, class_templates,
+                      compare_to_control, decay_erasure, init_share_on, shuffled_layer_model)
 from .first_layer import (COINCIDE, FirstLayerChange, first_layer_change, initial_model,
                           lag1_autocorrelation, top_exemplars, view_coincidence)
 from .geometry import TheoreticalRF, conv_stages, theoretical_receptive_field
@@ -36,4 +38,6 @@ __all__ = ["ReceptiveFields", "TheoreticalRF", "FieldViews", "propagated_recepti
            "ink_frequency", "ink_ratio", "ink_share", "structured_units", "mlp_layers",
            "mlp_field_layers", "conv_field_units", "last_conv_layer", "conv_stages", "NEVER_INKED",
            "INKED", "lag1_autocorrelation", "initial_model", "FirstLayerChange",
-           "first_layer_change", "top_exemplars", "view_coincidence", "COINCIDE"]
+           "first_layer_change", "top_exemplars", "view_coincidence", "COINCIDE",
+           "shuffled_layer_model", "class_templates", "class_selectivity", "ControlComparison",
+           "compare_to_control", "init_share_on", "decay_erasure", "A_SMALL", "A_MEDIUM"]

@@ -165,7 +165,8 @@ class FieldViews:
 
 
 def field_views(model: nn.Module, layer_index: int, x, ink, *, n_units: int = 16,
-                image_shape: Sequence[int] | None = None) -> FieldViews:
+                image_shape: Sequence[int] | None = None,
+                units: Sequence[int] | None = None) -> FieldViews:
     """The propagated, ReLU-gated and gradient fields of the most structured units of a layer.
 
     The units are all of the layer when it has at most ``n_units``, else the ``n_units`` of
@@ -191,6 +192,9 @@ def field_views(model: nn.Module, layer_index: int, x, ink, *, n_units: int = 16
     image_shape : tuple of int, optional
         The shape of one input, ``(H, W)`` or ``(C, H, W)``. Default:
         ``model.vizkit_spec['input_shape']``, else a square image.
+    units : sequence of int, optional
+        The units to show, in this order (e.g. picked by a measure against a control);
+        default the choice above.
 
     Returns
     -------
@@ -202,7 +206,8 @@ def field_views(model: nn.Module, layer_index: int, x, ink, *, n_units: int = 16
     ------
     ValueError
         ``model`` is not an MLP starting with a Linear layer, ``layer_index`` is out of range,
-        or ``image_shape`` or ``ink`` do not fit the model's inputs.
+        or ``image_shape`` or ``ink`` do not fit the model's inputs; ``units`` is empty or names
+        a unit outside the layer.
 
     Examples
     --------
@@ -232,8 +237,16 @@ def field_views(model: nn.Module, layer_index: int, x, ink, *, n_units: int = 16
     every = propagated_receptive_fields(model, layer_index, image_shape=image_shape,
                                         units=range(_n_out(model, layer_index)))
     n_out, i = len(every.units), every.info["layer_index"]
-    units = list(range(n_out)) if n_out <= n_units else structured_units(every.fields, ink,
-                                                                          n_units)
+    if units is not None:
+        units = [int(u) for u in units]
+        bad = [u for u in units if not 0 <= u < n_out]
+        if bad or not units:
+            raise ValueError(f"`units` must be a non-empty list of units in 0..{n_out - 1}. Got "
+                             f"{units!r} instead.")
+    elif n_out <= n_units:
+        units = list(range(n_out))
+    else:
+        units = structured_units(every.fields, ink, n_units)
     results = [propagated_receptive_fields(model, i, units=units, image_shape=image_shape)]
     if i > 1:
         results.append(propagated_receptive_fields(model, i, units=units, gate_data=x,
