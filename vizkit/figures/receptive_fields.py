@@ -581,8 +581,10 @@ def figures(model, split, *, meta: dict | None = None, seed: int = 0) -> list[Fi
     >>> split = Split("tiny", x, y, x, y, x, y, ("a", "b", "c"), (1, 4, 4), fingerprint(x, y))
     >>> _ = torch.manual_seed(0)
     >>> figs = figures(PTDeep([16, 4, 3]), split)
-    >>> [f.id for f in figs], figs[1].data["views"].tolist()
-    (['receptive-fields-layer1', 'receptive-fields-output'], ['propagated', 'propagated, mean-gated'])
+    >>> [f.id for f in figs]
+    ['receptive-fields-layer1', 'receptive-fields-output']
+    >>> figs[1].data["views"].tolist()
+    ['propagated', 'propagated, mean-gated', 'control']
     >>> int((figs[0].data["ink"] == 0).sum()), round(float(figs[0].data["ratios"][0]), 2)
     (12, 1.16)
     >>> "the 12 pixels inked in fewer than 1% of the 20 training images" in figs[0].caption

@@ -285,7 +285,7 @@ def plot_field_views(views, *, fig=None, titles: Sequence[str] | None = None,
     ...                    ink=ink, ratios=np.ones(2), share=np.ones(3), n_examples=10)
     >>> out = plot_field_views(views, contour=0.01)
     >>> [sub.get_suptitle() for sub in out["subfigs"]]
-    ['propagated: W1 ... Wi, ReLUs ignored (seed 004)', 'gradient: mean d unit / d pixel over test images']
+    ['propagated: W1 ... Wi, ReLUs ignored', 'gradient: mean d unit / d pixel over test images']
     >>> [im[0].get_clim() for im in out["images"]], len(out["contours"])
     ([(-1.0, 1.0), (-0.1, 0.1)], 6)
     >>> plt.close("all")
