@@ -25,7 +25,30 @@ NAME = "attributions"
 
 
 def applies(model, split) -> str | None:
-    """``None`` for a torch model of [C, H, W] images, else the reason."""
+    """``None`` for a torch model of [C, H, W] images, else the reason.
+
+    Parameters
+    ----------
+    model : object
+        The model to explain.
+    split : vizkit.data.Split
+        Its data (``input_shape`` is read).
+
+    Returns
+    -------
+    str or None
+        Why the family does not apply, or ``None`` when it does.
+
+    Examples
+    --------
+    >>> from types import SimpleNamespace
+    >>> from torch import nn
+    >>> images = SimpleNamespace(name="digits", input_shape=(1, 8, 8))
+    >>> applies(nn.Linear(64, 3), images) is None
+    True
+    >>> applies(object(), images)
+    'attributions need a differentiable torch model; object is not an nn.Module.'
+    """
     from torch import nn
 
     if not isinstance(model, nn.Module):
@@ -52,7 +75,26 @@ INPUT_THRESHOLD = 0.25
 
 def example_indices(y, n: int = _N_EXAMPLES) -> list[int]:
     """The index of the first test example of each of the first ``n`` classes present (fixed, so
-    the same images appear in every run and for every model)."""
+    the same images appear in every run and for every model).
+
+    Parameters
+    ----------
+    y : Tensor or ndarray of shape (N,)
+        Class labels, in the test set's order.
+    n : int, default=5
+        How many classes (the smallest labels present).
+
+    Returns
+    -------
+    list of int
+        Ordered by class.
+
+    Examples
+    --------
+    >>> import torch
+    >>> example_indices(torch.tensor([2, 0, 2, 1, 0, 3]), n=3)
+    [1, 3, 0]
+    """
     seen: dict[int, int] = {}
     for i, c in enumerate(y.tolist()):
         if c not in seen:
@@ -93,6 +135,23 @@ def figures(model, split, *, meta: dict | None = None, seed: int = 0) -> list[Fi
     ------
     NotApplicable
         Not a torch model, or inputs that are not [C, H, W] images.
+
+    Examples
+    --------
+    A small MLP on 4x4 images (no conv layer: no layer group):
+
+    >>> import torch
+    >>> from vizkit.data import Split, fingerprint
+    >>> from vizkit.models import PTDeep
+    >>> x = torch.rand(12, 1, 4, 4, generator=torch.Generator().manual_seed(0))
+    >>> y = torch.arange(12) % 2
+    >>> split = Split("tiny", x, y, x, y, x, y, ("a", "b"), (1, 4, 4), fingerprint(x, y))
+    >>> _ = torch.manual_seed(0)
+    >>> figs = figures(PTDeep([16, 6, 2]), split)
+    >>> [f.id for f in figs][:3]
+    ['attributions-gradients', 'attributions-gradients-randomized', 'attributions-gradients-sanity']
+    >>> figs[2].data["spearman_abs_ink"].shape  # methods, cascade steps, images
+    (4, 2, 2)
     """
     import torch
 

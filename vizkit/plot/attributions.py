@@ -111,11 +111,27 @@ def plot_attribution(result, index: int = 0, *, ax=None, cmap=None, alpha: float
     -------
     matplotlib Axes
 
+    Raises
+    ------
+    ValueError
+        An ``index`` outside the batch.
+
     Notes
     -----
     Multi-channel maps are summed over channels. A layer map ``[C, h, w]`` of another size than
     the input is stretched over the input image (each unit covers its share of the image). Each
     map has its own colour scale (its largest absolute value), so a weak example stays visible.
+
+    Examples
+    --------
+    >>> import torch
+    >>> from torch import nn
+    >>> from vizkit.analysis.attributions import attributions
+    >>> net = nn.Sequential(nn.Flatten(), nn.Linear(16, 2))
+    >>> res = attributions(net, torch.rand(2, 1, 4, 4), target=0, methods="saliency")
+    >>> ax = plot_attribution(res, 1, normalize=True)
+    >>> ax.images[-1].get_clim()
+    (0.0, 1.0)
     """
     import matplotlib.pyplot as plt
 
@@ -176,6 +192,22 @@ def plot_attributions(results: Sequence | Mapping, *, indices: Sequence[int] | N
     Returns
     -------
     ndarray of Axes of shape (rows, 1 + len(results))
+
+    Raises
+    ------
+    ValueError
+        No results, or results that explain different inputs.
+
+    Examples
+    --------
+    >>> import torch
+    >>> from torch import nn
+    >>> from vizkit.analysis.attributions import attributions
+    >>> net = nn.Sequential(nn.Flatten(), nn.Linear(16, 2))
+    >>> res = attributions(net, torch.rand(3, 1, 4, 4), target=1,
+    ...                    methods=["saliency", "input_x_gradient"])
+    >>> plot_attributions(res, indices=[0, 2], class_names=["a", "b"]).shape
+    (2, 3)
     """
     import matplotlib.pyplot as plt
 

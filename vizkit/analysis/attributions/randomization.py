@@ -695,6 +695,15 @@ def cascade_layers(model: nn.Module) -> list[str]:
     Every module with parameters of its own, in reverse ``named_modules()`` order, except that a
     normalization layer (BatchNorm, LayerNorm, GroupNorm) goes with the layer before it.
 
+    Parameters
+    ----------
+    model : nn.Module
+
+    Returns
+    -------
+    list of str
+        Dotted names of ``model.named_modules()``, top first.
+
     Examples
     --------
     >>> from torch import nn
@@ -729,6 +738,16 @@ def randomized_copy(model: nn.Module, *, layers: Sequence[str] | None = None,
     seed : int, default=0
         Seeds the new weights, per module (a module gets the same new weights whichever other
         modules are re-initialized with it); the global random state is put back afterwards.
+
+    Returns
+    -------
+    nn.Module
+        The copy.
+
+    Raises
+    ------
+    ValueError
+        A name in ``layers`` that is not a submodule of the model.
 
     Examples
     --------
@@ -777,6 +796,11 @@ def rank_correlation(a, b, *, over: str = "all", rtol: float = _RTOL) -> np.ndar
     ndarray of shape (N,)
         0 where one ranking is constant; with ``over='nonzero'``, NaN where fewer than two
         elements are non-zero in either map.
+
+    Raises
+    ------
+    ValueError
+        An unknown ``over``, or maps of different shapes.
 
     Examples
     --------
