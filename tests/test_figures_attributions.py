@@ -58,6 +58,16 @@ def test_attributions_figures_for_cnn_and_mlp(pyplot):
         assert f"{METHOD_TITLES[m]} " in ref.caption and f"within {rel:.1%}" in ref.caption
     assert "classes c0, c1, c2" in ref.caption
     assert "'features.2'" in by_id["attributions-layers"].caption
+    # Grad-CAM's stages: the last one is the drawn map, whose control the check measured
+    lay = by_id["attributions-layers-sanity"]
+    r = list(lay.data["methods"]).index("grad_cam")
+    np.testing.assert_allclose(lay.data["grad_cam_ink_stretched"][0], lay.data["input_ink"][r, 0],
+                               atol=1e-6)
+    np.testing.assert_allclose(lay.data["grad_cam_ink_stretched"][1], lay.data["input_ink"][r, -1],
+                               atol=1e-6)
+    raw = np.nanmean(lay.data["grad_cam_ink_raw"][1])
+    if "grad_cam" in lay.caption and np.nanmean(lay.data["input_ink"][r, -1]) >= INPUT_THRESHOLD:
+        assert f"follows the ink at ρ {raw:.2f} at the layer's own resolution" in lay.caption
     # coinciding views: the pairs whose mean signed-map correlation is >= COINCIDE are drawn
     # once (one column fewer each) and named with their number; the others are drawn apart
     for group in GROUPS:

@@ -150,7 +150,8 @@ def test_grad_cam_stages_end_with_the_map_attributions_draws():
                         nn.Linear(4 * 36, 3))
     x = _digits(n=4)
     st = grad_cam_stages(net, x, target=torch.tensor([0, 1, 2, 0]), layer="4", seed=1)
-    assert set(st) == {"raw", "relu", "stretched"} and st["raw"].shape == (2, 4)
+    assert set(st) == {"raw", "relu", "stretched", "shape"} and st["raw"].shape == (2, 4)
+    assert st["shape"].tolist() == [6, 6]  # the layer's own resolution, before the stretch
     # second route: the trained model's stretched stage is the control of the drawn map
     cam = attributions(net, x, target=torch.tensor([0, 1, 2, 0]), methods="grad_cam", layer="4")
     np.testing.assert_allclose(st["stretched"][0], input_structure(cam, x)["ink"], atol=1e-6)

@@ -330,8 +330,10 @@ def _randomized_caption(check, cls, same) -> str:
             "persists). Sanity check of Adebayo et al. (2018): the maps of the first image (class "
             f"{cls}) for the trained model, then after re-initializing its layers one by one from "
             f"the top, cumulatively ({_steps_words(check)}; seed {check.seed}). Under each map: "
-            "Spearman ρ with the trained map, of the signed maps (signed methods) and of the "
-            "absolute maps; each map divided by its largest absolute value." + _same_words(same)
+            "Spearman ρ with the trained map, of the signed maps (signed methods), of the "
+            "absolute maps over the whole image, and of the absolute maps on the input's ink "
+            "only ('on ink', pixels where the input is not 0); each map divided by its largest "
+            "absolute value." + _same_words(same)
             + " The measures across the cascade, SSIM and the input control are in the next "
             "figure.")
 
@@ -426,5 +428,5 @@ def _grad_cam_words(check, stages) -> str:
     return (f"{first}, yet it follows the input's ink because a re-initialized conv layer still "
             f"responds where the ink is: on layer {check.trained['grad_cam'].layer!r} the "
             f"gradient-weighted sum of channels follows the ink at ρ {raw[1]:.2f} at the layer's "
-            f"own resolution, {relu[1]:.2f} after Grad-CAM's ReLU, {up[1]:.2f} once stretched "
+            f"own resolution ({' × '.join(map(str, stages['shape']))}), {relu[1]:.2f} after Grad-CAM's ReLU, {up[1]:.2f} once stretched "
             f"over the image (trained model: {raw[0]:.2f}, {relu[0]:.2f}, {up[0]:.2f}). ")

@@ -502,10 +502,11 @@ def grad_cam_stages(model: nn.Module, inputs: torch.Tensor, *, target, layer: st
 
     Returns
     -------
-    dict of str to ndarray of shape (2, N)
-        Row 0 the trained model, row 1 the re-initialized one. ``'raw'``: the weighted sum of
+    dict of str to ndarray
+        Of shape (2, N): row 0 the trained model, row 1 the re-initialized one. ``'raw'``: the weighted sum of
         the layer's channels at the layer's resolution, before Grad-CAM's ReLU; ``'relu'``: after
-        it; ``'stretched'``: after the bilinear stretch to the input's size (the map as drawn).
+        it; ``'stretched'``: after the bilinear stretch to the input's size (the map as drawn);
+        and ``'shape'``, the layer's (h, w).
 
     Raises
     ------
@@ -519,8 +520,8 @@ def grad_cam_stages(model: nn.Module, inputs: torch.Tensor, *, target, layer: st
     >>> net = nn.Sequential(nn.Conv2d(1, 2, 3, padding=1), nn.ReLU(), nn.Flatten(),
     ...                     nn.Linear(32, 2))
     >>> stages = grad_cam_stages(net, torch.rand(3, 1, 4, 4), target=0, layer="1")
-    >>> sorted(stages), stages["raw"].shape
-    (['raw', 'relu', 'stretched'], (2, 3))
+    >>> sorted(stages), stages["raw"].shape, stages["shape"].tolist()
+    (['raw', 'relu', 'shape', 'stretched'], (2, 3), [4, 4])
     """
     from captum.attr import LayerAttribution, LayerGradCam
 
@@ -543,11 +544,13 @@ def grad_cam_stages(model: nn.Module, inputs: torch.Tensor, *, target, layer: st
             net.train(was)
         if cam.ndim != 4:
             raise ValueError(f"`layer` must give [N, C, h, w] outputs. Got {list(cam.shape)}.")
+        shape = tuple(cam.shape[-2:])
         relu = cam.clamp_min(0)
         stretched = LayerAttribution.interpolate(relu, tuple(x.shape[-2:]),
                                                  interpolate_mode="bilinear")
         for k, m in (("raw", cam), ("relu", relu), ("stretched", stretched)):
             out[k][row] = input_structure(m, x)["ink"]
+    out["shape"] = np.asarray(shape)
     return out
 
 
