@@ -399,7 +399,8 @@ def _sanity_caption(check, stages=None) -> str:
             f"≥ {check.threshold:g} and above the null on every image (or when a whole-image ρ "
             f"or SSIM ≥ {check.threshold:g} is one the null stays below); a whole-image "
             "agreement the null reaches too is the input's ink. It keeps its sign at ρ signed "
-            f"≥ {check.threshold:g} (a reversed sign at ≤ -{check.threshold:g}), and follows the "
+            f"≥ {check.threshold:g} (a reversed sign at ≤ -{check.threshold:g}), and follows "
+            "the "
             f"input when the control is ≥ {check.input_threshold:g} (an unrelated map gives "
             f"0 ± {null}); thin grey lines: {check.threshold:g} and {check.input_threshold:g}. "
             f"Layers ({_steps_words(check)}). With every layer re-initialized: "
@@ -425,8 +426,12 @@ def _grad_cam_words(check, stages) -> str:
                  f"is no longer the trained one ({nums})")
     if not (up[1] >= check.input_threshold):
         return first + ". "
-    return (f"{first}, yet it follows the input's ink because a re-initialized conv layer still "
-            f"responds where the ink is: on layer {check.trained['grad_cam'].layer!r} the "
+    why = ("because a re-initialized conv layer still responds where the ink is"
+           if raw[1] >= check.input_threshold else
+           "through Grad-CAM's ReLU and the stretch more than through the layer itself")
+    return (f"{first}, yet it follows the input's ink, {why}: on layer "
+            f"{check.trained['grad_cam'].layer!r} the "
             f"gradient-weighted sum of channels follows the ink at ρ {raw[1]:.2f} at the layer's "
-            f"own resolution ({' × '.join(map(str, stages['shape']))}), {relu[1]:.2f} after Grad-CAM's ReLU, {up[1]:.2f} once stretched "
+            f"own resolution ({' × '.join(map(str, stages['shape']))}), {relu[1]:.2f} after "
+            f"Grad-CAM's ReLU, {up[1]:.2f} once stretched "
             f"over the image (trained model: {raw[0]:.2f}, {relu[0]:.2f}, {up[0]:.2f}). ")

@@ -16,7 +16,8 @@ every number beside a null that shares the input's structure, ``|ink * noise|``
 (:func:`noise_null`). :meth:`RandomizationCheck.persists` turns the numbers into what
 survives full randomization: the sign, the magnitude (on the ink, beyond the null), or the
 input's own structure; a method passes when nothing does. :func:`grad_cam_stages` says where
-Grad-CAM's map comes to follow the ink. :func:`method_agreement` says when two methods draw the same map.
+Grad-CAM's map comes to follow the ink. :func:`method_agreement` says when two methods draw the
+same map.
 """
 
 from __future__ import annotations
@@ -503,9 +504,9 @@ def grad_cam_stages(model: nn.Module, inputs: torch.Tensor, *, target, layer: st
     Returns
     -------
     dict of str to ndarray
-        Of shape (2, N): row 0 the trained model, row 1 the re-initialized one. ``'raw'``: the weighted sum of
-        the layer's channels at the layer's resolution, before Grad-CAM's ReLU; ``'relu'``: after
-        it; ``'stretched'``: after the bilinear stretch to the input's size (the map as drawn);
+        Of shape (2, N): row 0 the trained model, row 1 the re-initialized one. ``'raw'``: the
+        weighted sum of the layer's channels at the layer's resolution, before Grad-CAM's ReLU;
+        ``'relu'``: after it; ``'stretched'``: after the bilinear stretch to the input's size (the map as drawn);
         and ``'shape'``, the layer's (h, w).
 
     Raises
