@@ -122,9 +122,10 @@ def test_attributions_figures_for_cnn_and_mlp(pyplot):
                  f"ink {ai:.2f} (null {ni:.2f}), SSIM {q:.2f} (null {nq:.2f})")
         assert words in san.caption
         if max(a, q) >= t and not magnitude:  # the whole-image agreement is the ink's: said so
-            assert (f"{METHOD_TITLES[m]} follows the input's ink (ρ |map| {a:.2f} over the whole "
-                    f"image, as |ink × noise| gives {na:.2f}, but {ai:.2f} on the ink") in (
-                        san.caption)
+            words = persist_words(want).split(": ", 1)[1].replace("input's", "the input's")
+            assert (f"{METHOD_TITLES[m]} {words} (ρ |map| {a:.2f} over the whole image, where "
+                    f"|ink × noise| gives {na:.2f}, but {ai:.2f} on the ink pixels, where it gives "
+                    f"{ni:.2f})") in san.caption
     assert f"≥ {t:g}" in san.caption and f"≥ {ti:g}" in san.caption
     # every colour scale has its colourbar: one per row of the randomized grid
     assert sum(a.get_label() == "<colorbar>" for a in rnd.fig.axes) == len(

@@ -24,12 +24,12 @@ def _digits(n=5, size=12, seed=0):
     return x
 
 
-def _check(trained, randomized, x, *, signed=True):
+def _check(trained, randomized, x, *, signed=True, name="m"):
     sims = map_similarity(trained, randomized)
     ctrl = [input_structure(m, x) for m in (trained, randomized)]
     return RandomizationCheck(
-        methods=("m",), layers=("fc",), labels=("fc1",),
-        maps={"m": torch.stack([trained, randomized])},
+        methods=(name,), layers=("fc",), labels=("fc1",),
+        maps={name: torch.stack([trained, randomized])},
         **{k: v[None, None] for k, v in sims.items()},
         input_ink=np.stack([c["ink"] for c in ctrl])[None],
         input_edges=np.stack([c["edges"] for c in ctrl])[None], signed=(signed,),
@@ -159,3 +159,24 @@ def test_grad_cam_stages_end_with_the_map_attributions_draws():
     assert not np.allclose(st["raw"][0], st["raw"][1])  # the random copy differs
     with pytest.raises(ValueError, match="`layer` must name a submodule"):
         grad_cam_stages(net, x, target=0, layer="features.9")
+
+
+def test_the_caption_says_a_whole_image_agreement_is_the_inks_with_its_numbers():
+    from vizkit.figures.attributions import _randomized_caption, _sanity_caption
+
+    x = _digits(n=6)
+    g = torch.Generator().manual_seed(7)
+    chk = _check(x * torch.randn(x.shape, generator=g), x * torch.randn(x.shape, generator=g), x,
+                 name="input_x_gradient")
+    whole, ink = chk.mean("spearman_abs")[0, -1], chk.mean("spearman_abs_ink")[0, -1]
+    null, null_ink = chk.mean("null_abs")[0], chk.mean("null_abs_ink")[0]
+    assert whole >= 0.5 and "magnitude" not in chk.persists()["input_x_gradient"]
+    words = (f"(ρ |map| {whole:.2f} over the whole image, where |ink × noise| gives {null:.2f}, "
+             f"but {ink:.2f} on the ink pixels, where it gives {null_ink:.2f})")
+    for cap in (_sanity_caption(chk), _randomized_caption(chk, "0", {})):
+        assert cap.startswith("Once every layer is re-initialized, input × gradient follows the "
+                              "input's ink")
+        assert words in cap and "keeps magnitude" not in cap
+    # the per-method numbers at the end, nulls beside them
+    assert (f"on the ink {ink:.2f} (null {null_ink:.2f}), SSIM {chk.mean('ssim')[0, -1]:.2f} "
+            f"(null {chk.mean('null_ssim')[0]:.2f})") in _sanity_caption(chk)

@@ -320,8 +320,8 @@ def _ink_words(check, m) -> str:
     whole, ink = check.mean("spearman_abs")[r, -1], check.mean("spearman_abs_ink")[r, -1]
     if "magnitude" in check.persists()[m] or not whole >= check.threshold:
         return ""
-    return (f" (ρ |map| {whole:.2f} over the whole image, as |ink × noise| gives "
-            f"{check.mean('null_abs')[r]:.2f}, but {ink:.2f} on the ink pixels, null "
+    return (f" (ρ |map| {whole:.2f} over the whole image, where |ink × noise| gives "
+            f"{check.mean('null_abs')[r]:.2f}, but {ink:.2f} on the ink pixels, where it gives "
             f"{check.mean('null_abs_ink')[r]:.2f})")
 
 
