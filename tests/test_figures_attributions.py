@@ -58,6 +58,16 @@ def test_attributions_figures_for_cnn_and_mlp(pyplot):
         assert f"{METHOD_TITLES[m]} " in ref.caption and f"within {rel:.1%}" in ref.caption
     assert "classes c0, c1, c2" in ref.caption
     assert "'features.2'" in by_id["attributions-layers"].caption
+    # Grad-CAM's stages: the last one is the drawn map, whose control the check measured
+    lay = by_id["attributions-layers-sanity"]
+    r = list(lay.data["methods"]).index("grad_cam")
+    np.testing.assert_allclose(lay.data["grad_cam_ink_stretched"][0], lay.data["input_ink"][r, 0],
+                               atol=1e-6)
+    np.testing.assert_allclose(lay.data["grad_cam_ink_stretched"][1], lay.data["input_ink"][r, -1],
+                               atol=1e-6)
+    raw = np.nanmean(lay.data["grad_cam_ink_raw"][1])
+    if "grad_cam" in lay.caption and np.nanmean(lay.data["input_ink"][r, -1]) >= INPUT_THRESHOLD:
+        assert f"follows the ink at ρ {raw:.2f} at the layer's own resolution" in lay.caption
     # coinciding views: the pairs whose mean signed-map correlation is >= COINCIDE are drawn
     # once (one column fewer each) and named with their number; the others are drawn apart
     for group in GROUPS:
@@ -83,31 +93,47 @@ def test_attributions_figures_for_cnn_and_mlp(pyplot):
     for k in ("spearman_signed", "spearman_abs", "ssim"):
         assert d[k].shape == (3, 3, 3)
     assert d["input_ink"].shape == d["input_edges"].shape == (3, 4, 3)
+    assert d["spearman_abs_ink"].shape == (3, 3, 3)
+    assert d["null_abs"].shape == d["null_abs_ink"].shape == d["null_ssim"].shape == (3, 3)
     rnd = by_id["attributions-references-randomized"]
     assert rnd.data["maps_deeplift"].shape == (4, 3, 1, 8, 8)
     np.testing.assert_array_equal(rnd.data["ssim"], d["ssim"])
     t, ti = float(d["threshold"]), float(d["input_threshold"])
     assert ti == INPUT_THRESHOLD
     for r, m in enumerate(d["methods"]):
-        s, a, q = (np.nanmean(d[k][r, -1]) for k in ("spearman_signed", "spearman_abs", "ssim"))
+        s, a, q, ai = (np.nanmean(d[k][r, -1]) for k in ("spearman_signed", "spearman_abs", "ssim",
+                                                         "spearman_abs_ink"))
         ink, edges = (np.nanmean(d[k][r, -1]) for k in ("input_ink", "input_edges"))
+        na, nq, ni = (np.nanmean(d[k][r]) for k in ("null_abs", "null_ssim", "null_abs_ink"))
+        got, null = d["spearman_abs_ink"][r, -1], d["null_abs_ink"][r]
+        ok = np.isfinite(got) & np.isfinite(null)
+        beats = ok.any() and (got[ok] > null[ok]).all()
+        magnitude = (ai >= t and beats) or (a >= t > na) or (q >= t > nq)
         want = ([t_ for t_, ok in (("sign", s >= t), ("reversed sign", s <= -t)) if ok]
-                + (["magnitude"] if max(a, q) >= t else [])
-                + (["input ink"] if ink >= ti else []) + (["input edges"] if edges >= ti else []))
+                + (["magnitude"] if magnitude else [])
+                + (["input ink"] if ink >= ti or (max(a, q) >= t and not magnitude) else [])
+                + (["input edges"] if edges >= ti else []))
         assert d["persists"][r] == ";".join(want)
         # the panel's title and the caption say the same words, with the numbers
         title = [ax.get_title() for ax in san.fig.axes if ax.get_title().startswith(
             METHOD_TITLES[m] + "\n")][0]
         assert persist_words(want) == title.split("\n", 1)[1].replace("\n", " ")
-        words = f"{METHOD_TITLES[m]} ρ signed {s:.2f}, ρ |map| {a:.2f}, SSIM {q:.2f}"
+        words = (f"{METHOD_TITLES[m]} ρ signed {s:.2f}, ρ |map| {a:.2f} (null {na:.2f}), on the "
+                 f"ink {ai:.2f} (null {ni:.2f}), SSIM {q:.2f} (null {nq:.2f})")
         assert words in san.caption
+        if max(a, q) >= t and not magnitude:  # the whole-image agreement is the ink's: said so
+            words = persist_words(want).split(": ", 1)[1].replace("input's", "the input's")
+            assert (f"{METHOD_TITLES[m]} {words} (ρ |map| {a:.2f} over the whole image, where "
+                    f"|ink × noise| gives {na:.2f}, but {ai:.2f} on the ink pixels, where it gives "
+                    f"{ni:.2f})") in san.caption
     assert f"≥ {t:g}" in san.caption and f"≥ {ti:g}" in san.caption
     # every colour scale has its colourbar: one per row of the randomized grid
     assert sum(a.get_label() == "<colorbar>" for a in rnd.fig.axes) == len(
         GROUPS["references"]) - len(by_id["attributions-references"].data["coincide"])
     xlabels = [a.get_xlabel() for a in rnd.fig.axes if a.get_xlabel().startswith("ρ")]
     assert xlabels[0] == (f"ρ signed {d['spearman_signed'][0, 0, 0]:.2f}\n"
-                          f"ρ |map| {d['spearman_abs'][0, 0, 0]:.2f}")
+                          f"ρ |map| {d['spearman_abs'][0, 0, 0]:.2f}\n"
+                          f"on ink {d['spearman_abs_ink'][0, 0, 0]:.2f}")
     # seeded: the same figures again give the same numbers
     again = figures(cnn, split, seed=0)[5]
     np.testing.assert_array_equal(again.data["spearman_abs"], d["spearman_abs"])

@@ -25,7 +25,30 @@ NAME = "attributions"
 
 
 def applies(model, split) -> str | None:
-    """``None`` for a torch model of [C, H, W] images, else the reason."""
+    """``None`` for a torch model of [C, H, W] images, else the reason.
+
+    Parameters
+    ----------
+    model : object
+        The model to explain.
+    split : vizkit.data.Split
+        Its data (``input_shape`` is read).
+
+    Returns
+    -------
+    str or None
+        Why the family does not apply, or ``None`` when it does.
+
+    Examples
+    --------
+    >>> from types import SimpleNamespace
+    >>> from torch import nn
+    >>> images = SimpleNamespace(name="digits", input_shape=(1, 8, 8))
+    >>> applies(nn.Linear(64, 3), images) is None
+    True
+    >>> applies(object(), images)
+    'attributions need a differentiable torch model; object is not an nn.Module.'
+    """
     from torch import nn
 
     if not isinstance(model, nn.Module):
@@ -52,7 +75,26 @@ INPUT_THRESHOLD = 0.25
 
 def example_indices(y, n: int = _N_EXAMPLES) -> list[int]:
     """The index of the first test example of each of the first ``n`` classes present (fixed, so
-    the same images appear in every run and for every model)."""
+    the same images appear in every run and for every model).
+
+    Parameters
+    ----------
+    y : Tensor or ndarray of shape (N,)
+        Class labels, in the test set's order.
+    n : int, default=5
+        How many classes (the smallest labels present).
+
+    Returns
+    -------
+    list of int
+        Ordered by class.
+
+    Examples
+    --------
+    >>> import torch
+    >>> example_indices(torch.tensor([2, 0, 2, 1, 0, 3]), n=3)
+    [1, 3, 0]
+    """
     seen: dict[int, int] = {}
     for i, c in enumerate(y.tolist()):
         if c not in seen:
@@ -93,11 +135,29 @@ def figures(model, split, *, meta: dict | None = None, seed: int = 0) -> list[Fi
     ------
     NotApplicable
         Not a torch model, or inputs that are not [C, H, W] images.
+
+    Examples
+    --------
+    A small MLP on 4x4 images (no conv layer: no layer group):
+
+    >>> import torch
+    >>> from vizkit.data import Split, fingerprint
+    >>> from vizkit.models import PTDeep
+    >>> x = torch.rand(12, 1, 4, 4, generator=torch.Generator().manual_seed(0))
+    >>> y = torch.arange(12) % 2
+    >>> split = Split("tiny", x, y, x, y, x, y, ("a", "b"), (1, 4, 4), fingerprint(x, y))
+    >>> _ = torch.manual_seed(0)
+    >>> figs = figures(PTDeep([16, 6, 2]), split)
+    >>> [f.id for f in figs][:3]
+    ['attributions-gradients', 'attributions-gradients-randomized', 'attributions-gradients-sanity']
+    >>> figs[2].data["spearman_abs_ink"].shape  # methods, cascade steps, images
+    (4, 2, 2)
     """
     import torch
 
     from .._torch import frozen_eval, model_device
-    from ..analysis.attributions import attribution_layer, method_agreement, randomization_check
+    from ..analysis.attributions import (attribution_layer, grad_cam_stages, method_agreement,
+                                         randomization_check)
 
     reason = applies(model, split)
     if reason is not None:
@@ -119,7 +179,9 @@ def figures(model, split, *, meta: dict | None = None, seed: int = 0) -> list[Fi
         same = _coinciding(agreement)
         out.append(_group_figure(group, check, classes, pred, agreement, same))
         out.append(_randomized_figure(group, check, classes, same, kind))
-        out.append(_sanity_figure(group, check, kind))
+        stages = (grad_cam_stages(model, x, target=y, layer=layer, seed=seed)
+                  if "grad_cam" in methods else None)
+        out.append(_sanity_figure(group, check, kind, stages))
     return out
 
 
@@ -199,7 +261,10 @@ def _group_caption(check, classes, same) -> str:
 def _measures(check) -> dict:
     persists = check.persists()
     return {"spearman_signed": check.spearman_signed, "spearman_abs": check.spearman_abs,
-            "ssim": check.ssim, "input_ink": check.input_ink, "input_edges": check.input_edges,
+            "ssim": check.ssim, "spearman_abs_ink": check.spearman_abs_ink,
+            "null_abs": check.null_abs, "null_abs_ink": check.null_abs_ink,
+            "null_ssim": check.null_ssim, "ink_share": check.ink_share,
+            "input_ink": check.input_ink, "input_edges": check.input_edges,
             "methods": np.asarray(check.methods), "layers": np.asarray(check.layers),
             "labels": np.asarray(check.labels), "signed": np.asarray(check.signed),
             "threshold": np.asarray(check.threshold),
@@ -234,8 +299,11 @@ def _verdict_summary(check) -> str:
     persists = check.persists()
     fails = [m for m in check.methods if persists[m]]
     ok = [m for m in check.methods if not persists[m]]
-    parts = [f"{METHOD_TITLES[m]} {persist_words(persists[m]).split(': ', 1)[1]}"
-             .replace("input's", "the input's") for m in fails]
+    parts = []
+    for m in fails:
+        words = (persist_words(persists[m]).split(": ", 1)[1].replace("; ", " and ")
+                 .replace("input's", "the input's"))
+        parts.append(f"{METHOD_TITLES[m]} {words}{_ink_words(check, m)}")
     signed = dict(zip(check.methods, check.signed))
     for group, what in (([m for m in ok if signed[m]], "sign, magnitude and the input's structure"),
                         ([m for m in ok if not signed[m]],
@@ -246,18 +314,31 @@ def _verdict_summary(check) -> str:
     return "; ".join(parts)
 
 
+def _ink_words(check, m) -> str:
+    """The numbers behind 'follows the input's ink' where a whole-map agreement is the ink's."""
+    r = check.methods.index(m)
+    whole, ink = check.mean("spearman_abs")[r, -1], check.mean("spearman_abs_ink")[r, -1]
+    if "magnitude" in check.persists()[m] or not whole >= check.threshold:
+        return ""
+    return (f" (ρ |map| {whole:.2f} over the whole image, where |ink × noise| gives "
+            f"{check.mean('null_abs')[r]:.2f}, but {ink:.2f} on the ink pixels, where it gives "
+            f"{check.mean('null_abs_ink')[r]:.2f})")
+
+
 def _randomized_caption(check, cls, same) -> str:
     return (f"Once every layer is re-initialized, {_verdict_summary(check)} (rows: what "
             "persists). Sanity check of Adebayo et al. (2018): the maps of the first image (class "
             f"{cls}) for the trained model, then after re-initializing its layers one by one from "
             f"the top, cumulatively ({_steps_words(check)}; seed {check.seed}). Under each map: "
-            "Spearman ρ with the trained map, of the signed maps (signed methods) and of the "
-            "absolute maps; each map divided by its largest absolute value." + _same_words(same)
+            "Spearman ρ with the trained map, of the signed maps (signed methods), of the "
+            "absolute maps over the whole image, and of the absolute maps on the input's ink "
+            "only ('on ink', pixels where the input is not 0); each map divided by its largest "
+            "absolute value." + _same_words(same)
             + " The measures across the cascade, SSIM and the input control are in the next "
             "figure.")
 
 
-def _sanity_figure(group, check, kind) -> Figure:
+def _sanity_figure(group, check, kind, stages=None) -> Figure:
     import matplotlib.pyplot as plt
 
     n = len(check.methods)
@@ -278,31 +359,79 @@ def _sanity_figure(group, check, kind) -> Figure:
                frameon=False)
     fig.suptitle(f"Sanity check, {kind}: what survives re-initializing the layers",
                  fontsize=FONT + 1)
+    data = _measures(check)
+    if stages is not None:
+        data.update({f"grad_cam_ink_{k}": v for k, v in stages.items()})
     return Figure(id=f"attributions-{group}-sanity", fig=fig,
-                  caption=_sanity_caption(check), data=_measures(check))
+                  caption=_sanity_caption(check, stages), data=data)
 
 
-def _sanity_caption(check) -> str:
+def _sanity_caption(check, stages=None) -> str:
+    from ..analysis.attributions.randomization import N_NULL_DRAWS
+
     sizes = sorted({int(np.prod(check.maps[m].shape[-2:])) for m in check.methods})
     null = ", ".join(f"{1 / np.sqrt(n - 1):.2f} over {n} pixels" for n in sizes)
+    share = float(np.mean(check.ink_share))
     finals = []
     for r, m in enumerate(check.methods):
         mean = {k: check.mean(k)[r] for k in ("spearman_signed", "spearman_abs", "ssim",
-                                              "input_ink", "input_edges")}
+                                              "spearman_abs_ink", "input_ink", "input_edges",
+                                              "null_abs", "null_abs_ink", "null_ssim")}
         signed = f"ρ signed {mean['spearman_signed'][-1]:.2f}, " if check.signed[r] else ""
-        finals.append(f"{METHOD_TITLES[m]} {signed}ρ |map| {mean['spearman_abs'][-1]:.2f}, "
-                      f"SSIM {mean['ssim'][-1]:.2f}, ink {mean['input_ink'][-1]:.2f} (trained "
-                      f"{mean['input_ink'][0]:.2f}), edges {mean['input_edges'][-1]:.2f} "
-                      f"(trained {mean['input_edges'][0]:.2f})")
-    return (f"Once every layer is re-initialized, {_verdict_summary(check)}. Per method, each "
-            "step's maps against the trained model's, mean over the "
-            f"{len(check.targets)} images, as Adebayo et al. (2018) measure them: Spearman ρ of "
-            "the signed maps (signed methods), of the absolute maps, and SSIM of the absolute "
-            "maps (scikit-image, each map divided by its maximum); grey: the control, Spearman ρ "
-            "of the absolute map with the input's ink (|x|) and with its edges (Sobel), the "
-            "trained model's at the left. A method keeps its sign or magnitude when ρ or SSIM is "
-            f"≥ {check.threshold:g} with every layer re-initialized (a reversed sign at ρ ≤ "
-            f"-{check.threshold:g}), and follows the input when the control is ≥ "
-            f"{check.input_threshold:g} (an unrelated map gives 0 ± {null}). Layers "
-            f"({_steps_words(check)}). With every layer "
-            f"re-initialized: {'; '.join(finals)}.")
+        finals.append(f"{METHOD_TITLES[m]} {signed}ρ |map| {mean['spearman_abs'][-1]:.2f} "
+                      f"(null {mean['null_abs']:.2f}), on the ink "
+                      f"{mean['spearman_abs_ink'][-1]:.2f} (null {mean['null_abs_ink']:.2f}), "
+                      f"SSIM {mean['ssim'][-1]:.2f} (null {mean['null_ssim']:.2f}), ink "
+                      f"{mean['input_ink'][-1]:.2f} (trained {mean['input_ink'][0]:.2f}), edges "
+                      f"{mean['input_edges'][-1]:.2f} (trained {mean['input_edges'][0]:.2f})")
+    return (f"Once every layer is re-initialized, {_verdict_summary(check)}. "
+            f"{_grad_cam_words(check, stages)}Per method, each step's maps against the trained "
+            f"model's, mean over the {len(check.targets)} images, as Adebayo et al. (2018) "
+            "measure them: Spearman ρ of the signed maps (signed methods) and of the absolute "
+            "maps over the whole image, and of the absolute maps on the ink pixels only (where "
+            f"the input is not 0: {share:.0%} of the pixels on average; off the ink a map "
+            "multiplied by the input is 0 for every model, and those shared zeros hold the "
+            "whole-image ρ up). Dashed: the null for the ink pixels, the trained map against "
+            f"|ink × noise| (the input times seeded Gaussian noise, a map that knows no model; "
+            f"mean of {N_NULL_DRAWS} draws). Grey: the control, Spearman ρ of the absolute map "
+            "with the input's ink (|x|) and with its edges (Sobel), the trained model's at the "
+            f"left. A method keeps its magnitude when ρ of the absolute maps on the ink is "
+            f"≥ {check.threshold:g} and above the null on every image (or when a whole-image ρ "
+            f"or SSIM ≥ {check.threshold:g} is one the null stays below); a whole-image "
+            "agreement the null reaches too is the input's ink. It keeps its sign at ρ signed "
+            f"≥ {check.threshold:g} (a reversed sign at ≤ -{check.threshold:g}), and follows "
+            "the "
+            f"input when the control is ≥ {check.input_threshold:g} (an unrelated map gives "
+            f"0 ± {null}); thin grey lines: {check.threshold:g} and {check.input_threshold:g}. "
+            f"Layers ({_steps_words(check)}). With every layer re-initialized: "
+            f"{'; '.join(finals)}. SSIM of the absolute maps (scikit-image, each divided by its "
+            "maximum) is in the numbers above, not drawn.")
+
+
+def _grad_cam_words(check, stages) -> str:
+    """Why a randomized Grad-CAM follows the ink: its control at each stage of the method."""
+    if stages is None or "grad_cam" not in check.methods:
+        return ""
+    r = check.methods.index("grad_cam")
+    tags = check.persists()["grad_cam"]
+    raw, relu, up = (np.nanmean(stages[k], -1) for k in ("raw", "relu", "stretched"))
+    whole, ink = check.mean("spearman_abs")[r, -1], check.mean("spearman_abs_ink")[r, -1]
+    nums = (f"ρ |map| {whole:.2f}, null {check.mean('null_abs')[r]:.2f}; on the ink {ink:.2f}, "
+            f"null {check.mean('null_abs_ink')[r]:.2f}")
+    kept = [t for t in tags if t in ("sign", "reversed sign", "magnitude")]
+    if kept:
+        first = f"Grad-CAM keeps {', '.join(kept)} ({nums})"
+    else:
+        first = ("Grad-CAM passes the map comparison of Adebayo et al.: the fully randomized map "
+                 f"is no longer the trained one ({nums})")
+    if not (up[1] >= check.input_threshold):
+        return first + ". "
+    why = ("because a re-initialized conv layer still responds where the ink is"
+           if raw[1] >= check.input_threshold else
+           "through Grad-CAM's ReLU and the stretch more than through the layer itself")
+    return (f"{first}, yet it follows the input's ink, {why}: on layer "
+            f"{check.trained['grad_cam'].layer!r} the "
+            f"gradient-weighted sum of channels follows the ink at ρ {raw[1]:.2f} at the layer's "
+            f"own resolution ({' × '.join(map(str, stages['shape']))}), {relu[1]:.2f} after "
+            f"Grad-CAM's ReLU, {up[1]:.2f} once stretched "
+            f"over the image (trained model: {raw[0]:.2f}, {relu[0]:.2f}, {up[0]:.2f}). ")

@@ -111,11 +111,27 @@ def plot_attribution(result, index: int = 0, *, ax=None, cmap=None, alpha: float
     -------
     matplotlib Axes
 
+    Raises
+    ------
+    ValueError
+        An ``index`` outside the batch.
+
     Notes
     -----
     Multi-channel maps are summed over channels. A layer map ``[C, h, w]`` of another size than
     the input is stretched over the input image (each unit covers its share of the image). Each
     map has its own colour scale (its largest absolute value), so a weak example stays visible.
+
+    Examples
+    --------
+    >>> import torch
+    >>> from torch import nn
+    >>> from vizkit.analysis.attributions import attributions
+    >>> net = nn.Sequential(nn.Flatten(), nn.Linear(16, 2))
+    >>> res = attributions(net, torch.rand(2, 1, 4, 4), target=0, methods="saliency")
+    >>> ax = plot_attribution(res, 1, normalize=True)
+    >>> ax.images[-1].get_clim()
+    (0.0, 1.0)
     """
     import matplotlib.pyplot as plt
 
@@ -176,6 +192,22 @@ def plot_attributions(results: Sequence | Mapping, *, indices: Sequence[int] | N
     Returns
     -------
     ndarray of Axes of shape (rows, 1 + len(results))
+
+    Raises
+    ------
+    ValueError
+        No results, or results that explain different inputs.
+
+    Examples
+    --------
+    >>> import torch
+    >>> from torch import nn
+    >>> from vizkit.analysis.attributions import attributions
+    >>> net = nn.Sequential(nn.Flatten(), nn.Linear(16, 2))
+    >>> res = attributions(net, torch.rand(3, 1, 4, 4), target=1,
+    ...                    methods=["saliency", "input_x_gradient"])
+    >>> plot_attributions(res, indices=[0, 2], class_names=["a", "b"]).shape
+    (2, 3)
     """
     import matplotlib.pyplot as plt
 
@@ -261,14 +293,20 @@ def persist_words(tags, *, short: bool = False) -> str:
     Examples
     --------
     >>> persist_words(()), persist_words(("magnitude", "input ink"))
-    ('passes: nothing persists', "fails: keeps magnitude, input's ink")
+    ('passes: nothing persists', "fails: keeps magnitude; follows input's ink")
+    >>> persist_words(("input ink", "input edges"), short=True)
+    'fails: follows ink, edges'
     """
     if not tags:
         return "passes: nothing persists"
-    words = [_PERSIST_WORDS.get(t, t) for t in tags]
-    if short:
-        words = [w.replace("input's ", "") for w in words]
-    return "fails: keeps " + ", ".join(words)
+    keeps = [_PERSIST_WORDS.get(t, t) for t in tags if not t.startswith("input")]
+    follows = [_PERSIST_WORDS.get(t, t) for t in tags if t.startswith("input")]
+    follows = [w.replace("input's ", "") for w in follows]
+    if follows and not short:
+        follows[0] = "input's " + follows[0]
+    parts = ([f"keeps {', '.join(keeps)}"] if keeps else []) + (
+        [f"follows {', '.join(follows)}"] if follows else [])
+    return "fails: " + "; ".join(parts)
 
 
 def plot_randomization(check, index: int = 0, *, axes=None, methods: Sequence[str] | None = None):
@@ -277,7 +315,7 @@ def plot_randomization(check, index: int = 0, *, axes=None, methods: Sequence[st
 
     The row label says what survives full randomization (:func:`persist_words`); under each
     re-initialized map, its Spearman correlations with the trained map: signed (for signed
-    methods) and of the absolute maps.
+    methods), of the absolute maps, and of the absolute maps on the input's ink only.
 
     Parameters
     ----------
@@ -330,7 +368,8 @@ def plot_randomization(check, index: int = 0, *, axes=None, methods: Sequence[st
             res = replace(check.trained[m], maps=check.maps[m][k], delta=None)
             plot_attribution(res, index, ax=axes[r, k + 1], normalize=True)
             if k:
-                lab = f"ρ |map| {check.spearman_abs[i, k - 1, index]:.2f}"
+                lab = (f"ρ |map| {check.spearman_abs[i, k - 1, index]:.2f}\n"
+                       f"on ink {check.spearman_abs_ink[i, k - 1, index]:.2f}")
                 if check.signed[i]:
                     lab = f"ρ signed {check.spearman_signed[i, k - 1, index]:.2f}\n" + lab
                 axes[r, k + 1].set_xlabel(lab, fontsize=FONT)
@@ -344,8 +383,10 @@ def plot_randomization(check, index: int = 0, *, axes=None, methods: Sequence[st
 
 #: The measures :func:`plot_rank_correlation` draws: attribute of the check, legend, style.
 _CURVES = (("spearman_signed", "ρ signed maps", dict(color="#1b7837", marker="o")),
-           ("spearman_abs", "ρ |maps|", dict(color="#762a83", marker="s")),
-           ("ssim", "SSIM |maps|", dict(color="#e08214", marker="D")),
+           ("spearman_abs", "ρ |maps|, whole image", dict(color="#762a83", marker="s")),
+           ("spearman_abs_ink", "ρ |maps|, ink pixels", dict(color="#e08214", marker="D")),
+           ("null_abs_ink", "null |ink × noise|, ink pixels",
+            dict(color="#e08214", ls=(0, (4, 2)), lw=1.5)),
            ("input_ink", "ρ |map| with input's ink", dict(color="0.35", ls=":", marker="^")),
            ("input_edges", "ρ |map| with input's edges", dict(color="0.35", ls="--", marker="v")))
 
@@ -355,10 +396,11 @@ def plot_rank_correlation(check, *, axes=None):
 
     In each panel, against the steps of the cascade (trained first): the mean over the examples
     of the Spearman correlation of the signed maps (signed methods only) and of the absolute maps
-    with the trained model's, their SSIM, and the control, the absolute maps' Spearman
-    correlation with the input's ink and edges (for the trained model too). Grey lines: the
-    check's ``threshold`` (solid) and ``input_threshold`` (dotted). The panel's title says what
-    persists (:func:`persist_words`).
+    with the trained model's, over the whole image and on the input's ink pixels only, the null
+    for the latter (the trained map against ``|ink * noise|``, dashed, level), and the control,
+    the absolute maps' Spearman correlation with the input's ink and edges (for the trained model
+    too). Thin grey lines, not in the legend: the check's ``threshold`` (solid) and
+    ``input_threshold`` (dotted). The panel's title says what persists (:func:`persist_words`).
 
     Parameters
     ----------
@@ -379,7 +421,7 @@ def plot_rank_correlation(check, *, axes=None):
     >>> chk = randomization_check(net, torch.rand(2, 1, 4, 4), target=0,
     ...                           methods=["saliency", "input_x_gradient"])
     >>> [len(ax.get_lines()) for ax in plot_rank_correlation(chk)]
-    [6, 7]
+    [7, 8]
     """
     import matplotlib.pyplot as plt
 
@@ -398,14 +440,15 @@ def plot_rank_correlation(check, *, axes=None):
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore", RuntimeWarning)
                 v = np.nanmean(getattr(check, attr)[r], -1)
+            if attr.startswith("null"):  # one number: the trained map against the noise
+                ax.plot(steps, np.full(len(steps), float(v)), label=label, **style)
+                continue
             x = steps if len(v) == len(steps) else steps[1:]
             if len(v) < len(steps):  # a map compared with itself: 1 for the trained model
                 v, x = np.concatenate([[1.0], v]), steps
             ax.plot(x, v, label=label, lw=2, ms=6, **style)
-        ax.axhline(check.threshold, color="0.6", lw=1.2,
-                   label=f"persists at ≥ {check.threshold:g}")
-        ax.axhline(check.input_threshold, color="0.6", lw=1.2, ls=(0, (1, 2)),
-                   label=f"follows the input at ≥ {check.input_threshold:g}")
+        ax.axhline(check.threshold, color="0.6", lw=1.0, zorder=0)
+        ax.axhline(check.input_threshold, color="0.6", lw=1.0, ls=(0, (1, 2)), zorder=0)
         ax.set_title(f"{METHOD_TITLES.get(m, m)}\n" + textwrap.fill(persist_words(persists[m]),
                                                                     30),
                      fontsize=FONT, color="#b2182b" if persists[m] else "k")

@@ -192,6 +192,15 @@ def attribution_layer(model: nn.Module) -> str | None:
     The rectified output of the last conv layer (:func:`last_conv_layer` with
     ``rectified=True``): Selvaraju et al.'s (2017) choice for Grad-CAM.
 
+    Parameters
+    ----------
+    model : nn.Module
+
+    Returns
+    -------
+    str or None
+        The layer's dotted name in ``model.named_modules()``.
+
     Examples
     --------
     >>> from torch import nn

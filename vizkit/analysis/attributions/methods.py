@@ -168,10 +168,29 @@ LAYER_METHODS = tuple(m.name for m in REGISTRY.values() if m.layer)
 def get_method(name: str) -> Method:
     """The :class:`Method` called ``name``.
 
+    Parameters
+    ----------
+    name : str
+        One of :data:`METHODS`.
+
+    Returns
+    -------
+    Method
+
     Raises
     ------
     ValueError
         Unknown name (the valid ones are listed).
+
+    Examples
+    --------
+    >>> m = get_method("integrated_gradients")
+    >>> m.name, m.signed, m.baseline, m.layer
+    ('integrated_gradients', True, True, False)
+    >>> get_method("lime")
+    Traceback (most recent call last):
+    ...
+    ValueError: `methods` must be one of 'saliency', ...
     """
     if name not in REGISTRY:
         raise ValueError(f"`methods` must be one of {', '.join(map(repr, METHODS))}. "

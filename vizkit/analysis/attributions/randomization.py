@@ -9,9 +9,15 @@ whole map as drawn (a layer map summed over its channels). A control says how mu
 the input itself rather than the model (:func:`input_structure`): the Spearman correlation of the
 absolute map with the input's ink and with its edge magnitude (Sobel), for the trained and for
 every randomized model: Adebayo et al.'s edge-detector finding, that some methods draw the input's
-outline whatever the weights. :meth:`RandomizationCheck.persists` turns the numbers into what
-survives full randomization: the sign, the magnitude, or the input's own structure; a method
-passes when nothing does. :func:`method_agreement` says when two methods draw the same map.
+outline whatever the weights. On a black background a map that is zero off the ink (input x
+gradient, integrated gradients, DeepLIFT) agrees over the whole image with any map of that
+footprint, so the absolute maps are compared on the ink pixels too (:func:`ink_pixels`), and
+every number beside a null that shares the input's structure, ``|ink * noise|``
+(:func:`noise_null`). :meth:`RandomizationCheck.persists` turns the numbers into what
+survives full randomization: the sign, the magnitude (on the ink, beyond the null), or the
+input's own structure; a method passes when nothing does. :func:`grad_cam_stages` says where
+Grad-CAM's map comes to follow the ink. :func:`method_agreement` says when two methods draw the
+same map.
 """
 
 from __future__ import annotations
@@ -29,18 +35,22 @@ from torch import nn
 
 from .attribute import Attribution, _method_names, attributions
 
-__all__ = ["RandomizationCheck", "cascade_labels", "cascade_layers", "input_structure",
-           "map_similarity", "method_agreement", "randomization_check", "randomized_copy",
-           "rank_correlation", "PERSISTS"]
+__all__ = ["RandomizationCheck", "cascade_labels", "cascade_layers", "grad_cam_stages",
+           "ink_pixels", "input_structure", "map_similarity", "method_agreement", "noise_null",
+           "randomization_check", "randomized_copy", "rank_correlation", "PERSISTS"]
 
 _RTOL = 1e-6  # below this share of a map's largest magnitude an element counts as zero
 _NORMS = (nn.BatchNorm1d, nn.BatchNorm2d, nn.BatchNorm3d, nn.LayerNorm, nn.GroupNorm)
 #: What can survive full randomization, in the order :meth:`RandomizationCheck.persists` lists it:
 #: the sign pattern (Spearman of signed maps >= threshold), the sign pattern reversed (<=
-#: -threshold), the magnitude pattern (Spearman of absolute maps or SSIM >= threshold), the
-#: input's ink or its edges (the randomized map's control >= input_threshold).
+#: -threshold), the magnitude pattern (Spearman of absolute maps on the ink pixels >= threshold
+#: and above the |ink * noise| null), the input's ink (the randomized map's control >=
+#: input_threshold, or a whole-map agreement that the null reaches too) or its edges.
 PERSISTS = ("sign", "reversed sign", "magnitude", "input ink", "input edges")
 _MEASURES = ("spearman_signed", "spearman_abs", "ssim")
+_NULLS = ("null_abs", "null_abs_ink", "null_ssim")
+#: Noise draws per input of the null :func:`noise_null` (its numbers are their means).
+N_NULL_DRAWS = 8
 
 
 @dataclass
@@ -76,6 +86,18 @@ class RandomizationCheck:
     seed : int
     trained : dict of str to Attribution
         The trained model's attributions (with their deltas and settings).
+    spearman_abs_ink : ndarray of shape (len(methods), len(layers), N)
+        Spearman correlation of the absolute maps with the trained model's on the input's ink
+        only (:func:`ink_pixels`): the whole-map number of a map that is zero wherever the
+        input is (input x gradient, integrated gradients on a black background) is held up
+        by the shared zeros, whatever the map does on the ink. Computed from ``maps`` when
+        not given.
+    null_abs, null_abs_ink, null_ssim : ndarray of shape (len(methods), N)
+        The null that shares the input's structure (:func:`noise_null`): the trained absolute
+        map against ``|ink * noise|``, a map that knows nothing of any model; Spearman over the
+        whole map, over the ink pixels, and SSIM. Computed from ``maps`` when not given.
+    ink_share : ndarray of shape (len(methods), N)
+        The share of each map's elements that lie on the input's ink.
     """
 
     methods: tuple
@@ -94,26 +116,50 @@ class RandomizationCheck:
     targets: torch.Tensor
     seed: int
     trained: dict = field(default_factory=dict)
+    spearman_abs_ink: np.ndarray | None = None
+    null_abs: np.ndarray | None = None
+    null_abs_ink: np.ndarray | None = None
+    null_ssim: np.ndarray | None = None
+    ink_share: np.ndarray | None = None
+
+    def __post_init__(self):
+        # the ink-pixel measure and the null, from the maps, where the caller did not give them
+        if self.spearman_abs_ink is None:
+            self.spearman_abs_ink = np.stack([np.stack(
+                [map_similarity(self.maps[m][0], self.maps[m][k], inputs=self.inputs)
+                 ["spearman_abs_ink"] for k in range(1, 1 + len(self.layers))])
+                for m in self.methods])
+        if self.null_abs is None or self.null_abs_ink is None or self.null_ssim is None:
+            nulls = [noise_null(self.maps[m][0], self.inputs, seed=self.seed)
+                     for m in self.methods]
+            self.null_abs = np.stack([n["spearman_abs"] for n in nulls])
+            self.null_abs_ink = np.stack([n["spearman_abs_ink"] for n in nulls])
+            self.null_ssim = np.stack([n["ssim"] for n in nulls])
+        if self.ink_share is None:
+            self.ink_share = np.stack([ink_pixels(self.maps[m][0], self.inputs)
+                                       .reshape(len(self.inputs), -1).mean(1)
+                                       for m in self.methods])
 
     def mean(self, measure: str) -> np.ndarray:
         """The mean over the inputs (NaN ignored) of ``measure`` per method and step.
 
         Parameters
         ----------
-        measure : {'spearman_signed', 'spearman_abs', 'ssim', 'input_ink', 'input_edges'}
+        measure : {'spearman_signed', 'spearman_abs', 'ssim', 'spearman_abs_ink', \
+'input_ink', 'input_edges', 'null_abs', 'null_abs_ink', 'null_ssim'}
 
         Returns
         -------
         ndarray of shape (len(methods), len(layers))
             For the control measures, of shape (len(methods), 1 + len(layers)): the trained
-            model first.
+            model first; for the nulls, of shape (len(methods),).
 
         Raises
         ------
         ValueError
             An unknown measure (the valid ones are listed).
         """
-        valid = _MEASURES + ("input_ink", "input_edges")
+        valid = _MEASURES + ("spearman_abs_ink", "input_ink", "input_edges") + _NULLS
         if measure not in valid:
             raise ValueError(f"`measure` must be one of {', '.join(map(repr, valid))}. "
                              f"Got {measure!r} instead.")
@@ -123,6 +169,14 @@ class RandomizationCheck:
         """Per method, what survives the full randomization (every layer re-initialized), as
         names of :data:`PERSISTS`, from the means over the inputs at the last step.
 
+        ``'magnitude'`` needs the absolute maps to agree with the trained ones beyond what the
+        input's structure alone gives: the Spearman correlation on the ink pixels at least
+        ``threshold`` and above the null ``|ink * noise|`` (:func:`noise_null`) on
+        every input; or the whole-map correlation or SSIM at least ``threshold`` where the
+        null's stays below it. A whole-map number at least ``threshold`` that the null reaches
+        too is the shared zero background of the input's ink: ``'input ink'``, as is a control
+        (Spearman of the randomized absolute map with the ink) at least ``input_threshold``.
+
         Returns
         -------
         dict of str to tuple of str
@@ -131,21 +185,64 @@ class RandomizationCheck:
         """
         out = {}
         for r, m in enumerate(self.methods):
-            s, a, q = (self.mean(k)[r, -1] for k in _MEASURES)
+            s, a, q, a_ink = (self.mean(k)[r, -1] for k in _MEASURES + ("spearman_abs_ink",))
             ink, edges = (self.mean(k)[r, -1] for k in ("input_ink", "input_edges"))
+            n_abs, n_ssim = self.mean("null_abs")[r], self.mean("null_ssim")[r]
             tags = []
             if self.signed[r] and s >= self.threshold:
                 tags.append("sign")
             if self.signed[r] and s <= -self.threshold:
                 tags.append("reversed sign")
-            if a >= self.threshold or q >= self.threshold:
+            whole = a >= self.threshold or q >= self.threshold
+            beyond_null = ((a >= self.threshold and not n_abs >= self.threshold)
+                           or (q >= self.threshold and not n_ssim >= self.threshold))
+            if (a_ink >= self.threshold and self.beats_null(m)) or beyond_null:
                 tags.append("magnitude")
-            if ink >= self.input_threshold:
+            if ink >= self.input_threshold or (whole and "magnitude" not in tags):
                 tags.append("input ink")
             if edges >= self.input_threshold:
                 tags.append("input edges")
             out[m] = tuple(tags)
         return out
+
+    def beats_null(self, method: str) -> bool:
+        """Whether, with every layer re-initialized, the ink-pixel Spearman correlation of the
+        absolute maps with the trained ones is above the null's (:func:`noise_null`) on every
+        input where both are defined.
+
+        Parameters
+        ----------
+        method : str
+            One of ``methods``.
+
+        Returns
+        -------
+        bool
+            False where no input has both numbers.
+
+        Raises
+        ------
+        ValueError
+            A method the check does not hold.
+
+        Examples
+        --------
+        >>> import torch
+        >>> from torch import nn
+        >>> lin = nn.Sequential(nn.Flatten(), nn.Linear(16, 2))
+        >>> x = torch.zeros(2, 1, 4, 4)
+        >>> x[:, 0, 1:3, 1:3] = torch.rand(2, 2, 2) + 0.5
+        >>> chk = randomization_check(lin, x, target=0, methods="input_x_gradient", seed=1)
+        >>> chk.beats_null("input_x_gradient") in (True, False)
+        True
+        """
+        if method not in self.methods:
+            raise ValueError(f"`method` must be one of {list(self.methods)}. Got {method!r} "
+                             "instead.")
+        r = self.methods.index(method)
+        got, null = self.spearman_abs_ink[r, -1], self.null_abs_ink[r]
+        ok = np.isfinite(got) & np.isfinite(null)
+        return bool(ok.any() and (got[ok] > null[ok]).all())
 
     @property
     def passes(self) -> tuple:
@@ -240,7 +337,7 @@ def randomization_check(model: nn.Module, inputs: torch.Tensor, *, target=None,
         trained=trained)
 
 
-def map_similarity(reference, maps) -> dict:
+def map_similarity(reference, maps, *, inputs=None) -> dict:
     """How alike two sets of maps are, as Adebayo et al. (2018) measure it, one value per example.
 
     Each map is taken as drawn: a ``[C, H, W]`` map summed over its channels.
@@ -249,10 +346,14 @@ def map_similarity(reference, maps) -> dict:
     ----------
     reference, maps : Tensor, ndarray or Attribution, of shape (N, ...)
         The trained model's maps and the maps to compare with them.
+    inputs : Tensor or ndarray of shape (N, C, H, W), default=None
+        The inputs the maps explain: adds ``'spearman_abs_ink'``.
 
     Returns
     -------
     dict of str to ndarray of shape (N,)
+        ``'spearman_abs_ink'`` (with ``inputs``): Spearman rank correlation of the absolute maps
+        on the elements over the input's ink only (:func:`ink_pixels`; NaN where fewer than two);
         ``'spearman_signed'``: Spearman rank correlation of the signed maps (whole map);
         ``'spearman_abs'``: the same for the absolute maps; ``'ssim'``: the structural similarity
         (:func:`skimage.metrics.structural_similarity`, 7x7 windows or the largest odd size that
@@ -270,15 +371,214 @@ def map_similarity(reference, maps) -> dict:
     >>> a = torch.arange(64.0).reshape(1, 8, 8) - 20
     >>> {k: v.round(2).tolist() for k, v in map_similarity(a, -a).items()}
     {'spearman_signed': [-1.0], 'spearman_abs': [1.0], 'ssim': [1.0]}
+
+    Two maps zero off the ink that rank the ink pixels in opposite orders agree over the whole
+    map (the shared zeros) and disagree on the ink:
+
+    >>> x = torch.zeros(1, 1, 8, 8)
+    >>> x[0, 0, 2:6, 3:5] = 1.0
+    >>> up = x[:, 0] * torch.arange(1.0, 65.0).reshape(1, 8, 8)
+    >>> sims = map_similarity(up, x[:, 0] * 65 - up, inputs=x)
+    >>> round(float(sims["spearman_abs"][0]), 2), round(float(sims["spearman_abs_ink"][0]), 2)
+    (0.99, -1.0)
     """
     a, b = _planes(reference), _planes(maps)
     if a.shape != b.shape:
         raise ValueError(f"`reference` and `maps` must have the same shape. Got {a.shape} and "
                          f"{b.shape} (summed over channels).")
     fa, fb = a.reshape(len(a), -1), b.reshape(len(b), -1)
-    return {"spearman_signed": _spearman_rows(fa, fb),
-            "spearman_abs": _spearman_rows(np.abs(fa), np.abs(fb)),
-            "ssim": np.array([_ssim(np.abs(p), np.abs(q)) for p, q in zip(a, b)])}
+    out = {"spearman_signed": _spearman_rows(fa, fb),
+           "spearman_abs": _spearman_rows(np.abs(fa), np.abs(fb)),
+           "ssim": np.array([_ssim(np.abs(p), np.abs(q)) for p, q in zip(a, b)])}
+    if inputs is not None:
+        keep = ink_pixels(a, inputs).reshape(len(a), -1)
+        out["spearman_abs_ink"] = _masked_spearman(np.abs(fa), np.abs(fb), keep)
+    return out
+
+
+def ink_pixels(maps, inputs, *, rtol: float = _RTOL) -> np.ndarray:
+    """Which elements of each map lie over the input's ink (``|x|`` summed over channels, taken
+    to the map's resolution as in :func:`input_structure`, above ``rtol`` times its largest).
+
+    Parameters
+    ----------
+    maps : Tensor, ndarray or Attribution, of shape (N, ...)
+    inputs : Tensor or ndarray of shape (N, C, H, W)
+    rtol : float, default=1e-6
+
+    Returns
+    -------
+    ndarray of bool, of the shape of the maps summed over channels (N, h, w)
+
+    Raises
+    ------
+    ValueError
+        Maps and inputs of different lengths.
+
+    Examples
+    --------
+    >>> import torch
+    >>> x = torch.zeros(1, 1, 4, 4)
+    >>> x[0, 0, 1, 1:3] = 1.0
+    >>> ink_pixels(x, x).sum(), ink_pixels(torch.zeros(1, 3, 2, 2), x).astype(int).tolist()
+    (np.int64(2), [[[1, 1], [0, 0]]])
+    """
+    m = _planes(maps)
+    ink = _ink_planes(m.shape, inputs)
+    top = ink.reshape(len(ink), -1).max(1).reshape(-1, 1, 1)
+    return ink > rtol * top
+
+
+def noise_null(reference, inputs, *, seed: int = 0, n_draws: int = N_NULL_DRAWS) -> dict:
+    """A null for the randomization check that shares the input's structure: the trained
+    absolute maps against ``|ink * noise|`` (the input's ink, at the map's resolution, times
+    seeded Gaussian noise), a map that knows nothing of any model.
+
+    On a black background a map that is zero off the ink (input x gradient, integrated
+    gradients, DeepLIFT) agrees with *any* such map over the whole image; a number that this
+    null reaches says nothing about the model.
+
+    Parameters
+    ----------
+    reference : Tensor, ndarray or Attribution, of shape (N, ...)
+        The trained model's maps.
+    inputs : Tensor or ndarray of shape (N, C, H, W)
+    seed : int, default=0
+    n_draws : int, default=8
+        Noise draws per input; the numbers are their means.
+
+    Returns
+    -------
+    dict of str to ndarray of shape (N,)
+        ``'spearman_abs'``: Spearman correlation over the whole map; ``'spearman_abs_ink'``: on
+        the ink pixels (:func:`ink_pixels`); ``'ssim'``: SSIM as in :func:`map_similarity`.
+
+    Raises
+    ------
+    ValueError
+        Maps and inputs of different lengths, or ``n_draws`` below 1.
+
+    Examples
+    --------
+    >>> import torch
+    >>> x = torch.zeros(2, 1, 8, 8)
+    >>> x[:, 0, 2:6, 3:5] = 1.0
+    >>> null = noise_null(x * torch.rand(2, 1, 8, 8), x, seed=0)
+    >>> bool(null["spearman_abs"].min() > 0.5), bool(abs(null["spearman_abs_ink"]).max() < 0.6)
+    (True, True)
+    """
+    if not isinstance(n_draws, int) or isinstance(n_draws, bool) or n_draws < 1:
+        raise ValueError(f"`n_draws` must be an int >= 1. Got {n_draws!r} instead.")
+    a = np.abs(_planes(reference))
+    ink = _ink_planes(a.shape, inputs)
+    keep = ink_pixels(a, inputs).reshape(len(a), -1)
+    rng = np.random.default_rng(seed)
+    fa = a.reshape(len(a), -1)
+    out = {"spearman_abs": [], "spearman_abs_ink": [], "ssim": []}
+    for _ in range(n_draws):
+        noise = np.abs(ink * rng.standard_normal(ink.shape))
+        fn = noise.reshape(len(a), -1)
+        out["spearman_abs"].append(_spearman_rows(fa, fn))
+        out["spearman_abs_ink"].append(_masked_spearman(fa, fn, keep))
+        out["ssim"].append([_ssim(p, q) for p, q in zip(a, noise)])
+    return {k: _nanmean(np.asarray(v, dtype=float).T) for k, v in out.items()}
+
+
+def grad_cam_stages(model: nn.Module, inputs: torch.Tensor, *, target, layer: str,
+                    seed: int = 0) -> dict:
+    """Where Grad-CAM's map comes to follow the input's ink: the control of
+    :func:`input_structure` (Spearman of the absolute map with the ink) at each stage of
+    Grad-CAM, for the trained model and for a copy with every layer re-initialized.
+
+    Parameters
+    ----------
+    model : nn.Module
+    inputs : Tensor of shape (N, C, H, W)
+    target : int, sequence of int or Tensor
+        The class explained per input.
+    layer : str
+        The dotted name of the layer Grad-CAM reads.
+    seed : int, default=0
+        Seeds the new weights (:func:`randomized_copy`).
+
+    Returns
+    -------
+    dict of str to ndarray
+        Of shape (2, N): row 0 the trained model, row 1 the re-initialized one. ``'raw'``: the
+        weighted sum of the layer's channels at the layer's resolution, before Grad-CAM's ReLU;
+        ``'relu'``: after it; ``'stretched'``: after the bilinear stretch to the input's size (the map as drawn);
+        and ``'shape'``, the layer's (h, w).
+
+    Raises
+    ------
+    ValueError
+        A layer the model does not have, or one whose output is not [N, C, h, w].
+
+    Examples
+    --------
+    >>> import torch
+    >>> from torch import nn
+    >>> net = nn.Sequential(nn.Conv2d(1, 2, 3, padding=1), nn.ReLU(), nn.Flatten(),
+    ...                     nn.Linear(32, 2))
+    >>> stages = grad_cam_stages(net, torch.rand(3, 1, 4, 4), target=0, layer="1")
+    >>> sorted(stages), stages["raw"].shape, stages["shape"].tolist()
+    (['raw', 'relu', 'shape', 'stretched'], (2, 3), [4, 4])
+    """
+    from captum.attr import LayerAttribution, LayerGradCam
+
+    named = dict(model.named_modules())
+    if layer not in named:
+        raise ValueError(f"`layer` must name a submodule of the model (one of "
+                         f"{[n for n in named if n]}). Got {layer!r} instead.")
+    x = _as_numpy(inputs)
+    x = torch.as_tensor(x, dtype=torch.float32)
+    target = torch.as_tensor(target).expand(len(x)) if torch.as_tensor(target).ndim == 0 \
+        else torch.as_tensor(target)
+    out = {k: np.zeros((2, len(x))) for k in ("raw", "relu", "stretched")}
+    for row, net in enumerate((model, randomized_copy(model, seed=seed))):
+        was = net.training
+        net.eval()
+        try:
+            cam = LayerGradCam(net, dict(net.named_modules())[layer]).attribute(
+                x.clone().requires_grad_(True), target=target, relu_attributions=False).detach()
+        finally:
+            net.train(was)
+        if cam.ndim != 4:
+            raise ValueError(f"`layer` must give [N, C, h, w] outputs. Got {list(cam.shape)}.")
+        shape = tuple(cam.shape[-2:])
+        relu = cam.clamp_min(0)
+        stretched = LayerAttribution.interpolate(relu, tuple(x.shape[-2:]),
+                                                 interpolate_mode="bilinear")
+        for k, m in (("raw", cam), ("relu", relu), ("stretched", stretched)):
+            out[k][row] = input_structure(m, x)["ink"]
+    out["shape"] = np.asarray(shape)
+    return out
+
+
+def _ink_planes(shape, inputs) -> np.ndarray:
+    """The input's ink (|x| summed over channels) at the resolution of maps of ``shape``."""
+    x = _as_numpy(inputs)
+    if len(x) != shape[0]:
+        raise ValueError(f"`maps` and `inputs` must have the same length. Got {shape[0]} and "
+                         f"{len(x)}.")
+    ink = _planes(np.abs(x))
+    if ink.shape[1:] != tuple(shape[1:]):
+        t = torch.as_tensor(ink)[:, None]
+        size = tuple(shape[1:])
+        t = (torch.nn.functional.adaptive_avg_pool2d(t, size)
+             if all(s <= i for s, i in zip(size, ink.shape[1:]))
+             else torch.nn.functional.interpolate(t, size=size, mode="bilinear"))
+        ink = t[:, 0].numpy()
+    return ink
+
+
+def _masked_spearman(a: np.ndarray, b: np.ndarray, keep: np.ndarray) -> np.ndarray:
+    """Spearman of each row of ``a`` with ``b`` over the elements ``keep`` (NaN below two)."""
+    out = np.full(len(a), np.nan)
+    for i in range(len(a)):
+        if keep[i].sum() >= 2:
+            out[i] = _spearman_rows(a[i][None, keep[i]], b[i][None, keep[i]])[0]
+    return out
 
 
 def input_structure(maps, inputs) -> dict:
@@ -314,18 +614,7 @@ def input_structure(maps, inputs) -> dict:
     from skimage.filters import sobel
 
     m = np.abs(_planes(maps))
-    x = _as_numpy(inputs)
-    if len(x) != len(m):
-        raise ValueError(f"`maps` and `inputs` must have the same length. Got {len(m)} and "
-                         f"{len(x)}.")
-    ink = _planes(np.abs(x))
-    if ink.shape[1:] != m.shape[1:]:
-        t = torch.as_tensor(ink)[:, None]
-        size = tuple(m.shape[1:])
-        t = (torch.nn.functional.adaptive_avg_pool2d(t, size)
-             if all(s <= i for s, i in zip(size, ink.shape[1:]))
-             else torch.nn.functional.interpolate(t, size=size, mode="bilinear"))
-        ink = t[:, 0].numpy()
+    ink = _ink_planes(m.shape, inputs)
     edges = np.stack([sobel(i) for i in ink])
     flat = m.reshape(len(m), -1)
     return {"ink": _spearman_rows(flat, ink.reshape(len(m), -1)),
@@ -410,6 +699,15 @@ def cascade_layers(model: nn.Module) -> list[str]:
     Every module with parameters of its own, in reverse ``named_modules()`` order, except that a
     normalization layer (BatchNorm, LayerNorm, GroupNorm) goes with the layer before it.
 
+    Parameters
+    ----------
+    model : nn.Module
+
+    Returns
+    -------
+    list of str
+        Dotted names of ``model.named_modules()``, top first.
+
     Examples
     --------
     >>> from torch import nn
@@ -444,6 +742,16 @@ def randomized_copy(model: nn.Module, *, layers: Sequence[str] | None = None,
     seed : int, default=0
         Seeds the new weights, per module (a module gets the same new weights whichever other
         modules are re-initialized with it); the global random state is put back afterwards.
+
+    Returns
+    -------
+    nn.Module
+        The copy.
+
+    Raises
+    ------
+    ValueError
+        A name in ``layers`` that is not a submodule of the model.
 
     Examples
     --------
@@ -492,6 +800,11 @@ def rank_correlation(a, b, *, over: str = "all", rtol: float = _RTOL) -> np.ndar
     ndarray of shape (N,)
         0 where one ranking is constant; with ``over='nonzero'``, NaN where fewer than two
         elements are non-zero in either map.
+
+    Raises
+    ------
+    ValueError
+        An unknown ``over``, or maps of different shapes.
 
     Examples
     --------
