@@ -104,9 +104,6 @@ KNOWN_GAPS = {
     "vizkit.analysis.actmax.random_affine": "EX01 PR01 RA01 RT01",
     "vizkit.analysis.actmax.render.optimize": "EX01 PR01 RA01 RT01",
     "vizkit.analysis.actmax.standard_transforms": "EX01 PR01 RT01",
-    "vizkit.analysis.attribution_layer": "PR01 RT01",
-    "vizkit.analysis.attributions.get_method": "EX01 PR01 RT01",
-    "vizkit.analysis.cascade_layers": "PR01 RT01",
     "vizkit.analysis.channel": "EX01 PR01 RT01",
     "vizkit.analysis.class_logit": "EX01 PR01 RT01",
     "vizkit.analysis.diversity": "EX01 PR01 RT01",
@@ -114,18 +111,11 @@ KNOWN_GAPS = {
     "vizkit.analysis.l2": "EX01 PR01 RT01",
     "vizkit.analysis.layer": "EX01 PR01 RT01",
     "vizkit.analysis.neuron": "EX01 PR01 RT01",
-    "vizkit.analysis.randomized_copy": "RT01",
-    "vizkit.analysis.rank_correlation": "RA01",
     "vizkit.analysis.total_variation": "EX01 RT01",
     "vizkit.analysis.unit": "EX01 PR01 RT01",
     "vizkit.figures.actmax.applies": "EX01 PR01 RT01",
     "vizkit.figures.actmax.figures": "EX01 PR01 RT01",
-    "vizkit.figures.attributions.applies": "EX01 PR01 RT01",
-    "vizkit.figures.attributions.example_indices": "EX01 PR01 RT01",
-    "vizkit.figures.attributions.figures": "EX01 PR01 RT01",
     "vizkit.plot.plot_actmax": "EX01 PR01 RA01",
-    "vizkit.plot.plot_attribution": "EX01 RA01",
-    "vizkit.plot.plot_attributions": "EX01 RA01",
 }
 
 OBJECTS = documented_objects()
