@@ -6,11 +6,11 @@ Shows, for test images of five classes, which pixels each method says the CNN an
 for the true class: gradients (saliency, SmoothGrad, guided backprop, input x gradient),
 methods against a black reference (integrated gradients, DeepLIFT, occlusion) and, for the CNN,
 layer methods (Grad-CAM, layer integrated gradients, layer conductance); two methods whose maps
-coincide are drawn once and named with their correlation. Beside each group, the sanity check
-of Adebayo et al. (2018): the same maps with the model's layers re-initialized one by one from the top, and per
-method the Spearman correlation of signed and of absolute maps and SSIM with the trained maps,
-over the whole image and over the ink alone, each beside a null that knows no model (the input's
-ink times random noise); every method is named by what survives full randomization (sign,
+coincide are drawn once and named with their correlation. Beside each group, the sanity check of
+Adebayo et al. (2018): the same maps with the model's layers re-initialized one by one from the top,
+and per method the Spearman correlation of signed and of absolute maps and SSIM with the trained
+maps, over the whole image and over the ink alone, each beside a null that knows no model (the
+input's ink times random noise); every method is named by what survives full randomization (sign,
 magnitude, only the input's own ink and edges) or passes.
 Last, faithfulness: deletion and insertion curves (pixel flipping) of every pixel-level method on
 200 test images, with each method's mean area under the curve, a bootstrap interval, a
