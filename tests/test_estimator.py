@@ -237,7 +237,8 @@ def test_plot_search_scores_draws_each_candidate(pyplot):
             {"rank": 3, "dropout": 0.7, "h1": 200, "mean_score": 0.7, "std_score": 0.03}]
     out = plot_search_scores(rows)
     assert out["params"] == ["dropout", "h1"]
-    assert [ax.get_xlabel() for ax in out["axes"]] == ["dropout", "h1"]
+    assert [ax.get_xlabel() for ax in out["axes"]] == ["dropout probability",
+                                                       "units in hidden layer 1"]
     line = out["points"][1].lines[0]  # the markers of the h1 panel
     np.testing.assert_array_equal(line.get_xdata(), [100, 300, 200])
     np.testing.assert_array_equal(line.get_ydata(), [0.8, 0.9, 0.7])

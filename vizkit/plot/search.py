@@ -13,6 +13,29 @@ __all__ = ["plot_search_scores"]
 _NOT_PARAMS = ("rank", "mean_score", "std_score", "fit_seconds", "score_seconds")
 
 
+def _param_label(name: str) -> str:
+    """An axis label a student can read for a search column: ``h2`` is "units in hidden layer 2",
+    ``dropout`` "dropout probability"; any other name is returned as it is.
+
+    Parameters
+    ----------
+    name : str
+        A column of :func:`vizkit.estimator.search_results`.
+
+    Returns
+    -------
+    str
+
+    Examples
+    --------
+    >>> _param_label("h1"), _param_label("dropout"), _param_label("lr")
+    ('units in hidden layer 1', 'dropout probability', 'lr')
+    """
+    if len(name) > 1 and name[0] == "h" and name[1:].isdigit():
+        return f"units in hidden layer {int(name[1:])}"
+    return {"dropout": "dropout probability"}.get(name, name)
+
+
 def plot_search_scores(results: Any, *, params: Sequence[str] | None = None,
                        axes: Sequence | None = None, errorbar_kw: dict | None = None) -> dict:
     """Plot each candidate's mean CV score (± std over folds) against each hyper-parameter.
@@ -60,7 +83,7 @@ def plot_search_scores(results: Any, *, params: Sequence[str] | None = None,
     ...         {"rank": 3, "h1": 4, "dropout": 0.0, "mean_score": 0.71, "std_score": 0.05}]
     >>> out = plot_search_scores(rows)
     >>> out["params"], [ax.get_xlabel() for ax in out["axes"]]
-    (['h1', 'dropout'], ['h1', 'dropout'])
+    (['h1', 'dropout'], ['units in hidden layer 1', 'dropout probability'])
     >>> out["best"][0].get_xydata().tolist()
     [[64.0, 0.93]]
     >>> plot_search_scores(rows, params=["lr"])
@@ -111,8 +134,8 @@ def plot_search_scores(results: Any, *, params: Sequence[str] | None = None,
                                    color="#d62728", linestyle="none", zorder=5,
                                    label="best")[0])
         if not ax.get_xlabel():
-            ax.set_xlabel(p)
+            ax.set_xlabel(_param_label(p))
     if not axes[0].get_ylabel():
         axes[0].set_ylabel("mean CV accuracy")
-    axes[0].legend(fontsize=9, frameon=False)
+    axes[0].legend(fontsize=12, frameon=False)
     return out
