@@ -11,6 +11,39 @@ from vizkit.data import Split
 from vizkit.figures import make_figures
 
 
+def _knn_by_hand(points, labels, k=10, folds=5):
+    """A second route to map_knn_accuracy: the same stratified folds, a numpy majority vote."""
+    from sklearn.model_selection import StratifiedKFold
+
+    points, labels = np.asarray(points, float), np.asarray(labels)
+    hits = []
+    for train, test in StratifiedKFold(n_splits=folds).split(points, labels):
+        d = ((points[test, None, :] - points[None, train, :]) ** 2).sum(-1)
+        near = labels[train][np.argsort(d, axis=1, kind="stable")[:, :k]]
+        vote = np.array([np.bincount(row, minlength=labels.max() + 1).argmax() for row in near])
+        hits.append((vote == labels[test]).mean())
+    return float(np.mean(hits))
+
+
+def test_map_knn_accuracy_reads_the_picture_and_handles_uneven_classes():
+    from vizkit.analysis.embedding import map_knn_accuracy
+
+    rng = np.random.default_rng(0)
+    y = np.array([0] * 30 + [1] * 3)  # uneven: the small class allows 3 folds only
+    apart = rng.normal(size=(33, 2)) + 20 * y[:, None]
+    assert map_knn_accuracy(apart, y, n_neighbors=3) == 1.0
+    mixed = rng.normal(size=(33, 2))
+    assert map_knn_accuracy(mixed, y) <= 30 / 33 + 1e-9  # no better than the majority class
+    assert np.isnan(map_knn_accuracy(apart[:31], y[:31]))  # a class of one point
+    assert np.isnan(map_knn_accuracy(apart[:30], y[:30]))  # one class only
+    import pytest
+
+    with pytest.raises(ValueError, match="one row per label"):
+        map_knn_accuracy(apart, y[:5])
+    with pytest.raises(ValueError, match="`folds`"):
+        map_knn_accuracy(apart, y, folds=0)
+
+
 def test_figure_family_embedding_caption_equals_the_drawn_points(pyplot):
     g = torch.Generator().manual_seed(0)
     y = torch.arange(60) % 3
@@ -34,6 +67,11 @@ def test_figure_family_embedding_caption_equals_the_drawn_points(pyplot):
                  for a, c in zip(feats, f.data["panel_coords"])]
         np.testing.assert_allclose(f.data["panel_trustworthiness"], trust, atol=1e-9)
         assert f"Trustworthiness of each map (scikit-learn, 10 neighbours" in f.caption
+        shown = [_knn_by_hand(c, f.data["labels"]) for c in f.data["panel_coords"]]
+        np.testing.assert_allclose(f.data["panel_map_knn_accuracy"], shown, atol=1e-9)
+        assert "How well each map itself shows the classes" in f.caption
+        partly = "shows it only partly" in f.caption
+        assert partly == (f.caption.startswith("The classes come apart") and shown[-1] < 0.9)
         assert f"of the first 60 test examples (3 classes of fashion-like)" in f.caption
         assert "the raw input (16 features)" in f.caption and "digit" not in f.caption.lower()
         legend = [ax.get_legend() for ax in f.fig.axes if ax.get_legend()]

@@ -33,7 +33,7 @@ from .._torch import check_model
 from ._layers import ACTIVATIONS, NotMLP, is_rbf_layer, last_conv_layer, mlp_stack
 
 __all__ = ["METHODS", "Embedding", "embed", "embed_activations", "embedding_layers",
-           "layer_activations", "map_trustworthiness"]
+           "layer_activations", "map_trustworthiness", "map_knn_accuracy"]
 
 #: Valid values of ``method``.
 METHODS = ("umap", "pca", "tsne")
@@ -411,6 +411,69 @@ def map_trustworthiness(features, points, *, n_neighbors: int = 10) -> float:
                          f"({len(f) / 2:g}). Got {n_neighbors!r} instead.")
     return float(round(trustworthiness(f.astype(np.float64), pts, n_neighbors=int(n_neighbors)),
                        12))
+
+
+def map_knn_accuracy(points, labels, *, n_neighbors: int = 10, folds: int = 5) -> float:
+    """How well a 2D map itself shows the classes: the cross-validated accuracy of a k-nearest-
+    neighbour vote on the map's own points.
+
+    Class separation measured in a layer's space says what the layer holds; this says what the
+    picture shows a viewer: 1 when every point's map neighbours share its class, about the
+    largest class's share when the colours are mixed. Folds are stratified and not shuffled (no
+    randomness); ``n_neighbors`` and ``folds`` shrink to what the smallest class allows.
+
+    Parameters
+    ----------
+    points : array-like of shape (N, d)
+        The map.
+    labels : array-like of shape (N,)
+        The class of each point.
+    n_neighbors : int, default=10
+        Neighbours that vote (at most the training points of a fold).
+    folds : int, default=5
+        Cross-validation folds; at most the size of the smallest class.
+
+    Returns
+    -------
+    float
+        In [0, 1]; NaN when a class has a single point or there is one class only (nothing to
+        cross-validate).
+
+    Raises
+    ------
+    ValueError
+        ``points`` is not ``(N, d)`` with one row per label, or ``n_neighbors`` or ``folds`` is
+        not a positive integer.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> rng = np.random.default_rng(0)
+    >>> y = np.repeat([0, 1], 20)
+    >>> apart = rng.normal(size=(40, 2)) + 10 * y[:, None]   # two far clusters
+    >>> mixed = rng.normal(size=(40, 2))                       # colours mixed
+    >>> map_knn_accuracy(apart, y), map_knn_accuracy(mixed, y) < 0.7
+    (1.0, True)
+    """
+    from sklearn.model_selection import StratifiedKFold, cross_val_score
+    from sklearn.neighbors import KNeighborsClassifier
+
+    pts = np.asarray(points, dtype=np.float64)
+    y = np.asarray(labels).ravel()
+    if pts.ndim != 2 or len(pts) != len(y):
+        raise ValueError(f"`points` must be (N, d) with one row per label ({len(y)}). Got shape "
+                         f"{pts.shape} instead.")
+    for name, v in (("n_neighbors", n_neighbors), ("folds", folds)):
+        if isinstance(v, bool) or not isinstance(v, (int, np.integer)) or v < 1:
+            raise ValueError(f"`{name}` must be a positive integer. Got {v!r} instead.")
+    _, counts = np.unique(y, return_counts=True)
+    k_folds = int(min(folds, counts.min()))
+    if len(counts) < 2 or k_folds < 2:
+        return float("nan")
+    train_size = len(y) - int(np.ceil(len(y) / k_folds))
+    knn = KNeighborsClassifier(n_neighbors=int(min(n_neighbors, train_size)))
+    scores = cross_val_score(knn, pts, y, cv=StratifiedKFold(n_splits=k_folds))
+    return float(round(scores.mean(), 12))
 
 
 def embedding_layers(model: nn.Module) -> list[tuple[str, str]]:

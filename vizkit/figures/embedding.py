@@ -61,6 +61,8 @@ def applies(model, split) -> str | None:
 
 _MAX_POINTS = 1000
 _TRUST_K = 10  # neighbours of the trustworthiness score
+#: below this 10-NN accuracy on its own 2-D points, a map is said to show the classes only partly
+_SHOWN_WELL = 0.9
 
 
 def figures(model, split, *, meta: dict | None = None, seed: int = 0) -> list[Figure]:
@@ -92,7 +94,9 @@ def figures(model, split, *, meta: dict | None = None, seed: int = 0) -> list[Fi
         ``embedding_umap``, ``embedding_tsne`` and ``embedding_pca``. ``data``: ``coords`` [n, 2]
         (the last panel: the deepest layer shown), ``panel_coords`` [panels, n, 2],
         ``panel_separation`` [panels] (class separation in each layer's own space),
-        ``panel_trustworthiness`` [panels] (of each map), ``labels`` [n], ``predictions``
+        ``panel_trustworthiness`` [panels] (of each map), ``panel_map_knn_accuracy`` [panels]
+        (a 10-nearest-neighbour vote on each map's own points: what the picture shows),
+        ``labels`` [n], ``predictions``
         [n], ``class_names``, and for image inputs ``images`` [n, H, W] (or [n, H, W, C]) uint8.
 
     Raises
@@ -124,7 +128,7 @@ def figures(model, split, *, meta: dict | None = None, seed: int = 0) -> list[Fi
 
     from ..analysis.bottleneck import class_separation
     from ..analysis.embedding import (embed_activations, embedding_layers, layer_activations,
-                                      map_trustworthiness)
+                                      map_knn_accuracy, map_trustworthiness)
 
     reason = applies(model, split)
     if reason is not None:
@@ -147,11 +151,12 @@ def figures(model, split, *, meta: dict | None = None, seed: int = 0) -> list[Fi
         side = min(4.4, 13.0 / cols)
         fig, axes = plt.subplots(1, cols, figsize=(side * cols + 1.9, side + 1.0), squeeze=False,
                                  layout="constrained")
-        coords, trust = [], []
+        coords, trust, shown = [], [], []
         for k, (layer, what) in enumerate(layers):
             res = embed_activations(model, x, layer, labels=y, method=method, seed=seed)
             coords.append(np.asarray(res.points[:, :2], dtype=np.float32))
             trust.append(map_trustworthiness(feats[k], coords[-1], n_neighbors=k_trust))
+            shown.append(map_knn_accuracy(coords[-1], labels))
             ax = axes[0, k]
             ax.set_title(f"{what}\n{'' if layer is None else repr(layer) + ', '}"
                          f"{res.n_features} features\nseparation {seps[k]:.2f}, "
@@ -183,14 +188,24 @@ def figures(model, split, *, meta: dict | None = None, seed: int = 0) -> list[Fi
                    + ", ".join(f"{nm} {v:.2f}" for nm, v in zip(names, seps))
                    + f". Trustworthiness of each map (scikit-learn, {k_trust} neighbours: 1 = "
                    "every map neighbourhood is a neighbourhood in the layer too): "
-                   + ", ".join(f"{nm} {v:.2f}" for nm, v in zip(names, trust)) + ".")
+                   + ", ".join(f"{nm} {v:.2f}" for nm, v in zip(names, trust))
+                   + ". How well each map itself shows the classes (accuracy of a 10-nearest-"
+                   "neighbour vote on its own 2-D points, 5-fold): "
+                   + ", ".join(f"{nm} {v:.2f}" for nm, v in zip(names, shown)) + ".")
+        opening = "The classes come apart layer by layer, left to right: "
         if not all(b >= a for a, b in zip(seps, seps[1:])):
-            caption = caption.replace("The classes come apart layer by layer, left to right: ",
-                                      "Class colours across the layers, left to right: ")
+            caption = caption.replace(opening, "Class colours across the layers, left to right: ")
+        elif np.isfinite(shown[-1]) and shown[-1] < _SHOWN_WELL:
+            # the layers separate the classes, but this picture does not show it: say so first
+            caption = caption.replace(opening, (
+                "The classes come apart layer by layer in the layers' own spaces, but this map "
+                f"shows it only partly (a 10-nearest-neighbour vote on the last panel's 2-D "
+                f"points gets {shown[-1]:.2f} right): "))
         out.append(Figure(id=f"embedding_{method}", fig=fig, caption=caption,
                           data={"coords": coords[-1], "panel_coords": np.stack(coords),
                                 "panel_separation": np.asarray(seps),
-                                "panel_trustworthiness": np.asarray(trust)}))
+                                "panel_trustworthiness": np.asarray(trust),
+                                "panel_map_knn_accuracy": np.asarray(shown)}))
     common = _embedding_data(model, x, y, classes, image=len(split.input_shape) == 3)
     for f in out:
         f.data.update(common)
