@@ -48,3 +48,25 @@ def test_family_not_applicable_names_the_layers():
     mlp = nn.Sequential(nn.Flatten(), nn.Linear(64, 3))
     with pytest.raises(NotApplicable, match=r"no Conv2d layer.*'0', '1'"):
         make_figures("feature-maps", mlp, split)
+
+
+def test_a_standardizing_model_explains_the_tinted_background_by_its_numbers(pyplot):
+    # a vizkit CNN standardizes inside: a black pixel reaches conv1 as -mean/std, so a blank
+    # region's map is that constant times the filter's weight sum plus its bias; the caption
+    # says so for the first conv only, and the stored tint is what the model computes
+    from vizkit.models import ConvNet
+
+    torch.manual_seed(0)
+    model = ConvNet(1, 2, image_size=8, channels=(3, 4), hidden=8,
+                    normalize=(0.1307, 0.3081)).eval()
+    split = image_split(size=8)
+    figs = {f.id: f for f in make_figures("feature-maps", model, split, seed=0)}
+    first = figs["feature-maps-features-0"]
+    assert "a black pixel enters conv1 (features.0) as -0.42" in first.caption
+    blank = torch.zeros(1, 1, 8, 8)
+    inside = feature_maps(model, blank, "features.0").maps[0, :, 3, 3]  # away from the padding
+    np.testing.assert_allclose(first.data["blank_response"], inside, rtol=1e-5, atol=1e-6)
+    assert all("standardizes its input" not in f.caption for k, f in figs.items()
+               if k != "feature-maps-features-0")
+    plain = make_figures("feature-maps", _cnn(), split, seed=0)  # no Normalize: nothing said
+    assert all("standardizes" not in f.caption and "blank_response" not in f.data for f in plain)

@@ -116,6 +116,35 @@ def _filters_figure(model, filt) -> Figure:
                         "layer_label": np.array(label)})
 
 
+def _input_standardization(model, layer: str):
+    """``(mean, std, conv)`` when the model standardizes its raw input (a vizkit ``Normalize``)
+    before ``layer`` and ``layer`` is the first conv it meets, else None: then a blank (0) pixel
+    reaches the conv as ``-mean / std``, not 0."""
+    from torch import nn
+
+    from ..models._base import Normalize
+
+    norm = None
+    for name, mod in model.named_modules():
+        if isinstance(mod, Normalize):
+            norm = mod
+        elif isinstance(mod, nn.Conv2d):
+            if name == layer and norm is not None:
+                return float(norm.mean), float(norm.std), mod
+            return None
+    return None
+
+
+def _blank_response(conv, value: float) -> np.ndarray:
+    """Each channel's output on a constant input ``value`` away from the border: ``value`` times
+    the sum of its weights plus its bias (the tint of a blank background)."""
+    import torch
+
+    w = conv.weight.detach().double()
+    b = conv.bias.detach().double() if conv.bias is not None else torch.zeros(w.shape[0])
+    return (value * w.sum(dim=(1, 2, 3)) + b).numpy()
+
+
 def _maps_figure(model, res, class_names: list[str]) -> Figure:
     import matplotlib.pyplot as plt
 
@@ -151,8 +180,18 @@ def _maps_figure(model, res, class_names: list[str]) -> Figure:
                f"images (classes {names}, white on black): {which}, {h}x{w} each, numbered; each "
                f"input's maps share one symmetric scale (its colourbar: red positive, blue "
                f"negative, white zero). {pos:.0%} of the values are positive{relu}.")
+    extra = {}
+    std = _input_standardization(model, res.layer)
+    if std is not None:
+        mean, sd, conv = std
+        blank = -mean / sd
+        extra["blank_response"] = _blank_response(conv, blank)[:shown]
+        caption += (f" The background is tinted, not white, because the model standardizes its "
+                    f"input first ((x - {mean:.4g}) / {sd:.4g}): a black pixel enters {label} as "
+                    f"{blank:.2f}, and each channel's tint is its response to that constant "
+                    "(the sum of its weights times it, plus its bias).")
     return Figure(f"feature-maps-{res.layer.replace('.', '-')}", fig, caption,
-                  data={"maps": res.maps[:, :shown], "inputs": res.inputs,
+                  data={**extra, "maps": res.maps[:, :shown], "inputs": res.inputs,
                         "layer": np.array(res.layer), "layer_label": np.array(label),
                         "labels": res.labels,
                         "channels": np.arange(shown)})
