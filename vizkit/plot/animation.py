@@ -104,6 +104,7 @@ def plot_surface_frame(frames, index: int, *, axes=None, colorbar: bool = True,
     cax.plot([ep[index]] * 2, [frames.loss[index], acc[index]], "o", color="0.2", ms=4)
     cax.set_xscale("log")
     cax.set_xlabel("epoch (log scale; 0 drawn at 1)", fontsize=font)
+    cax.set_ylabel("loss, accuracy", fontsize=font)
     cax.set_ylim(0, max(1.05, float(np.nanmax(frames.loss)) * 1.05))
     cax.tick_params(labelsize=font)
     cax.legend(fontsize=font, loc="center right", frameon=False)

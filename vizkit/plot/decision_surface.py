@@ -287,7 +287,8 @@ def points_legend(ax, classes, palette, class_names: Sequence[str] | None = None
                   **legend_kw):
     """One legend for :func:`~vizkit.plot.graph.graph_data`'s points: classes and correctness.
 
-    A coloured square per class present (the points' fill colour), then the two marker shapes
+    A colour swatch per class present (the points' fill colour, drawn as a thick bar so it is not
+    read as a marker shape), then the two marker shapes
     (circle: classified right, square: classified wrong), outside the axes on the right.
 
     Parameters
@@ -324,7 +325,8 @@ def points_legend(ax, classes, palette, class_names: Sequence[str] | None = None
     from matplotlib.lines import Line2D
 
     names = list(class_names or [])
-    handles = [Line2D([], [], linestyle="none", marker="s", markersize=7, color=palette[c],
+    # a class is a colour swatch (a thick bar), never a marker shape: the shapes mean right/wrong
+    handles = [Line2D([], [], linestyle="-", linewidth=7, color=palette[c],
                       label=names[c] if c < len(names) else str(c)) for c in classes]
     handles += [Line2D([], [], linestyle="none", marker=m, markersize=6, markerfacecolor="white",
                        markeredgecolor="black", label=label)
@@ -433,7 +435,8 @@ def class_legend(ax, classes, palette, class_names: Sequence[str] | None = None,
     from matplotlib.lines import Line2D
 
     names = list(class_names or [])
-    handles = [Line2D([], [], linestyle="none", marker="s", markersize=7, color=palette[c],
+    # a class is a colour swatch (a thick bar), never a marker shape: the shapes mean right/wrong
+    handles = [Line2D([], [], linestyle="-", linewidth=7, color=palette[c],
                       label=names[c] if c < len(names) else str(c)) for c in classes]
     kw = {"loc": "upper left", "bbox_to_anchor": (1.01, 1.0), "fontsize": 9,
           "frameon": False}
