@@ -51,3 +51,19 @@ def test_wide_layer_figure_names_its_layer_and_reads_from_the_back(pyplot):
         assert w > h, f.id  # landscape
         assert slide_text_px(min(sizes), int(w * 220), int(h * 220), 220) >= 20, (f.id, w, h)
     np.testing.assert_array_equal(wide.data["channels"], np.arange(32))
+
+
+def test_conv_label_keeps_a_models_own_conv_names():
+    # a count beside the model's own name could contradict it ("conv1 (conv2)")
+    class Net(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.conv2 = nn.Conv2d(1, 2, 3)   # the FIRST conv, named conv2 by its author
+            self.stem = nn.Sequential(nn.Conv2d(2, 2, 3))
+            self.Conv = nn.Conv2d(2, 2, 1)
+
+    net = Net()
+    assert conv_label(net, "conv2") == "conv2"
+    assert conv_label(net, "stem.0") == "conv2 (stem.0)"  # a plain index is still counted
+    assert conv_label(net, "Conv") == "Conv"
+    assert conv_label(nn.Sequential(nn.Conv2d(1, 2, 3)), "0") == "conv1 (0)"

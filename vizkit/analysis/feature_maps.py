@@ -21,6 +21,8 @@ Examples
 
 from __future__ import annotations
 
+import re
+
 from dataclasses import dataclass
 
 import numpy as np
@@ -163,11 +165,24 @@ def conv_label(model: nn.Module, layer: str) -> str:
     >>> net = nn.Sequential(nn.Conv2d(1, 2, 3), nn.ReLU(), nn.Conv2d(2, 4, 3))
     >>> conv_label(net, "2")
     'conv2 (2)'
+
+    A model that names its own conv layers keeps its names (a count beside them could
+    contradict them, e.g. a first layer called ``conv2``):
+
+    >>> class Net(nn.Module):
+    ...     def __init__(self):
+    ...         super().__init__()
+    ...         self.conv2 = nn.Conv2d(1, 2, 3)
+    ...         self.block = nn.Sequential(nn.Conv2d(2, 2, 3))
+    >>> conv_label(Net(), "conv2"), conv_label(Net(), "block.0")
+    ('conv2', 'conv2 (block.0)')
     """
     convs = conv_layers(model)
     if layer not in convs:
         raise ValueError(f"`layer` must be one of the conv layers of {type(model).__name__}: "
                          f"{', '.join(map(repr, convs))}. Got {layer!r} instead.")
+    if re.fullmatch(r"conv\d*", layer.rsplit(".", 1)[-1], flags=re.IGNORECASE):
+        return layer  # the model's own conv name: already what a student reads
     return f"conv{convs.index(layer) + 1} ({layer})"
 
 
