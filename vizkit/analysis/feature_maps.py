@@ -22,7 +22,6 @@ Examples
 from __future__ import annotations
 
 import re
-
 from dataclasses import dataclass
 
 import numpy as np
