@@ -221,7 +221,22 @@ def test_png_folder_recipe_reads_back_the_lecture_normalization_and_parses_fits_
     assert log["epoch"][-1] == 2 and np.all((log["train_err"] >= 0) & (log["train_err"] <= 1))
     text = png.log_caption(log, hist, n, 5, 0.25)
     assert "5 lines over 2 epochs of 8 batches" in text and "test error 25.0% on 12 test" in text
-    assert "per epoch (12 images)" in text
+    assert "per epoch (12 images)" in text and text.startswith("Training error falls from")
+    # the kept epoch is weighed against the last by a binomial standard error on 12 images
+    import types
+
+    def history(errs):
+        eps = [{"val_acc": 1 - e} for e in errs]
+        best = int(np.argmin(errs))
+        return types.SimpleNamespace(epochs=eps, best=eps[best], best_epoch=best + 1)
+
+    n12 = {"training": 40, "validation": 12, "testing": 12}
+    close = png.log_caption(log, history([0.5, 0.25, 0.3]), n12, 5, 0.25)
+    assert "within one standard error (12.5%)" in close and "1 validation image more" in close
+    far = png.log_caption(log, history([0.5, 0.1, 0.5]), n12, 5, 0.25)
+    assert "more than one standard error (8.7%) above it" in far
+    last = png.log_caption(log, history([0.5, 0.4, 0.3]), n12, 5, 0.25)
+    assert "the last epoch is the best one" in last
     # full-size data: seeded subsets of at most MAX_IMAGES per folder, the same for the same seed
     big = image_split(n=60, size=8)
     old_max = dict(png.MAX_IMAGES)
