@@ -176,6 +176,18 @@ def test_linreg_rows_count_steps_and_caption_matches_legend():
     text = lin.descent_caption([1, 3, 100], 0.0, 10.0)
     assert "after 1, 3 and 100 steps" in text and "diagonal" in text
     assert "diagonal" not in lin.descent_caption([1, 3, 100], 0.5, 10.0)
+    # the floor is the least-squares line's loss (a second route: the lab's two points lie on
+    # y = 2x + 1 exactly, so its floor is 0; noisy points have a floor above 0)
+    a, b, floor = lin.least_squares_loss(np.array([1.0, 2.0]), np.array([3.0, 5.0]))
+    assert abs(a - 2) < 1e-9 and abs(b - 1) < 1e-9 and abs(floor) < 1e-12
+    x = np.linspace(-2, 3, 20)
+    y = 2 * x + 1 + np.random.default_rng(0).normal(0, 0.7, 20)
+    a, b, floor = lin.least_squares_loss(x, y)
+    assert np.allclose([a, b], np.polyfit(x, y, 1)) and floor > 0
+    text = lin.descent_caption([1, 3, 100], 0.0, 10.0, [("noisy", floor * 1.0000001, floor),
+                                                        ("lab", 0.02, 0.0)])
+    assert text.startswith("Gradient descent walks the line") and "agree with autograd" in text
+    assert f"minimum {floor:.4g} (numpy lstsq) reached" in text and "0.02 above it" in text
 
 
 def test_weights_caption_names_the_datas_classes_and_backs_each_trend():
