@@ -221,8 +221,10 @@ def surfaces_caption(opts: dict, n_points: int, n_support: int, lengths: dict,
             head += (f"The best line would still classify {best_line:.2f} of the training points "
                      f"right, but the linear models, fitted by the logistic loss, reach only {lin}")
             if linear_p is not None:
-                head += (f": their P(class 1) stays within [{linear_p[0]:.2f}, {linear_p[1]:.2f}] "
-                         "over the whole plot, a near-even bet everywhere")
+                lo, hi = linear_p
+                head += f": their P(class 1) spans only [{lo:.2f}, {hi:.2f}] over the whole plot"
+                if lo >= 0.4 and hi <= 0.6:  # within 0.1 of even everywhere
+                    head += ", a near-even bet everywhere"
             head += f". The best curved boundary reaches {best:.2f}. "
         else:
             head += (f"Linear models reach training accuracy {lin}, the best curved boundary "

@@ -162,6 +162,7 @@ def test_gmm_lambda_caption_claims_only_what_the_numbers_show():
     cap = gmm.surfaces_caption({"K": 6, "N": 10}, 48, 17, {"fcann2": 3.25}, False, accs, 0.77,
                                (0.447, 0.545))
     assert "best line would still classify 0.77" in cap and "[0.45, 0.55]" in cap
+    assert "near-even bet everywhere" in cap
     cap = gmm.surfaces_caption({"K": 6, "N": 10}, 48, 17, {"fcann2": 3.25}, True, accs)
     assert cap.startswith("A straight line separates") and "fail" not in cap
     assert gmm.FCANN2["param_niter"] == 100_000 and gmm.LAB["monitor"] == "val_loss"

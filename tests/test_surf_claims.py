@@ -118,7 +118,11 @@ def test_linear_separability_decides_the_gmm_caption():
     text = mod.surfaces_caption({"K": 4, "N": 40}, 4, 2, {"PTLogreg": 1.0}, False,
                                 {"PTLogreg": 0.5, "fcann2": 1.0}, 0.75, (0.45, 0.55))
     assert "best line would still classify 0.75" in text and "reach only PTLogreg 0.50" in text
-    assert "within [0.45, 0.55]" in text and "so the linear models fail" not in text
+    assert "spans only [0.45, 0.55]" in text and "so the linear models fail" not in text
+    assert "a near-even bet everywhere" in text
+    wide = mod.surfaces_caption({"K": 4, "N": 40}, 4, 2, {"PTLogreg": 1.0}, False,
+                                {"PTLogreg": 0.5, "fcann2": 1.0}, 0.75, (0.19, 0.76))
+    assert "spans only [0.19, 0.76]" in wide and "near-even" not in wide
 
 
 def test_best_line_accuracy_is_exact_against_a_dense_sweep_and_the_linear_programme():
