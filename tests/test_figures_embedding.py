@@ -82,3 +82,16 @@ def test_figure_family_embedding_caption_equals_the_drawn_points(pyplot):
         # >= 20 px once fitted to a 1920x1080 slide: pt * min(26.7 / w, 15 / h) (inches)
         w, h = f.fig.get_figwidth(), f.fig.get_figheight()
         assert min(sizes) * min(1920 / 72 / w, 1080 / 72 / h) >= 20
+
+
+def test_plot_embedding_writes_each_class_at_the_median_of_its_points(pyplot):
+    from vizkit.analysis.embedding import Embedding
+    from vizkit.plot.embedding import plot_embedding
+
+    pts = np.array([[0.0, 0.0], [2.0, 0.0], [4.0, 0.0], [10.0, 10.0], [12.0, 14.0]])
+    res = Embedding(points=pts, labels=np.array([0, 0, 0, 2, 2]), reducer=None, method="pca",
+                    layer=None, n_features=2)
+    ax = plot_embedding(res, class_names=["zero", "one", "two"], label_classes=True)
+    texts = {t.get_text(): t.get_position() for t in ax.vizkit_class_labels}
+    assert texts == {"zero": (2.0, 0.0), "two": (11.0, 12.0)}  # class 1 has no points
+    assert not plot_embedding(res, class_names=["zero", "one", "two"]).vizkit_class_labels

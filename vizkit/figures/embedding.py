@@ -162,6 +162,7 @@ def figures(model, split, *, meta: dict | None = None, seed: int = 0) -> list[Fi
                          f"{res.n_features} features\nseparation {seps[k]:.2f}, "
                          f"trustworthiness {trust[-1]:.2f}", fontsize=12)
             plot_embedding(res, ax=ax, class_names=classes, legend=k == cols - 1,
+                           label_classes=len(classes) <= 20,
                            legend_kw={"loc": "center left", "bbox_to_anchor": (1.01, 0.5),
                                       "title": "class", "title_fontsize": 12, "fontsize": 12})
             ax.xaxis.label.set_size(12)

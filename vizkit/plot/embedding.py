@@ -26,7 +26,7 @@ _NAME = {"umap": "UMAP", "tsne": "t-SNE", "pca": "PCA"}
 def plot_embedding(result, *, ax=None, class_names: Sequence[str] | None = None,
                    n_classes: int | None = None, s: float | None = None, alpha: float = 0.8,
                    legend: bool = True, shuffle: bool = True, scatter_kw: dict | None = None,
-                   legend_kw: dict | None = None):
+                   legend_kw: dict | None = None, label_classes: bool = False):
     """Scatter ``result.points`` (first two components) coloured by ``result.labels``.
 
     Each point is one input; near points had near activations (UMAP, t-SNE: near neighbours;
@@ -60,6 +60,10 @@ def plot_embedding(result, *, ax=None, class_names: Sequence[str] | None = None,
     legend_kw : dict, default=None
         Passed to ``ax.legend`` (e.g. ``{"loc": "center left", "bbox_to_anchor": (1, 0.5)}`` to
         put it outside the axes).
+    label_classes : bool, default=False
+        Write each class's name at the median of its points (dark text, white outline), so a
+        class can be found without matching similar colours against the legend; the texts are
+        ``ax.vizkit_class_labels``.
 
     Returns
     -------
@@ -133,6 +137,17 @@ def plot_embedding(result, *, ax=None, class_names: Sequence[str] | None = None,
             handles.append(Line2D([], [], ls="", marker="o", markersize=6, color=colors[c],
                                   label=name))
     sc.vizkit_order = order
+    ax.vizkit_class_labels = []
+    if label_classes and labels is not None:
+        import matplotlib.patheffects as pe
+
+        for c in np.unique(labels):
+            mid = np.median(pts[labels == c, :2], axis=0)
+            name = class_names[c] if class_names is not None else str(c)
+            ax.vizkit_class_labels.append(ax.text(
+                mid[0], mid[1], name, fontsize=14, fontweight="bold", ha="center", va="center",
+                color="black", zorder=5,
+                path_effects=[pe.withStroke(linewidth=3, foreground="white")]))
     if legend and handles:
         lkw = dict(fontsize=8, loc="best", frameon=True, framealpha=0.8, handletextpad=0.2,
                    borderpad=0.3, labelspacing=0.25)
