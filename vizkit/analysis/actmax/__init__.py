@@ -105,10 +105,10 @@ def activation_maximization(model: nn.Module, targets, *, n_steps: int = N_STEPS
         The weight of the batch-norm prior (:func:`batchnorm_prior`, DeepInversion: each
         ``BatchNorm2d`` layer's input statistics over the batch of optimized images are pulled
         to the running mean and variance the network kept in training), a prior from the model
-        itself that needs no data (0.1 is a reasonable weight). Used only when the model has
-        such layers (the settings record 0 otherwise); 0, the default, turns it off. With it,
-        the images of one call are optimized together: a different set of targets gives
-        slightly different images.
+        itself that needs no data (``bench/actmax_defaults.py`` measured weight 0.1). Used
+        only when the model has such layers (the settings record 0 otherwise); 0, the default,
+        turns it off. With it, the images of one call are optimized together: a different set
+        of targets gives slightly different images.
     class_score : {'logit', 'log_softmax'}, default='logit'
         What an int target maximizes: its logit (Simonyan et al. 2014's choice for
         visualizing) or its log-softmax (the logit minus the log-sum-exp of all logits).
