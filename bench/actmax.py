@@ -6,8 +6,8 @@
 
 The spine's CNN (``vizkit.models.build_default('cnn', (1, 28, 28), 10)``) is trained briefly on
 ``mnist-5k`` (or left untrained when the data cannot be loaded; the report says which). Then the
-10 class logits are maximized for 256 steps with the gallery's settings (the defaults of
-``activation_maximization``, with the training images as the data prior when the data loads): once as ONE batch of 10 images, once as 10 runs of one image, with the same
+10 class logits are maximized for ``--steps`` (256, half the default) steps with the gallery's
+other settings (the defaults of ``activation_maximization``, with the training images as the data prior when the data loads): once as ONE batch of 10 images, once as 10 runs of one image, with the same
 settings and no random transforms. The report gives the wall-clock speed-up and, per target,
 the activation reached by each run.
 

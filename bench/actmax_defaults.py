@@ -4,6 +4,7 @@
                                                        # CNN, 317 s MLP on a loaded 2-core box)
     python bench/actmax_defaults.py --models DIR       # keep/reuse the trained models in DIR
     python bench/actmax_defaults.py --set n_steps=128 --set tv=0.5   # try other settings
+    python bench/actmax_defaults.py --seeds 0,1,2     # the same over several optimization seeds
 
 Goal (vizkit issue 21, item 5): on the models ``vizkit train`` makes,
 
@@ -22,7 +23,10 @@ shares no weights with the nets, but the CLI's default refit trains them on trai
 two share the 1,000 val digits (never the test digits). The gallery's settings (the same defaults plus the training
 images as the data prior) are judged too, on the same models, as a second row per model. Each
 row prints the judge's hits, the network's lowest probability, the CPU seconds of the run, and per
-class the judge's reading, the logit reached and the best real test digit's logit.
+class the judge's reading, the logit reached and the best real test digit's logit. With
+``--seeds`` every row is run once per optimization seed and the summary gives each seed's hits:
+one seed is not enough to judge a setting (on the CNN the hits moved by up to 3 of 10 between
+seeds 0, 1 and 2 of the same settings), and the goal counts as met only when every seed reaches it.
 """
 
 from __future__ import annotations
@@ -94,7 +98,9 @@ def main(argv=None) -> dict:
                         help="an activation_maximization option instead of its default")
     parser.add_argument("--no-prior-row", action="store_true",
                         help="skip the gallery-settings row (defaults + the data prior)")
-    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--seed", type=int, default=0, help="data split and judge seed")
+    parser.add_argument("--seeds", default=None,
+                        help="comma-separated optimization seeds (default: --seed)")
     args = parser.parse_args(argv)
     torch.set_num_threads(1)
     from vizkit.data import load
@@ -110,22 +116,30 @@ def main(argv=None) -> dict:
     judge, cv = train_judge(split, args.seed)
     print(f"judge: SVC(rbf, C=10) on mnist-5k val+test (2,000 digits), 5-fold CV accuracy {cv:.3f}")
     print(f"settings: the defaults{' with ' + str(extra) if extra else ''}, seed {args.seed}")
+    seeds = [args.seed] if args.seeds is None else [int(v) for v in args.seeds.split(",")]
     out = {}
     for name in MODELS:
         model = cli_model(name, args.models, args.seed)
-        rows = {"defaults": dict(extra, seed=args.seed)}
-        if not args.no_prior_row:
-            rows["gallery settings (defaults + data prior)"] = dict(rows["defaults"],
-                                                                    prior=split.x_train)
-        for label, settings in rows.items():
-            res = judged(name, model, judge, split, settings)
-            show(name, label, res, split.classes)
-            out[(name, label)] = res
-    print("\nsummary: " + "; ".join(f"{n} {lab.split(' ')[0]} {r['hits']}/10 "
-                                    f"({r['seconds']:.1f} s)" for (n, lab), r in out.items()))
-    ok = all(r["hits"] >= 9 for (n, lab), r in out.items() if lab == "defaults")
-    print(f"goal (defaults >= 9/10 on both `vizkit train` models): {'met' if ok else 'NOT met'}")
-    return {f"{n}/{lab.split(' ')[0]}": r["hits"] for (n, lab), r in out.items()}
+        for seed in seeds:
+            rows = {"defaults": dict(extra, seed=seed)}
+            if not args.no_prior_row:
+                rows["gallery settings (defaults + data prior)"] = dict(rows["defaults"],
+                                                                        prior=split.x_train)
+            for label, settings in rows.items():
+                res = judged(name, model, judge, split, settings)
+                show(name, f"{label}, seed {seed}", res, split.classes)
+                out[(name, label, seed)] = res
+    print("\nsummary (judge hits of 10, lowest network probability, CPU s):")
+    for name in MODELS:
+        for label in dict.fromkeys(lab for (n, lab, _) in out if n == name):
+            rs = [out[(name, label, s)] for s in seeds]
+            print(f"  {name} {label}: " + ", ".join(
+                f"seed {s} {r['hits']}/10 (p >= {r['p'].min():.3f}, {r['seconds']:.1f} s)"
+                for s, r in zip(seeds, rs)) + f"; mean {np.mean([r['hits'] for r in rs]):.1f}")
+    ok = all(r["hits"] >= 9 for (n, lab, s), r in out.items() if lab == "defaults")
+    print(f"goal (defaults >= 9/10 on both `vizkit train` models, every seed): "
+          f"{'met' if ok else 'NOT met'}")
+    return {f"{n}/{lab.split(' ')[0]}/{s}": r["hits"] for (n, lab, s), r in out.items()}
 
 
 if __name__ == "__main__":

@@ -246,8 +246,10 @@ def test_optimized_tensor_is_a_leaf(mlp, monkeypatch):
 def test_layer_objective_raises_the_layer_mean(cnn, mlp):
     for net, name, shape in ((mlp, "layers.0", (1, 4, 4)), (cnn, "features.2", (1, 8, 8))):
         start = torch.full((1, *shape), 0.5)
+        # no batch-norm prior: this untrained net's running statistics (mean 0, variance 1)
+        # are nothing an image should match
         r = activation_maximization(net, [name], n_steps=40, lr=0.2, init=start, ink=0.0,
-                                    transforms=None)
+                                    transforms=None, batchnorm_weight=0.0)
         assert r.names == [name]
         seen = {}
         h = dict(net.named_modules())[name].register_forward_hook(

@@ -31,7 +31,29 @@ SAME_FACETS = 0.9
 
 
 def applies(model, split) -> str | None:
-    """``None`` for a torch model of image inputs (C, H, W), else the reason."""
+    """Whether the family fits: ``None`` for a torch model of image inputs (C, H, W).
+
+    Parameters
+    ----------
+    model : object
+        The trained model.
+    split : vizkit.data.Split
+        The data (its ``input_shape`` is read).
+
+    Returns
+    -------
+    str or None
+        None when activation maximization applies, else the reason it does not.
+
+    Examples
+    --------
+    >>> from types import SimpleNamespace
+    >>> from vizkit.models import PTDeep
+    >>> applies(PTDeep([16, 3]), SimpleNamespace(input_shape=(1, 4, 4))) is None
+    True
+    >>> applies(PTDeep([2, 3]), SimpleNamespace(input_shape=(2,)))
+    'activation maximization makes images; this data has input shape (2,), not (C, H, W).'
+    """
     from torch import nn
 
     shape = tuple(getattr(split, "input_shape", ()) or ())
@@ -50,9 +72,14 @@ def _how(r, n_train: int) -> str:
              f"outside the span of the {s['n_components']} leading principal components of the "
              f"{n_train} training images" if s["prior"] else "no data prior")
     lo, hi = s["value_range"]
+    bn = s.get("batchnorm_weight", 0.0)
+    bn = (f", a batch-norm prior (weight {bn:g}; DeepInversion: each batch norm's input mean and "
+          f"variance over the batch pulled to the running ones the network kept in training)"
+          if bn else "")
     return (f"{s['n_steps']} Adam steps (lr {s['lr']:g}) on one batch of {len(r.names)} images, "
             f"pixels a sigmoid in [{lo:g}, {hi:g}], each step a random shift up to 2 px, scale "
-            f"+-10 % and rotation +-10 deg, ink budget {s['ink']:g}, {prior}; seed {s['seed']}")
+            f"+-10 % and rotation +-10 deg, ink budget {s['ink']:g}{bn}, {prior}; seed "
+            f"{s['seed']}")
 
 
 def _flag_sentence(r) -> str:
@@ -287,14 +314,47 @@ def figures(model, split, *, meta: dict | None = None, seed: int = 0) -> list[Fi
     per class, and the images of a hidden layer's units and of the whole layer.
 
     Every run is :func:`vizkit.analysis.activation_maximization` with its defaults plus the
-    training images as the data prior; captions are computed from the results. ``data``: the
-    ``images``, ``targets``, ``activations``, ``probabilities``, ``degenerate`` flags and the best
-    real test images' activations.
+    training images as the data prior; captions are computed from the results. The real images
+    beside each optimized one are the highest-scoring of *all* test images (any label).
+
+    Parameters
+    ----------
+    model : nn.Module
+        A torch model of image inputs.
+    split : vizkit.data.Split
+        The data: the training images give the prior and the value range, the test images the
+        real examples.
+    meta : dict, optional
+        The checkpoint's metadata (not used by this family).
+    seed : int, default=0
+        Seeds every optimization.
+
+    Returns
+    -------
+    list of Figure
+        ``actmax-classes``, ``actmax-facets`` and, for a model with a hidden layer,
+        ``actmax-hidden``. ``data``: the ``images``, ``targets``, ``activations``,
+        ``probabilities``, ``degenerate`` flags and the best real test images' activations.
 
     Raises
     ------
     NotApplicable
         Non-image inputs, or not a torch model.
+
+    Examples
+    --------
+    >>> import torch
+    >>> from vizkit.data import Split, fingerprint
+    >>> from vizkit.models import PTDeep
+    >>> x = torch.rand(12, 1, 4, 4, generator=torch.Generator().manual_seed(0))
+    >>> y = torch.arange(12) % 3
+    >>> split = Split("tiny", x, y, x, y, x, y, ("a", "b", "c"), (1, 4, 4), fingerprint(x, y))
+    >>> _ = torch.manual_seed(0)
+    >>> figs = figures(PTDeep([16, 3]), split)
+    >>> [f.id for f in figs], figs[0].data["images"].shape
+    (['actmax-classes', 'actmax-facets'], (3, 1, 4, 4))
+    >>> import matplotlib.pyplot as plt
+    >>> plt.close("all")
     """
     from ..analysis.actmax import hidden_layer
 

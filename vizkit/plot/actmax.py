@@ -21,16 +21,23 @@ def plot_actmax(result, *, axes=None, fig=None, cmap: str = "gray", ncols: int |
     Parameters
     ----------
     result : vizkit.analysis.actmax.ActMaxResult
+        What to draw (its ``images``, ``activations``, ``probabilities``, ``degenerate``,
+        ``names`` and ``settings['value_range']`` are read).
     axes : sequence of Axes, optional
+        One per image; default a new grid.
     fig : Figure, optional
+        Where a new grid goes; default a new figure.
     cmap : str, default='gray'
         For single-channel images (white = 1 = ink for MNIST's raw [0, 1] pixels).
     ncols : int, optional
         Default: up to 5 per row.
     titles : list of str, optional
+        One per image; default the target, activation and probability.
     value_range : (float, float), optional
         Colour limits; default the range the optimization kept the pixels in, so images are
         compared on one scale (not each stretched).
+    imshow_kw : dict, optional
+        Passed to :meth:`~matplotlib.axes.Axes.imshow` (default ``interpolation='nearest'``).
     colorbar : bool, default=True
         One colour bar (pixel value) for the grid.
     fontsize : float, default=11
@@ -42,6 +49,28 @@ def plot_actmax(result, *, axes=None, fig=None, cmap: str = "gray", ncols: int |
         ``{'fig', 'axes', 'images', 'flagged'}``: ``flagged`` lists the indices of the
         degenerate images (constant image or zero activation), drawn with a red frame and a
         "degenerate" title.
+
+    Raises
+    ------
+    ValueError
+        ``result.images`` is not ``[N, C, H, W]``, or ``axes`` holds fewer axes than images.
+
+    Examples
+    --------
+    >>> import matplotlib
+    >>> matplotlib.use("Agg")
+    >>> import torch
+    >>> from types import SimpleNamespace
+    >>> images = torch.stack([torch.eye(4).view(1, 4, 4), torch.full((1, 4, 4), 0.5)])
+    >>> result = SimpleNamespace(images=images, activations=torch.tensor([2.0, 0.0]),
+    ...                          probabilities=torch.tensor([0.9, 0.1]),
+    ...                          degenerate=torch.tensor([False, True]),
+    ...                          names=["class 0", "class 1"], settings={"value_range": (0, 1)})
+    >>> out = plot_actmax(result)
+    >>> out["flagged"], out["axes"][0].get_title().splitlines()
+    ([1], ['class 0', 'act 2, p 0.90'])
+    >>> import matplotlib.pyplot as plt
+    >>> plt.close(out["fig"])
     """
     imgs = result.images.detach().cpu().numpy() if hasattr(result.images, "detach") else \
         np.asarray(result.images)

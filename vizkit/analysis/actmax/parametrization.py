@@ -22,13 +22,52 @@ PARAMETRIZATIONS = ("sigmoid", "clamp", "none", "fourier")
 
 def hartley(x: torch.Tensor) -> torch.Tensor:
     """Orthonormal 2-D discrete Hartley transform over the last two dims (real -> real, its own
-    inverse): ``Re(F) - Im(F)`` of the orthonormal FFT."""
+    inverse): ``Re(F) - Im(F)`` of the orthonormal FFT.
+
+    Parameters
+    ----------
+    x : Tensor of shape (..., H, W)
+        Real values.
+
+    Returns
+    -------
+    Tensor of shape (..., H, W)
+        The transform; applying it twice gives ``x`` back.
+
+    Examples
+    --------
+    >>> x = torch.tensor([[1.0, 2.0], [3.0, 4.0]])
+    >>> hartley(x)
+    tensor([[ 5., -1.],
+            [-2.,  0.]])
+    >>> torch.allclose(hartley(hartley(x)), x)
+    True
+    """
     f = torch.fft.fft2(x, norm="ortho")
     return f.real - f.imag
 
 
 def freq_scale(H: int, W: int, decay: float = 1.0) -> torch.Tensor:
-    """``[H, W]`` weights: 1 at the lowest frequencies, about ``1 / f ** decay`` above."""
+    """``[H, W]`` weights: 1 at the lowest frequencies, about ``1 / f ** decay`` above.
+
+    Parameters
+    ----------
+    H, W : int
+        The image's height and width.
+    decay : float, default=1
+        The power of the frequency in the fall-off.
+
+    Returns
+    -------
+    Tensor of shape (H, W)
+        ``(f0 / max(f, f0)) ** decay`` with ``f0 = 1 / max(H, W)`` and ``f`` the frequency
+        (cycles per pixel) of each coefficient of :func:`torch.fft.fftfreq`'s layout.
+
+    Examples
+    --------
+    >>> freq_scale(1, 4)
+    tensor([[1.0000, 1.0000, 0.5000, 1.0000]])
+    """
     fy = torch.fft.fftfreq(H)[:, None]
     fx = torch.fft.fftfreq(W)[None, :]
     f = torch.sqrt(fy * fy + fx * fx)
@@ -42,9 +81,18 @@ class ImageParam:
     Parameters
     ----------
     kind : {'sigmoid', 'clamp', 'none', 'fourier'}
+        How the leaf becomes pixels (see the module's notes).
     shape : (C, H, W)
+        One image's shape.
     value_range : (float, float)
+        The pixels' range ``(lo, hi)``.
     device : torch.device, optional
+        Where the ``'fourier'`` scale lives; default the CPU.
+
+    Raises
+    ------
+    ValueError
+        ``kind`` is not one of :data:`PARAMETRIZATIONS`.
 
     Examples
     --------

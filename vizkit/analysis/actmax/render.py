@@ -4,8 +4,9 @@ ONE fresh leaf tensor holds the parameters of all N images (seed 004 failed beca
 was not a leaf, so its gradient was ``None``); Adam moves it. The model is in eval mode with
 frozen parameters (both restored afterwards), hooks sit only on the layers the objectives read
 and are removed in ``finally``, and every random draw comes from one seeded generator. In eval
-mode every layer treats the images independently, so N targets at once give the same images as
-N separate runs, only faster.
+mode every layer treats the images independently, so unless an objective couples them (the
+batch-norm prior's batch statistics, the diversity term) N targets at once give the same images
+as N separate runs, only faster.
 """
 
 from __future__ import annotations
@@ -98,9 +99,53 @@ def _context(model, objs, extra, store, images, fed):
 def optimize(model: nn.Module, objs: list[Objective], extra: Objective | None, param: ImageParam,
              init: torch.Tensor, transform: Transform | None, *, n_steps: int, lr: float,
              gen: torch.Generator) -> dict:
-    """Maximize ``objs[k] + extra`` over image k, all images at once; returns the tensors of an
-    :class:`ActMaxResult` (``images``, ``activations``, ``probabilities``, ``history``,
-    ``grad_norms``)."""
+    """Maximize ``objs[k] + extra`` over image k, all images at once (the loop behind
+    :func:`~vizkit.analysis.activation_maximization`).
+
+    Parameters
+    ----------
+    model : nn.Module
+        The network (eval mode and frozen parameters while optimizing; both restored).
+    objs : list of Objective
+        One objective per image.
+    extra : Objective or None
+        Added to every image's objective (the penalties, with their minus sign).
+    param : ImageParam
+        How the leaf tensor becomes images.
+    init : Tensor of shape (N, C, H, W)
+        The start images, in pixel values.
+    transform : callable or None
+        ``t(x, gen)`` applied to the images before each forward pass.
+    n_steps : int
+        Adam's steps.
+    lr : float
+        Adam's learning rate.
+    gen : torch.Generator
+        The source of every random draw.
+
+    Returns
+    -------
+    dict
+        The tensors of an :class:`ActMaxResult`: ``images``, ``activations`` (the objectives on
+        the final, untransformed images, without ``extra``), ``probabilities``, ``history``
+        and ``grad_norms``.
+
+    Raises
+    ------
+    RuntimeError
+        The input received no gradient (the objectives do not depend on it).
+
+    Examples
+    --------
+    >>> from torch import nn
+    >>> from vizkit.analysis.actmax import ImageParam, class_logit
+    >>> net = nn.Sequential(nn.Flatten(), nn.Linear(4, 2))
+    >>> param = ImageParam("sigmoid", (1, 2, 2), (0.0, 1.0))
+    >>> out = optimize(net, [class_logit(0)], None, param, torch.full((1, 1, 2, 2), 0.5), None,
+    ...                n_steps=5, lr=0.1, gen=torch.Generator().manual_seed(0))
+    >>> out["history"].shape, bool(out["activations"][0] > out["history"][0, 0])
+    (torch.Size([5, 1]), True)
+    """
     dtype = next(iter(model.parameters()), torch.empty(0)).dtype
     leaf = param.leaf(init.to(model_device(model), dtype))  # a fresh leaf, never a non-leaf
     opt = torch.optim.Adam([leaf], lr=lr)
@@ -241,7 +286,31 @@ def _initial_images(init, prior, N: int, shape, lo: float, hi: float,
 
 
 def degenerate(images: torch.Tensor, activations: torch.Tensor, value_range) -> torch.Tensor:
-    """``[N]`` bool: a constant image (pixel std under 1 % of the range) or a zero activation."""
+    """Which images are degenerate: constant (pixel std under 1 % of the range) or with a zero
+    activation.
+
+    Parameters
+    ----------
+    images : Tensor of shape (N, C, H, W)
+        The optimized images.
+    activations : Tensor of shape (N,)
+        Their objectives.
+    value_range : (float, float)
+        The pixels' range.
+
+    Returns
+    -------
+    Tensor of shape (N,), bool
+        True for a degenerate image.
+
+    Examples
+    --------
+    >>> images = torch.stack([torch.full((1, 2, 2), 0.5), torch.eye(2).view(1, 2, 2)])
+    >>> degenerate(images, torch.tensor([1.0, 1.0]), (0, 1)).tolist()
+    [True, False]
+    >>> degenerate(images, torch.tensor([1.0, 0.0]), (0, 1)).tolist()
+    [True, True]
+    """
     span = float(value_range[1]) - float(value_range[0])
     flat = images.flatten(1).float()
     return (flat.std(1) < 0.01 * span) | (activations.abs() < 1e-6)
@@ -250,10 +319,20 @@ def degenerate(images: torch.Tensor, activations: torch.Tensor, value_range) -> 
 def hidden_targets(model: nn.Module, n_units: int = 9) -> tuple[str, list[str], str] | None:
     """What the hidden-layer figure optimizes: ``(layer, targets, kind)``.
 
-    ``layer`` is :func:`hidden_layer`'s; ``targets`` its first ``n_units`` units (``"layer:k"``,
-    channel means for a conv layer) and, last, the whole layer (``"layer"``); ``kind`` is
-    ``'channel means'`` for a conv layer (or its batch norm), else ``'units'``. None for a model
-    without a hidden layer.
+    Parameters
+    ----------
+    model : nn.Module
+        The network.
+    n_units : int, default=9
+        How many of the layer's units (or channels) to optimize.
+
+    Returns
+    -------
+    tuple or None
+        ``(layer, targets, kind)``: ``layer`` is :func:`hidden_layer`'s; ``targets`` its first
+        ``n_units`` units (``"layer:k"``, channel means for a conv layer) and, last, the whole
+        layer (``"layer"``); ``kind`` is ``'channel means'`` for a conv layer (or its batch
+        norm), else ``'units'``. None for a model without a hidden layer.
 
     Examples
     --------
