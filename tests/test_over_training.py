@@ -365,3 +365,14 @@ def test_cli_records_views_beside_the_checkpoint_and_analyze_replays_them(tmp_pa
     err = capsys.readouterr().err.strip().splitlines()
     assert any("model.pt has no recorded views (model.views.npz is missing): train it with "
                "`vizkit train ... --record-views`" in line for line in err), err
+
+
+def test_the_recorder_identity_covers_every_actmax_setting_it_fixes():
+    # cached snapshots are keyed by the identity: a setting it leaves out (here the learning
+    # rate, whose library default changed) would let stale images pass for new ones
+    from vizkit.analysis.over_training import OverTrainingRecorder
+
+    args = (torch.rand(2, 1, 4, 4), [0, 1], torch.rand(3, 1, 4, 4), [0, 1, 0])
+    a = OverTrainingRecorder(*args).identity()
+    b = OverTrainingRecorder(*args, actmax_lr=0.1).identity()
+    assert a != b and a["actmax_lr"] == 0.05

@@ -214,6 +214,9 @@ class OverTrainingRecorder:
         Integration steps of a path method.
     actmax_steps : int, default=48
         Optimization steps of each activation-maximization image (a small budget).
+    actmax_lr : float, default=0.05
+        Adam's learning rate for those images (fixed here, not the function's default, so that a
+        change of that default cannot leave cached snapshots made with another one).
     seed : int, default=0
         Seeds activation maximization (and any noisy attribution method).
 
@@ -225,7 +228,8 @@ class OverTrainingRecorder:
     Notes
     -----
     Activation maximization runs with :func:`vizkit.analysis.activation_maximization`'s defaults
-    except ``n_steps`` (``actmax_steps``), ``seed`` and ``input_shape`` (the probe images').
+    except ``n_steps`` (``actmax_steps``), ``lr`` (``actmax_lr``), ``seed`` and ``input_shape``
+    (the probe images').
 
     Examples
     --------
@@ -244,7 +248,8 @@ class OverTrainingRecorder:
 
     def __init__(self, images: torch.Tensor, labels, points: torch.Tensor, point_labels, *,
                  at: Sequence[int] | None = None, method: str = "integrated_gradients",
-                 n_steps: int = 16, actmax_steps: int = 48, seed: int = 0) -> None:
+                 n_steps: int = 16, actmax_steps: int = 48, actmax_lr: float = 0.05,
+                 seed: int = 0) -> None:
         if not isinstance(images, torch.Tensor) or images.dim() != 4:
             raise ValueError("`images` must be a tensor of shape (n, C, H, W). Got "
                              f"{getattr(images, 'shape', type(images).__name__)} instead.")
@@ -258,6 +263,7 @@ class OverTrainingRecorder:
                              f"{len(self.point_labels)} point labels.")
         self.at = None if at is None else sorted({int(e) for e in at})
         self.method, self.n_steps, self.actmax_steps = str(method), int(n_steps), int(actmax_steps)
+        self.actmax_lr = float(actmax_lr)
         self.seed = int(seed)
         self.classes = sorted(set(self.labels.tolist()))
         self._rows: list[dict] = []
@@ -287,6 +293,7 @@ class OverTrainingRecorder:
         with torch.no_grad(), training_mode(model, False):
             preds = model(self.images.to(dev)).argmax(1).cpu().numpy()
         am = activation_maximization(model, self.classes, n_steps=self.actmax_steps,
+                                     lr=self.actmax_lr,
                                      input_shape=tuple(self.images.shape[1:]),  # the probes'
                                      seed=self.seed).images.detach().float().cpu().numpy()
         return {"epoch": int(epoch), "maps": maps.astype(np.float32), "predictions": preds,
@@ -296,7 +303,8 @@ class OverTrainingRecorder:
     def identity(self) -> dict:
         """What decides the snapshots: epochs, method, budgets, seed and hashes of the inputs."""
         return {"at": self.at, "method": self.method, "n_steps": self.n_steps,
-                "actmax_steps": self.actmax_steps, "seed": self.seed,
+                "actmax_steps": self.actmax_steps, "actmax_lr": self.actmax_lr,
+                "seed": self.seed,
                 "images": _digest(self.images.numpy(), self.labels.numpy()),
                 "points": _digest(self.points.numpy(), self.point_labels.numpy())}
 
