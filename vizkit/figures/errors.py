@@ -373,10 +373,11 @@ def train_val_note(history, *, train_eval=None, config=None, dropout=()) -> str:
 
 
 def training_end_text(end, kept: dict | None = None, *, refit_epochs: int = 0) -> str:
-    """What the learning curves say about how training ended, from :func:`~vizkit.analysis.
-    errors.training_end`: whether the best-validation epoch is the last one run and the
-    validation figures were still improving there (slopes of the last epochs), or where they
-    peaked, and whose weights were kept.
+    """What the learning curves say about how training ended.
+
+    Read from :func:`~vizkit.analysis.errors.training_end`: whether the best-validation epoch
+    is the last one run and the validation figures were still improving there (slopes of the
+    last epochs), or where they peaked, and whose weights were kept.
 
     Parameters
     ----------

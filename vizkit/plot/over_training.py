@@ -104,8 +104,9 @@ def plot_snapshot_grid(fig, rows: np.ndarray, epochs: Sequence[int], *, row_labe
     return {"axes": axes, "images": images, "colorbar": cbar, "flat_marks": marks}
 
 
-#: The share (%) of each attribution map's pixels, the largest |attributions|, drawn saturated:
-#: each map is scaled by its ``100 - OUTLIER_PERC`` percentile of |attribution|, so that one hot
+#: The share (%) of each attribution map's pixels, the largest absolute attributions, drawn
+#: saturated: each map is scaled by its ``100 - OUTLIER_PERC`` percentile of the absolute
+#: attribution, so that one hot
 #: pixel cannot wash out the rest of the map.
 OUTLIER_PERC = 2.0
 

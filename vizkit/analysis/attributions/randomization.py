@@ -44,7 +44,7 @@ _NORMS = (nn.BatchNorm1d, nn.BatchNorm2d, nn.BatchNorm3d, nn.LayerNorm, nn.Group
 #: What can survive full randomization, in the order :meth:`RandomizationCheck.persists` lists it:
 #: the sign pattern (Spearman of signed maps >= threshold), the sign pattern reversed (<=
 #: -threshold), the magnitude pattern (Spearman of absolute maps on the ink pixels >= threshold
-#: and above the |ink * noise| null), the input's ink (the randomized map's control >=
+#: and above the ``|ink * noise|`` null), the input's ink (the randomized map's control >=
 #: input_threshold, or a whole-map agreement that the null reaches too) or its edges.
 PERSISTS = ("sign", "reversed sign", "magnitude", "input ink", "input edges")
 _MEASURES = ("spearman_signed", "spearman_abs", "ssim")
