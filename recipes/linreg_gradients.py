@@ -53,9 +53,10 @@ def descent_caption(shown_steps, worst: float, scale: float, floors=()) -> str:
             + ("; the hand-derived gradients agree with autograd. " if agree else ". "))
     for title, final, floor in floors:
         gap = final - floor
-        where = (" reached" if gap <= 1e-3 * floor + 1e-9 else f", {gap:.2g} above it")
-        text += (f"{title}: loss {final:.4g} after {shown_steps[-1]} steps, the least-squares "
-                 f"minimum {floor:.4g} (numpy lstsq){where}. ")
+        where = (", reached" if gap <= 1e-3 * floor + 1e-9 else f", {gap:.2g} below")
+        shown = f"{floor:.4g}" if floor >= 1e-12 else "0 (the points lie on one line)"
+        text += (f"{title}: loss {final:.4g} after {shown_steps[-1]} steps; the least-squares "
+                 f"line's loss (numpy lstsq) is {shown}{where}. ")
     text += (f"Left: the line after {steps} steps; middle: the loss at every step (log scale); "
              f"right: every step's hand-derived gradient against autograd's. The largest "
              f"difference between the two is {worst:.2g} (the largest gradient is {scale:.3g})")

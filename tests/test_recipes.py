@@ -188,7 +188,8 @@ def test_linreg_rows_count_steps_and_caption_matches_legend():
     text = lin.descent_caption([1, 3, 100], 0.0, 10.0, [("noisy", floor * 1.0000001, floor),
                                                         ("lab", 0.02, 0.0)])
     assert text.startswith("Gradient descent walks the line") and "agree with autograd" in text
-    assert f"minimum {floor:.4g} (numpy lstsq) reached" in text and "0.02 above it" in text
+    assert f"line's loss (numpy lstsq) is {floor:.4g}, reached" in text
+    assert "is 0 (the points lie on one line), 0.02 below" in text
 
 
 def test_weights_caption_names_the_datas_classes_and_backs_each_trend():
