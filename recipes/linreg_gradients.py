@@ -91,7 +91,7 @@ def run(ctx):
         row_axes[1].semilogy([r["loss"] for r in rows])
         a_ls, b_ls, floor = least_squares_loss(X, Y)
         losses = np.array([r["loss"] for r in rows])
-        if floor >= 1e-3 * losses.min():  # a floor of 0 (points on a line) has no place on a log axis
+        if floor >= 1e-3 * losses.min():  # a floor of 0 (points on a line): not on a log axis
             row_axes[1].axhline(floor, color="grey", ls="--", lw=1, label="least-squares minimum")
             row_axes[1].legend(fontsize=11)
         floors.append((title, float(last["loss"]), floor))
