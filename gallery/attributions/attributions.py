@@ -3,18 +3,20 @@
 Run: ``python recipes/attributions.py`` (or ``vizkit gallery --only attributions``).
 
 Shows, for test images of five classes, which pixels each method says the CNN and the MLP used
-for the true class: gradients (saliency, SmoothGrad, guided backprop, input x gradient), methods against a
-black reference (integrated gradients, DeepLIFT, occlusion) and, for the CNN, layer methods
-(Grad-CAM, layer integrated gradients, layer conductance); two methods whose maps coincide are
-drawn once and named with their correlation. Beside each group, the sanity check of Adebayo et
-al. (2018): the same maps with the model's layers re-initialized one by one from the top, and per
-method the Spearman correlation of signed and of absolute maps and SSIM with the trained maps,
-plus a control for how much each map follows the input's ink and edges; every method is named
-by what survives full randomization (sign, magnitude, the input's own structure) or passes.
+for the true class: gradients (saliency, SmoothGrad, guided backprop, input x gradient),
+methods against a black reference (integrated gradients, DeepLIFT, occlusion) and, for the CNN,
+layer methods (Grad-CAM, layer integrated gradients, layer conductance); two methods whose maps
+coincide are drawn once and named with their correlation. Beside each group, the sanity check of
+Adebayo et al. (2018): the same maps with the model's layers re-initialized one by one from the top,
+and per method the Spearman correlation of signed and of absolute maps and SSIM with the trained
+maps, over the whole image and over the ink alone, each beside a null that knows no model (the
+input's ink times random noise); every method is named by what survives full randomization (sign,
+magnitude, only the input's own ink and edges) or passes.
 Last, faithfulness: deletion and insertion curves (pixel flipping) of every pixel-level method on
-200 test images, with each method's mean area under the curve, a bootstrap interval and a
-random-order baseline; a method is called most faithful only when it beats the rest on the same
-images (a paired bootstrap interval of the difference).
+200 test images, with each method's mean area under the curve, a bootstrap interval, a
+random-order baseline and an ink control (brightest pixels first); a method is called most
+faithful only when it beats the runner-up and the ink control on the same images (paired
+bootstrap intervals of the differences).
 """
 
 ORDER = 80

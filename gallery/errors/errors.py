@@ -18,7 +18,9 @@ def run(ctx):
     cnn, hist, metrics = ctx.train("cnn", "cnn", split, CNN_CONFIG, shared=True, **CNN)
     ctx.metric("CNN test accuracy", metrics["accuracy"], headline=True)
     ctx.metric("test errors", round((1 - metrics["accuracy"]) * metrics["n"]))
-    ctx.metric("best epoch", hist.best_epoch)
+    # the best-validation epoch beside the epochs run: when they are equal, it is where training
+    # stopped, not an optimum (the learning-curves caption says whether validation still improved)
+    ctx.metric("epochs run (best-validation epoch)", f"{len(hist.epochs)} ({hist.best_epoch})")
     ctx.family("errors", cnn, split, prefix="cnn")
 
 

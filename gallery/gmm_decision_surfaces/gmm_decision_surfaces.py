@@ -177,18 +177,58 @@ def linearly_separable(X, Y) -> bool:
     return res.status == 0
 
 
+def best_line_accuracy(X, Y) -> float:
+    """The largest share of points any straight line classifies right (the 0-1 loss, not the
+    logistic loss a linear model minimises), found exactly: an optimal line can be turned until
+    it runs through two points, so every direction normal to a pair of points (turned a hair
+    either way) is tried with every threshold along it."""
+    X, Y = np.asarray(X, dtype=np.float64), np.asarray(Y)
+    n = len(X)
+    if n == 0:
+        raise ValueError("`X` holds no points: there is no line to score.")
+    i, j = np.triu_indices(n, k=1)
+    d = X[j] - X[i]
+    normals = np.stack([-d[:, 1], d[:, 0]], axis=1)
+    normals = normals[np.linalg.norm(normals, axis=1) > 0]
+    eps = 1e-7
+    turn = np.array([[np.cos(eps), -np.sin(eps)], [np.sin(eps), np.cos(eps)]])
+    dirs = np.concatenate([normals, normals @ turn, normals @ turn.T, [[1.0, 0.0], [0.0, 1.0]]])
+    proj = X @ dirs.T  # (n, directions)
+    order = np.argsort(proj, axis=0, kind="stable")
+    ones = (np.take_along_axis(np.broadcast_to((Y == 1)[:, None], proj.shape), order, axis=0)
+            .astype(np.int64))
+    # threshold after the k lowest points (k = 0..n): class 0 below, class 1 above, or reversed
+    ones_below = np.vstack([np.zeros((1, ones.shape[1]), np.int64), np.cumsum(ones, axis=0)])
+    k = np.arange(n + 1)[:, None]
+    right = (k - ones_below) + (ones_below[-1] - ones_below)  # zeros below + ones above
+    best = np.maximum(right, n - right).max()
+    return float(best / n)
+
+
 def surfaces_caption(opts: dict, n_points: int, n_support: int, lengths: dict,
-                     separable: bool, train_accs: dict) -> str:
+                     separable: bool, train_accs: dict, best_line: float | None = None,
+                     linear_p: tuple | None = None) -> str:
     """The caption of one data set's six panels, its counts computed: it opens with what to
-    see (whether the straight-line models fail, and why)."""
+    see (whether the straight-line models fail, and why: the best line's own accuracy, and how
+    far the linear models' P(class 1) moves from 0.5 over the plot)."""
     shown = ", ".join(f"{k} {v:.1f}" for k, v in lengths.items())
     linear = {k: v for k, v in train_accs.items() if k in LINEAR}
     best = max((v for k, v in train_accs.items() if k not in LINEAR), default=float("nan"))
     lin = ", ".join(f"{k} {v:.2f}" for k, v in linear.items())
     if not separable:
-        head = (f"No straight line separates these two classes (checked by a linear programme), "
-                f"so the linear models fail: training accuracy {lin}, against {best:.2f} for the "
-                "best curved boundary. ")
+        head = "No straight line separates these two classes (checked by a linear programme). "
+        if best_line is not None:
+            head += (f"The best line would still classify {best_line:.2f} of the training points "
+                     f"right, but the linear models, fitted by the logistic loss, reach only {lin}")
+            if linear_p is not None:
+                lo, hi = linear_p
+                head += f": their P(class 1) spans only [{lo:.2f}, {hi:.2f}] over the whole plot"
+                if lo >= 0.4 and hi <= 0.6:  # within 0.1 of even everywhere
+                    head += ", a near-even bet everywhere"
+            head += f". The best curved boundary reaches {best:.2f}. "
+        else:
+            head += (f"Linear models reach training accuracy {lin}, the best curved boundary "
+                     f"{best:.2f}. ")
     else:
         head = (f"A straight line separates these two classes (checked by a linear programme): "
                 f"linear models reach training accuracy {lin}, the best curved one {best:.2f}. ")
@@ -210,6 +250,7 @@ def run(ctx):
         models = classifiers(ctx, tag, split)
         fig, axes = plt.subplots(2, 3, figsize=(12.6, 7.4), layout="constrained")
         data, lengths, train_accs = {"X": split.x_train.numpy(), "Y": split.y_train.numpy()}, {}, {}
+        linear_p = []
         for i, (ax, (name, fun, offset, special, kept_epoch)) in enumerate(zip(axes.flat, models)):
             accs = {}
             for part in ("train", "test"):
@@ -220,11 +261,17 @@ def run(ctx):
                 accs[part] = acc
                 rows.append([name, f"gmm({opts['K']},2,{opts['N']})", part, kept_epoch, acc,
                              pr[1][1], pr[1][0], ap])
+            n_tr, n_te = len(split.y_train), len(split.y_test)
             surf = panel(ax, split, fun, offset, special,
-                         f"{name}\ntrain acc {accs['train']:.2f}, test acc {accs['test']:.2f}")
+                         f"{name}\ntrain {accs['train']:.2f} "
+                         f"({round(accs['train'] * n_tr)}/{n_tr}), "
+                         f"test {accs['test']:.2f} ({round(accs['test'] * n_te)}/{n_te})")
             lengths[name] = surface_measures(surf, offset)["boundary_length"]
             train_accs[name] = accs["train"]
             data[f"surface_{i}"] = np.asarray(surf.field()).astype(np.float16)
+            if name in LINEAR:
+                field = np.asarray(surf.field(), dtype=np.float64)
+                linear_p.extend([float(field.min()), float(field.max())])
             if special is not None:
                 data["support"] = np.asarray(special)
             n_support = len(special) if special is not None else 0
@@ -232,12 +279,17 @@ def run(ctx):
         marker_legend(fig, svm=True)
         separable = linearly_separable(data["X"], data["Y"])
         data["linearly_separable"] = np.asarray(separable)
+        data["best_line_accuracy"] = np.asarray(best_line_accuracy(data["X"], data["Y"]))
+        p_range = (min(linear_p), max(linear_p)) if linear_p else None
         ctx.figure(f"surfaces-{tag}", fig,
-                   surfaces_caption(opts, len(split.y_train), n_support, lengths,
-                                    separable, train_accs), data=data)
+                   surfaces_caption(opts, len(split.y_train), n_support, lengths, separable,
+                                    train_accs, float(data["best_line_accuracy"]), p_range),
+                   data=data)
         deep = next(r for r in rows if r[0] == "PTDeep [2,10,10,2]" and r[2] == "test"
                     and r[1].startswith(f"gmm({opts['K']}"))
-        ctx.metric(f"PTDeep [2,10,10,2] test accuracy, K={opts['K']}", deep[4], headline=True)
+        n_te = len(split.y_test)
+        ctx.metric(f"PTDeep [2,10,10,2] test accuracy, K={opts['K']}",
+                   f"{deep[4]:.2f} ({round(deep[4] * n_te)} of {n_te} test points)", headline=True)
 
     split = lab_split(ctx.data("gmm-2d", **DATA["k6"]))
     lambdas = [0.0, 1e-2, 1e-1]
@@ -249,8 +301,10 @@ def run(ctx):
         fun = torch_scores(model)
         check = collapse_check((fun(split.x_train.numpy()) > 0.5).astype(int),
                                split.y_train.numpy())
-        title = (f"param_lambda={lam:g}\ntrain acc {check.accuracy:.2f}, test acc "
-                 f"{metrics['accuracy']:.2f}")
+        n_tr, n_te = len(split.y_train), len(split.y_test)
+        title = (f"param_lambda={lam:g}\ntrain {check.accuracy:.2f} "
+                 f"({round(check.accuracy * n_tr)}/{n_tr}), test {metrics['accuracy']:.2f} "
+                 f"({round(metrics['accuracy'] * n_te)}/{n_te})")
         if check.collapsed:
             title = (f"param_lambda={lam:g}: COLLAPSED\nclass {check.top_class} for "
                      f"{check.top_share:.0%}, train acc {check.accuracy:.2f}")

@@ -36,15 +36,50 @@ def lab_split(split):
                                fingerprint=fingerprint(x, y, split.x_test, split.y_test))
 
 
+def setbacks(epochs, accuracy, loss, predictions, *, drop: float = 0.1,
+             jump: float = 1.25) -> list[str]:
+    """What a viewer must not miss between the first and the last frame: each run of frames
+    whose training accuracy falls ``drop`` or more below the best so far (and whether every point
+    was then predicted as one class), and the largest loss jump (a frame whose loss is ``jump``
+    times the previous one's or more)."""
+    epochs, acc, loss = np.asarray(epochs), np.asarray(accuracy, float), np.asarray(loss, float)
+    out, best, i = [], 0, 0
+    while i < len(acc):
+        if acc[i] <= acc[best] - drop:
+            j = i
+            while j + 1 < len(acc) and acc[j + 1] <= acc[best] - drop:
+                j += 1
+            low = i + int(np.argmin(acc[i:j + 1]))
+            when = (f"epoch {epochs[i]}" if i == j else f"epochs {epochs[i]}-{epochs[j]}")
+            one = np.unique(np.asarray(predictions[low]))
+            alone = f", every point predicted class {int(one[0])}" if len(one) == 1 else ""
+            out.append(f"it falls back from {acc[best]:.0%} (epoch {epochs[best]}) to "
+                       f"{acc[low]:.0%} at {when}{alone}")
+            i = j + 1
+            continue
+        if acc[i] > acc[best]:
+            best = i
+        i += 1
+    ratios = loss[1:] / np.maximum(loss[:-1], 1e-12)
+    if len(ratios) and ratios.max() >= jump:
+        k = int(np.argmax(ratios)) + 1
+        out.append(f"the loss jumps from {loss[k - 1]:.3f} to {loss[k]:.3f} at epoch {epochs[k]}")
+    return out
+
+
 def caption(frames, cfg) -> str:
     acc, ep = frames.accuracy, frames.epochs
     reached = int(ep[np.argmax(acc >= acc[-1])])
-    return (f"PTDeep [2,10,10,2] on sample_gmm_2d({DATA['K']}, {DATA['C']}, {DATA['N']}) "
+    bumps = setbacks(ep, acc, frames.loss, frames.predictions)
+    road = ("not steadily: " + "; ".join(bumps) if bumps else "without a setback")
+    return (f"Watch the boundary bend around the classes as training accuracy goes from "
+            f"{acc[0]:.0%} to {acc[-1]:.0%} (first reached at epoch {reached}), {road}. "
+            f"PTDeep [2,10,10,2] on sample_gmm_2d({DATA['K']}, {DATA['C']}, {DATA['N']}) "
             f"({len(frames.labels)} training points), full-batch SGD with lr {cfg['lr']}, "
             f"momentum {cfg['momentum']}, param_lambda {cfg['param_lambda']:g}: {len(frames)} "
-            f"frames at epochs {', '.join(map(str, ep[:6]))}, ..., {ep[-1]}. Training accuracy "
-            f"goes from {acc[0]:.0%} to {acc[-1]:.0%} (first reached at epoch {reached}) and the "
-            f"loss from {frames.loss[0]:.3f} to {frames.loss[-1]:.3f}.")
+            f"frames at epochs {', '.join(map(str, ep[:6]))}, ..., {ep[-1]} (spaced on a log "
+            "scale, each shown for the same time, so early epochs pass slowly); the loss goes "
+            f"from {frames.loss[0]:.3f} to {frames.loss[-1]:.3f}.")
 
 
 def run(ctx):

@@ -29,22 +29,32 @@ N_TRAIN = 2000
 WEIGHT_DECAY = 5e-3
 
 
-def search_caption(rows: list, params: list, folds: int) -> str:
-    """The score figure's caption: what is drawn, the best candidate, and whether the spread of
-    the means stands out of the fold-to-fold spread (all computed from ``rows``)."""
+def search_caption(rows: list, params: list, folds: int, n_train: int | None = None) -> str:
+    """The score figure's caption: first whether the folds can tell the best candidate from the
+    others (how many of the OTHER candidates lie within one fold standard deviation of the best's
+    mean), then what is drawn, all computed from ``rows``."""
     mean = np.asarray([r["mean_score"] for r in rows], dtype=float)
     std = np.asarray([r["std_score"] for r in rows], dtype=float)
-    best = rows[int(np.argmax(mean))]
+    top = int(np.argmax(mean))
+    best = rows[top]
     setting = ", ".join(f"{p} {best[p]:.3g}" for p in params)
-    text = (f"Mean {folds}-fold cross-validation accuracy of each of the {len(rows)} candidates "
-            "(bars: ± one standard deviation over the folds) against each hyper-parameter; the "
-            f"star is the best candidate ({setting}: {best['mean_score']:.3f} ± "
-            f"{best['std_score']:.3f}). The means span {mean.min():.3f} to {mean.max():.3f}")
-    close = int(np.sum(mean >= mean.max() - std[int(np.argmax(mean))]))
-    if close > 1:
-        text += (f"; {close} of the {len(rows)} candidates lie within one standard deviation of "
-                 "the best, so the folds cannot tell them apart")
-    return text + "."
+    others = len(rows) - 1
+    close = int(np.sum(mean >= mean[top] - std[top])) - 1  # the best is not its own rival
+    if others == 0:
+        lead = "One candidate only: nothing to compare it with."
+    elif close > 0:
+        lead = (f"The folds cannot tell the best candidate from the others: {close} of the other "
+                f"{others} lie within one standard deviation of its mean.")
+    else:
+        lead = (f"The best candidate stands out: none of the other {others} lies within one "
+                "standard deviation of its mean.")
+    fold_size = (f" (folds of about {n_train // folds:,} of {n_train:,} training images)"
+                 if n_train else "")
+    return (f"{lead} Mean {folds}-fold cross-validation accuracy{fold_size} of each of the "
+            f"{len(rows)} candidates (bars: ± one standard deviation over the folds) against each "
+            f"hyper-parameter; the star is the best candidate ({setting}: "
+            f"{best['mean_score']:.3f} ± {best['std_score']:.3f}). The means span "
+            f"{mean.min():.3f} to {mean.max():.3f}.")
 
 
 def run(ctx):
@@ -74,8 +84,8 @@ def run(ctx):
     data.update(mean_score=np.asarray([r["mean_score"] for r in rows]),
                 std_score=np.asarray([r["std_score"] for r in rows]),
                 rank=np.asarray([r["rank"] for r in rows]))
-    ctx.figure("score-vs-hyperparameters", out["fig"], search_caption(rows, out["params"], 3),
-               data=data)
+    ctx.figure("score-vs-hyperparameters", out["fig"],
+               search_caption(rows, out["params"], 3, len(y)), data=data)
 
     best = rs.best_estimator_
     with tempfile.TemporaryDirectory() as tmp:

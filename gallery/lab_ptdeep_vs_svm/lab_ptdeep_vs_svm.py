@@ -28,6 +28,27 @@ def verdict(rows):
     return out
 
 
+def paired_test(rows, metric: str = "test_acc") -> dict:
+    """Is the difference between the two models real over the seeds? The mean paired difference
+    (PTDeep minus KSVMWrap), a paired t-test and a sign test (ties dropped) on the same seeds,
+    and the verdict words they support at the 5 % level."""
+    from scipy.stats import binomtest, ttest_rel
+
+    deep = np.array([r[f"ptdeep_{metric}"] for r in rows], dtype=float)
+    svm = np.array([r[f"ksvm_{metric}"] for r in rows], dtype=float)
+    diff = deep - svm
+    p_t = float(ttest_rel(deep, svm).pvalue) if np.any(diff != diff[0]) else (
+        1.0 if diff[0] == 0 else 0.0)
+    wins, losses = int((diff > 0).sum()), int((diff < 0).sum())
+    p_sign = float(binomtest(wins, wins + losses).pvalue) if wins + losses else 1.0
+    if p_t < 0.05 and p_sign < 0.05:
+        words = f"{'PTDeep' if diff.mean() > 0 else 'KSVMWrap'} is better"
+    else:
+        words = "no clear winner"
+    return {"mean_diff": float(diff.mean()), "p_t": p_t, "p_sign": p_sign, "words": words,
+            "n": len(rows)}
+
+
 def run(ctx):
     rows = ksvm_wrap.compare_on_random_datasets(seeds=[ctx.seed + s for s in SEEDS])
     columns = list(rows[0])
@@ -38,8 +59,12 @@ def run(ctx):
     wins = verdict(rows)
     for metric, what in (("test_acc", "test accuracy"), ("test_ap", "test AP")):
         deep, svm, tie = wins[metric]
-        ctx.metric(f"{what}: PTDeep better / KSVMWrap better / tie", f"{deep} / {svm} / {tie}",
+        test = paired_test(rows, metric)
+        ctx.metric(f"{what}: verdict over {test['n']} seeds",
+                   f"{test['words']} (PTDeep minus KSVMWrap {test['mean_diff']:+.3f} on average; "
+                   f"paired t-test p = {test['p_t']:.2f}, sign test p = {test['p_sign']:.2f})",
                    headline=metric == "test_acc")
+        ctx.metric(f"{what}: PTDeep better / KSVMWrap better / tie", f"{deep} / {svm} / {tie}")
     ctx.metric("mean test accuracy, PTDeep", mean[columns.index("ptdeep_test_acc")], headline=True)
     ctx.metric("mean test accuracy, KSVMWrap", mean[columns.index("ksvm_test_acc")], headline=True)
 

@@ -35,14 +35,33 @@ def descend(X, Y, *, lr, steps):
     return rows
 
 
-def descent_caption(shown_steps, worst: float, scale: float) -> str:
-    """The figure's caption from the steps drawn and the largest gradient difference."""
+def least_squares_loss(X, Y) -> tuple[float, float, float]:
+    """``(a, b, loss)`` of the least-squares line (numpy's ``lstsq``), the loss as the lab
+    defines it (read from ``linreg_gradients`` at that line): the floor gradient descent can
+    reach."""
+    A = np.stack([np.asarray(X, float), np.ones(len(X))], axis=1)
+    (a, b), *_ = np.linalg.lstsq(A, np.asarray(Y, float), rcond=None)
+    return float(a), float(b), float(linreg_gradients(X, Y, float(a), float(b))["loss"])
+
+
+def descent_caption(shown_steps, worst: float, scale: float, floors=()) -> str:
+    """The figure's caption from the steps drawn, the largest gradient difference and, per
+    problem, ``(title, final loss, least-squares loss)``: it opens with what to see."""
     steps = ", ".join(str(s) for s in shown_steps[:-1]) + f" and {shown_steps[-1]}"
-    text = (f"Left: the line after {steps} steps; middle: the loss at every step; right: every "
-            f"step's hand-derived gradient against autograd's. The largest difference between "
-            f"the two is {worst:.2g} (the largest gradient is {scale:.3g})")
-    if worst <= 1e-9 * max(scale, 1.0):
-        return text + ": all points lie on the diagonal, the derivation agrees with autograd."
+    agree = worst <= 1e-9 * max(scale, 1.0)
+    text = ("Gradient descent walks the line onto the data and the loss down to its floor"
+            + ("; the hand-derived gradients agree with autograd. " if agree else ". "))
+    for title, final, floor in floors:
+        gap = final - floor
+        where = (", reached" if gap <= 1e-3 * floor + 1e-9 else f", {gap:.2g} below")
+        shown = f"{floor:.4g}" if floor >= 1e-12 else "0 (the points lie on one line)"
+        text += (f"{title}: loss {final:.4g} after {shown_steps[-1]} steps; the least-squares "
+                 f"line's loss (numpy lstsq) is {shown}{where}. ")
+    text += (f"Left: the line after {steps} steps; middle: the loss at every step (log scale); "
+             f"right: every step's hand-derived gradient against autograd's. The largest "
+             f"difference between the two is {worst:.2g} (the largest gradient is {scale:.3g})")
+    if agree:
+        return text + ": all points lie on the diagonal."
     return text + "."
 
 
@@ -54,7 +73,7 @@ def run(ctx):
     problems = {"lab: (1, 3), (2, 5)": (np.array([1.0, 2.0]), np.array([3.0, 5.0]), 0.1),
                 "20 points of y = 2x + 1 + noise": (noisy_x, 2 * noisy_x + 1 + rng.normal(0, 0.7, 20), 0.005)}
     fig, axes = plt.subplots(2, 3, figsize=(12, 6.8))
-    worst, scale, table, data = 0.0, 0.0, [], {}
+    worst, scale, table, data, floors = 0.0, 0.0, [], {}, []
     for k, (row_axes, (title, (X, Y, lr))) in enumerate(zip(axes, problems.items())):
         rows = descend(X, Y, lr=lr, steps=STEPS)
         last = rows[-1]
@@ -62,12 +81,21 @@ def run(ctx):
         ax = row_axes[0]
         ax.scatter(X, Y, color="C0", zorder=3, label="data")
         xs = np.linspace(X.min() - 0.5, X.max() + 0.5, 2)
-        for r, alpha in zip(shown, (0.25, 0.5, 1.0)):
-            ax.plot(xs, r["a"] * xs + r["b"], color="C1", alpha=alpha,
+        # distinct colours and dashes (not faint shades of one colour): readable when projected
+        for r, colour, dash in zip(shown, ("tab:orange", "tab:purple", "black"),
+                                   (":", "--", "-")):
+            ax.plot(xs, r["a"] * xs + r["b"], color=colour, ls=dash, lw=2,
                     label=f"after {r['step']} step" + ("s" if r["step"] != 1 else ""))
         ax.set_title(f"{title}, learning rate {lr:g}", fontsize=12), ax.legend(fontsize=11)
         ax.set_xlabel("x"), ax.set_ylabel("y")
         row_axes[1].semilogy([r["loss"] for r in rows])
+        a_ls, b_ls, floor = least_squares_loss(X, Y)
+        losses = np.array([r["loss"] for r in rows])
+        if floor >= 1e-3 * losses.min():  # a floor of 0 (points on a line): not on a log axis
+            row_axes[1].axhline(floor, color="grey", ls="--", lw=1, label="least-squares minimum")
+            row_axes[1].legend(fontsize=11)
+        floors.append((title, float(last["loss"]), floor))
+        data[f"least_squares_{k}"] = np.array([a_ls, b_ls, floor])
         row_axes[1].set_xlabel("step"), row_axes[1].set_ylabel("loss")
         hand = np.array([[r["grad_a"], r["grad_b"]] for r in rows])
         auto = np.array([[r["autograd_a"], r["autograd_b"]] for r in rows])
@@ -89,7 +117,8 @@ def run(ctx):
         ax.tick_params(labelsize=11)
         ax.xaxis.label.set_fontsize(12), ax.yaxis.label.set_fontsize(12)
     fig.tight_layout()
-    ctx.figure("descent", fig, descent_caption([r["step"] for r in shown], worst, scale), data=data)
+    ctx.figure("descent", fig, descent_caption([r["step"] for r in shown], worst, scale, floors),
+               data=data)
     ctx.metric("largest |hand - autograd| gradient difference", worst, headline=True)
     ctx.table("gradients", ["problem", "step", "a", "b", "loss", "dL/da hand", "dL/da autograd",
                             "dL/db hand", "dL/db autograd"], table,

@@ -29,6 +29,11 @@ The seed's settings and where vizkit departs from them (every run is in the tabl
 
 import numpy as np
 
+# the learning-curve figure and its caption live in vizkit.lab.mnist_shootout; its helpers
+# stay reachable from here for the recipe's tests
+from vizkit.lab.mnist_shootout import (curves_caption, curves_figure, drop_note,  # noqa: F401
+                                       largest_drop, largest_gap, lr_decay_note,
+                                       same_curves, series)
 from vizkit.models import KSVMWrap
 from vizkit.train import accuracy
 
@@ -74,33 +79,6 @@ def describe(hidden, bn: bool, config: dict) -> str:
     batch = config.get("batch_size") or 0
     text += ", full batch" if batch == 0 else f", batch {batch}"
     return text + f", {config['epochs']} epochs"
-
-
-def lr_decay_note(rows: list) -> str:
-    """How far each ExponentialLR run's step fell, read from its history's learning rates."""
-    notes = []
-    for r in rows:
-        if len(r["lrs"]) and r["config"].get("scheduler") == "exponential":
-            ratio = r["lrs"][-1] / r["lrs"][0]
-            notes.append(f"gamma {r['config']['gamma']:g} ({r['who']}): the step of the last of "
-                         f"{len(r['lrs'])} epochs is {ratio:.2%} of the first")
-    return ("; ".join(notes) + ".") if notes else ""
-
-
-def curves_caption(rows: list, svm_tests: dict) -> str:
-    """The learning-curve caption, every figure read from the runs it draws."""
-    last = sorted(rows, key=lambda r: r["train_loss"][-1])
-    best = sorted(rows, key=lambda r: r["best_val"])
-    svms = ", ".join(f"{k} {v:.1%}" for k, v in svm_tests.items())
-    return (f"One panel per question (depth, optimizer, batch size): training loss (top, log "
-            f"scale) and validation accuracy (bottom) per epoch of {len(rows)} nets on the same "
-            f"data. Lowest last training loss: {last[0]['what']} "
-            f"({last[0]['train_loss'][-1]:.3g}); highest: {last[-1]['what']} "
-            f"({last[-1]['train_loss'][-1]:.3g}). Best validation accuracy ranges from "
-            f"{best[0]['best_val']:.1%} ({best[0]['what']}) to {best[-1]['best_val']:.1%} "
-            f"({best[-1]['what']}). Thick lines: the seed's Adam settings. Diamonds (left "
-            f"panel): the SVMs' accuracy on the test set, not the validation set ({svms}); "
-            f"they train in one go, so they have no curve. " + lr_decay_note(rows))
 
 
 def lecun_rows(results: list, data_name: str, n_train: int, n_test: int) -> list:
@@ -173,117 +151,11 @@ FAMILIES = [("depth (SGD 0.1, batch 64)",
               ("h100-adam", "Adam 1e-3, batch 64"), ("h100-bn", "Adam 1e-3 + batch norm")])]
 
 
-def largest_drop(run: dict) -> dict | None:
-    """The largest fall of validation accuracy below its best so far: the epochs, accuracies,
-    training losses and learning rates at the peak and at the bottom (``None`` without a fall)."""
-    acc, loss = series(run, "val_acc"), series(run, "train_loss")
-    epoch = np.asarray(run["epoch"], dtype=float)
-    lrs = np.asarray(run.get("lrs") or [np.nan] * len(acc), dtype=float)
-    best_drop, out = 0.0, None
-    for j in range(len(acc)):
-        i = int(np.nanargmax(acc[:j + 1]))
-        if acc[i] - acc[j] > best_drop:
-            best_drop = acc[i] - acc[j]
-            out = {"peak_epoch": int(epoch[i]), "low_epoch": int(epoch[j]), "peak_acc": acc[i],
-                   "low_acc": acc[j], "peak_loss": loss[i], "low_loss": loss[j],
-                   "lr": (lrs[i], lrs[j]), "last_acc": acc[-1], "last_epoch": int(epoch[-1])}
-    return out
-
-
-def drop_note(run: dict, *, min_drop: float = 0.05) -> str:
-    """A sentence on a run's largest fall of validation accuracy, read from its history."""
-    d = largest_drop(run)
-    if d is None or d["peak_acc"] - d["low_acc"] < min_drop:
-        return ""
-    lr = d["lr"]
-    step = (f"the learning rate stays {lr[0]:g}" if np.isclose(lr[0], lr[1]) else
-            f"the learning rate goes from {lr[0]:g} to {lr[1]:g}")
-    loss = ("rises" if d["low_loss"] > d["peak_loss"] else "falls")
-    text = (f"{run['what']}: validation accuracy falls from {d['peak_acc']:.1%} at epoch "
-            f"{d['peak_epoch']} to {d['low_acc']:.1%} at epoch {d['low_epoch']} while the "
-            f"training loss {loss} from {d['peak_loss']:.3g} to {d['low_loss']:.3g} and {step}")
-    if loss == "rises" and "full batch" in run["what"]:
-        text += (" (a full-batch gradient step that raises the training loss is a step too "
-                 "large for that point: it overshoots)")
-    return text + f"; by epoch {d['last_epoch']} it is at {d['last_acc']:.1%}."
-
-
 def plot_curves(ctx, runs: list, svm_tests: dict):
-    import matplotlib.pyplot as plt
-
-    by_key = {r["key"]: r for r in runs}
-    fams = [(title, [(by_key[k], lab) for k, lab in members if k in by_key])
-            for title, members in FAMILIES]
-    fams = [f for f in fams if f[1]]
-    fig, axes = plt.subplots(2, len(fams), figsize=(15, 8.2), layout="constrained",
-                             squeeze=False, sharey="row")
-    data = {}
-    lows = [np.nanmin(series(r, "val_acc")) for r in runs] + list(svm_tests.values())
-    for c, (title, members) in enumerate(fams):
-        ax_loss, ax_acc = axes[0, c], axes[1, c]
-        twins = same_curves([r for r, _ in members])
-        for i, (r, label) in enumerate(members):
-            style = (0, (3, 3)) if i in twins else "-"
-            lw = 2.6 if r["who"] == "seed 002" else 1.6
-            for ax, key in ((ax_loss, "train_loss"), (ax_acc, "val_acc")):
-                ax.plot(r["epoch"], series(r, key), linestyle=style, lw=lw, color=f"C{i}",
-                        label=label)
-                data[f"{r['key']}_{key}".replace("-", "_")] = series(r, key)
-            data[f"{r['key']}_epoch".replace("-", "_")] = np.asarray(r["epoch"])
-        ax_loss.set_title(title, fontsize=13)
-        ax_loss.set_yscale("log")
-        for ax in (ax_loss, ax_acc):
-            ax.set_xscale("log")
-            ax.tick_params(which="both", labelsize=12)  # the log axis's minor labels too
-            ax.grid(alpha=0.3)
-        ax_acc.set_xlabel("epoch (log scale)", fontsize=12)
-        ax_acc.set_ylim(max(0.0, min(lows) - 0.02), 1.0)
-        if c == 0:
-            ax_loss.set_ylabel("training loss (log scale)", fontsize=12)
-            ax_acc.set_ylabel("validation accuracy\n(SVMs: test accuracy)", fontsize=12)
-            xmax = max(max(r["epoch"]) for r, _ in members)
-            for j, (name, test) in enumerate(svm_tests.items()):
-                ax_acc.plot([xmax * 1.25], [test], ls="none", marker="D", markersize=8,
-                            color="black" if j == 0 else "0.5", label=f"{name}, test")
-                data[f"svm_test_{j}"] = np.asarray(test)
-        ax_acc.legend(fontsize=12, frameon=False, loc="upper center", bbox_to_anchor=(0.5, -0.2))
-    note = "".join(
-        f" {fam[1][j][1]} and {fam[1][i][1]} lie on top of each other (they differ by at most "
-        f"{largest_gap(fam[1][i][0], fam[1][j][0], 'train_loss'):.2g} in loss and "
-        f"{largest_gap(fam[1][i][0], fam[1][j][0], 'val_acc'):.2g} in accuracy): the second is "
-        "drawn dashed over the first."
-        for fam in fams for i, j in same_curves([r for r, _ in fam[1]]).items())
-    drops = " ".join(t for t in (drop_note(r) for r in runs) if t)
-    ctx.figure("learning-curves", fig, curves_caption(runs, svm_tests).rstrip() + note
-               + (" " + drops if drops else ""), data=data)
-
-
-def series(run: dict, key: str) -> np.ndarray:
-    """A run's per-epoch ``key`` as floats, NaN where an epoch has no value."""
-    return np.asarray([np.nan if v is None else v for v in run[key]], dtype=float)
-
-
-def largest_gap(a: dict, b: dict, key: str) -> float:
-    """The largest |a[key] - b[key]| over the epochs both have a value for."""
-    return float(np.nanmax(np.abs(series(a, key) - series(b, key))))
-
-
-def same_curves(runs: list) -> dict[int, int]:
-    """{i: j}: run ``i`` draws the same curves as the earlier run ``j`` at the figure's scale
-    (training loss within 1 %, validation accuracy within 0.005), so one line would hide the
-    other."""
-    out = {}
-    for i, r in enumerate(runs):
-        for j in range(i):
-            a, b = ({k: series(x, k) for k in ("epoch", "train_loss", "val_acc")} for x in (r, runs[j]))
-            if (np.array_equal(a["epoch"], b["epoch"])
-                    and np.allclose(a["train_loss"], b["train_loss"], rtol=0.01, atol=0,
-                                    equal_nan=True)
-                    and np.allclose(a["val_acc"], b["val_acc"], rtol=0, atol=0.005,
-                                    equal_nan=True)):
-                out[i] = j
-                break
-    return out
+    """The learning curves of every net, one panel per question; the SVMs as dotted levels
+    (drawn and captioned by :func:`vizkit.lab.mnist_shootout.curves_figure`)."""
+    fig, caption, data = curves_figure(runs, svm_tests, FAMILIES)
+    ctx.figure("learning-curves", fig, caption, data=data)
 
 
 def run(ctx):

@@ -47,16 +47,33 @@ def parse_log(text: str) -> dict:
 
 
 def log_caption(log: dict, hist, sizes: dict, batch: int, test_err: float) -> str:
-    """The caption, from the parsed log, the history it plots and the PNGs per folder."""
-    n_train = sizes["training"]
+    """The caption, from the parsed log, the history it plots and the PNGs per folder: it opens
+    with what to see, and weighs the kept epoch against the last one by the binomial standard
+    error of a validation error on that many images."""
+    n_train, n_val = sizes["training"], sizes["validation"]
     per_epoch = -(-n_train // batch)
-    return (f"The printed log: train-loss and train-err over each window of {LOG_EVERY} batches "
+    best_err = 1 - hist.best["val_acc"]
+    last_err = 1 - hist.epochs[-1]["val_acc"]
+    se = float(np.sqrt(max(best_err * (1 - best_err), 1e-12) / max(n_val, 1)))
+    if hist.best_epoch == len(hist.epochs):
+        weigh = "the last epoch is the best one, so validation error may still be falling"
+    elif last_err - best_err <= se:
+        more = round((last_err - best_err) * n_val)
+        weigh = (f"the last epoch's {last_err:.1%} is {more} validation image"
+                 f"{'s' * (more != 1)} more, within one standard error ({se:.1%}): no sign of "
+                 "over-fitting")
+    else:
+        weigh = (f"the last epoch's {last_err:.1%} is more than one standard error ({se:.1%}) "
+                 "above it")
+    return (f"Training error falls from {log['train_err'][0]:.1%} to "
+            f"{log['train_err'][-1]:.1%}, and validation error reaches "
+            f"{best_err:.1%} at epoch {hist.best_epoch}; {weigh}. Left, the printed log: "
+            f"train-loss and train-err over each window of {LOG_EVERY} batches "
             f"of {batch} images ({len(log['step'])} lines over {len(hist.epochs)} epochs of "
-            f"{per_epoch} batches, {n_train:,} training images), from "
-            f"{log['train_err'][0]:.1%} to {log['train_err'][-1]:.1%} training error; right: "
-            f"validation error per epoch ({sizes['validation']:,} images), lowest "
-            f"{1 - hist.best['val_acc']:.1%} at epoch {hist.best_epoch} (those weights are kept; "
-            f"test error {test_err:.1%} on {sizes['testing']:,} test images).")
+            f"{per_epoch} batches, {n_train:,} training images); right: "
+            f"validation error per epoch ({n_val:,} images); the weights of epoch "
+            f"{hist.best_epoch} are kept (test error {test_err:.1%} on {sizes['testing']:,} "
+            "test images).")
 
 
 def png_loaders(split, root, seed: int, batch: int):
