@@ -322,14 +322,17 @@ def test_lab_ptdeep_vs_svm_counts_wins_per_seed():
 
 def test_training_animation_caption_names_the_setbacks_a_viewer_would_miss():
     ga = _recipe("gmm_training_animation")
-    epochs = [0, 1, 2, 4, 5, 8, 33, 34, 87]
-    acc = [0.5, 0.6, 0.73, 0.5, 0.5, 0.8, 0.9, 0.9, 0.96]
-    loss = [0.72, 0.6, 0.5, 0.55, 0.5, 0.3, 0.189, 0.314, 0.118]
-    preds = [np.array([0, 1, 0, 1])] * 9
-    preds[3] = np.zeros(4, int)  # epoch 4: every point predicted class 0
+    epochs = [0, 1, 2, 3, 4, 5, 8, 33, 34, 87]
+    acc = [0.5, 0.6, 0.73, 0.58, 0.5, 0.5, 0.8, 0.9, 0.9, 0.96]
+    loss = [0.72, 0.6, 0.5, 0.52, 0.55, 0.5, 0.3, 0.189, 0.314, 0.118]
+    preds = [np.array([0, 1, 0, 1])] * 10
+    preds[4] = preds[5] = np.zeros(4, int)  # epochs 4, 5: every point predicted class 0
     text = ga.setbacks(epochs, acc, loss, preds)
-    assert text == ["it falls back from 73% (epoch 2) to 50% at epochs 4-5, every point "
-                    "predicted class 0", "the loss jumps from 0.189 to 0.314 at epoch 34"]
+    assert text == ["it falls back from 73% (epoch 2) to 50% at epochs 4, 5, every point "
+                    "predicted class 0 (below 73% from epoch 3 to 5)",
+                    "the loss jumps from 0.189 to 0.314 at epoch 34"]
+    preds[5] = np.array([0, 1, 0, 1])  # not every low frame predicts one class: not said
+    assert "every point" not in ga.setbacks(epochs, acc, loss, preds)[0]
     # a steady run has nothing to report; a 5-point wobble is below the 10-point drop
     assert ga.setbacks([0, 1, 2], [0.5, 0.7, 0.9], [0.7, 0.5, 0.3], preds[:3]) == []
     assert ga.setbacks([0, 1, 2], [0.5, 0.7, 0.65], [0.7, 0.5, 0.45], preds[:3]) == []
