@@ -71,3 +71,25 @@ def test_train_val_note_reads_what_was_on():
 def test_train_val_note_silent_when_training_is_above():
     hist = [{"epoch": 1, "train_acc": 0.95, "val_acc": 0.9}]
     assert train_val_note(hist, train_eval=(0.99, 10), dropout=[0.5]) == ""
+
+
+def test_leftover_mistakes_below_the_confidence_line_are_not_called_surest(pyplot):
+    # when the confident mistakes are all among the highest-loss examples, what is left is
+    # hesitant: the title and caption say so instead of "the mistakes it was surest of"
+    import torch
+
+    from vizkit.figures.errors import prediction_bars_caption
+
+    logits = torch.tensor([[5.0, 0.0], [0.3, 0.0], [0.0, 4.0], [4.0, 0.0]])
+    model = torch.nn.Linear(4, 2, bias=False)
+    with torch.no_grad():
+        model.weight.copy_(logits.T)  # one-hot input k gives logits[k]
+    x, y = torch.eye(4), torch.tensor([1, 1, 1, 0])
+    from vizkit.analysis.errors import confidence_examples, predictions
+
+    preds = predictions(model, x, y)
+    # mistakes: 0 (p 0.99, the confident one, excluded as "highest loss") and 1 (p 0.57)
+    ex = confidence_examples(model, x, y, n_right=1, n_wrong=2, preds=preds, exclude=[0])
+    text = prediction_bars_caption(ex, preds, excluded=1, overlap=(1, 2))
+    assert "the remaining mistakes, all hesitant (the 1 confident one is among" in text
+    assert "surest of" not in text.split(". Top")[0]

@@ -109,8 +109,14 @@ def prediction_bars_caption(examples, preds, *, excluded: int = 0,
         parts.append(f"the {len(examples.wrong)} wrong test predictions{beyond} that the model "
                      f"was surest of (of its {n_wrong} mistakes on {n} test examples; "
                      f"probability of the predicted class {_span(_confidence(examples.wrong))})")
-    text = (f"The right answers the model hesitated over, then the mistakes it was surest of"
-            f"{' (beyond the highest-loss ones)' if excluded else ''}. Top to bottom: " +
+    hesitant = bool(len(examples.wrong)) and _confidence(examples.wrong).max() < CONFIDENT
+    sure = (f"the {n_sure_wrong} confident "
+            f"{'one is' if n_sure_wrong == 1 else 'ones are'} among the highest-loss examples"
+            if n_sure_wrong else "no mistake was confident")
+    mistakes = (f"the remaining mistakes, all hesitant ({sure})" if hesitant and excluded else
+                "the mistakes it was surest of"
+                f"{' (beyond the highest-loss ones)' if excluded else ''}")
+    text = (f"The right answers the model hesitated over, then {mistakes}. Top to bottom: " +
             " and ".join(parts) if parts else "No test predictions")
     text += (", each with its class probabilities: green bar = true class, red bar = the wrongly "
              "predicted class. ")
@@ -280,8 +286,10 @@ def figures(model, split, *, meta: dict | None = None, seed: int = 0) -> list[Fi
                              exclude=worst.indices)
     titles = [f"right predictions it was least sure of (p(pred) {_span(_confidence(ex.right))})"
               if len(ex.right) else "no right predictions on the test set",
-              f"wrong predictions it was surest of, beyond the {len(worst)} highest-loss ones "
-              f"(p(pred) {_span(_confidence(ex.wrong))})"
+              (f"wrong predictions it was surest of, beyond the {len(worst)} highest-loss ones "
+               if len(ex.wrong) and _confidence(ex.wrong).max() >= CONFIDENT else
+               f"the remaining mistakes beyond the {len(worst)} highest-loss ones, all hesitant ")
+              + f"(p(pred) {_span(_confidence(ex.wrong))})"
               if len(ex.wrong) else "no wrong predictions beyond the highest-loss ones"]
     fig = plot_example_rows([ex.right, ex.wrong], titles, classes)
     data = {f"{part}_{key}": v for part, e in (("right", ex.right), ("wrong", ex.wrong))
