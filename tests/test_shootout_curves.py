@@ -47,7 +47,15 @@ def test_drop_note_silent_without_a_fall_and_no_overshoot_claim_when_loss_falls(
     r = _run([0.5, 0.8, 0.7], [1.0, 0.8, 0.6], [0.1, 0.1, 0.05], what="[784,10], SGD 0.1, batch 64")
     text = so.drop_note(r)
     assert "training loss falls" in text and "overshoots" not in text
-    assert "from 0.1 to 0.05" in text
+    assert "from 0.1 to 0.05" in text and "never climbs" in text
+    # the shoot-out's full-batch run: the loss at the bottom is below the peak's, but it climbs
+    # right after: an instability, not over-fitting (the old note said only "falls")
+    r = _run([0.7, 0.809, 0.75, 0.7, 0.617, 0.65, 0.7, 0.83],
+             [0.9, 0.797, 0.72, 0.675, 0.708, 0.9, 1.299, 0.6], [0.2] * 8)
+    text = so.drop_note(r)
+    assert "training loss falls from 0.797 to 0.708" in text
+    assert "after its lowest, 0.675 at epoch 4, it climbs to 1.3 at epoch 7" in text
+    assert "instability, not over-fitting" in text
 
 
 # --- teacher's review item 2: epoch ticks that read, SVMs that cannot be read as an epoch ------

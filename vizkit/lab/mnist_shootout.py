@@ -540,9 +540,22 @@ def drop_note(run: dict, *, min_drop: float = 0.05) -> str:
     text = (f"{run['what']}: validation accuracy falls from {d['peak_acc']:.1%} at epoch "
             f"{d['peak_epoch']} to {d['low_acc']:.1%} at epoch {d['low_epoch']} while the "
             f"training loss {loss} from {d['peak_loss']:.3g} to {d['low_loss']:.3g} and {step}")
-    if loss == "rises" and "full batch" in run["what"]:
-        text += (" (a full-batch gradient step that raises the training loss is a step too "
-                 "large for that point: it overshoots)")
+    # the training loss over the fall and after it: a climb anywhere there is an instability
+    # (steps too large), which a falling validation accuracy alone would pass off as over-fitting
+    epochs, tl = np.asarray(run["epoch"], dtype=float), series(run, "train_loss")
+    i, j = int(np.flatnonzero(epochs == d["peak_epoch"])[0]), int(np.flatnonzero(
+        epochs == d["low_epoch"])[0])
+    m = i + int(np.nanargmin(tl[i:j + 1]))
+    top = m + int(np.nanargmax(tl[m:]))
+    climbs = tl[top] > 1.05 * tl[m]
+    if loss == "falls" and climbs:
+        text += (f" (but after its lowest, {tl[m]:.3g} at epoch {int(epochs[m])}, it climbs to "
+                 f"{tl[top]:.3g} at epoch {int(epochs[top])})")
+    if climbs and "full batch" in run["what"]:
+        text += ("; a full-batch step that raises the training loss is a step too large for "
+                 "that point: it overshoots, an instability, not over-fitting")
+    elif not climbs:
+        text += "; the training loss never climbs meanwhile"
     return text + f"; by epoch {d['last_epoch']} it is at {d['last_acc']:.1%}."
 
 
