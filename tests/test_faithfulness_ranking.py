@@ -215,3 +215,19 @@ def test_quantus_pixel_flipping_on_captum_maps_gives_the_same_curves():
                                    err_msg=method)
         np.testing.assert_allclose(curve_auc(ours.deletion[:, 1:], np.arange(16)),
                                    np.trapezoid(theirs, dx=1, axis=1), rtol=1e-5)
+
+
+def test_a_tie_for_first_stops_at_the_first_method_the_best_beats():
+    # c has a wide interval (not separable from a) but ranks below b, which a clearly beats:
+    # c must not "tie for first" with a; it is named as unsettled instead
+    from vizkit.analysis.faithfulness import rank_aucs
+
+    rng = np.random.default_rng(0)
+    a = rng.uniform(0.1, 0.2, 200)
+    b = a + 0.01 + rng.normal(0, 0.002, 200)          # always a little worse: clearly behind
+    c = a + 0.03 + rng.normal(0, 0.6, 200)            # worse on average, very noisy
+    r = rank_aucs({"a": a, "b": b, "c": c})
+    assert r.methods == ("a", "b", "c")
+    assert r.best == "a" and r.tied == ("a",) and r.behind == ("b",) and r.unsettled == ("c",)
+    r = rank_aucs({"a": a, "c": c})  # without b between them, c does tie with a
+    assert r.tied == ("a", "c") and r.best is None and r.unsettled == ()

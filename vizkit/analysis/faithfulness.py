@@ -452,11 +452,15 @@ class AUCRanking:
         mean per-image difference excludes 0); ``None`` when
         they tie (or with one image).
     tied : tuple of str
-        The methods whose interval overlaps the best one's, the best included (just the best
-        when ``best`` is set).
+        The top of the ranking that the best one does not beat on the same images: the best
+        and the methods after it, by mean, up to the first one it beats (just the best when
+        ``best`` is set).
     behind : tuple of str
         The methods the best one beats on the same images (paired interval of the difference
         excludes 0: clearly less faithful than it).
+    unsettled : tuple of str
+        Methods ranked below a beaten one whose own difference from the best is not settled by
+        these images (a wide interval): lower by mean, but not clearly behind.
     n_images : int
     confidence : float
     n_resamples : int
@@ -475,6 +479,7 @@ class AUCRanking:
     confidence: float
     n_resamples: int
     seed: int
+    unsettled: tuple = ()
 
     def verdict(self, names=None) -> str:
         """The ranking in words, e.g. ``'most faithful: occlusion'`` or ``'tie: A, B'``.
@@ -662,12 +667,18 @@ def rank_aucs(aucs, *, measure: str = "deletion", confidence: float = 0.95,
     if n < 2:
         best, tied, behind = None, tuple(order), ()
     else:
-        tied = tuple(order[k] for k in range(len(order)) if k == 0 or not clears(0, k))
-        behind = tuple(m for m in order if m not in tied)
+        cleared = [k == 0 or clears(0, k) for k in range(len(order))]
+        # the tie is the top of the ranking by mean: it stops at the first method the best one
+        # beats, so a lower-ranked method with a wide interval cannot tie "for first" past it
+        k_stop = next((k for k in range(1, len(order)) if cleared[k]), len(order))
+        tied = tuple(order[:k_stop])
+        behind = tuple(order[k] for k in range(1, len(order)) if cleared[k])
+        unsettled = tuple(m for m in order[k_stop:] if m not in behind)
         best = order[0] if len(tied) == 1 else None
     return AUCRanking(measure=measure, methods=tuple(order), means=means, low=low, high=high,
-                      best=best, tied=tied, behind=behind, n_images=int(n), confidence=float(confidence),
-                      n_resamples=int(n_resamples), seed=int(seed))
+                      best=best, tied=tied, behind=behind, n_images=int(n),
+                      confidence=float(confidence), n_resamples=int(n_resamples), seed=int(seed),
+                      unsettled=() if n < 2 else unsettled)
 
 
 # ------------------------------------------------------------------------------------ helpers

@@ -423,6 +423,7 @@ def _figure(study: FaithfulnessStudy, measure: str) -> Figure:
             "methods": np.asarray(rank.methods), "means": rank.means, "low": rank.low,
             "high": rank.high, "best": np.asarray(rank.best or ""),
             "tied": np.asarray(rank.tied),
+            "unsettled": np.asarray(rank.unsettled, dtype=str),
             "faithful": np.asarray(study.faithful_to_model(measure) or ""),
             "controls": np.asarray(["ink", "random"]),
             "control_means": np.array([ctrl[c][0] for c in ("ink", "random")]),
@@ -511,6 +512,9 @@ def _caption(study: FaithfulnessStudy, measure: str) -> str:
                f"{interval(ctrl['random'])}.")
     if rank.behind:
         lead += f" Clearly behind {nm([rank.methods[0]])}: {nm(rank.behind)}."
+    if rank.unsettled:
+        lead += (f" Lower by mean, but not separable from {nm([rank.methods[0]])} on these "
+                 f"images (wide intervals): {nm(rank.unsettled)}.")
     beat = [m for m in rank.methods if vs[m] == "better"]
     tie = [m for m in rank.methods if vs[m] == "tie"]
     lose = [m for m in rank.methods if vs[m] == "worse"]
