@@ -251,3 +251,18 @@ def test_one_hot_pixel_does_not_wash_out_an_attribution_map():
             maps[e, i], in_range=(-p98, p98), out_range=(-1.0, 1.0)), atol=1e-12)
     assert (scaled[1, 2] == 0).all() and scaled[1, 1, 3, 3] == -1.0
     assert np.median(np.abs(scaled[0, 0])) > 50 * np.median(np.abs(maps[0, 0] / 500.0))
+
+
+def test_stable_layout_with_growing_contrast_is_said_in_words():
+    # Spearman >= 0.9 from epoch 2 says the layout is fixed; a 4x contrast growth after it must
+    # still be said (the MLP images go from faint to bright)
+    import numpy as np
+
+    from vizkit.figures.over_training import _strength_words
+
+    contrast = np.array([[0.01, 0.02], [0.15, 0.19], [0.6, 0.7], [0.62, 0.68]])
+    text = _strength_words(contrast, [0, 2, 4, 8], 2)
+    assert "contrast grows 3.8x from epoch 2 to epoch 8" in text
+    assert _strength_words(contrast, [0, 2, 4, 8], 4) == ""      # steady from epoch 4
+    assert _strength_words(contrast, [0, 2, 4, 8], None) == ""  # never stable: nothing to add
+    assert "falls to 0.02x from epoch 0" in _strength_words(contrast[::-1], [0, 2, 4, 8], 0)

@@ -142,6 +142,23 @@ def _stable_words(what: str, stable, result) -> str:
             f">= {t} for every pair of consecutive snapshots from {stable}->{nxt} on)")
 
 
+def _strength_words(contrast, epochs, stable) -> str:
+    """A rank correlation ignores brightness: when the images' layout is stable from
+    ``stable`` on but their mean contrast still grows or fades by half or more, say so."""
+    if stable is None or contrast is None:
+        return ""
+    mean = np.nanmean(np.asarray(contrast, dtype=float), axis=1)
+    k = [int(e) for e in epochs].index(int(stable))
+    if not (np.isfinite(mean[k]) and np.isfinite(mean[-1]) and mean[k] > 0):
+        return ""
+    ratio = mean[-1] / mean[k]
+    if 1 / 1.5 < ratio < 1.5:
+        return ""
+    how = f"grows {ratio:.1f}x" if ratio > 1 else f"falls to {ratio:.2f}x"
+    return (f"; that is their layout (a rank correlation ignores brightness): their contrast "
+            f"{how} from epoch {int(stable)} to epoch {int(epochs[-1])}")
+
+
 def _flat_words(flat, epochs, what: str, how: str, word: str = "flat") -> str:
     """Where the snapshots are flat (no pattern), in words; '' when none is."""
     flat = np.asarray(flat, dtype=bool)
@@ -273,7 +290,8 @@ def figures(model, split, *, meta: dict | None = None, seed: int = 0) -> list[Fi
         f"What each class's logit wants to see, epoch by epoch: activation-maximization images "
         f"of classes {', '.join(names[int(c)] for c in res.actmax_classes)} at epochs {shown} "
         f"(the same seed and budget at every epoch); "
-        f"{_stable_words('images', res.actmax_stable_after, res)}. Mean Spearman "
+        f"{_stable_words('images', res.actmax_stable_after, res)}"
+        f"{_strength_words(contrast, ep, res.actmax_stable_after)}. Mean Spearman "
         f"per pair of snapshots: {_changes(ep, res.actmax_rho, 'too faint')}."
         f"{_flat_words(res.actmax_flat, ep, 'images', faint_how, 'too faint')}"
         f" Contrast (the brightest {top:g}% of pixels above the median), mean over the classes: "
