@@ -397,7 +397,8 @@ def _sanity_caption(check, stages=None) -> str:
             "with the input's ink (|x|) and with its edges (Sobel), the trained model's at the "
             f"left. A method keeps its magnitude when ρ of the absolute maps on the ink is "
             f"≥ {check.threshold:g} and above the null on every image (or when a whole-image ρ "
-            f"or SSIM ≥ {check.threshold:g} is one the null stays below); a whole-image "
+            f"or SSIM is ≥ {check.threshold:g} while the null's is below {check.threshold:g}); "
+            "a whole-image "
             "agreement the null reaches too is the input's ink. It keeps its sign at ρ signed "
             f"≥ {check.threshold:g} (a reversed sign at ≤ -{check.threshold:g}), and follows "
             "the "
@@ -422,10 +423,11 @@ def _grad_cam_words(check, stages) -> str:
     if kept:
         first = f"Grad-CAM keeps {', '.join(kept)} ({nums})"
     else:
-        first = ("Grad-CAM passes the map comparison of Adebayo et al.: the fully randomized map "
-                 f"is no longer the trained one ({nums})")
+        first = ("Grad-CAM's fully randomized map is no longer the trained one, so it would "
+                 f"pass Adebayo et al.'s comparison of maps ({nums})")
     if not (up[1] >= check.input_threshold):
         return first + ". "
+    first += "; it fails here only on the input control"
     why = ("because a re-initialized conv layer still responds where the ink is"
            if raw[1] >= check.input_threshold else
            "through Grad-CAM's ReLU and the stretch more than through the layer itself")
