@@ -50,11 +50,16 @@ def setbacks(epochs, accuracy, loss, predictions, *, drop: float = 0.1,
             while j + 1 < len(acc) and acc[j + 1] <= acc[best] - drop:
                 j += 1
             low = i + int(np.argmin(acc[i:j + 1]))
-            when = (f"epoch {epochs[i]}" if i == j else f"epochs {epochs[i]}-{epochs[j]}")
-            one = np.unique(np.asarray(predictions[low]))
-            alone = f", every point predicted class {int(one[0])}" if len(one) == 1 else ""
+            lows = [k for k in range(i, j + 1) if acc[k] == acc[low]]
+            at = (f"epoch {epochs[lows[0]]}" if len(lows) == 1
+                  else f"epochs {', '.join(str(epochs[k]) for k in lows)}")
+            one = [np.unique(np.asarray(predictions[k])) for k in lows]
+            alone = (f", every point predicted class {int(one[0][0])}"
+                     if all(len(u) == 1 and u[0] == one[0][0] for u in one) else "")
+            span = ("" if i == j
+                    else f" (below {acc[best]:.0%} from epoch {epochs[i]} to {epochs[j]})")
             out.append(f"it falls back from {acc[best]:.0%} (epoch {epochs[best]}) to "
-                       f"{acc[low]:.0%} at {when}{alone}")
+                       f"{acc[low]:.0%} at {at}{alone}{span}")
             i = j + 1
             continue
         if acc[i] > acc[best]:
