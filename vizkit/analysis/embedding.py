@@ -420,7 +420,8 @@ def map_knn_accuracy(points, labels, *, n_neighbors: int = 10, folds: int = 5) -
     Class separation measured in a layer's space says what the layer holds; this says what the
     picture shows a viewer: 1 when every point's map neighbours share its class, about the
     largest class's share when the colours are mixed. Folds are stratified and not shuffled (no
-    randomness); ``n_neighbors`` and ``folds`` shrink to what the smallest class allows.
+    randomness); ``folds`` shrinks to the smallest class's size, and ``n_neighbors`` to the
+    smallest class's share of a training fold (more would outvote a small class).
 
     Parameters
     ----------
@@ -470,10 +471,11 @@ def map_knn_accuracy(points, labels, *, n_neighbors: int = 10, folds: int = 5) -
     k_folds = int(min(folds, counts.min()))
     if len(counts) < 2 or k_folds < 2:
         return float("nan")
-    train_size = len(y) - int(np.ceil(len(y) / k_folds))
-    knn = KNeighborsClassifier(n_neighbors=int(min(n_neighbors, train_size)))
-    scores = cross_val_score(knn, pts, y, cv=StratifiedKFold(n_splits=k_folds))
-    return float(round(scores.mean(), 12))
+    # no more neighbours than the smallest class has in a training fold: more would outvote a
+    # small class by the others
+    k = max(1, min(int(n_neighbors), int(counts.min()) * (k_folds - 1) // k_folds))
+    scores = cross_val_score(KNeighborsClassifier(k), pts, y, cv=StratifiedKFold(k_folds))
+    return float(scores.mean())
 
 
 def embedding_layers(model: nn.Module) -> list[tuple[str, str]]:

@@ -637,8 +637,8 @@ def class_separation(features, labels, *, n_neighbors: int = 5,
     The silhouette score (``sklearn.metrics.silhouette_score``, Euclidean, by true class: 1 for
     tight, far-apart class clusters, 0 for overlapping ones, negative when points sit closer to
     another class) and, as a second route, the accuracy of a k-nearest-neighbour classifier on the
-    same features (``sklearn.model_selection.cross_val_score``, stratified folds in order: no
-    random step).
+    same features (:func:`vizkit.analysis.embedding.map_knn_accuracy`: stratified folds in
+    order, no random step).
 
     Parameters
     ----------
@@ -674,8 +674,8 @@ def class_separation(features, labels, *, n_neighbors: int = 5,
     (True, 1.0)
     """
     from sklearn.metrics import silhouette_score
-    from sklearn.model_selection import StratifiedKFold, cross_val_score
-    from sklearn.neighbors import KNeighborsClassifier
+
+    from .embedding import map_knn_accuracy
 
     f = np.asarray(features, dtype=np.float64)
     y = np.asarray(labels).reshape(-1)
@@ -683,18 +683,13 @@ def class_separation(features, labels, *, n_neighbors: int = 5,
         raise ValueError(f"`features` must have shape (E, m, D). Got shape {f.shape} instead.")
     if len(y) != f.shape[1]:
         raise ValueError(f"one label per point: {f.shape[1]} points, {len(y)} labels.")
-    _, counts = np.unique(y, return_counts=True)
-    folds = min(int(n_splits), int(counts.min()) if counts.size else 0)
+    n_classes = len(np.unique(y))
     sil, knn = np.full(len(f), np.nan), np.full(len(f), np.nan)
     for e, x in enumerate(f):
-        if 2 <= len(counts) < len(y):
+        if 2 <= n_classes < len(y):
             sil[e] = silhouette_score(x, y, metric="euclidean")
-        if len(counts) >= 2 and folds >= 2:
-            # no more neighbours than the smallest class has in a training fold: more would
-            # outvote a small class by the others
-            k = max(1, min(int(n_neighbors), int(counts.min()) * (folds - 1) // folds))
-            knn[e] = cross_val_score(KNeighborsClassifier(k), x, y,
-                                     cv=StratifiedKFold(folds)).mean()
+        if len(y):
+            knn[e] = map_knn_accuracy(x, y, n_neighbors=n_neighbors, folds=n_splits)
     return sil, knn
 
 
