@@ -665,7 +665,7 @@ def rank_aucs(aucs, *, measure: str = "deletion", confidence: float = 0.95,
         return bool(lo > 0)
 
     if n < 2:
-        best, tied, behind = None, tuple(order), ()
+        best, tied, behind, unsettled = None, tuple(order), (), ()
     else:
         cleared = [k == 0 or clears(0, k) for k in range(len(order))]
         # the tie is the top of the ranking by mean: it stops at the first method the best one
@@ -678,7 +678,7 @@ def rank_aucs(aucs, *, measure: str = "deletion", confidence: float = 0.95,
     return AUCRanking(measure=measure, methods=tuple(order), means=means, low=low, high=high,
                       best=best, tied=tied, behind=behind, n_images=int(n),
                       confidence=float(confidence), n_resamples=int(n_resamples), seed=int(seed),
-                      unsettled=() if n < 2 else unsettled)
+                      unsettled=unsettled)
 
 
 # ------------------------------------------------------------------------------------ helpers
