@@ -284,11 +284,13 @@ def figures(model, split, *, meta: dict | None = None, seed: int = 0) -> list[Fi
     overall = confidence_examples(model, x, y, n_right=0, n_wrong=_N_EACH, preds=preds)
     ex = confidence_examples(model, x, y, n_right=_N_EACH, n_wrong=_N_EACH, preds=preds,
                              exclude=worst.indices)
+    left = int((~preds.correct).sum()) - int((~preds.correct[np.asarray(worst.indices)]).sum())
     titles = [f"right predictions it was least sure of (p(pred) {_span(_confidence(ex.right))})"
               if len(ex.right) else "no right predictions on the test set",
               (f"wrong predictions it was surest of, beyond the {len(worst)} highest-loss ones "
                if len(ex.wrong) and _confidence(ex.wrong).max() >= CONFIDENT else
-               f"the remaining mistakes beyond the {len(worst)} highest-loss ones, all hesitant ")
+               f"{len(ex.wrong)} of the {left} mistakes beyond the {len(worst)} highest-loss "
+               "ones, all hesitant ")
               + f"(p(pred) {_span(_confidence(ex.wrong))})"
               if len(ex.wrong) else "no wrong predictions beyond the highest-loss ones"]
     fig = plot_example_rows([ex.right, ex.wrong], titles, classes)

@@ -513,8 +513,9 @@ def _caption(study: FaithfulnessStudy, measure: str) -> str:
     if rank.behind:
         lead += f" Clearly behind {nm([rank.methods[0]])}: {nm(rank.behind)}."
     if rank.unsettled:
-        lead += (f" Lower by mean, but not separable from {nm([rank.methods[0]])} on these "
-                 f"images (wide intervals): {nm(rank.unsettled)}.")
+        lead += (f" Ranked below a method it beats, yet not separable from "
+                 f"{nm([rank.methods[0]])} on these images (wide intervals): "
+                 f"{nm(rank.unsettled)}.")
     beat = [m for m in rank.methods if vs[m] == "better"]
     tie = [m for m in rank.methods if vs[m] == "tie"]
     lose = [m for m in rank.methods if vs[m] == "worse"]

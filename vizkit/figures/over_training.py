@@ -155,7 +155,7 @@ def _strength_words(contrast, epochs, stable) -> str:
     if 1 / 1.5 < ratio < 1.5:
         return ""
     how = f"grows {ratio:.1f}x" if ratio > 1 else f"falls to {ratio:.2f}x"
-    return (f"; that is their layout (a rank correlation ignores brightness): their contrast "
+    return (f", but not their strength (a rank correlation ignores brightness): their contrast "
             f"{how} from epoch {int(stable)} to epoch {int(epochs[-1])}")
 
 
@@ -286,12 +286,15 @@ def figures(model, split, *, meta: dict | None = None, seed: int = 0) -> list[Fi
                  f"median pixel, or at most {FAINT_REL:.0%} as far as in its class's clearest "
                  f"snapshot")
     fig = over_training_figure(res, hist, view="actmax", class_names=names)["fig"]
+    # a rank correlation sees the layout only: when the contrast still changes, say which
+    strength = _strength_words(contrast, ep, res.actmax_stable_after)
+    what_stable = "images' layouts" if strength else "images"
     out.append(Figure("over-training-actmax", fig, (
         f"What each class's logit wants to see, epoch by epoch: activation-maximization images "
         f"of classes {', '.join(names[int(c)] for c in res.actmax_classes)} at epochs {shown} "
         f"(the same seed and budget at every epoch); "
-        f"{_stable_words('images', res.actmax_stable_after, res)}"
-        f"{_strength_words(contrast, ep, res.actmax_stable_after)}. Mean Spearman "
+        f"{_stable_words(what_stable, res.actmax_stable_after, res)}"
+        f"{strength}. Mean Spearman "
         f"per pair of snapshots: {_changes(ep, res.actmax_rho, 'too faint')}."
         f"{_flat_words(res.actmax_flat, ep, 'images', faint_how, 'too faint')}"
         f" Contrast (the brightest {top:g}% of pixels above the median), mean over the classes: "
