@@ -49,7 +49,7 @@ def descent_caption(shown_steps, worst: float, scale: float, floors=()) -> str:
     problem, ``(title, final loss, least-squares loss)``: it opens with what to see."""
     steps = ", ".join(str(s) for s in shown_steps[:-1]) + f" and {shown_steps[-1]}"
     agree = worst <= 1e-9 * max(scale, 1.0)
-    text = ("Gradient descent walks the line onto the data and the loss down to its floor"
+    text = ("Gradient descent walks the line onto the data and the loss down toward its floor"
             + ("; the hand-derived gradients agree with autograd. " if agree else ". "))
     for title, final, floor in floors:
         gap = final - floor
